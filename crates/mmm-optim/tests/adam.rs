@@ -1,0 +1,325 @@
+//! Adam and AdamW: bias correction, decoupled decay and its mask, convergence on an
+//! ill-conditioned convex quadratic, and configuration errors.
+
+use mmm_optim::{Adam, AdamW, CosineSchedule, Error, LrSchedule, Optimizer};
+use mmm_testkit::{assert_gradient, seeded_uniform};
+use proptest::prelude::*;
+
+/// `f(x) = ½ Σ λᵢ (xᵢ − cᵢ)²` with curvatures spread over three orders of magnitude.
+struct Quadratic {
+    lambda: Vec<f64>,
+    center: Vec<f64>,
+}
+
+impl Quadratic {
+    fn new(n: usize, center: Vec<f64>) -> Self {
+        // Condition number 1e3: λ from 1 to 1000, log-spaced.
+        let lambda = (0..n)
+            .map(|i| 10f64.powf(3.0 * i as f64 / (n.max(2) - 1) as f64))
+            .collect();
+        Self { lambda, center }
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        x.iter()
+            .zip(&self.lambda)
+            .zip(&self.center)
+            .map(|((x, l), c)| 0.5 * l * (x - c) * (x - c))
+            .sum()
+    }
+    fn grad(&self, x: &[f64], g: &mut [f64]) {
+        for (((gi, x), l), c) in g.iter_mut().zip(x).zip(&self.lambda).zip(&self.center) {
+            *gi = l * (x - c);
+        }
+    }
+}
+
+/// Runs `steps` optimiser steps with a cosine schedule (no warm-up) and returns the final point.
+fn run(
+    opt: &mut dyn Optimizer,
+    q: &Quadratic,
+    x0: &[f64],
+    steps: usize,
+    base: f64,
+    min: f64,
+) -> Vec<f64> {
+    let schedule = CosineSchedule::new(base, min, 0, steps).unwrap();
+    let mut x = x0.to_vec();
+    let mut g = vec![0.0; x.len()];
+    for s in 0..steps {
+        opt.set_learning_rate(schedule.lr(s));
+        q.grad(&x, &mut g);
+        opt.step(&mut x, &g);
+    }
+    x
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn quadratic_gradient_is_correct(seed in 0u64..1000, n in 1usize..6) {
+        let q = Quadratic::new(n, seeded_uniform(seed, n, -2.0, 2.0));
+        let x = seeded_uniform(seed ^ 0xABCD, n, -3.0, 3.0);
+        let mut g = vec![0.0; n];
+        q.grad(&x, &mut g);
+        assert_gradient(|x| q.value(x), &x, &g, 1e-6);
+    }
+
+    #[test]
+    fn adam_first_step_is_lr_times_sign(seed in 0u64..1000, n in 1usize..8, lr in 1e-4f64..0.5) {
+        let mut p = seeded_uniform(seed, n, -5.0, 5.0);
+        let g = seeded_uniform(seed + 1, n, -3.0, 3.0);
+        let p0 = p.clone();
+        let mut adam = Adam::new(lr).unwrap();
+        adam.step(&mut p, &g);
+        for i in 0..n {
+            // Exactly η g / (|g| + ε) by the bias correction, i.e. η·sign(g) up to ε/|g|.
+            let expected = p0[i] - lr * g[i] / (g[i].abs() + 1e-8);
+            prop_assert!((p[i] - expected).abs() <= 1e-15 * p0[i].abs().max(1.0), "{} vs {}", p[i], expected);
+            let step = p0[i] - p[i];
+            prop_assert!((step - lr * g[i].signum()).abs() <= lr * 1e-8 / g[i].abs() + 1e-15 * p0[i].abs().max(1.0));
+        }
+    }
+}
+
+#[test]
+fn adam_first_step_is_independent_of_gradient_scale() {
+    // Without bias correction the first step would be ≈ η (1−β₁)/√(1−β₂) ≈ 3.16 η.
+    for scale in [1e-3, 1.0, 1e3] {
+        let mut p = vec![0.0, 0.0];
+        let mut adam = Adam::new(0.1)
+            .unwrap()
+            .betas(0.9, 0.999)
+            .unwrap()
+            .eps(1e-12)
+            .unwrap();
+        adam.step(&mut p, &[scale, -2.0 * scale]);
+        assert!((p[0] + 0.1).abs() < 1e-9, "{p:?}");
+        assert!((p[1] - 0.1).abs() < 1e-9, "{p:?}");
+    }
+}
+
+#[test]
+fn adam_second_step_matches_hand_computation() {
+    let (lr, b1, b2, eps) = (0.01, 0.8, 0.9, 1e-6);
+    let mut adam = Adam::new(lr)
+        .unwrap()
+        .betas(b1, b2)
+        .unwrap()
+        .eps(eps)
+        .unwrap();
+    let mut p = vec![1.0];
+    adam.step(&mut p, &[2.0]);
+    adam.step(&mut p, &[-1.0]);
+    let m1 = (1.0 - b1) * 2.0;
+    let v1 = (1.0 - b2) * 4.0;
+    let p1 = 1.0 - lr * (m1 / (1.0 - b1)) / ((v1 / (1.0 - b2)).sqrt() + eps);
+    let m2 = b1 * m1 + (1.0 - b1) * -1.0;
+    let v2 = b2 * v1 + (1.0 - b2) * 1.0;
+    let p2 = p1 - lr * (m2 / (1.0 - b1 * b1)) / ((v2 / (1.0 - b2 * b2)).sqrt() + eps);
+    assert!((p[0] - p2).abs() < 1e-15, "{} vs {p2}", p[0]);
+    assert_eq!(adam.steps(), 2);
+}
+
+#[test]
+fn adam_reaches_the_optimum_of_an_ill_conditioned_quadratic() {
+    let n = 6;
+    let q = Quadratic::new(n, seeded_uniform(11, n, -2.0, 2.0));
+    let x0 = seeded_uniform(12, n, -3.0, 3.0);
+    let mut adam = Adam::new(0.05).unwrap();
+    let x = run(&mut adam, &q, &x0, 4000, 0.05, 1e-9);
+    let err = max_abs_diff(&x, &q.center);
+    assert!(err <= 1e-6, "max |x − x*| = {err:e}");
+}
+
+#[test]
+fn adam_coupled_decay_reaches_the_regularised_optimum() {
+    // f(x) + wd/2 ‖x‖²  ⇒  x* = λ c / (λ + wd).
+    let n = 5;
+    let wd = 0.5;
+    let q = Quadratic::new(n, seeded_uniform(21, n, -2.0, 2.0));
+    let target: Vec<f64> = q
+        .lambda
+        .iter()
+        .zip(&q.center)
+        .map(|(l, c)| l * c / (l + wd))
+        .collect();
+    let mut adam = Adam::new(0.05).unwrap().weight_decay(wd).unwrap();
+    let x = run(
+        &mut adam,
+        &q,
+        &seeded_uniform(22, n, -3.0, 3.0),
+        4000,
+        0.05,
+        1e-9,
+    );
+    let err = max_abs_diff(&x, &target);
+    assert!(err <= 1e-6, "max |x − x*| = {err:e}");
+}
+
+#[test]
+fn adamw_reaches_the_optimum_with_a_decay_mask() {
+    // Decayed coordinates have their optimum at 0 (a fixed point of the decay); exempt ones
+    // do not, so they only converge if the mask really exempts them.
+    let n = 6;
+    let mask: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
+    let center: Vec<f64> = seeded_uniform(31, n, 0.5, 2.0)
+        .iter()
+        .zip(&mask)
+        .map(|(c, &m)| if m { 0.0 } else { *c })
+        .collect();
+    let q = Quadratic::new(n, center);
+    let mut adamw = AdamW::new(0.05)
+        .unwrap()
+        .weight_decay(0.1)
+        .unwrap()
+        .with_decay_mask(mask);
+    let x = run(
+        &mut adamw,
+        &q,
+        &seeded_uniform(32, n, -3.0, 3.0),
+        4000,
+        0.05,
+        1e-9,
+    );
+    let err = max_abs_diff(&x, &q.center);
+    assert!(err <= 1e-6, "max |x − x*| = {err:e}, x = {x:?}");
+}
+
+#[test]
+fn adamw_without_decay_reaches_the_optimum() {
+    let n = 6;
+    let q = Quadratic::new(n, seeded_uniform(41, n, -2.0, 2.0));
+    let mut adamw = AdamW::new(0.05).unwrap().weight_decay(0.0).unwrap();
+    let x = run(
+        &mut adamw,
+        &q,
+        &seeded_uniform(42, n, -3.0, 3.0),
+        4000,
+        0.05,
+        1e-9,
+    );
+    let err = max_abs_diff(&x, &q.center);
+    assert!(err <= 1e-6, "max |x − x*| = {err:e}");
+}
+
+#[test]
+fn adamw_decays_zero_gradient_parameters_by_exactly_one_minus_lr_wd() {
+    let (lr, wd) = (0.01, 0.3);
+    let mut adamw = AdamW::new(lr)
+        .unwrap()
+        .weight_decay(wd)
+        .unwrap()
+        .with_decay_mask(vec![true, false, true]);
+    let mut p = vec![2.0, 2.0, -1.5];
+    let mut expected = p.clone();
+    for _ in 0..50 {
+        adamw.step(&mut p, &[0.0, 0.0, 0.0]);
+        expected[0] *= 1.0 - lr * wd;
+        expected[2] *= 1.0 - lr * wd;
+    }
+    assert_eq!(p[0], expected[0]);
+    assert_eq!(p[2], expected[2]);
+    assert_eq!(p[1], 2.0, "masked parameter must not decay");
+    assert!((p[0] - 2.0 * (1.0 - lr * wd).powi(50)).abs() < 1e-13);
+}
+
+#[test]
+fn adamw_decay_follows_the_current_learning_rate() {
+    let mut adamw = AdamW::new(0.1).unwrap().weight_decay(0.5).unwrap();
+    let mut p = vec![1.0];
+    adamw.step(&mut p, &[0.0]);
+    adamw.set_learning_rate(0.02);
+    adamw.step(&mut p, &[0.0]);
+    assert_eq!(p[0], (1.0 - 0.1 * 0.5) * (1.0 - 0.02 * 0.5));
+}
+
+#[test]
+fn adam_decay_is_coupled_not_decoupled() {
+    // With zero loss gradient, coupled decay feeds λθ through the moments: the first step is
+    // η·sign(θ), not η·λ·θ.
+    let mut adam = Adam::new(0.01).unwrap().weight_decay(0.3).unwrap();
+    let mut p = vec![2.0];
+    adam.step(&mut p, &[0.0]);
+    assert!((p[0] - (2.0 - 0.01)).abs() < 1e-9, "{}", p[0]);
+}
+
+#[test]
+fn reset_clears_the_moments() {
+    let mut a = Adam::new(0.1).unwrap();
+    let mut p = vec![0.0];
+    a.step(&mut p, &[1.0]);
+    a.step(&mut p, &[1.0]);
+    a.reset();
+    assert_eq!(a.steps(), 0);
+    let mut q = vec![0.0];
+    a.step(&mut q, &[-3.0]);
+    assert!((q[0] - 0.1).abs() < 1e-9);
+}
+
+#[test]
+fn bad_configuration_is_a_typed_error() {
+    for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(Adam::new(lr), Err(Error::InvalidLearningRate(_))));
+        assert!(matches!(AdamW::new(lr), Err(Error::InvalidLearningRate(_))));
+    }
+    for (b1, b2) in [(1.0, 0.999), (0.9, 1.0), (-0.1, 0.9), (0.9, f64::NAN)] {
+        assert!(
+            matches!(
+                Adam::new(0.1).unwrap().betas(b1, b2),
+                Err(Error::InvalidParameter { .. })
+            ),
+            "{b1} {b2}"
+        );
+        assert!(matches!(
+            AdamW::new(0.1).unwrap().betas(b1, b2),
+            Err(Error::InvalidParameter { .. })
+        ));
+    }
+    assert!(Adam::new(0.1).unwrap().betas(0.0, 0.0).is_ok());
+    assert!(matches!(
+        Adam::new(0.1).unwrap().eps(0.0),
+        Err(Error::InvalidParameter { name: "eps", .. })
+    ));
+    assert!(matches!(
+        Adam::new(0.1).unwrap().weight_decay(-1.0),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        AdamW::new(0.1).unwrap().weight_decay(f64::NAN),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+#[should_panic(expected = "grad has length")]
+fn mismatched_lengths_panic_with_a_clear_message() {
+    let mut a = Adam::new(0.1).unwrap();
+    a.step(&mut [0.0, 1.0], &[1.0]);
+}
+
+#[test]
+#[should_panic(expected = "decay mask has length")]
+fn mismatched_mask_panics_with_a_clear_message() {
+    let mut a = AdamW::new(0.1).unwrap().with_decay_mask(vec![true]);
+    a.step(&mut [0.0, 1.0], &[1.0, 1.0]);
+}
+
+#[test]
+fn optimizers_are_usable_as_trait_objects() {
+    let mut opts: Vec<Box<dyn Optimizer>> = vec![
+        Box::new(Adam::new(0.1).unwrap()),
+        Box::new(AdamW::new(0.1).unwrap()),
+    ];
+    for o in &mut opts {
+        o.set_learning_rate(0.05);
+        assert_eq!(o.learning_rate(), 0.05);
+    }
+}

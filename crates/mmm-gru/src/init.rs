@@ -80,7 +80,7 @@ fn gram_schmidt_rows(n: usize, a: &mut [f64]) -> bool {
         }
         let row = &mut a[i * n..(i + 1) * n];
         let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if !(norm > 1e-10) {
+        if norm.is_nan() || norm <= 1e-10 {
             return false;
         }
         for v in row.iter_mut() {

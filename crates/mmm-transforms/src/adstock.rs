@@ -192,7 +192,7 @@ impl Kernel {
     /// Jacobian `ds[p·L + l] = ∂s_l/∂u_p`.
     fn from_log_weights(s: &[f64], ds: &[f64], normalize: bool) -> Self {
         let n = s.len();
-        let n_params = if n == 0 { 0 } else { ds.len() / n };
+        let n_params = ds.len().checked_div(n).unwrap_or(0);
         if normalize {
             let m = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut w: Vec<f64> = s.iter().map(|&sl| (sl - m).exp()).collect();

@@ -1,0 +1,150 @@
+//! Model hyper-parameters, validated before a model is built (unchecked → checked, as linfa does).
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How regions are weighted in the training loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionWeighting {
+    /// Every region counts the same (the loss is on y/ȳ_r, so small regions weigh as much as big ones).
+    Equal,
+    /// Region r is weighted by its size factor ȳ_r / mean(ȳ): the loss then tracks errors in target
+    /// units, which is what pooled R² and wMAPE measure.
+    #[default]
+    Size,
+}
+
+/// Regularisation weights. Each penalty is a mean over its block, so a weight means the same thing
+/// whatever the panel size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Penalties {
+    /// Shrinkage of the log region-effect multipliers η_{r,c} toward 0 (multiplier 1).
+    pub region_effect: f64,
+    /// Shrinkage of region trend deviations Δδ_r toward the shared trend.
+    pub region_trend: f64,
+    /// Shrinkage of region seasonality deviations Δφ_{r,f} toward the shared seasonality.
+    pub region_season: f64,
+    /// L2 on the shared trend δ (keeps extrapolation modest).
+    pub trend: f64,
+    /// L2 on GRU weights and the modulation heads.
+    pub gru: f64,
+    /// L1 on the media coefficients β_c (they are ≥ 0, so this is their mean).
+    pub media: f64,
+}
+
+impl Default for Penalties {
+    fn default() -> Self {
+        Penalties {
+            region_effect: 0.1,
+            region_trend: 1.0,
+            region_season: 0.5,
+            trend: 0.1,
+            gru: 1e-3,
+            media: 1e-3,
+        }
+    }
+}
+
+/// Hyper-parameters of the DeepCausalMMM model (see `docs/model.md` for the equations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// GRU hidden size.
+    pub hidden: usize,
+    /// Number of yearly Fourier harmonics J (2J seasonal features).
+    pub fourier_harmonics: usize,
+    /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
+    pub effect_modulation: f64,
+    /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target.
+    pub baseline_modulation: f64,
+    /// Huber loss threshold δ on the scaled target y/ȳ_r.
+    pub huber_delta: f64,
+    /// Region weights in the loss.
+    pub region_weighting: RegionWeighting,
+    /// Regularisation weights.
+    pub penalties: Penalties,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            hidden: 16,
+            fourier_harmonics: 2,
+            effect_modulation: 0.3,
+            baseline_modulation: 0.1,
+            huber_delta: 0.25,
+            region_weighting: RegionWeighting::Size,
+            penalties: Penalties::default(),
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Checks every value, naming the first offending key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("`{key}` {why}")));
+        if self.hidden == 0 {
+            return bad("hidden", "must be at least 1");
+        }
+        if !(0.0..1.0).contains(&self.effect_modulation) {
+            return bad(
+                "effect_modulation",
+                "must lie in [0, 1) so that effects stay positive",
+            );
+        }
+        if !(self.baseline_modulation >= 0.0 && self.baseline_modulation.is_finite()) {
+            return bad("baseline_modulation", "must be finite and ≥ 0");
+        }
+        if !(self.huber_delta > 0.0 && self.huber_delta.is_finite()) {
+            return bad("huber_delta", "must be finite and > 0");
+        }
+        let p = &self.penalties;
+        for (key, v) in [
+            ("penalties.region_effect", p.region_effect),
+            ("penalties.region_trend", p.region_trend),
+            ("penalties.region_season", p.region_season),
+            ("penalties.trend", p.trend),
+            ("penalties.gru", p.gru),
+            ("penalties.media", p.media),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(key, "must be finite and ≥ 0");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_bad_values_are_named() {
+        ModelConfig::default().validate().unwrap();
+        let cfg = ModelConfig {
+            effect_modulation: 1.5,
+            ..ModelConfig::default()
+        };
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("effect_modulation"), "{err}");
+        let mut cfg = ModelConfig::default();
+        cfg.penalties.gru = f64::NAN;
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("penalties.gru")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = serde_json::from_str::<ModelConfig>(r#"{"hiden": 3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hiden"), "{err}");
+    }
+}

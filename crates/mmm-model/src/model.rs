@@ -1,0 +1,646 @@
+//! The DeepCausalMMM model: forward pass, hand-written backward pass, loss and additive
+//! decomposition. The equations are in `docs/model.md`; in short, for region r, week t:
+//!
+//! ```text
+//! a_c   = adstock_c(x̃_c)                      (per channel, shared across regions)
+//! s_c   = sat_c(a_c)                           (Hill by default)
+//! h_t   = GRU([ln(1+x̃), z, fourier, τ]_t, h_{t−1})
+//! m_c   = 1 + κ_m · tanh(V_m h_t + c_m)_c      (bounded effectiveness modulation)
+//! g     = κ_b · tanh(v_b·h_t + c_b)            (bounded baseline modulation)
+//! ŷ/ȳ_r = b_r + g + (δ + Δδ_r)·τ_t + Σ_f (φ_f + Δφ_{r,f})·F_f(t)
+//!         + Σ_c softplus(θ_c)·exp(η_{r,c})·m_c·s_c + Σ_k γ_k·z_k
+//! ```
+//!
+//! Every term is additive, so the decomposition sums exactly to the prediction.
+
+use crate::config::{ModelConfig, RegionWeighting};
+use crate::inputs::ModelInputs;
+use crate::layout::Layout;
+use crate::{Error, Result};
+use mmm_gru::{Gru, GruTape};
+use mmm_transforms::param::{sigmoid, softplus};
+use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation};
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use rayon::prelude::*;
+
+/// The model's structure (sizes, transforms, GRU); parameters live in a separate flat buffer.
+#[derive(Debug)]
+pub struct Model {
+    config: ModelConfig,
+    layout: Layout,
+    adstock: Vec<Box<dyn Adstock>>,
+    saturation: Vec<Box<dyn Saturation>>,
+    gru: Gru,
+}
+
+/// Everything the backward pass needs from a forward pass, and the prediction.
+#[derive(Debug)]
+pub struct Tape {
+    adstocked: Array3<f64>,
+    saturated: Array3<f64>,
+    gru: GruTape,
+    /// tanh(V_m h + c_m), `[week·region, channel]` (row t·R + r).
+    effect_tanh: Array2<f64>,
+    /// tanh(v_b·h + c_b), `[week·region]`.
+    base_tanh: Array1<f64>,
+    /// The scaled prediction ŷ/ȳ_r, `[region, week]`.
+    pub prediction: Array2<f64>,
+}
+
+/// The loss split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loss {
+    /// Weighted Huber loss of the fitted cells.
+    pub data: f64,
+    /// Sum of the regularisation penalties.
+    pub penalty: f64,
+}
+
+impl Loss {
+    /// Data loss plus penalties: what the optimiser minimises.
+    pub fn total(&self) -> f64 {
+        self.data + self.penalty
+    }
+}
+
+/// Additive decomposition of the scaled prediction, every array `[.., region, week]`.
+#[derive(Debug, Clone)]
+pub struct Decomposition {
+    /// Region baseline with the GRU's baseline modulation: b_r + g_{r,t}.
+    pub baseline: Array2<f64>,
+    /// Trend (δ + Δδ_r)·τ_t.
+    pub trend: Array2<f64>,
+    /// Calendar seasonality Σ_f (φ_f + Δφ_{r,f}) F_f(t).
+    pub seasonality: Array2<f64>,
+    /// Each control's term γ_k z_k, `[control, region, week]`.
+    pub controls: Array3<f64>,
+    /// Each channel's direct contribution, `[channel, region, week]`.
+    pub channels: Array3<f64>,
+}
+
+impl Decomposition {
+    /// Sum of all components: equals the forward pass's prediction.
+    pub fn total(&self) -> Array2<f64> {
+        &self.baseline
+            + &self.trend
+            + &self.seasonality
+            + self.controls.sum_axis(Axis(0))
+            + self.channels.sum_axis(Axis(0))
+    }
+}
+
+fn huber(e: f64, delta: f64) -> (f64, f64) {
+    if e.abs() <= delta {
+        (0.5 * e * e, e)
+    } else {
+        (delta * (e.abs() - 0.5 * delta), delta * e.signum())
+    }
+}
+
+impl Model {
+    /// A model with geometric adstock (exact recursion, normalised) and Hill saturation on every
+    /// channel.
+    pub fn new(
+        config: ModelConfig,
+        regions: usize,
+        channels: usize,
+        controls: usize,
+    ) -> Result<Self> {
+        let adstock: Vec<Box<dyn Adstock>> = (0..channels)
+            .map(|_| Box::new(GeometricAdstock::new(None, true)) as Box<dyn Adstock>)
+            .collect();
+        let saturation: Vec<Box<dyn Saturation>> = (0..channels)
+            .map(|_| Box::new(Hill::new()) as Box<dyn Saturation>)
+            .collect();
+        Self::with_transforms(config, regions, controls, adstock, saturation)
+    }
+
+    /// A model with the caller's transforms, one adstock and one saturation per channel. All
+    /// channels' adstocks must have the same parameter count, likewise the saturations.
+    pub fn with_transforms(
+        config: ModelConfig,
+        regions: usize,
+        controls: usize,
+        adstock: Vec<Box<dyn Adstock>>,
+        saturation: Vec<Box<dyn Saturation>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let channels = adstock.len();
+        if saturation.len() != channels {
+            return Err(Error::Shape(
+                "one saturation per adstock (channel) is needed".into(),
+            ));
+        }
+        if regions == 0 {
+            return Err(Error::Shape("a model needs at least one region".into()));
+        }
+        let per = |n: Vec<usize>, what: &str| -> Result<usize> {
+            match n.first() {
+                None => Ok(0),
+                Some(&k) if n.iter().all(|&m| m == k) => Ok(k),
+                _ => Err(Error::Shape(format!(
+                    "all channels' {what} transforms must have the same number of parameters"
+                ))),
+            }
+        };
+        let ad_n = per(adstock.iter().map(|a| a.n_params()).collect(), "adstock")?;
+        let sat_n = per(
+            saturation.iter().map(|s| s.n_params()).collect(),
+            "saturation",
+        )?;
+        let fourier = 2 * config.fourier_harmonics;
+        let gru = Gru::new(channels + controls + fourier + 1, config.hidden)
+            .map_err(|e| Error::Shape(e.to_string()))?;
+        let layout = Layout::new(
+            channels,
+            regions,
+            controls,
+            fourier,
+            config.hidden,
+            ad_n,
+            sat_n,
+            gru.n_params(),
+        );
+        Ok(Model {
+            config,
+            layout,
+            adstock,
+            saturation,
+            gru,
+        })
+    }
+
+    /// The configuration the model was built with.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.layout.len
+    }
+
+    /// The adstock transform of channel `c`.
+    pub fn adstock(&self, c: usize) -> &dyn Adstock {
+        self.adstock[c].as_ref()
+    }
+
+    /// The saturation transform of channel `c`.
+    pub fn saturation(&self, c: usize) -> &dyn Saturation {
+        self.saturation[c].as_ref()
+    }
+
+    fn check_inputs(&self, inp: &ModelInputs) {
+        let l = &self.layout;
+        assert_eq!(
+            (
+                inp.n_regions(),
+                inp.n_channels(),
+                inp.n_controls(),
+                inp.n_fourier()
+            ),
+            (l.regions, l.channels, l.controls, l.fourier),
+            "inputs do not match the model's (regions, channels, controls, fourier) sizes"
+        );
+    }
+
+    /// Loss weights per region for `weighting`, normalised to mean 1: `size` uses ȳ_r / mean ȳ.
+    pub fn region_weights(&self, region_means: &[f64]) -> Vec<f64> {
+        let n = region_means.len() as f64;
+        match self.config.region_weighting {
+            RegionWeighting::Equal => vec![1.0; region_means.len()],
+            RegionWeighting::Size => {
+                let mean = region_means.iter().sum::<f64>() / n;
+                region_means.iter().map(|m| m / mean).collect()
+            }
+        }
+    }
+
+    /// Initial parameters: transforms at their defaults, small media coefficients, region
+    /// baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
+    /// `seed`, heads at zero (so modulation starts neutral).
+    pub fn init_params(&self, inp: &ModelInputs, weights: &Array2<f64>, seed: u64) -> Vec<f64> {
+        self.check_inputs(inp);
+        let l = &self.layout;
+        let mut p = vec![0.0; l.len];
+        for c in 0..l.channels {
+            p[l.adstock_of(c)].copy_from_slice(&self.adstock[c].default_params());
+            p[l.saturation_of(c)].copy_from_slice(&self.saturation[c].default_params());
+        }
+        // softplus(θ) = 0.05: each channel starts explaining a few percent of the mean.
+        let theta0 = mmm_transforms::param::softplus_inv(0.05);
+        p[l.beta.clone()].fill(theta0);
+        p[l.gru.clone()].copy_from_slice(&self.gru.init_params(seed));
+        let tape = self.forward(&p, inp);
+        for r in 0..l.regions {
+            let w = weights.row(r);
+            let wsum: f64 = w.sum();
+            let resid: f64 = (0..inp.n_weeks())
+                .map(|t| w[t] * (inp.target[[r, t]] - tape.prediction[[r, t]]))
+                .sum();
+            p[l.base.start + r] = if wsum > 0.0 { resid / wsum } else { 1.0 };
+        }
+        p
+    }
+
+    /// Runs the model over every week of `inp` (training, holdout and forecast weeks alike, so
+    /// that adstock and GRU state carry through).
+    pub fn forward(&self, p: &[f64], inp: &ModelInputs) -> Tape {
+        self.check_inputs(inp);
+        assert_eq!(
+            p.len(),
+            self.layout.len,
+            "parameter buffer has the wrong length"
+        );
+        let l = &self.layout;
+        let (c_n, r_n, t_n, k_n, f_n, h_n) = (
+            l.channels,
+            l.regions,
+            inp.n_weeks(),
+            l.controls,
+            l.fourier,
+            l.hidden,
+        );
+
+        // 1. Media transforms, channels in parallel (independent, so the result is deterministic).
+        let per_channel: Vec<(Array2<f64>, Array2<f64>)> = (0..c_n)
+            .into_par_iter()
+            .map(|c| {
+                let x = inp.media.index_axis(Axis(0), c);
+                let mut a = Array2::zeros((r_n, t_n));
+                self.adstock[c].forward(&p[l.adstock_of(c)], x, a.view_mut());
+                let mut s = Array2::zeros((r_n, t_n));
+                self.saturation[c].forward(&p[l.saturation_of(c)], a.view(), s.view_mut());
+                (a, s)
+            })
+            .collect();
+        let mut adstocked = Array3::zeros((c_n, r_n, t_n));
+        let mut saturated = Array3::zeros((c_n, r_n, t_n));
+        for (c, (a, s)) in per_channel.into_iter().enumerate() {
+            adstocked.index_axis_mut(Axis(0), c).assign(&a);
+            saturated.index_axis_mut(Axis(0), c).assign(&s);
+        }
+
+        // 2. GRU over the fixed input sequence, from the learned initial state.
+        let h0 = Array2::from_shape_fn((r_n, h_n), |(_, j)| p[l.h0.start + j]);
+        let gru = self
+            .gru
+            .forward(&p[l.gru.clone()], inp.gru_input.view(), h0.view());
+        let hidden = gru.hidden();
+        let hflat = hidden
+            .to_shape((t_n * r_n, h_n))
+            .expect("GRU hidden states are contiguous");
+
+        // 3. Modulation heads.
+        let vm = ArrayView2::from_shape((c_n, h_n), &p[l.effect_head.clone()]).expect("head shape");
+        let mut effect_tanh = hflat.dot(&vm.t());
+        for mut row in effect_tanh.rows_mut() {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = (*v + p[l.effect_bias.start + c]).tanh();
+            }
+        }
+        let vb = ndarray::ArrayView1::from(&p[l.base_head.clone()]);
+        let cb = p[l.base_bias.start];
+        let base_tanh = hflat.dot(&vb).mapv(|v| (v + cb).tanh());
+
+        // 4. Additive prediction.
+        let (km, kb) = (
+            self.config.effect_modulation,
+            self.config.baseline_modulation,
+        );
+        let beta: Vec<f64> = p[l.beta.clone()].iter().map(|&v| softplus(v)).collect();
+        let delta = p[l.trend.start];
+        let mut prediction = Array2::zeros((r_n, t_n));
+        for r in 0..r_n {
+            let slope = delta + p[l.region_trend.start + r];
+            let phi: Vec<f64> = (0..f_n)
+                .map(|f| p[l.season.start + f] + p[l.region_season_at(r, f)])
+                .collect();
+            let scale: Vec<f64> = (0..c_n)
+                .map(|c| beta[c] * p[l.eta_at(r, c)].exp())
+                .collect();
+            for t in 0..t_n {
+                let row = t * r_n + r;
+                let mut v = p[l.base.start + r] + kb * base_tanh[row] + slope * inp.tau[t];
+                for f in 0..f_n {
+                    v += phi[f] * inp.fourier[[t, f]];
+                }
+                for c in 0..c_n {
+                    v += scale[c] * (1.0 + km * effect_tanh[[row, c]]) * saturated[[c, r, t]];
+                }
+                for k in 0..k_n {
+                    v += p[l.gamma.start + k] * inp.controls[[k, r, t]];
+                }
+                prediction[[r, t]] = v;
+            }
+        }
+        Tape {
+            adstocked,
+            saturated,
+            gru,
+            effect_tanh,
+            base_tanh,
+            prediction,
+        }
+    }
+
+    /// Back-propagates `grad_pred` = ∂L/∂(scaled prediction) `[region, week]` through the forward
+    /// pass recorded in `tape`, ACCUMULATING (+=) ∂L/∂θ into `grad`.
+    pub fn backward(
+        &self,
+        p: &[f64],
+        inp: &ModelInputs,
+        tape: &Tape,
+        grad_pred: &Array2<f64>,
+        grad: &mut [f64],
+    ) {
+        let l = &self.layout;
+        let (c_n, r_n, t_n, k_n, f_n, h_n) = (
+            l.channels,
+            l.regions,
+            inp.n_weeks(),
+            l.controls,
+            l.fourier,
+            l.hidden,
+        );
+        assert_eq!(grad.len(), l.len, "gradient buffer has the wrong length");
+        let (km, kb) = (
+            self.config.effect_modulation,
+            self.config.baseline_modulation,
+        );
+        let beta: Vec<f64> = p[l.beta.clone()].iter().map(|&v| softplus(v)).collect();
+
+        // Gradients w.r.t. the modulation pre-activations, `[week·region, ·]`.
+        let mut g_effect_pre = Array2::<f64>::zeros((t_n * r_n, c_n));
+        let mut g_base_pre = Array1::<f64>::zeros(t_n * r_n);
+        // ∂L/∂s_c, `[channel, region, week]`.
+        let mut g_sat = Array3::<f64>::zeros((c_n, r_n, t_n));
+        let mut g_beta = vec![0.0; c_n];
+        for r in 0..r_n {
+            let eta: Vec<f64> = (0..c_n).map(|c| p[l.eta_at(r, c)].exp()).collect();
+            let mut g_slope = 0.0;
+            let mut g_base = 0.0;
+            for t in 0..t_n {
+                let g = grad_pred[[r, t]];
+                if g == 0.0 {
+                    continue;
+                }
+                let row = t * r_n + r;
+                g_base += g;
+                g_slope += g * inp.tau[t];
+                let tb = tape.base_tanh[row];
+                g_base_pre[row] = g * kb * (1.0 - tb * tb);
+                for f in 0..f_n {
+                    let gf = g * inp.fourier[[t, f]];
+                    grad[l.season.start + f] += gf;
+                    grad[l.region_season_at(r, f)] += gf;
+                }
+                for c in 0..c_n {
+                    let s = tape.saturated[[c, r, t]];
+                    let te = tape.effect_tanh[[row, c]];
+                    let m = 1.0 + km * te;
+                    let term = beta[c] * eta[c] * m * s;
+                    g_beta[c] += g * eta[c] * m * s;
+                    grad[l.eta_at(r, c)] += g * term;
+                    g_effect_pre[[row, c]] = g * beta[c] * eta[c] * s * km * (1.0 - te * te);
+                    g_sat[[c, r, t]] = g * beta[c] * eta[c] * m;
+                }
+                for k in 0..k_n {
+                    grad[l.gamma.start + k] += g * inp.controls[[k, r, t]];
+                }
+            }
+            grad[l.base.start + r] += g_base;
+            grad[l.trend.start] += g_slope;
+            grad[l.region_trend.start + r] += g_slope;
+        }
+        for c in 0..c_n {
+            grad[l.beta.start + c] += g_beta[c] * sigmoid(p[l.beta.start + c]);
+        }
+
+        // Heads: pre = h·Vᵀ + c.
+        let hidden = tape.gru.hidden();
+        let hflat = hidden
+            .to_shape((t_n * r_n, h_n))
+            .expect("GRU hidden states are contiguous");
+        let g_vm = g_effect_pre.t().dot(&hflat); // [C, H]
+        for (i, v) in g_vm.iter().enumerate() {
+            grad[l.effect_head.start + i] += v;
+        }
+        for (c, v) in g_effect_pre.sum_axis(Axis(0)).iter().enumerate() {
+            grad[l.effect_bias.start + c] += v;
+        }
+        let g_vb = hflat.t().dot(&g_base_pre);
+        for (j, v) in g_vb.iter().enumerate() {
+            grad[l.base_head.start + j] += v;
+        }
+        grad[l.base_bias.start] += g_base_pre.sum();
+        let vm = ArrayView2::from_shape((c_n, h_n), &p[l.effect_head.clone()]).expect("head shape");
+        let vb = ndarray::ArrayView1::from(&p[l.base_head.clone()]);
+        let mut g_hidden = g_effect_pre.dot(&vm);
+        for (mut row, gb) in g_hidden.rows_mut().into_iter().zip(g_base_pre.iter()) {
+            row.scaled_add(*gb, &vb);
+        }
+        let g_hidden = g_hidden
+            .into_shape_with_order((t_n, r_n, h_n))
+            .expect("shape");
+
+        // GRU backward; the learned h0 is broadcast, so its gradient sums over regions.
+        let mut g_h0 = Array2::zeros((r_n, h_n));
+        self.gru.backward(
+            &p[l.gru.clone()],
+            inp.gru_input.view(),
+            &tape.gru,
+            g_hidden.view(),
+            &mut grad[l.gru.clone()],
+            None,
+            g_h0.view_mut(),
+        );
+        for (j, v) in g_h0.sum_axis(Axis(0)).iter().enumerate() {
+            grad[l.h0.start + j] += v;
+        }
+
+        // Media transforms, channel by channel (each writes only its own parameter block).
+        let blocks: Vec<(Vec<f64>, Vec<f64>)> = (0..c_n)
+            .into_par_iter()
+            .map(|c| {
+                let mut g_sp = vec![0.0; l.saturation_of(c).len()];
+                let mut g_a = Array2::zeros((r_n, t_n));
+                self.saturation[c].vjp(
+                    &p[l.saturation_of(c)],
+                    tape.adstocked.index_axis(Axis(0), c),
+                    g_sat.index_axis(Axis(0), c),
+                    Some(g_a.view_mut()),
+                    &mut g_sp,
+                );
+                let mut g_ap = vec![0.0; l.adstock_of(c).len()];
+                self.adstock[c].vjp(
+                    &p[l.adstock_of(c)],
+                    inp.media.index_axis(Axis(0), c),
+                    g_a.view(),
+                    None,
+                    &mut g_ap,
+                );
+                (g_ap, g_sp)
+            })
+            .collect();
+        for (c, (g_ap, g_sp)) in blocks.into_iter().enumerate() {
+            for (g, v) in grad[l.adstock_of(c)].iter_mut().zip(g_ap) {
+                *g += v;
+            }
+            for (g, v) in grad[l.saturation_of(c)].iter_mut().zip(g_sp) {
+                *g += v;
+            }
+        }
+    }
+
+    /// Weighted Huber data loss of a prediction and its gradient w.r.t. the prediction.
+    pub fn data_loss(
+        &self,
+        prediction: &Array2<f64>,
+        inp: &ModelInputs,
+        weights: &Array2<f64>,
+    ) -> (f64, Array2<f64>) {
+        let delta = self.config.huber_delta;
+        let mut g = Array2::zeros(prediction.dim());
+        let mut loss = 0.0;
+        for ((idx, &w), gv) in weights.indexed_iter().zip(g.iter_mut()) {
+            if w != 0.0 {
+                let (v, d) = huber(prediction[idx] - inp.target[idx], delta);
+                loss += w * v;
+                *gv = w * d;
+            }
+        }
+        (loss, g)
+    }
+
+    /// The regularisation penalty; ACCUMULATES its gradient into `grad`.
+    pub fn penalty(&self, p: &[f64], grad: &mut [f64]) -> f64 {
+        let l = &self.layout;
+        let pen = &self.config.penalties;
+        let mut total = 0.0;
+        let mut l2 = |range: std::ops::Range<usize>, weight: f64, grad: &mut [f64]| {
+            if range.is_empty() || weight == 0.0 {
+                return;
+            }
+            let n = range.len() as f64;
+            for i in range {
+                total += weight * p[i] * p[i] / n;
+                grad[i] += 2.0 * weight * p[i] / n;
+            }
+        };
+        l2(l.eta.clone(), pen.region_effect, grad);
+        l2(l.region_trend.clone(), pen.region_trend, grad);
+        l2(l.region_season.clone(), pen.region_season, grad);
+        l2(l.trend.clone(), pen.trend, grad);
+        let gru_n: usize = l.gru_penalised().iter().map(|r| r.len()).sum();
+        for range in l.gru_penalised() {
+            let share = pen.gru * range.len() as f64 / gru_n as f64;
+            l2(range, share, grad);
+        }
+        if pen.media > 0.0 && l.channels > 0 {
+            let n = l.channels as f64;
+            for i in l.beta.clone() {
+                total += pen.media * softplus(p[i]) / n;
+                grad[i] += pen.media * sigmoid(p[i]) / n;
+            }
+        }
+        total
+    }
+
+    /// Loss (weighted Huber on the cells with non-zero `weights`, plus penalties) and its
+    /// gradient, which OVERWRITES `grad`.
+    pub fn loss_and_grad(
+        &self,
+        p: &[f64],
+        inp: &ModelInputs,
+        weights: &Array2<f64>,
+        grad: &mut [f64],
+    ) -> Loss {
+        grad.fill(0.0);
+        let tape = self.forward(p, inp);
+        let (data, g_pred) = self.data_loss(&tape.prediction, inp, weights);
+        self.backward(p, inp, &tape, &g_pred, grad);
+        let penalty = self.penalty(p, grad);
+        Loss { data, penalty }
+    }
+
+    /// Loss without gradient.
+    pub fn loss(&self, p: &[f64], inp: &ModelInputs, weights: &Array2<f64>) -> Loss {
+        let tape = self.forward(p, inp);
+        let (data, _) = self.data_loss(&tape.prediction, inp, weights);
+        let mut scratch = vec![0.0; p.len()];
+        Loss {
+            data,
+            penalty: self.penalty(p, &mut scratch),
+        }
+    }
+
+    /// The additive decomposition of the scaled prediction.
+    pub fn decompose(&self, p: &[f64], inp: &ModelInputs) -> Decomposition {
+        let tape = self.forward(p, inp);
+        self.decompose_tape(p, inp, &tape)
+    }
+
+    /// The additive decomposition from an existing forward pass.
+    pub fn decompose_tape(&self, p: &[f64], inp: &ModelInputs, tape: &Tape) -> Decomposition {
+        let l = &self.layout;
+        let (c_n, r_n, t_n, k_n, f_n) =
+            (l.channels, l.regions, inp.n_weeks(), l.controls, l.fourier);
+        let (km, kb) = (
+            self.config.effect_modulation,
+            self.config.baseline_modulation,
+        );
+        let mut d = Decomposition {
+            baseline: Array2::zeros((r_n, t_n)),
+            trend: Array2::zeros((r_n, t_n)),
+            seasonality: Array2::zeros((r_n, t_n)),
+            controls: Array3::zeros((k_n, r_n, t_n)),
+            channels: Array3::zeros((c_n, r_n, t_n)),
+        };
+        for r in 0..r_n {
+            let slope = p[l.trend.start] + p[l.region_trend.start + r];
+            for t in 0..t_n {
+                let row = t * r_n + r;
+                d.baseline[[r, t]] = p[l.base.start + r] + kb * tape.base_tanh[row];
+                d.trend[[r, t]] = slope * inp.tau[t];
+                d.seasonality[[r, t]] = (0..f_n)
+                    .map(|f| {
+                        (p[l.season.start + f] + p[l.region_season_at(r, f)]) * inp.fourier[[t, f]]
+                    })
+                    .sum();
+                for k in 0..k_n {
+                    d.controls[[k, r, t]] = p[l.gamma.start + k] * inp.controls[[k, r, t]];
+                }
+                for c in 0..c_n {
+                    let scale = softplus(p[l.beta.start + c]) * p[l.eta_at(r, c)].exp();
+                    d.channels[[c, r, t]] =
+                        scale * (1.0 + km * tape.effect_tanh[[row, c]]) * tape.saturated[[c, r, t]];
+                }
+            }
+        }
+        d
+    }
+
+    /// Effectiveness multipliers m_{r,t,c} = 1 + κ_m tanh(·) from a forward pass, `[channel, region, week]`.
+    pub fn effectiveness(&self, tape: &Tape) -> Array3<f64> {
+        let l = &self.layout;
+        let (r_n, t_n) = tape.prediction.dim();
+        let km = self.config.effect_modulation;
+        Array3::from_shape_fn((l.channels, r_n, t_n), |(c, r, t)| {
+            1.0 + km * tape.effect_tanh[[t * r_n + r, c]]
+        })
+    }
+
+    /// Media coefficient β_c (≥ 0) of each channel.
+    pub fn media_coefficients(&self, p: &[f64]) -> Vec<f64> {
+        p[self.layout.beta.clone()]
+            .iter()
+            .map(|&v| softplus(v))
+            .collect()
+    }
+}

@@ -1,0 +1,194 @@
+//! Whole-model checks: the hand-written backward pass against central differences, the
+//! decomposition against the prediction, and the Huber loss's own gradient.
+
+use super::*;
+use mmm_testkit::{assert_gradient, seeded_uniform};
+use ndarray::{Array2, Array3};
+use proptest::prelude::*;
+
+fn small_inputs(
+    seed: u64,
+    r_n: usize,
+    t_n: usize,
+    c_n: usize,
+    k_n: usize,
+    harmonics: usize,
+) -> ModelInputs {
+    let media = Array3::from_shape_vec(
+        (r_n, t_n, c_n),
+        seeded_uniform(seed, r_n * t_n * c_n, 0.0, 3.0),
+    )
+    .unwrap();
+    let controls = Array3::from_shape_vec(
+        (r_n, t_n, k_n),
+        seeded_uniform(seed + 1, r_n * t_n * k_n, -2.0, 2.0),
+    )
+    .unwrap();
+    let target =
+        Array2::from_shape_vec((r_n, t_n), seeded_uniform(seed + 2, r_n * t_n, 0.5, 1.5)).unwrap();
+    let mut observed = Array2::from_elem((r_n, t_n), true);
+    if r_n > 1 && t_n > 2 {
+        observed[[1, 0]] = false; // a region that starts late
+    }
+    let year: Vec<f64> = (0..t_n)
+        .map(|t| (t as f64 * 7.0 / 365.25).fract())
+        .collect();
+    ModelInputs::new(
+        &media,
+        &controls,
+        &target,
+        &observed,
+        &year,
+        t_n.saturating_sub(3),
+        harmonics,
+    )
+    .unwrap()
+}
+
+fn perturbed_params(model: &Model, inp: &ModelInputs, w: &Array2<f64>, seed: u64) -> Vec<f64> {
+    let mut p = model.init_params(inp, w, seed);
+    for (v, n) in p
+        .iter_mut()
+        .zip(seeded_uniform(seed + 9, model.n_params(), -0.4, 0.4))
+    {
+        *v += n;
+    }
+    p
+}
+
+fn check_whole_model(
+    seed: u64,
+    r_n: usize,
+    t_n: usize,
+    c_n: usize,
+    k_n: usize,
+    harmonics: usize,
+    hidden: usize,
+) {
+    // A large Huber δ keeps every residual on the smooth quadratic branch; the branch switch is
+    // checked separately below.
+    let cfg = ModelConfig {
+        hidden,
+        fourier_harmonics: harmonics,
+        huber_delta: 50.0,
+        ..ModelConfig::default()
+    };
+    let model = Model::new(cfg, r_n, c_n, k_n).unwrap();
+    let inp = small_inputs(seed, r_n, t_n, c_n, k_n, harmonics);
+    let region_w: Vec<f64> = (0..r_n).map(|r| 0.5 + r as f64).collect();
+    let w = inp
+        .loss_weights(0..t_n.saturating_sub(2).max(1), &region_w)
+        .unwrap();
+    let p = perturbed_params(&model, &inp, &w, seed);
+    let mut grad = vec![0.0; model.n_params()];
+    model.loss_and_grad(&p, &inp, &w, &mut grad);
+    assert_gradient(|q| model.loss(q, &inp, &w).total(), &p, &grad, 1e-6);
+}
+
+#[test]
+fn whole_model_gradient_matches_finite_differences() {
+    check_whole_model(11, 3, 20, 2, 2, 1, 4);
+}
+
+#[test]
+fn whole_model_gradient_at_edge_sizes() {
+    check_whole_model(12, 1, 4, 1, 0, 0, 1); // one region, no controls, no seasonality
+    check_whole_model(13, 2, 1, 3, 1, 2, 2); // one week
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    #[test]
+    fn whole_model_gradient_on_random_panels(seed in 0u64..1000, r_n in 1usize..4, t_n in 2usize..25, c_n in 1usize..4) {
+        check_whole_model(seed, r_n, t_n, c_n, 1, 1, 3);
+    }
+}
+
+#[test]
+fn decomposition_sums_to_the_prediction() {
+    let model = Model::new(ModelConfig::default(), 4, 3, 2).unwrap();
+    let inp = small_inputs(3, 4, 30, 3, 2, 2);
+    let w = inp.loss_weights(0..25, &[1.0; 4]).unwrap();
+    let p = perturbed_params(&model, &inp, &w, 5);
+    let tape = model.forward(&p, &inp);
+    let d = model.decompose_tape(&p, &inp, &tape);
+    let diff = (&d.total() - &tape.prediction)
+        .mapv(f64::abs)
+        .fold(0.0f64, |m, v| m.max(*v));
+    assert!(
+        diff < 1e-12,
+        "decomposition misses the prediction by {diff}"
+    );
+    // Every channel's direct contribution is non-negative (β ≥ 0, multipliers > 0, saturation ≥ 0).
+    assert!(d.channels.iter().all(|&v| v >= 0.0));
+}
+
+#[test]
+fn huber_loss_gradient_on_both_branches() {
+    let model = Model::new(
+        ModelConfig {
+            huber_delta: 0.1,
+            ..ModelConfig::default()
+        },
+        2,
+        1,
+        0,
+    )
+    .unwrap();
+    let inp = small_inputs(21, 2, 15, 1, 0, 1);
+    let w = inp.loss_weights(0..15, &[1.0, 2.0]).unwrap();
+    // Predictions placed away from the kinks |e| = δ so that the derivative is defined.
+    let raw = seeded_uniform(22, 30, -0.5, 0.5);
+    let pred0: Vec<f64> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| {
+            let e = if (e.abs() - 0.1).abs() < 0.02 {
+                e * 1.5
+            } else {
+                e
+            };
+            inp.target.as_slice().unwrap()[i] + e
+        })
+        .collect();
+    let (_, g) = model.data_loss(
+        &Array2::from_shape_vec((2, 15), pred0.clone()).unwrap(),
+        &inp,
+        &w,
+    );
+    let loss = |q: &[f64]| {
+        model
+            .data_loss(
+                &Array2::from_shape_vec((2, 15), q.to_vec()).unwrap(),
+                &inp,
+                &w,
+            )
+            .0
+    };
+    assert_gradient(loss, &pred0, g.as_slice().unwrap(), 1e-6);
+    assert!(
+        raw.iter().any(|e| e.abs() > 0.12) && raw.iter().any(|e| e.abs() < 0.08),
+        "both branches exercised"
+    );
+}
+
+#[test]
+fn inputs_reject_negative_media_and_bad_shapes() {
+    let media = Array3::from_elem((1, 3, 1), -1.0);
+    let controls = Array3::zeros((1, 3, 0));
+    let target = Array2::ones((1, 3));
+    let observed = Array2::from_elem((1, 3), true);
+    let err = ModelInputs::new(&media, &controls, &target, &observed, &[0.0; 3], 2, 1).unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    let err = ModelInputs::new(
+        &media.mapv(|_| 1.0),
+        &controls,
+        &target,
+        &observed,
+        &[0.0; 2],
+        2,
+        1,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Shape(_)), "{err}");
+}

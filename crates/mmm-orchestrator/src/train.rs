@@ -1,0 +1,308 @@
+//! The training loop: full-batch Adam over all regions, global-norm clipping, a learning-rate
+//! schedule and early stopping driven by a validation slice cut from the END of the training
+//! weeks — the holdout is never seen here.
+//!
+//! Two stages (the second optional, on by default):
+//! 1. fit on the training weeks minus the validation slice; after every epoch, score the
+//!    validation slice; reduce the learning rate on plateaus and stop early on that score;
+//!    remember the best epoch and the learning rate of every epoch;
+//! 2. refit from the same initial parameters on all training weeks for exactly the best number
+//!    of epochs, replaying the recorded learning rates. The validation weeks thus inform *how
+//!    long* to train, and the final model still learns from the most recent weeks, which matter
+//!    most for a forecast.
+//!
+//! Determinism: the gradient is computed by the model with fixed-order reductions, so the same
+//! seed gives the same parameters whatever the number of rayon threads.
+
+use crate::{Error, Result};
+use mmm_model::{Model, ModelInputs};
+use mmm_optim::{Adam, EarlyStopping, Optimizer, ReduceOnPlateau, clip_global_norm};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Settings of the training loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Maximum number of epochs (full passes over all regions).
+    pub epochs: usize,
+    /// Initial Adam learning rate.
+    pub learning_rate: f64,
+    /// Global gradient-norm clip.
+    pub clip_norm: f64,
+    /// Weeks at the end of the training span used for validation (0 = no validation: fixed epochs).
+    pub validation_weeks: usize,
+    /// Early-stopping patience in epochs (on the validation loss).
+    pub patience: usize,
+    /// Epochs without validation improvement before the learning rate is reduced.
+    pub plateau_patience: usize,
+    /// Factor applied to the learning rate on a plateau.
+    pub plateau_factor: f64,
+    /// Floor of the learning rate.
+    pub min_learning_rate: f64,
+    /// Refit on all training weeks for the best number of epochs (stage 2).
+    pub refit: bool,
+    /// Seed of the parameter initialisation.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 600,
+            learning_rate: 0.02,
+            clip_norm: 1.0,
+            validation_weeks: 8,
+            patience: 60,
+            plateau_patience: 20,
+            plateau_factor: 0.5,
+            min_learning_rate: 1e-4,
+            refit: true,
+            seed: 42,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the values, naming the first bad key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |k: &str, why: &str| Err(Error::Config(format!("`{k}` {why}")));
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad("learning_rate", "must be finite and > 0");
+        }
+        if !(self.clip_norm > 0.0) {
+            return bad("clip_norm", "must be > 0");
+        }
+        if !(self.plateau_factor > 0.0 && self.plateau_factor < 1.0) {
+            return bad("plateau_factor", "must lie in (0, 1)");
+        }
+        if !(self.min_learning_rate >= 0.0 && self.min_learning_rate <= self.learning_rate) {
+            return bad("min_learning_rate", "must lie in [0, learning_rate]");
+        }
+        Ok(())
+    }
+}
+
+/// One epoch of the training history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Stage (1 = with validation, 2 = refit on all training weeks).
+    pub stage: u8,
+    /// 0-based epoch within the stage.
+    pub epoch: usize,
+    /// Training loss (data + penalty) before this epoch's update.
+    pub train_loss: f64,
+    /// Validation data loss after this epoch's update (stage 1 with validation only).
+    pub validation_loss: Option<f64>,
+    /// Learning rate used by this epoch's update.
+    pub learning_rate: f64,
+    /// Gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// What the training produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainOutcome {
+    /// Final parameters.
+    pub params: Vec<f64>,
+    /// Every epoch of both stages.
+    pub history: Vec<EpochRecord>,
+    /// Number of epochs selected by validation (all epochs when there is no validation).
+    pub best_epochs: usize,
+    /// Whether stage 1 stopped before `epochs`.
+    pub stopped_early: bool,
+}
+
+/// Progress events for a progress bar (the library never prints).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Current stage (1 or 2).
+    pub stage: u8,
+    /// Epochs done in this stage.
+    pub epoch: usize,
+    /// Planned epochs of this stage (an upper bound in stage 1).
+    pub planned: usize,
+    /// Latest training loss.
+    pub train_loss: f64,
+    /// Latest validation loss, if any.
+    pub validation_loss: Option<f64>,
+}
+
+/// Trains `model` on `inputs`.
+///
+/// `train_weeks` are the weeks the model may learn from (never the holdout); `region_weight`
+/// weights regions in the loss (see [`Model::region_weights`]). `progress` is called after every
+/// epoch.
+pub fn train(
+    model: &Model,
+    inputs: &ModelInputs,
+    train_weeks: std::ops::Range<usize>,
+    region_weight: &[f64],
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    let n_train = train_weeks.len();
+    let use_validation = cfg.validation_weeks > 0 && cfg.validation_weeks < n_train;
+    let all_weights = inputs.loss_weights(train_weeks.clone(), region_weight)?;
+    let mut history = Vec::new();
+
+    if !use_validation {
+        let init = model.init_params(inputs, &all_weights, cfg.seed);
+        let lrs = vec![cfg.learning_rate; cfg.epochs];
+        let params = run_fixed(
+            model,
+            inputs,
+            &all_weights,
+            init,
+            &lrs,
+            cfg,
+            1,
+            &mut history,
+            progress,
+        )?;
+        return Ok(TrainOutcome {
+            params,
+            history,
+            best_epochs: cfg.epochs,
+            stopped_early: false,
+        });
+    }
+
+    let split = train_weeks.end - cfg.validation_weeks;
+    let fit_weights = inputs.loss_weights(train_weeks.start..split, region_weight)?;
+    let val_weights = inputs.loss_weights(split..train_weeks.end, region_weight)?;
+    let init = model.init_params(inputs, &fit_weights, cfg.seed);
+
+    // Stage 1.
+    let mut params = init.clone();
+    let mut grad = vec![0.0; params.len()];
+    let mut adam = Adam::new(cfg.learning_rate).map_err(|e| Error::Config(e.to_string()))?;
+    let mut plateau = ReduceOnPlateau::new(cfg.plateau_factor, cfg.plateau_patience)
+        .and_then(|p| p.min_lr(cfg.min_learning_rate))
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut stopper =
+        EarlyStopping::new(cfg.patience, 0.0).map_err(|e| Error::Config(e.to_string()))?;
+    let mut lrs = Vec::new();
+    let mut stopped_early = false;
+    for epoch in 0..cfg.epochs {
+        let loss = model.loss_and_grad(&params, inputs, &fit_weights, &mut grad);
+        check_finite(loss.total(), epoch, 1)?;
+        let grad_norm = clip_global_norm(&mut grad, cfg.clip_norm);
+        let lr = adam.learning_rate();
+        lrs.push(lr);
+        adam.step(&mut params, &grad);
+        let val = validation_loss(model, inputs, &params, &val_weights);
+        history.push(EpochRecord {
+            stage: 1,
+            epoch,
+            train_loss: loss.total(),
+            validation_loss: Some(val),
+            learning_rate: lr,
+            grad_norm,
+        });
+        progress(Progress {
+            stage: 1,
+            epoch: epoch + 1,
+            planned: cfg.epochs,
+            train_loss: loss.total(),
+            validation_loss: Some(val),
+        });
+        let next_lr = plateau.observe(val, lr);
+        adam.set_learning_rate(next_lr);
+        if stopper.observe(val, &params).is_stop() {
+            stopped_early = epoch + 1 < cfg.epochs;
+            break;
+        }
+    }
+    let best_epochs = stopper.best_epoch().map_or(lrs.len(), |e| e + 1);
+    if !cfg.refit {
+        stopper.restore(&mut params);
+        return Ok(TrainOutcome {
+            params,
+            history,
+            best_epochs,
+            stopped_early,
+        });
+    }
+
+    // Stage 2: same start, all training weeks, the recorded learning rates up to the best epoch.
+    let init = model.init_params(inputs, &all_weights, cfg.seed);
+    let params = run_fixed(
+        model,
+        inputs,
+        &all_weights,
+        init,
+        &lrs[..best_epochs],
+        cfg,
+        2,
+        &mut history,
+        progress,
+    )?;
+    Ok(TrainOutcome {
+        params,
+        history,
+        best_epochs,
+        stopped_early,
+    })
+}
+
+fn validation_loss(
+    model: &Model,
+    inputs: &ModelInputs,
+    params: &[f64],
+    val_weights: &Array2<f64>,
+) -> f64 {
+    let tape = model.forward(params, inputs);
+    model.data_loss(&tape.prediction, inputs, val_weights).0
+}
+
+fn check_finite(loss: f64, epoch: usize, stage: u8) -> Result<()> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged { epoch, stage })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_fixed(
+    model: &Model,
+    inputs: &ModelInputs,
+    weights: &Array2<f64>,
+    mut params: Vec<f64>,
+    lrs: &[f64],
+    cfg: &TrainConfig,
+    stage: u8,
+    history: &mut Vec<EpochRecord>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<f64>> {
+    let mut grad = vec![0.0; params.len()];
+    let mut adam = Adam::new(cfg.learning_rate).map_err(|e| Error::Config(e.to_string()))?;
+    for (epoch, &lr) in lrs.iter().enumerate() {
+        let loss = model.loss_and_grad(&params, inputs, weights, &mut grad);
+        check_finite(loss.total(), epoch, stage)?;
+        let grad_norm = clip_global_norm(&mut grad, cfg.clip_norm);
+        adam.set_learning_rate(lr);
+        adam.step(&mut params, &grad);
+        history.push(EpochRecord {
+            stage,
+            epoch,
+            train_loss: loss.total(),
+            validation_loss: None,
+            learning_rate: lr,
+            grad_norm,
+        });
+        progress(Progress {
+            stage,
+            epoch: epoch + 1,
+            planned: lrs.len(),
+            train_loss: loss.total(),
+            validation_loss: None,
+        });
+    }
+    Ok(params)
+}

@@ -248,3 +248,236 @@ pub fn optimiser_regret(f_opt: f64, f_rec: f64, f_hist: f64) -> Result<Regret> {
     let relative = (gain > tol).then(|| absolute / gain);
     Ok(Regret { absolute, relative })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use mmm_testkit::seeded_uniform;
+    use proptest::prelude::*;
+
+    #[test]
+    fn shares_and_share_errors_by_hand() {
+        assert_eq!(contribution_shares(&[1.0, 3.0]).unwrap(), vec![0.25, 0.75]);
+        // Shares 0.25/0.75 vs 0.5/0.5: ½(0.25 + 0.25) = 0.25; mean abs 0.25 → 25 pp.
+        assert_relative_eq!(
+            share_error(&[1.0, 3.0], &[2.0, 2.0]).unwrap(),
+            0.25,
+            epsilon = 1e-15
+        );
+        assert_relative_eq!(
+            mean_abs_share_error_pp(&[1.0, 3.0], &[2.0, 2.0]).unwrap(),
+            25.0,
+            epsilon = 1e-12
+        );
+        // Scale does not matter: [2,2,4] and [1,1,2] have equal shares.
+        assert_eq!(
+            share_error(&[2.0, 2.0, 4.0], &[1.0, 1.0, 2.0]).unwrap(),
+            0.0
+        );
+        // Disjoint support → 1. Mean abs: (1 + 0 + 1)/3 → 66.67 pp.
+        assert_eq!(
+            share_error(&[1.0, 0.0, 0.0], &[0.0, 0.0, 5.0]).unwrap(),
+            1.0
+        );
+        assert_relative_eq!(
+            mean_abs_share_error_pp(&[1.0, 0.0, 0.0], &[0.0, 0.0, 5.0]).unwrap(),
+            200.0 / 3.0,
+            epsilon = 1e-12
+        );
+    }
+
+    #[test]
+    fn share_input_errors() {
+        assert!(matches!(contribution_shares(&[]), Err(Error::Empty(_))));
+        assert!(matches!(
+            contribution_shares(&[1.0, -0.1]),
+            Err(Error::NegativeContribution { index: 1, .. })
+        ));
+        assert!(matches!(
+            contribution_shares(&[0.0, 0.0]),
+            Err(Error::Undefined { .. })
+        ));
+        assert!(matches!(
+            contribution_shares(&[1.0, f64::NAN]),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            share_error(&[1.0], &[1.0, 2.0]),
+            Err(Error::LengthMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn roi_errors_by_hand() {
+        // |1.5−1|/1 = 0.5, |2−2|/2 = 0, |0.5−1|/1 = 0.5, true ROI 0 → undefined.
+        let e = roi_relative_errors(&[1.5, 2.0, 0.5, 3.0], &[1.0, 2.0, 1.0, 0.0]).unwrap();
+        assert_eq!(e.per_channel, vec![Some(0.5), Some(0.0), Some(0.5), None]);
+        assert_eq!(e.median, Some(0.5));
+        // Negative true ROI uses |r|: |−1 − (−2)| / 2 = 0.5.
+        assert_eq!(
+            roi_relative_errors(&[-1.0], &[-2.0]).unwrap().per_channel,
+            vec![Some(0.5)]
+        );
+        assert_eq!(roi_relative_errors(&[1.0], &[0.0]).unwrap().median, None);
+    }
+
+    #[test]
+    fn spearman_by_hand() {
+        // No ties: d = 0, 1, 1, 0 → ρ = 1 − 6·2 / (4·15) = 0.8.
+        assert_relative_eq!(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 30.0, 20.0, 40.0]).unwrap(),
+            0.8,
+            epsilon = 1e-12
+        );
+        // Ties: ranks of a = [1, 2.5, 2.5, 4]; centred a = [−1.5, 0, 0, 1.5], b = [−1.5, −.5, .5, 1.5];
+        // Σab = 4.5, Σa² = 4.5, Σb² = 5 → ρ = 4.5/√22.5 = √0.9.
+        assert_relative_eq!(
+            spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0]).unwrap(),
+            0.9f64.sqrt(),
+            epsilon = 1e-12
+        );
+        assert_relative_eq!(
+            spearman(&[3.0, 2.0, 1.0], &[1.0, 2.0, 3.0]).unwrap(),
+            -1.0,
+            epsilon = 1e-12
+        );
+        assert!(matches!(
+            spearman(&[1.0], &[2.0]),
+            Err(Error::Undefined { .. })
+        ));
+        assert!(matches!(
+            spearman(&[1.0, 1.0], &[2.0, 3.0]),
+            Err(Error::Undefined { .. })
+        ));
+        assert_eq!(
+            average_ranks(&[5.0, 1.0, 5.0, 5.0]),
+            vec![3.0, 1.0, 3.0, 3.0]
+        );
+    }
+
+    #[test]
+    fn curve_error_by_hand() {
+        // |1−1| + |2−1| + |3−4| = 2 over Σf = 6.
+        assert_relative_eq!(
+            response_curve_error(&[1.0, 2.0, 3.0], &[1.0, 1.0, 4.0]).unwrap(),
+            1.0 / 3.0,
+            epsilon = 1e-15
+        );
+        // f̂ = 2m vs f = m on {1, 2, 3}: Σ|m| / Σm = 1.
+        assert_relative_eq!(
+            response_curve_error_on_grid(|m| 2.0 * m, |m| m, &[1.0, 2.0, 3.0]).unwrap(),
+            1.0,
+            epsilon = 1e-15
+        );
+        assert!(matches!(
+            response_curve_error(&[1.0], &[0.0]),
+            Err(Error::Undefined { .. })
+        ));
+        assert!(matches!(
+            response_curve_error_on_grid(|m| m, |m| m, &[]),
+            Err(Error::Empty(_))
+        ));
+    }
+
+    #[test]
+    fn regret_by_hand() {
+        // (10 − 8)/(10 − 5) = 0.4.
+        let r = optimiser_regret(10.0, 8.0, 5.0).unwrap();
+        assert_eq!(r.absolute, 2.0);
+        assert_relative_eq!(r.relative.unwrap(), 0.4, epsilon = 1e-15);
+        // Worse than history: 8/5 = 1.6.
+        assert_relative_eq!(
+            optimiser_regret(10.0, 2.0, 5.0).unwrap().relative.unwrap(),
+            1.6,
+            epsilon = 1e-15
+        );
+        // Perfect recommendation → 0; rec above opt within tolerance → clamped to 0.
+        assert_eq!(
+            optimiser_regret(10.0, 10.0, 5.0).unwrap().relative,
+            Some(0.0)
+        );
+        assert_eq!(
+            optimiser_regret(10.0, 10.0 + 1e-12, 5.0).unwrap().absolute,
+            0.0
+        );
+        // History already optimal: ratio undefined, absolute regret still reported.
+        let d = optimiser_regret(10.0, 9.0, 10.0).unwrap();
+        assert_eq!(
+            d,
+            Regret {
+                absolute: 1.0,
+                relative: None
+            }
+        );
+        // "Optimum" beaten → caller error.
+        assert!(matches!(
+            optimiser_regret(10.0, 11.0, 5.0),
+            Err(Error::Undefined { .. })
+        ));
+        assert!(matches!(
+            optimiser_regret(10.0, 9.0, 12.0),
+            Err(Error::Undefined { .. })
+        ));
+        assert!(matches!(
+            optimiser_regret(f64::NAN, 9.0, 5.0),
+            Err(Error::NonFinite { .. })
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn share_error_bounds(seed in any::<u64>(), c in 1usize..12) {
+            let a = seeded_uniform(seed, c, 0.0, 10.0);
+            let b = seeded_uniform(seed ^ 7, c, 0.0, 10.0);
+            prop_assume!(a.iter().sum::<f64>() > 0.0 && b.iter().sum::<f64>() > 0.0);
+            let e = share_error(&a, &b).unwrap();
+            prop_assert!((0.0..=1.0 + 1e-12).contains(&e));
+            // Symmetric, zero on itself, scale invariant.
+            prop_assert_eq!(e, share_error(&b, &a).unwrap());
+            prop_assert_eq!(share_error(&a, &a).unwrap(), 0.0);
+            let scaled: Vec<f64> = a.iter().map(|x| 3.5 * x).collect();
+            prop_assert!(share_error(&scaled, &a).unwrap() < 1e-12);
+            // mean abs (pp) = 100 · 2 · share error / C.
+            let pp = mean_abs_share_error_pp(&a, &b).unwrap();
+            prop_assert!((pp - 200.0 * e / c as f64).abs() < 1e-9);
+            let s: f64 = contribution_shares(&a).unwrap().iter().sum();
+            prop_assert!((s - 1.0).abs() < 1e-12);
+        }
+
+        #[test]
+        fn spearman_monotone_invariance(seed in any::<u64>(), n in 2usize..20) {
+            let a = seeded_uniform(seed, n, -3.0, 3.0);
+            let b = seeded_uniform(seed ^ 11, n, -3.0, 3.0);
+            let up: Vec<f64> = a.iter().map(|x| x.exp() + x.powi(3)).collect();
+            let down: Vec<f64> = a.iter().map(|x| -x.powi(3)).collect();
+            prop_assert!((spearman(&a, &up).unwrap() - 1.0).abs() < 1e-12);
+            prop_assert!((spearman(&a, &down).unwrap() + 1.0).abs() < 1e-12);
+            let r = spearman(&a, &b).unwrap();
+            prop_assert!((-1.0..=1.0).contains(&r));
+            prop_assert!((r - spearman(&b, &a).unwrap()).abs() < 1e-12);
+        }
+
+        #[test]
+        fn regret_in_unit_interval_for_rec_between_hist_and_opt(seed in any::<u64>()) {
+            let v = seeded_uniform(seed, 3, 0.0, 100.0);
+            let (hist, opt) = (v[0].min(v[1]), v[0].max(v[1]));
+            prop_assume!(opt - hist > 1e-6);
+            let rec = hist + v[2] / 100.0 * (opt - hist);
+            let r = optimiser_regret(opt, rec, hist).unwrap();
+            let rel = r.relative.unwrap();
+            prop_assert!((-1e-12..=1.0 + 1e-12).contains(&rel));
+            prop_assert!((rel - (opt - rec) / (opt - hist)).abs() < 1e-9);
+        }
+
+        #[test]
+        fn curve_error_zero_on_itself_and_scales(seed in any::<u64>(), n in 1usize..10) {
+            let f = seeded_uniform(seed, n, 0.1, 5.0);
+            prop_assert_eq!(response_curve_error(&f, &f).unwrap(), 0.0);
+            let g: Vec<f64> = f.iter().map(|x| 1.5 * x).collect();
+            prop_assert!((response_curve_error(&g, &f).unwrap() - 0.5).abs() < 1e-12);
+        }
+    }
+}

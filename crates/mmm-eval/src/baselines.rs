@@ -231,3 +231,182 @@ pub fn naive_baselines(
         .map(|(name, p)| (name, FitMetrics::compute(y, p.view(), m)))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use mmm_testkit::seeded_uniform;
+    use ndarray::array;
+    use proptest::prelude::*;
+
+    /// 2 regions × 56 weeks, train 0..53, holdout 53..56.
+    /// Region 0: y = t, all observed.  Region 1: y = 2t, weeks 1 and 52 unobserved (hold NaN),
+    /// week 55 unobserved in the holdout (NaN).
+    fn hand() -> (Array2<f64>, Array2<bool>) {
+        let mut y = Array2::from_shape_fn((2, 56), |(r, t)| (r as f64 + 1.0) * t as f64);
+        let mut o = Array2::from_elem((2, 56), true);
+        for t in [1, 52, 55] {
+            y[[1, t]] = f64::NAN;
+            o[[1, t]] = false;
+        }
+        (y, o)
+    }
+
+    #[test]
+    fn hand_computed_baselines() {
+        let (y, o) = hand();
+        let (yv, ov) = (y.view(), o.view());
+        // Region 0: mean of 0..=52 = 26. Region 1: 2·(Σ_{0..=51} t − 1)/51 = 2·1325/51.
+        let r1_mean = 2.0 * 1325.0 / 51.0;
+        let m = baseline_training_mean(yv, ov, 0..53, 53..56).unwrap();
+        assert_eq!(m.dim(), (2, 3));
+        for j in 0..3 {
+            assert_relative_eq!(m[[0, j]], 26.0, epsilon = 1e-12);
+            assert_relative_eq!(m[[1, j]], r1_mean, epsilon = 1e-12);
+        }
+        // Last 13 observed weeks: region 0 weeks 40..=52 → mean 46; region 1 skips week 52,
+        // so weeks 39..=51 → 2·45 = 90.
+        let l = baseline_last_n_mean(yv, ov, 0..53, 53..56, 13).unwrap();
+        assert_relative_eq!(l[[0, 0]], 46.0, epsilon = 1e-12);
+        assert_relative_eq!(l[[1, 2]], 90.0, epsilon = 1e-12);
+        // A window longer than the data uses every observed week (= training mean).
+        let all = baseline_last_n_mean(yv, ov, 0..53, 53..56, 1000).unwrap();
+        assert_relative_eq!(all[[1, 0]], r1_mean, epsilon = 1e-12);
+        // Same week last year: weeks 53, 54, 55 → weeks 1, 2, 3. Region 1's week 1 is
+        // unobserved → its training mean.
+        let s = baseline_same_week_last_year(yv, ov, 0..53, 53..56).unwrap();
+        assert_eq!(s.row(0).to_vec(), vec![1.0, 2.0, 3.0]);
+        assert_relative_eq!(s[[1, 0]], r1_mean, epsilon = 1e-12);
+        assert_eq!((s[[1, 1]], s[[1, 2]]), (4.0, 6.0));
+    }
+
+    #[test]
+    fn same_week_last_year_never_reads_the_holdout() {
+        // Train 0..3, holdout 3..60: week 55 − 52 = 3 lies in the holdout → fallback.
+        let y = Array2::from_shape_fn((1, 60), |(_, t)| t as f64);
+        let o = Array2::from_elem((1, 60), true);
+        let s = baseline_same_week_last_year(y.view(), o.view(), 0..3, 3..60).unwrap();
+        // Week 54 → week 2 (train), week 55 → week 3 (holdout) → training mean 1.
+        assert_eq!(s[[0, 54 - 3]], 2.0);
+        assert_eq!(s[[0, 55 - 3]], 1.0);
+        assert_eq!(s[[0, 0]], 1.0);
+    }
+
+    #[test]
+    fn region_without_training_data_gets_pooled_mean() {
+        // Region 0 training: 2, 4 ; region 1 training unobserved → pooled mean 3.
+        let y = array![[2.0, 4.0, 5.0], [f64::NAN, f64::NAN, 8.0]];
+        let o = array![[true, true, true], [false, false, true]];
+        let m = baseline_training_mean(y.view(), o.view(), 0..2, 2..3).unwrap();
+        assert_eq!(m, array![[3.0], [3.0]]);
+        let l = baseline_last_n_mean(y.view(), o.view(), 0..2, 2..3, 1).unwrap();
+        assert_eq!(l, array![[4.0], [3.0]]);
+    }
+
+    #[test]
+    fn naive_baselines_scores_observed_holdout_cells() {
+        let (y, o) = hand();
+        let scored = naive_baselines(y.view(), o.view(), 0..53, 53..56).unwrap();
+        let names: Vec<&str> = scored.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["train_mean", "last_13_mean", "same_week_last_year"]);
+        // 6 holdout cells, one unobserved.
+        assert!(scored.iter().all(|(_, m)| m.n == 5));
+        // Train-mean baseline, by hand: region 0 predicts 26 for y = 53, 54, 55 → errors
+        // 27, 28, 29; region 1 predicts 2650/51 for y = 106, 108 → errors 106 − 2650/51, 108 − 2650/51.
+        let c = 2650.0 / 51.0;
+        let mae = (27.0 + 28.0 + 29.0 + (106.0 - c) + (108.0 - c)) / 5.0;
+        assert_relative_eq!(scored[0].1.mae, mae, epsilon = 1e-9);
+        let p = baseline_training_mean(y.view(), o.view(), 0..53, 53..56).unwrap();
+        let yh = y.slice_axis(Axis(1), Slice::from(53..56));
+        let oh = o.slice_axis(Axis(1), Slice::from(53..56));
+        assert_eq!(scored[0].1, FitMetrics::compute(yh, p.view(), oh));
+    }
+
+    #[test]
+    fn invalid_inputs_are_errors() {
+        let (y, o) = hand();
+        let (yv, ov) = (y.view(), o.view());
+        assert!(matches!(
+            naive_baselines(yv, ov, 0..54, 53..56),
+            Err(Error::InvalidRange(_))
+        ));
+        assert!(matches!(
+            naive_baselines(yv, ov, 0..53, 53..57),
+            Err(Error::InvalidRange(_))
+        ));
+        assert!(matches!(
+            naive_baselines(yv, ov, 3..3, 53..56),
+            Err(Error::InvalidRange(_))
+        ));
+        assert!(matches!(
+            naive_baselines(yv, ov, 0..53, 56..56),
+            Err(Error::InvalidRange(_))
+        ));
+        let small = Array2::from_elem((2, 55), true);
+        assert!(matches!(
+            naive_baselines(yv, small.view(), 0..53, 53..55),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        let none = Array2::from_elem((2, 56), false);
+        assert!(matches!(
+            naive_baselines(yv, none.view(), 0..53, 53..56),
+            Err(Error::Empty(_))
+        ));
+        let mut bad = y.clone();
+        bad[[0, 54]] = f64::INFINITY;
+        assert!(matches!(
+            naive_baselines(bad.view(), ov, 0..53, 53..56),
+            Err(Error::NonFinite { .. })
+        ));
+        assert!(matches!(
+            baseline_last_n_mean(yv, ov, 0..53, 53..56, 0),
+            Err(Error::Empty(_))
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Holdout actuals never change a forecast; a per-region constant forecast has
+        /// within-region R² ≤ 0; unobserved cells are ignored whatever they hold.
+        #[test]
+        fn no_leakage_and_constant_forecasts(seed in any::<u64>(), regions in 1usize..5, train in 1usize..70, holdout in 1usize..15) {
+            let weeks = train + holdout;
+            let v = seeded_uniform(seed, regions * weeks, 0.0, 50.0);
+            let u = seeded_uniform(seed ^ 5, regions * weeks, 0.0, 1.0);
+            let y = Array2::from_shape_vec((regions, weeks), v).unwrap();
+            let o = Array2::from_shape_fn((regions, weeks), |(r, t)| t == 0 || u[r * weeks + t] < 0.8);
+            let res = naive_baselines(y.view(), o.view(), 0..train, train..weeks).unwrap();
+            let mut y2 = y.clone();
+            for r in 0..regions {
+                for t in 0..weeks {
+                    if !o[[r, t]] {
+                        y2[[r, t]] = f64::NAN;
+                    }
+                }
+            }
+            let preds = |y: &Array2<f64>| {
+                [
+                    baseline_training_mean(y.view(), o.view(), 0..train, train..weeks).unwrap(),
+                    baseline_last_n_mean(y.view(), o.view(), 0..train, train..weeks, LAST_N_WEEKS).unwrap(),
+                    baseline_same_week_last_year(y.view(), o.view(), 0..train, train..weeks).unwrap(),
+                ]
+            };
+            let base = preds(&y);
+            prop_assert_eq!(&base, &preds(&y2));
+            let res2 = naive_baselines(y2.view(), o.view(), 0..train, train..weeks).unwrap();
+            prop_assert_eq!(format!("{res:?}"), format!("{res2:?}"));
+            let mut y3 = y.clone();
+            for r in 0..regions {
+                for t in train..weeks {
+                    y3[[r, t]] += 1000.0;
+                }
+            }
+            prop_assert_eq!(&base, &preds(&y3));
+            for (name, m) in &res[..2] {
+                prop_assert!(m.r2_within.is_nan() || m.r2_within <= 1e-12, "{} within R² {}", name, m.r2_within);
+            }
+        }
+    }
+}

@@ -229,7 +229,8 @@ pub fn mape(
         .and(&pred)
         .and(&mask)
         .for_each(|&y, &p, &m| {
-            if m && !(y.abs() <= eps) {
+            // NaN actuals are kept (not skipped) so that they surface as a NaN result.
+            if m && (y.is_nan() || y.abs() > eps) {
                 n += 1;
                 sum += (y - p).abs() / y.abs();
             }

@@ -22,6 +22,24 @@
 //! cell, zero variance); shape mismatches between `actual`, `pred` and `mask` are programming
 //! errors and panic with a clear message. Functions that take user-level inputs (week ranges,
 //! contribution vectors, optimiser values) return [`Result`].
+//!
+//! ```
+//! use ndarray::array;
+//! use mmm_eval::{naive_baselines, FitMetrics};
+//!
+//! // Two regions, four weeks; region 1's week 2 is unobserved.
+//! let actual = array![[10.0, 12.0, 11.0, 13.0], [100.0, 90.0, f64::NAN, 95.0]];
+//! let observed = array![[true, true, true, true], [true, true, false, true]];
+//! let pred = array![[10.5, 11.5, 11.0, 12.0], [98.0, 92.0, 0.0, 96.0]];
+//! let m = FitMetrics::compute(actual.view(), pred.view(), observed.view());
+//! assert_eq!(m.n, 7);
+//! assert!(m.r2_within <= m.r2_pooled);
+//!
+//! // Baselines for the last week, built from weeks 0..3 only.
+//! let scored = naive_baselines(actual.view(), observed.view(), 0..3, 3..4).unwrap();
+//! assert_eq!(scored[0].0, "train_mean");
+//! assert_eq!(scored[0].1.n, 2);
+//! ```
 
 pub mod attribution;
 pub mod baselines;

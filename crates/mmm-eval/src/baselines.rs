@@ -365,6 +365,22 @@ mod tests {
         ));
     }
 
+    /// The pooled-R² problem: with region levels spread from 10 to 1000 and pure noise inside
+    /// regions, the training mean scores near-perfect pooled R² and nothing within regions.
+    #[test]
+    fn training_mean_looks_great_pooled_and_useless_within() {
+        let (regions, weeks) = (20, 60);
+        let noise = seeded_uniform(42, regions * weeks, -5.0, 5.0);
+        let y = Array2::from_shape_fn((regions, weeks), |(r, t)| {
+            10.0 + 52.0 * r as f64 + noise[r * weeks + t]
+        });
+        let o = Array2::from_elem((regions, weeks), true);
+        let scored = naive_baselines(y.view(), o.view(), 0..47, 47..60).unwrap();
+        let m = &scored[0].1;
+        assert!(m.r2_pooled > 0.99, "pooled {}", m.r2_pooled);
+        assert!(m.r2_within < 0.0, "within {}", m.r2_within);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 

@@ -1,0 +1,749 @@
+//! Loading a long-format CSV panel (one row per region × week) into a dense [`Panel`].
+//!
+//! Steps: read the header (rejecting empty files, duplicate names and non-comma delimiters), resolve
+//! column roles (globs for media/controls), parse every row (numbers must be finite, media and spend
+//! non-negative, time cells ISO dates or integers of one kind), reject duplicate (region, week),
+//! derive the calendar step as the most common distance between consecutive distinct weeks (every
+//! distance must be a multiple of it), then fill the dense arrays and the observation mask.
+//!
+//! Unobserved region-weeks (a region starting late, gaps, early ends) are masked: target NaN,
+//! media/spend 0, controls forward-filled then back-filled within the region. Everything done and
+//! every warning (negative targets, constant region targets, all-zero channels, non-weekly dates) is
+//! recorded in the [`LoadReport`].
+
+use crate::error::{Error, Result};
+use crate::panel::Panel;
+use crate::spec::{ColumnSpec, TIME_COLUMN_CANDIDATES};
+use crate::week::{Week, parse_week};
+use ndarray::{Array2, Array3};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Longest calendar accepted (in steps), a guard against absurd integer week columns.
+pub const MAX_CALENDAR_WEEKS: usize = 10_000;
+
+/// A non-fatal finding about the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A channel is zero in every observed region-week.
+    AllZeroChannel {
+        /// The channel (media column).
+        channel: String,
+    },
+    /// Some observed target cells are negative (corrections); allowed.
+    NegativeTarget {
+        /// How many cells.
+        count: usize,
+        /// The first line holding one.
+        first_line: u64,
+    },
+    /// A region's observed target is constant (e.g. all zero): it carries no signal, and the target
+    /// scaler fails if its mean is not positive.
+    ConstantRegionTarget {
+        /// The region.
+        region: String,
+        /// The constant value.
+        value: f64,
+    },
+    /// Date weeks are not 7 days apart.
+    NotWeekly {
+        /// The step in days.
+        step_days: i64,
+    },
+    /// Two channels are strongly correlated (set by the summary, not the loader).
+    Collinear {
+        /// First channel.
+        a: String,
+        /// Second channel.
+        b: String,
+        /// Pearson correlation over observed region-weeks.
+        corr: f64,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::AllZeroChannel { channel } => {
+                write!(
+                    f,
+                    "channel `{channel}` is zero in every observed region-week"
+                )
+            }
+            Warning::NegativeTarget { count, first_line } => write!(
+                f,
+                "{count} target cell(s) are negative (first on line {first_line}); kept as corrections"
+            ),
+            Warning::ConstantRegionTarget { region, value } => {
+                write!(
+                    f,
+                    "region `{region}` has a constant target ({value}) in every observed week"
+                )
+            }
+            Warning::NotWeekly { step_days } => {
+                write!(f, "dates are {step_days} days apart, not weekly")
+            }
+            Warning::Collinear { a, b, corr } => {
+                write!(
+                    f,
+                    "channels `{a}` and `{b}` are collinear (correlation {corr:.3})"
+                )
+            }
+        }
+    }
+}
+
+/// What the loader found and did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// The file.
+    pub path: PathBuf,
+    /// Data rows read.
+    pub n_rows: usize,
+    /// The target column.
+    pub target_column: String,
+    /// The resolved time column.
+    pub time_column: String,
+    /// The resolved region column (`None`: national).
+    pub region_column: Option<String>,
+    /// Resolved media columns (channel order).
+    pub media_columns: Vec<String>,
+    /// Resolved control columns.
+    pub control_columns: Vec<String>,
+    /// Resolved spend columns per channel (`None`: the media column is spend).
+    pub spend_columns: Vec<Option<String>>,
+    /// Calendar step (days for dates, index units otherwise).
+    pub week_step: i64,
+    /// Region-weeks of the calendar absent from the file (masked).
+    pub missing_region_weeks: usize,
+    /// Regions whose first observed week is after the calendar start.
+    pub late_start_regions: Vec<String>,
+    /// Calendar weeks no region observed.
+    pub empty_weeks: usize,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+    /// Human-readable list of what was done to the data.
+    pub actions: Vec<String>,
+}
+
+/// A panel together with the loader's report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedPanel {
+    /// The panel.
+    pub panel: Panel,
+    /// What was found and done.
+    pub report: LoadReport,
+}
+
+impl LoadedPanel {
+    /// Check that the calendar holds at least `holdout + validation + min_train` weeks.
+    pub fn check_weeks(&self, holdout: usize, validation: usize, min_train: usize) -> Result<()> {
+        crate::split::TimeSplit::new(self.panel.n_weeks(), holdout, validation, min_train)
+            .map(|_| ())
+            .map_err(|e| match e {
+                Error::TooFewWeeks {
+                    n_weeks,
+                    needed,
+                    holdout,
+                    validation,
+                    min_train,
+                    ..
+                } => Error::TooFewWeeks {
+                    path: self.report.path.clone(),
+                    column: self.report.time_column.clone(),
+                    n_weeks,
+                    needed,
+                    holdout,
+                    validation,
+                    min_train,
+                },
+                other => other,
+            })
+    }
+}
+
+/// Load a long-format CSV panel from `path` with column roles `spec`.
+pub fn load_panel(path: &Path, spec: &ColumnSpec) -> Result<LoadedPanel> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_panel(path, &bytes, spec)
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '[', '{'])
+}
+
+fn shorten(items: &[String]) -> String {
+    let mut s = items
+        .iter()
+        .take(12)
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > 12 {
+        s.push_str(&format!(", … ({} in all)", items.len()));
+    }
+    s
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    headers: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn unknown(&self, column: &str, role: &str) -> Error {
+        Error::UnknownColumn {
+            path: self.path.to_path_buf(),
+            line: 1,
+            column: column.to_string(),
+            role: role.to_string(),
+            available: shorten(self.headers),
+        }
+    }
+
+    fn exact(&self, name: &str, role: &str) -> Result<usize> {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| self.unknown(name, role))
+    }
+
+    fn expand(&self, patterns: &[String], role: &str) -> Result<Vec<usize>> {
+        let mut out: Vec<usize> = Vec::new();
+        for p in patterns {
+            let p = p.trim();
+            if p.is_empty() {
+                continue;
+            }
+            let matched: Vec<usize> = if is_glob(p) {
+                let glob = globset::Glob::new(p)
+                    .map_err(|e| Error::InvalidSpec(format!("{role} pattern `{p}`: {e}")))?
+                    .compile_matcher();
+                (0..self.headers.len())
+                    .filter(|&i| glob.is_match(&self.headers[i]))
+                    .collect()
+            } else {
+                vec![self.exact(p, role)?]
+            };
+            if matched.is_empty() {
+                return Err(self.unknown(p, role));
+            }
+            for i in matched {
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One parsed data row.
+struct Row {
+    region: usize,
+    week: Week,
+    line: u64,
+    /// target, media.., spend.. (only given ones), controls..
+    values: Vec<f64>,
+}
+
+fn csv_line(e: &csv::Error) -> u64 {
+    e.position().map(|p| p.line()).unwrap_or(0)
+}
+
+/// Parse CSV `bytes` (named `path` in messages) into a panel with column roles `spec`.
+pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<LoadedPanel> {
+    let pathbuf = path.to_path_buf();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::EmptyFile {
+            path: pathbuf,
+            what: "no header and no data rows".into(),
+        });
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Csv {
+            path: pathbuf.clone(),
+            line: csv_line(&e).max(1),
+            message: e.to_string(),
+        })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+
+    // Header checks.
+    if headers.len() == 1 {
+        if let Some(found) = [';', '\t', '|']
+            .into_iter()
+            .find(|c| headers[0].contains(*c))
+        {
+            let header: String = headers[0].chars().take(80).collect();
+            return Err(Error::WrongDelimiter {
+                path: pathbuf,
+                line: 1,
+                found,
+                header,
+            });
+        }
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(&first) = seen.get(h.as_str()) {
+            return Err(Error::DuplicateColumn {
+                path: pathbuf,
+                line: 1,
+                column: h.clone(),
+                first: first + 1,
+                second: i + 1,
+            });
+        }
+        seen.insert(h, i);
+    }
+
+    // Resolve roles.
+    let ctx = Ctx {
+        path,
+        headers: &headers,
+    };
+    if spec.target.trim().is_empty() {
+        return Err(Error::InvalidSpec("no target column given".into()));
+    }
+    let target_idx = ctx.exact(spec.target.trim(), "target")?;
+    let time_idx = if spec.time.trim().is_empty() {
+        TIME_COLUMN_CANDIDATES
+            .iter()
+            .find_map(|c| headers.iter().position(|h| h == c))
+            .ok_or_else(|| ctx.unknown("week|date|time (no --time given)", "time"))?
+    } else {
+        ctx.exact(spec.time.trim(), "time")?
+    };
+    let region_idx = match &spec.region {
+        Some(r) if !r.trim().is_empty() => Some(ctx.exact(r.trim(), "region")?),
+        _ => None,
+    };
+    let media_idx = ctx.expand(&spec.media, "media")?;
+    if media_idx.is_empty() {
+        return Err(Error::InvalidSpec("no media columns given".into()));
+    }
+    let control_idx = ctx.expand(&spec.controls, "control")?;
+    let channels: Vec<String> = media_idx.iter().map(|&i| headers[i].clone()).collect();
+    let mut spend_idx: Vec<Option<usize>> = vec![None; channels.len()];
+    for (ch, col) in &spec.spend {
+        let c = channels.iter().position(|n| n == ch).ok_or_else(|| {
+            Error::InvalidSpec(format!(
+                "spend mapping `{ch}={col}`: `{ch}` is not a media channel (channels: {})",
+                shorten(&channels)
+            ))
+        })?;
+        if spend_idx[c].is_some() {
+            return Err(Error::InvalidSpec(format!(
+                "channel `{ch}` has two spend columns"
+            )));
+        }
+        spend_idx[c] = Some(ctx.exact(col, "spend")?);
+    }
+
+    // Each column has at most one role.
+    let mut roles: Vec<(usize, &str)> = vec![(target_idx, "target"), (time_idx, "time")];
+    roles.extend(region_idx.map(|i| (i, "region")));
+    roles.extend(media_idx.iter().map(|&i| (i, "media")));
+    roles.extend(spend_idx.iter().flatten().map(|&i| (i, "spend")));
+    roles.extend(control_idx.iter().map(|&i| (i, "control")));
+    let mut role_of: HashMap<usize, &str> = HashMap::new();
+    for (i, role) in roles {
+        if let Some(first) = role_of.insert(i, role) {
+            return Err(Error::RoleConflict {
+                path: pathbuf,
+                line: 1,
+                column: headers[i].clone(),
+                first: first.to_string(),
+                second: role.to_string(),
+            });
+        }
+    }
+
+    // Numeric columns in value order: target, media, given spend, controls.
+    let mut numeric: Vec<(usize, &str)> = vec![(target_idx, "target")];
+    numeric.extend(media_idx.iter().map(|&i| (i, "media")));
+    numeric.extend(spend_idx.iter().flatten().map(|&i| (i, "spend")));
+    numeric.extend(control_idx.iter().map(|&i| (i, "control")));
+
+    // Parse rows.
+    let mut rows: Vec<Row> = Vec::new();
+    let mut regions: Vec<String> = Vec::new();
+    let mut region_map: HashMap<String, usize> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    let mut first_week: Option<Week> = None;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(Error::Csv {
+                    path: pathbuf,
+                    line: csv_line(&e),
+                    message: e.to_string(),
+                });
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.len() == 1 && record[0].trim().is_empty() && headers.len() > 1 {
+            continue; // blank line
+        }
+        if record.len() != headers.len() {
+            return Err(Error::RaggedRow {
+                path: pathbuf,
+                line,
+                expected: headers.len(),
+                found: record.len(),
+            });
+        }
+        let tcell = &record[time_idx];
+        let week = parse_week(tcell).ok_or_else(|| Error::BadWeek {
+            path: pathbuf.clone(),
+            line,
+            column: headers[time_idx].clone(),
+            value: tcell.to_string(),
+            expected: "an ISO date (YYYY-MM-DD) or an integer week".into(),
+        })?;
+        match first_week {
+            None => first_week = Some(week),
+            Some(f) if f.is_date() != week.is_date() => {
+                return Err(Error::BadWeek {
+                    path: pathbuf,
+                    line,
+                    column: headers[time_idx].clone(),
+                    value: tcell.to_string(),
+                    expected: if f.is_date() {
+                        "a date like the earlier rows"
+                    } else {
+                        "an integer week like the earlier rows"
+                    }
+                    .into(),
+                });
+            }
+            _ => {}
+        }
+        let region = match region_idx {
+            Some(ri) => {
+                let name = record[ri].trim();
+                if name.is_empty() {
+                    return Err(Error::EmptyRegion {
+                        path: pathbuf,
+                        line,
+                        column: headers[ri].clone(),
+                    });
+                }
+                match region_map.get(name) {
+                    Some(&r) => r,
+                    None => {
+                        regions.push(name.to_string());
+                        region_map.insert(name.to_string(), regions.len() - 1);
+                        regions.len() - 1
+                    }
+                }
+            }
+            None => {
+                if regions.is_empty() {
+                    regions.push("national".to_string());
+                }
+                0
+            }
+        };
+        let mut values = Vec::with_capacity(numeric.len());
+        for &(ci, role) in &numeric {
+            let cell = record[ci].trim();
+            let v: f64 = cell.parse().map_err(|_| Error::NonNumeric {
+                path: pathbuf.clone(),
+                line,
+                column: headers[ci].clone(),
+                value: cell.to_string(),
+                expected: format!("a number ({role})"),
+            })?;
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    path: pathbuf,
+                    line,
+                    column: headers[ci].clone(),
+                    value: cell.to_string(),
+                });
+            }
+            if (role == "media" || role == "spend") && v < 0.0 {
+                return Err(Error::NegativeValue {
+                    path: pathbuf,
+                    line,
+                    column: headers[ci].clone(),
+                    role: role.to_string(),
+                    value: v,
+                });
+            }
+            values.push(v);
+        }
+        rows.push(Row {
+            region,
+            week,
+            line,
+            values,
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::EmptyFile {
+            path: pathbuf,
+            what: "a header but no data rows".into(),
+        });
+    }
+
+    // Calendar.
+    let time_col = headers[time_idx].clone();
+    let mut keys: Vec<(i64, u64)> = rows.iter().map(|r| (r.week.key(), r.line)).collect();
+    keys.sort_unstable();
+    keys.dedup_by_key(|k| k.0);
+    let kind = rows[0].week;
+    let diffs: Vec<i64> = keys.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let step = if diffs.is_empty() {
+        if kind.is_date() { 7 } else { 1 }
+    } else {
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for &d in &diffs {
+            *counts.entry(d).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(d, _)| d)
+            .unwrap_or(1)
+    };
+    for (i, &d) in diffs.iter().enumerate() {
+        if d % step != 0 {
+            return Err(Error::UnevenWeeks {
+                path: pathbuf,
+                line: keys[i + 1].1,
+                column: time_col,
+                week: kind.with_key(keys[i + 1].0).to_string(),
+                previous: kind.with_key(keys[i].0).to_string(),
+                gap: d,
+                step,
+                unit: if kind.is_date() {
+                    " days".into()
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    let (k0, k1) = (keys[0].0, keys[keys.len() - 1].0);
+    let n_steps = ((k1 - k0) / step) as u64 + 1;
+    if n_steps > MAX_CALENDAR_WEEKS as u64 {
+        return Err(Error::CalendarTooLong {
+            path: pathbuf,
+            line: keys[keys.len() - 1].1,
+            column: time_col,
+            n_weeks: n_steps,
+            max: MAX_CALENDAR_WEEKS,
+        });
+    }
+    let n_w = n_steps as usize;
+    let weeks: Vec<Week> = (0..n_w)
+        .map(|t| kind.with_key(k0 + t as i64 * step))
+        .collect();
+
+    // Dense arrays.
+    let n_r = regions.len();
+    let n_c = channels.len();
+    let n_x = control_idx.len();
+    let n_s = spend_idx.iter().flatten().count();
+    let spend_slot: Vec<Option<usize>> = {
+        let mut k = 0;
+        spend_idx
+            .iter()
+            .map(|s| {
+                s.map(|_| {
+                    k += 1;
+                    k - 1
+                })
+            })
+            .collect()
+    };
+    let mut target = Array2::from_elem((n_r, n_w), f64::NAN);
+    let mut media = Array3::zeros((n_r, n_w, n_c));
+    let mut spend = (n_s > 0).then(|| Array3::zeros((n_r, n_w, n_c)));
+    let mut controls = Array3::from_elem((n_r, n_w, n_x), f64::NAN);
+    let mut observed = Array2::from_elem((n_r, n_w), false);
+    let mut line_of = Array2::<u64>::zeros((n_r, n_w));
+    for row in &rows {
+        let t = ((row.week.key() - k0) / step) as usize;
+        let r = row.region;
+        if observed[[r, t]] {
+            return Err(Error::DuplicateRow {
+                path: pathbuf,
+                line: row.line,
+                first_line: line_of[[r, t]],
+                region_column: region_idx
+                    .map(|i| headers[i].clone())
+                    .unwrap_or_else(|| "(none)".into()),
+                time_column: time_col,
+                region: regions[r].clone(),
+                week: row.week.to_string(),
+            });
+        }
+        observed[[r, t]] = true;
+        line_of[[r, t]] = row.line;
+        target[[r, t]] = row.values[0];
+        for c in 0..n_c {
+            media[[r, t, c]] = row.values[1 + c];
+        }
+        if let Some(sp) = spend.as_mut() {
+            for c in 0..n_c {
+                sp[[r, t, c]] = match spend_slot[c] {
+                    Some(k) => row.values[1 + n_c + k],
+                    None => row.values[1 + c],
+                };
+            }
+        }
+        for x in 0..n_x {
+            controls[[r, t, x]] = row.values[1 + n_c + n_s + x];
+        }
+    }
+
+    // Fill controls of unobserved region-weeks within each region.
+    let missing = n_r * n_w - rows.len();
+    let mut late_start = Vec::new();
+    let mut empty_weeks = 0;
+    for t in 0..n_w {
+        if (0..n_r).all(|r| !observed[[r, t]]) {
+            empty_weeks += 1;
+        }
+    }
+    for r in 0..n_r {
+        if !observed[[r, 0]] {
+            late_start.push(regions[r].clone());
+        }
+        for x in 0..n_x {
+            let mut last = f64::NAN;
+            for t in 0..n_w {
+                if observed[[r, t]] {
+                    last = controls[[r, t, x]];
+                } else {
+                    controls[[r, t, x]] = last;
+                }
+            }
+            let first_obs = (0..n_w)
+                .find(|&t| observed[[r, t]])
+                .expect("every region has a row");
+            let v = controls[[r, first_obs, x]];
+            for t in 0..first_obs {
+                controls[[r, t, x]] = v;
+            }
+        }
+    }
+
+    // Checks and warnings.
+    let obs_target: Vec<f64> = rows.iter().map(|r| r.values[0]).collect();
+    if obs_target.iter().all(|&v| v == obs_target[0]) && rows.len() > 1 {
+        return Err(Error::ConstantTarget {
+            path: pathbuf,
+            column: headers[target_idx].clone(),
+            value: obs_target[0],
+            last_line: rows.iter().map(|r| r.line).max().unwrap_or(2),
+        });
+    }
+    let mut warnings = Vec::new();
+    if kind.is_date() && step != 7 {
+        warnings.push(Warning::NotWeekly { step_days: step });
+    }
+    let negative: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.values[0] < 0.0)
+        .map(|r| r.line)
+        .collect();
+    if let Some(&first_line) = negative.iter().min() {
+        warnings.push(Warning::NegativeTarget {
+            count: negative.len(),
+            first_line,
+        });
+    }
+    for r in 0..n_r {
+        let vals: Vec<f64> = (0..n_w)
+            .filter(|&t| observed[[r, t]])
+            .map(|t| target[[r, t]])
+            .collect();
+        if vals.len() > 1 && vals.iter().all(|&v| v == vals[0]) {
+            warnings.push(Warning::ConstantRegionTarget {
+                region: regions[r].clone(),
+                value: vals[0],
+            });
+        }
+    }
+    for (c, name) in channels.iter().enumerate() {
+        if rows.iter().all(|row| row.values[1 + c] == 0.0) {
+            warnings.push(Warning::AllZeroChannel {
+                channel: name.clone(),
+            });
+        }
+    }
+
+    let mut actions = vec![format!(
+        "read {} rows: {} region(s) x {} calendar weeks (step {}{}), {} channel(s), {} control(s)",
+        rows.len(),
+        n_r,
+        n_w,
+        step,
+        if kind.is_date() { " days" } else { "" },
+        n_c,
+        n_x
+    )];
+    if missing > 0 {
+        actions.push(format!(
+            "{missing} region-week(s) absent from the file are masked (observed = false): target left missing \
+             (excluded from loss and metrics), media and spend set to 0, controls forward-/back-filled \
+             within the region ({} late-starting region(s), {} calendar week(s) with no region)",
+            late_start.len(),
+            empty_weeks
+        ));
+    } else {
+        actions.push("balanced panel: every region observes every calendar week".into());
+    }
+    let spend_columns = spend_idx
+        .iter()
+        .map(|s| s.map(|i| headers[i].clone()))
+        .collect();
+    let panel = Panel {
+        regions,
+        weeks,
+        channels,
+        controls: control_idx.iter().map(|&i| headers[i].clone()).collect(),
+        target,
+        media,
+        spend,
+        controls_data: controls,
+        observed,
+    };
+    let report = LoadReport {
+        path: pathbuf,
+        n_rows: rows.len(),
+        target_column: headers[target_idx].clone(),
+        time_column: time_col,
+        region_column: region_idx.map(|i| headers[i].clone()),
+        media_columns: panel.channels.clone(),
+        control_columns: panel.controls.clone(),
+        spend_columns,
+        week_step: step,
+        missing_region_weeks: missing,
+        late_start_regions: late_start,
+        empty_weeks,
+        warnings,
+        actions,
+    };
+    Ok(LoadedPanel { panel, report })
+}

@@ -61,7 +61,7 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(16) })]
 
     #[test]
     fn quadratic_gradient_is_correct(seed in 0u64..1000, n in 1usize..6) {
@@ -121,8 +121,8 @@ fn adam_second_step_matches_hand_computation() {
     let m1 = (1.0 - b1) * 2.0;
     let v1 = (1.0 - b2) * 4.0;
     let p1 = 1.0 - lr * (m1 / (1.0 - b1)) / ((v1 / (1.0 - b2)).sqrt() + eps);
-    let m2 = b1 * m1 + (1.0 - b1) * -1.0;
-    let v2 = b2 * v1 + (1.0 - b2) * 1.0;
+    let m2 = b1 * m1 - (1.0 - b1);
+    let v2 = b2 * v1 + (1.0 - b2);
     let p2 = p1 - lr * (m2 / (1.0 - b1 * b1)) / ((v2 / (1.0 - b2 * b2)).sqrt() + eps);
     assert!((p[0] - p2).abs() < 1e-15, "{} vs {p2}", p[0]);
     assert_eq!(adam.steps(), 2);

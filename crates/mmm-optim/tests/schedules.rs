@@ -8,7 +8,7 @@ use mmm_testkit::seeded_uniform;
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(16) })]
 
     #[test]
     fn clipping_leaves_small_gradients_untouched(seed in 0u64..1000, n in 1usize..20) {

@@ -617,7 +617,9 @@ where
             got: upper.len(),
         });
     }
-    if let Some(index) = (0..n).find(|&i| lower[i].is_nan() || upper[i].is_nan() || lower[i] > upper[i]) {
+    if let Some(index) =
+        (0..n).find(|&i| lower[i].is_nan() || upper[i].is_nan() || lower[i] > upper[i])
+    {
         return Err(Error::InvalidBounds {
             index,
             lower: lower[index],

@@ -214,7 +214,8 @@ impl Ctx<'_> {
             .ok_or_else(|| self.unknown(name, role))
     }
 
-    fn expand(&self, patterns: &[String], role: &str) -> Result<Vec<usize>> {
+    /// Expand names and globs; glob matches skip the columns in `taken` (explicit other roles).
+    fn expand(&self, patterns: &[String], role: &str, taken: &[usize]) -> Result<Vec<usize>> {
         let mut out: Vec<usize> = Vec::new();
         for p in patterns {
             let p = p.trim();
@@ -226,7 +227,7 @@ impl Ctx<'_> {
                     .map_err(|e| Error::InvalidSpec(format!("{role} pattern `{p}`: {e}")))?
                     .compile_matcher();
                 (0..self.headers.len())
-                    .filter(|&i| glob.is_match(&self.headers[i]))
+                    .filter(|&i| !taken.contains(&i) && glob.is_match(&self.headers[i]))
                     .collect()
             } else {
                 vec![self.exact(p, role)?]
@@ -332,11 +333,17 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         Some(r) if !r.trim().is_empty() => Some(ctx.exact(r.trim(), "region")?),
         _ => None,
     };
-    let media_idx = ctx.expand(&spec.media, "media")?;
+    // Explicitly named spend columns are resolved first so that media/control globs skip them.
+    let mut taken: Vec<usize> = vec![target_idx, time_idx];
+    taken.extend(region_idx);
+    for (_, col) in &spec.spend {
+        taken.push(ctx.exact(col.trim(), "spend")?);
+    }
+    let media_idx = ctx.expand(&spec.media, "media", &taken)?;
     if media_idx.is_empty() {
         return Err(Error::InvalidSpec("no media columns given".into()));
     }
-    let control_idx = ctx.expand(&spec.controls, "control")?;
+    let control_idx = ctx.expand(&spec.controls, "control", &taken)?;
     let channels: Vec<String> = media_idx.iter().map(|&i| headers[i].clone()).collect();
     let mut spend_idx: Vec<Option<usize>> = vec![None; channels.len()];
     for (ch, col) in &spec.spend {
@@ -351,7 +358,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
                 "channel `{ch}` has two spend columns"
             )));
         }
-        spend_idx[c] = Some(ctx.exact(col, "spend")?);
+        spend_idx[c] = Some(ctx.exact(col.trim(), "spend")?);
     }
 
     // Each column has at most one role.

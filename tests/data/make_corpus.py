@@ -5,7 +5,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = ["region", "week", "sales", "tv", "search", "tv_spend", "price"]
 
 
-def base(n_weeks=30, regions=("north", "south")):
+def base(n_weeks=45, regions=("north", "south")):
     rng = random.Random(7)
     rows = []
     start = datetime.date(2021, 1, 4)
@@ -60,8 +60,8 @@ rows = base(); rows[line(10)][0] = ""; write(M + "empty_region.csv", HEADER, row
 
 # An unbalanced but valid panel: `east` starts at week 5, `south` misses weeks 10-11, negative target cell.
 rows = base(regions=("north", "south", "east"))
-rows = [r for i, r in enumerate(rows) if not (r[0] == "east" and i % 30 < 5)
-        and not (r[0] == "south" and i % 30 in (10, 11))]
+rows = [r for i, r in enumerate(rows) if not (r[0] == "east" and i % 45 < 5)
+        and not (r[0] == "south" and i % 45 in (10, 11))]
 rows[3][2] = -12.5
 write("good/unbalanced.csv", HEADER, rows)
 # A national panel with integer weeks and no region column.

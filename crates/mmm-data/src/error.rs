@@ -11,12 +11,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be read.
-    #[error("{path}: cannot read file: {source}")]
+    #[error("{path}: cannot read file: {reason}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (not a `source`, so that it is printed once).
+        reason: std::io::Error,
     },
     /// The file is empty or holds only a header.
     #[error("{path}: empty file: {what}")]

@@ -167,9 +167,9 @@ impl LoadedPanel {
 
 /// Load a long-format CSV panel from `path` with column roles `spec`.
 pub fn load_panel(path: &Path, spec: &ColumnSpec) -> Result<LoadedPanel> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|reason| Error::Io {
         path: path.to_path_buf(),
-        source,
+        reason,
     })?;
     parse_panel(path, &bytes, spec)
 }

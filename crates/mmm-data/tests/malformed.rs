@@ -191,7 +191,7 @@ fn too_few_weeks() {
 fn constant_target() {
     let e = load_err("constant_target.csv");
     assert!(
-        matches!(&e, Error::ConstantTarget { column, value, last_line: 61, .. } if column == "sales" && *value == 100.0),
+        matches!(&e, Error::ConstantTarget { column, value, last_line: 91, .. } if column == "sales" && *value == 100.0),
         "{e}"
     );
     let msg = e.to_string();

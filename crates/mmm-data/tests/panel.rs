@@ -33,15 +33,15 @@ fn unbalanced_panel_is_masked_not_zero_filled() {
     assert_eq!(p.regions, ["north", "south", "east"]);
     assert_eq!(
         (p.n_regions(), p.n_weeks(), p.n_channels(), p.n_controls()),
-        (3, 30, 2, 1)
+        (3, 45, 2, 1)
     );
     assert_eq!(p.weeks[0], Week::Date(days_from_civil(2021, 1, 4)));
-    assert_eq!(p.weeks[29].to_string(), "2021-07-26");
+    assert_eq!(p.weeks[44].to_string(), "2021-11-08");
     // east starts at week 5; south misses weeks 10 and 11.
     let east = 2;
-    assert!((0..5).all(|t| !p.observed[[east, t]]) && (5..30).all(|t| p.observed[[east, t]]));
+    assert!((0..5).all(|t| !p.observed[[east, t]]) && (5..45).all(|t| p.observed[[east, t]]));
     assert!(!p.observed[[1, 10]] && !p.observed[[1, 11]] && p.observed[[1, 12]]);
-    assert_eq!(p.n_observed(), 90 - 7);
+    assert_eq!(p.n_observed(), 135 - 7);
     assert_eq!(loaded.report.missing_region_weeks, 7);
     assert_eq!(loaded.report.late_start_regions, ["east"]);
     // Target NaN, media and spend 0 where unobserved; controls filled within the region.
@@ -110,7 +110,7 @@ fn summary_reports_totals_zero_shares_and_collinearity() {
     let loaded = load_panel(&corpus("good/unbalanced.csv"), &spec()).unwrap();
     let s = DataSummary::new(&loaded);
     let p = &loaded.panel;
-    assert_eq!((s.regions, s.weeks, s.missing_region_weeks), (3, 30, 7));
+    assert_eq!((s.regions, s.weeks, s.missing_region_weeks), (3, 45, 7));
     let tv_total: f64 = p.media.index_axis(ndarray::Axis(2), 0).sum();
     assert_relative_eq!(s.channels[0].activity_total, tv_total, max_relative = 1e-12);
     assert_relative_eq!(
@@ -120,12 +120,12 @@ fn summary_reports_totals_zero_shares_and_collinearity() {
     );
     // tv is 0 every 4th week (t % 4 == 0).
     let zero = (0..3)
-        .flat_map(|r| (0..30).map(move |t| (r, t)))
+        .flat_map(|r| (0..45).map(move |t| (r, t)))
         .filter(|&(r, t)| p.observed[[r, t]] && t % 4 == 0)
         .count();
     assert_relative_eq!(
         s.channels[0].zero_week_share,
-        zero as f64 / 83.0,
+        zero as f64 / 128.0,
         epsilon = 1e-12
     );
     // tv_spend is not a channel; tv and search are independent draws: no collinear pair.

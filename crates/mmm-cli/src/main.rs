@@ -1,0 +1,44 @@
+//! `dcmmm`: the command-line entry point. Each subcommand lives in its own module; the column
+//! flags shared by every subcommand that reads a panel are [`panel_args::PanelArgs`].
+
+mod panel_args;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  dcmmm validate --data panel.csv --target sales --media tv,search --controls price --region region
+  dcmmm validate --data mmm_data.csv --region dmacode --time weekid --target target_visits \\
+      --media 'impressions_*' --controls 'control_*' --json
+  dcmmm validate --config fit.toml";
+
+/// Deep causal marketing-mix modelling.
+#[derive(Parser, Debug)]
+#[command(name = "dcmmm", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a panel file and print a data summary, without fitting.
+    #[command(after_help = validate::EXAMPLES)]
+    Validate(validate::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -42,10 +42,13 @@ pub fn sigmoid(u: f64) -> f64 {
     }
 }
 
-/// Derivative of the sigmoid, `σ'(u) = σ(u)·σ(−u)` (computed without cancellation).
+/// Derivative of the sigmoid, `σ'(u) = σ(u)·σ(−u) = e^{−|u|}/(1 + e^{−|u|})²` (one `exp`, no
+/// cancellation, no overflow).
 #[inline]
 pub fn sigmoid_deriv(u: f64) -> f64 {
-    sigmoid(u) * sigmoid(-u)
+    let e = (-u.abs()).exp();
+    let d = 1.0 + e;
+    e / (d * d)
 }
 
 /// `ln σ(u) = −softplus(−u)`; finite even where `σ(u)` underflows to zero.

@@ -33,7 +33,7 @@
 //!
 //! Parameter gradients are chained through the softplus maps: `∂K/∂u₀ = σ(u₀)` etc.
 
-use crate::param::{sigmoid, softplus, softplus_deriv, try_softplus_inv};
+use crate::param::{sigmoid, sigmoid_deriv, softplus, softplus_deriv, try_softplus_inv};
 use crate::{Result, Saturation};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
@@ -154,15 +154,20 @@ impl Hill {
         if x < 0.0 {
             return (0.0, [0.0; 2]);
         }
-        let xe = x.max(HILL_X_FLOOR * k);
-        let ze = s * (xe / k).ln();
-        let dx = sigmoid(ze) * sigmoid(-ze) * s / xe;
+        let x_floor = HILL_X_FLOOR * k;
+        let dx = if x >= x_floor {
+            None
+        } else {
+            // ∂h/∂x evaluated at the floor εK (see the module docs).
+            Some(sigmoid_deriv(s * HILL_X_FLOOR.ln()) * s / x_floor)
+        };
         if x == 0.0 {
-            return (dx, [0.0; 2]);
+            return (dx.unwrap_or(0.0), [0.0; 2]);
         }
         let ln_r = (x / k).ln();
-        let z = s * ln_r;
-        let q = sigmoid(z) * sigmoid(-z);
+        // q = h(1 − h) = σ(z)σ(−z).
+        let q = sigmoid_deriv(s * ln_r);
+        let dx = dx.unwrap_or(q * s / x);
         if q == 0.0 {
             // Deep in either tail (or x = ∞): avoid 0·∞ in q·ln(x/K).
             return (dx, [0.0; 2]);

@@ -5,7 +5,7 @@
 //! same `(scenario, seed)` gives the same simulation on every platform. The formulas are in
 //! `docs/simulator.md`.
 
-use crate::media::{MAX_LAG, MediaDgp, Realisation};
+use crate::media::{MAX_LAG, MediaDgp, Realisation, Sums};
 use crate::scenario::{NoiseKind, Scenario};
 use crate::truth::{
     ChannelCurve, ChannelParams, ChannelTruth, ControlParams, Edge, ResponseCurves, TrueAdstock,
@@ -182,7 +182,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
     let mut amp = Vec::with_capacity(nr);
     let mut phase = Vec::with_capacity(nr);
     let mut start = vec![0usize; nr];
-    for r in 0..nr {
+    for (r, start_r) in start.iter_mut().enumerate() {
         let s = if nr == 1 {
             1.0
         } else {
@@ -195,7 +195,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
         phase.push(0.02 * normal(&mut rng));
         let late = rng.random::<f64>() < scenario.late_start_fraction;
         if r > 0 && late && scenario.max_late_weeks > 0 {
-            start[r] = rng.random_range(1..=scenario.max_late_weeks);
+            *start_r = rng.random_range(1..=scenario.max_late_weeks);
         }
     }
     let shape = Array2::from_shape_fn((nr, nt), |(r, t)| season_shape(yf[t], phase[r]));
@@ -454,10 +454,9 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
             }
         }
         let mut chosen = Vec::new();
-        if let Some(k) = strict.iter().position(|&(i, j)| i == 0 && j == 1) {
-            if scenario.dag_edges > 0 {
-                chosen.push(strict.remove(k)); // TV lifts search.
-            }
+        let tv_search = strict.iter().position(|&(i, j)| i == 0 && j == 1);
+        if let Some(k) = tv_search.filter(|_| scenario.dag_edges > 0) {
+            chosen.push(strict.remove(k)); // TV lifts search.
         }
         while chosen.len() < scenario.dag_edges && !(strict.is_empty() && weak.is_empty()) {
             let pool = if strict.is_empty() {
@@ -634,12 +633,9 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
 
     // ---- Truth: counterfactual totals, curves, mROI -------------------------------------------
     let multipliers = curve_multipliers();
-    let per_channel: Vec<(
-        Vec<(f64, f64)>,
-        (f64, f64),
-        crate::media::Sums,
-        crate::media::Sums,
-    )> = (0..nc)
+    /// `(curve points (direct, Δ all media), mROI slopes, direct sums at m = 0, Δ at m = 0)`.
+    type ChannelRuns = (Vec<(f64, f64)>, (f64, f64), Sums, Sums);
+    let per_channel: Vec<ChannelRuns> = (0..nc)
         .into_par_iter()
         .map(|c| {
             let curve: Vec<(f64, f64)> = multipliers

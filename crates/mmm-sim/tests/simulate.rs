@@ -41,7 +41,7 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-fn files(dir: &PathBuf) -> Vec<Vec<u8>> {
+fn files(dir: &std::path::Path) -> Vec<Vec<u8>> {
     [
         "panel.csv",
         "truth.json",
@@ -129,7 +129,7 @@ fn unbalanced_rows_are_absent() {
         let (week, n) = &first[name];
         assert_eq!(*week, sim.weeks()[starts[r]].to_string(), "{name}");
         assert_eq!(*n, 60 - starts[r], "{name}");
-        assert_eq!(sim.observed(r, starts[r]), true);
+        assert!(sim.observed(r, starts[r]));
         if starts[r] > 0 {
             assert!(!sim.observed(r, starts[r] - 1));
         }

@@ -224,20 +224,24 @@ impl DataSummary {
         let t = &self.target;
         let _ = writeln!(
             s,
-            "target `{}`: min {:.6} max {:.6} mean {:.6} ({} zero cells)",
-            t.name, t.min, t.max, t.mean, t.zeros
+            "target `{}`: min {} max {} mean {} ({} zero cells)",
+            t.name,
+            num(t.min),
+            num(t.max),
+            num(t.mean),
+            t.zeros
         );
         let _ = writeln!(s, "channels ({}):", self.channels.len());
         for c in &self.channels {
             let spend = match &c.spend_column {
-                Some(col) => format!(" spend {:.6} (`{col}`)", c.spend_total),
+                Some(col) => format!(" spend {} (`{col}`)", num(c.spend_total)),
                 None => String::new(),
             };
             let _ = writeln!(
                 s,
-                "  {}: activity {:.6}{spend}, zero weeks {:.1}%",
+                "  {}: activity {}{spend}, zero weeks {:.1}%",
                 c.name,
-                c.activity_total,
+                num(c.activity_total),
                 100.0 * c.zero_week_share
             );
         }
@@ -246,8 +250,11 @@ impl DataSummary {
             for c in &self.controls {
                 let _ = writeln!(
                     s,
-                    "  {}: [{:.6}, {:.6}] mean {:.6}",
-                    c.name, c.min, c.max, c.mean
+                    "  {}: [{}, {}] mean {}",
+                    c.name,
+                    num(c.min),
+                    num(c.max),
+                    num(c.mean)
                 );
             }
         }
@@ -258,6 +265,17 @@ impl DataSummary {
             let _ = writeln!(s, "warning: {w}");
         }
         s
+    }
+}
+
+/// Compact number formatting: integers for large magnitudes, 4 significant decimals otherwise.
+fn num(v: f64) -> String {
+    if v.abs() >= 1e4 {
+        format!("{v:.0}")
+    } else if v == v.trunc() {
+        format!("{v}")
+    } else {
+        format!("{v:.4}")
     }
 }
 

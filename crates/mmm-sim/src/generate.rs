@@ -638,20 +638,21 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
     let per_channel: Vec<ChannelRuns> = (0..nc)
         .into_par_iter()
         .map(|c| {
+            let d = dgp.unit_response(c);
             let curve: Vec<(f64, f64)> = multipliers
                 .iter()
                 .map(|&m| {
-                    let (d, delta) = dgp.perturb(&base_real, c, m);
+                    let (d, delta) = dgp.perturb(&base_real, c, &d, m);
                     (d.all, delta.all)
                 })
                 .collect();
-            let (dp, tp) = dgp.perturb(&base_real, c, 1.0 + MROI_STEP);
-            let (dm, tm) = dgp.perturb(&base_real, c, 1.0 - MROI_STEP);
+            let (dp, tp) = dgp.perturb(&base_real, c, &d, 1.0 + MROI_STEP);
+            let (dm, tm) = dgp.perturb(&base_real, c, &d, 1.0 - MROI_STEP);
             let slopes = (
                 (dp.all - dm.all) / (2.0 * MROI_STEP),
                 (tp.all - tm.all) / (2.0 * MROI_STEP),
             );
-            let (direct0, delta0) = dgp.perturb(&base_real, c, 0.0);
+            let (direct0, delta0) = dgp.perturb(&base_real, c, &d, 0.0);
             (curve, slopes, direct0, delta0)
         })
         .collect();

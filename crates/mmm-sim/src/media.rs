@@ -202,30 +202,84 @@ impl MediaDgp {
         s
     }
 
-    /// Reruns the mechanism with channel `c`'s planned activity scaled by `mult` (only `c` and its
-    /// DAG descendants change). Returns `(direct sums of c, change of the summed media
-    /// contributions of all channels relative to base)`.
-    pub fn perturb(&self, base: &Realisation, c: usize, mult: f64) -> (Sums, Sums) {
+    /// Response of every channel's adstocked activity to one more unit of channel `c`'s planned
+    /// per-capita activity: `D_c = adstock_c(live_c ⊙ p̃_c)`, `D_j = adstock_j(live_j ⊙ Σ_i W_ij D_i)`
+    /// for DAG descendants, `None` for unaffected channels. Activity and adstock are linear, so
+    /// scaling `p̃_c` by `m` gives exactly `a_j(m) = a_j + (m − 1)·D_j`.
+    pub fn unit_response(&self, c: usize) -> Vec<Option<Array2<f64>>> {
         let n = self.n_channels();
-        let mut new_a: Vec<Option<Array2<f64>>> = vec![None; n];
-        let mut direct = Sums::default();
-        let mut delta = Sums::default();
+        let mut d: Vec<Option<Array2<f64>>> = vec![None; n];
         for &j in &self.topo {
-            let affected = j == c || (0..n).any(|i| self.w[i][j] != 0.0 && new_a[i].is_some());
+            let affected = j == c || (0..n).any(|i| self.w[i][j] != 0.0 && d[i].is_some());
             if !affected {
                 continue;
             }
-            let m = if j == c { mult } else { 1.0 };
-            let (_, aj) = self.activity(j, self.planned[j].view(), m, |i| {
-                new_a[i].as_ref().unwrap_or(&base.a[i])
-            });
-            let contrib = self.contribution(j, &aj);
-            let s = self.sums(&contrib);
-            if j == c {
-                direct = s;
+            let mut x = if j == c {
+                self.planned[j].clone()
+            } else {
+                Array2::zeros(self.planned[j].dim())
+            };
+            for i in 0..n {
+                if let (Some(di), true) = (&d[i], self.w[i][j] != 0.0) {
+                    x.scaled_add(self.w[i][j], di);
+                }
             }
-            delta += s - self.sums(&base.contrib[j]);
-            new_a[j] = Some(aj);
+            for (r, mut row) in x.outer_iter_mut().enumerate() {
+                if !self.present[j][r] {
+                    row.fill(0.0);
+                } else {
+                    row.iter_mut().take(self.start[r]).for_each(|v| *v = 0.0);
+                }
+            }
+            let mut a = Array2::zeros(x.dim());
+            let (ad, p) = &self.adstock[j];
+            ad.forward(p, x.view(), a.view_mut());
+            d[j] = Some(a);
+        }
+        d
+    }
+
+    /// The mechanism with channel `c`'s planned activity scaled by `mult`, given
+    /// `d = unit_response(c)`. Returns `(direct sums of c, change of the summed media
+    /// contributions of all channels relative to base)`. Only cells where `D_j ≠ 0` change.
+    pub fn perturb(
+        &self,
+        base: &Realisation,
+        c: usize,
+        d: &[Option<Array2<f64>>],
+        mult: f64,
+    ) -> (Sums, Sums) {
+        let mut direct = self.sums(&base.contrib[c]);
+        let mut delta = Sums::default();
+        for (j, dj) in d.iter().enumerate() {
+            let Some(dj) = dj else { continue };
+            if self.beta[j] == 0.0 {
+                continue;
+            }
+            let hill = &self.hill[j];
+            let mut change = Sums::default();
+            for (r, ((drow, arow), crow)) in dj
+                .outer_iter()
+                .zip(base.a[j].outer_iter())
+                .zip(base.contrib[j].outer_iter())
+                .enumerate()
+            {
+                let k = self.beta[j] * self.rho[j][r] * self.size[r];
+                for (t, ((&dv, &av), &cv)) in drow.iter().zip(&arow).zip(&crow).enumerate() {
+                    if dv == 0.0 {
+                        continue;
+                    }
+                    let diff = k * Hill.eval(hill, av + (mult - 1.0) * dv) - cv;
+                    change.all += diff;
+                    if t >= self.start[r] && t < self.t {
+                        change.panel += diff;
+                    }
+                }
+            }
+            if j == c {
+                direct += change;
+            }
+            delta += change;
         }
         (direct, delta)
     }

@@ -219,8 +219,8 @@ impl MediaDgp {
             } else {
                 Array2::zeros(self.planned[j].dim())
             };
-            for i in 0..n {
-                if let (Some(di), true) = (&d[i], self.w[i][j] != 0.0) {
+            for (i, di) in d.iter().enumerate() {
+                if let (Some(di), true) = (di, self.w[i][j] != 0.0) {
                     x.scaled_add(self.w[i][j], di);
                 }
             }

@@ -28,8 +28,12 @@ pub struct ModelInputs {
     pub fourier: Array2<f64>,
     /// Trend clock τ_t in years, 0 at the last training week.
     pub tau: Vec<f64>,
-    /// The GRU's input sequence `[week, region, input]`:
-    /// `[ln(1 + x̃_c) for c] ++ [clip(z_k, ±5) for k] ++ fourier_t ++ [τ_t]`.
+    /// The GRU's input sequence `[week, region, input]`: `[clip(z_k, ±5) for k] ++ fourier_t ++ [τ_t]`.
+    ///
+    /// Media are deliberately *not* GRU inputs: the GRU modulates effectiveness and the baseline,
+    /// and if it saw media, part of a channel's effect could travel through the baseline term, so
+    /// that a channel's decomposed contribution would differ from the effect of removing it. Without
+    /// media in the GRU, removing a channel changes the prediction by exactly its contribution.
     pub gru_input: Array3<f64>,
 }
 
@@ -52,7 +56,7 @@ impl ModelInputs {
         trend_origin: usize,
         harmonics: usize,
     ) -> Result<Self> {
-        let (r_n, t_n, c_n) = media.dim();
+        let (r_n, t_n, _) = media.dim();
         let k_n = controls.dim().2;
         let shape_err = |what: &str| Err(Error::Shape(what.to_string()));
         if controls.dim().0 != r_n || controls.dim().1 != t_n {
@@ -88,20 +92,17 @@ impl ModelInputs {
         let tau: Vec<f64> = (0..t_n)
             .map(|t| (t as f64 - trend_origin as f64) / WEEKS_PER_YEAR)
             .collect();
-        let n_in = c_n + k_n + f_n + 1;
+        let n_in = k_n + f_n + 1;
         let mut gru_input = Array3::zeros((t_n, r_n, n_in));
         for t in 0..t_n {
             for r in 0..r_n {
                 let mut row = gru_input.index_axis_mut(Axis(0), t);
                 let mut row = row.index_axis_mut(Axis(0), r);
-                for c in 0..c_n {
-                    row[c] = media[[r, t, c]].ln_1p();
-                }
                 for k in 0..k_n {
-                    row[c_n + k] = controls[[r, t, k]].clamp(-5.0, 5.0);
+                    row[k] = controls[[r, t, k]].clamp(-5.0, 5.0);
                 }
                 for f in 0..f_n {
-                    row[c_n + k_n + f] = fourier[[t, f]];
+                    row[k_n + f] = fourier[[t, f]];
                 }
                 row[n_in - 1] = tau[t];
             }
@@ -123,6 +124,19 @@ impl ModelInputs {
             tau,
             gru_input,
         })
+    }
+
+    /// The same inputs with other scaled media `[channel, region, week]` (a counterfactual).
+    pub fn with_media(&self, media: Array3<f64>) -> ModelInputs {
+        assert_eq!(
+            media.dim(),
+            self.media.dim(),
+            "counterfactual media must keep the shape"
+        );
+        ModelInputs {
+            media,
+            ..self.clone()
+        }
     }
 
     /// Number of regions.

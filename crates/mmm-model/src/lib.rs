@@ -8,11 +8,13 @@
 //!
 //! The equations, the scaling and the reasons behind the defaults are in `docs/model.md`.
 
+pub mod causal;
 pub mod config;
 pub mod inputs;
 pub mod layout;
 pub mod model;
 
+pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
 pub use config::{ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;
 pub use layout::Layout;

@@ -4,7 +4,7 @@
 //! ```text
 //! a_c   = adstock_c(x̃_c)                      (per channel, shared across regions)
 //! s_c   = sat_c(a_c)                           (Hill by default)
-//! h_t   = GRU([ln(1+x̃), z, fourier, τ]_t, h_{t−1})
+//! h_t   = GRU([z, fourier, τ]_t, h_{t−1})       (no media: see `ModelInputs::gru_input`)
 //! m_c   = 1 + κ_m · tanh(V_m h_t + c_m)_c      (bounded effectiveness modulation)
 //! g     = κ_b · tanh(v_b·h_t + c_b)            (bounded baseline modulation)
 //! ŷ/ȳ_r = b_r + g + (δ + Δδ_r)·τ_t + Σ_f (φ_f + Δφ_{r,f})·F_f(t)
@@ -149,7 +149,7 @@ impl Model {
             "saturation",
         )?;
         let fourier = 2 * config.fourier_harmonics;
-        let gru = Gru::new(channels + controls + fourier + 1, config.hidden)
+        let gru = Gru::new(controls + fourier + 1, config.hidden)
             .map_err(|e| Error::Shape(e.to_string()))?;
         let layout = Layout::new(
             channels,

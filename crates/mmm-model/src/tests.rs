@@ -192,3 +192,80 @@ fn inputs_reject_negative_media_and_bad_shapes() {
     .unwrap_err();
     assert!(matches!(err, Error::Shape(_)), "{err}");
 }
+
+#[test]
+fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
+    use crate::causal::adstock_all;
+    let (r_n, t_n) = (6, 80);
+    // Channel 0 drives channel 1 through its adstock; channel 2 is independent.
+    let own = seeded_uniform(31, r_n * t_n * 3, 0.0, 2.0);
+    let mut media = Array3::from_shape_vec((r_n, t_n, 3), own).unwrap();
+    let model = Model::new(
+        ModelConfig {
+            fourier_harmonics: 0,
+            ..ModelConfig::default()
+        },
+        r_n,
+        3,
+        0,
+    )
+    .unwrap();
+    let probe = ModelInputs::new(
+        &media,
+        &Array3::zeros((r_n, t_n, 0)),
+        &Array2::ones((r_n, t_n)),
+        &Array2::from_elem((r_n, t_n), true),
+        &vec![0.0; t_n],
+        t_n - 1,
+        0,
+    )
+    .unwrap();
+    let w = probe.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+    let p = model.init_params(&probe, &w, 1);
+    let ad0 = adstock_all(&model, &p, &probe);
+    for r in 0..r_n {
+        for t in 0..t_n {
+            media[[r, t, 1]] = 0.3 * media[[r, t, 1]] + 1.5 * ad0[[0, r, t]];
+        }
+    }
+    let inp = ModelInputs::new(
+        &media,
+        &Array3::zeros((r_n, t_n, 0)),
+        &Array2::ones((r_n, t_n)),
+        &Array2::from_elem((r_n, t_n), true),
+        &vec![0.0; t_n],
+        t_n - 1,
+        0,
+    )
+    .unwrap();
+    let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, &DagConfig::default()).unwrap();
+    let edges: Vec<(usize, usize)> = (0..3)
+        .flat_map(|i| (0..3).map(move |j| (i, j)))
+        .filter(|&(i, j)| dag.weights[i][j] != 0.0)
+        .collect();
+    assert_eq!(edges, vec![(0, 1)], "weights {:?}", dag.standardized);
+    assert!(
+        (dag.weights[0][1] - 1.5).abs() < 0.15,
+        "edge weight {} should be near 1.5",
+        dag.weights[0][1]
+    );
+
+    // Switching channel 0 off lowers channel 1 by W·ã₀ (clipped at 0) and leaves channel 2 alone.
+    let ad = adstock_all(&model, &p, &inp);
+    let off = dag.intervene(
+        &model,
+        &p,
+        &inp.media,
+        &ad,
+        0,
+        Array2::zeros((r_n, t_n)).view(),
+    );
+    for r in 0..r_n {
+        for t in 0..t_n {
+            let expect = (inp.media[[1, r, t]] - dag.weights[0][1] * ad[[0, r, t]]).max(0.0);
+            assert!((off[[1, r, t]] - expect).abs() < 1e-12);
+            assert_eq!(off[[2, r, t]], inp.media[[2, r, t]]);
+            assert_eq!(off[[0, r, t]], 0.0);
+        }
+    }
+}

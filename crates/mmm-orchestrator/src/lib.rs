@@ -4,9 +4,13 @@
 //! reduction and early stopping (the holdout never enters). Regions are processed in parallel
 //! inside the model's forward and backward passes (rayon over region chunks in the GRU, over
 //! channels in the transforms), always with fixed-order reductions.
+//!
+//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`).
 
+pub mod fit;
 pub mod train;
 
+pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, train};
 
 /// Errors of the orchestrator crate.
@@ -19,6 +23,27 @@ pub enum Error {
     /// The model rejected its inputs or configuration.
     #[error(transparent)]
     Model(#[from] mmm_model::Error),
+    /// The panel was rejected (too few weeks, a region with a non-positive mean, ...).
+    #[error(transparent)]
+    Data(#[from] mmm_data::Error),
+    /// Reading or writing a file failed.
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    /// `model.json` is malformed.
+    #[error("invalid model file: {0}")]
+    ModelFile(String),
+    /// `model.json` was written by another version of dcmmm.
+    #[error(
+        "{path}: model file version {found}, this dcmmm reads version {expected}; refit the model with this version"
+    )]
+    ModelVersion {
+        /// The file.
+        path: String,
+        /// Version found in the file.
+        found: u64,
+        /// Version this build reads.
+        expected: u32,
+    },
     /// The loss became NaN or infinite.
     #[error(
         "training diverged (non-finite loss) at epoch {epoch} of stage {stage}; try a lower learning_rate"
@@ -34,5 +59,7 @@ pub enum Error {
 /// Result alias of the orchestrator crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
+#[cfg(test)]
+mod fit_tests;
 #[cfg(test)]
 mod tests;

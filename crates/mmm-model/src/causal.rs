@@ -1,0 +1,325 @@
+//! The channel DAG: a structural equation model on channel *activity*, learned under the exact
+//! NOTEARS acyclicity constraint, and used for mediated (total) effects.
+//!
+//! Structural equations (scaled activity x̃, adstocked activity ã = adstock(x̃)):
+//!
+//! ```text
+//! x̃_j[r,t] = own_j[r,t] + Σ_i W_ij · ã_i[r,t],   W ≥ 0, diag W = 0, h(W) = 0
+//! ```
+//!
+//! "TV lifts search": part of the search activity we observe was caused by TV. W is estimated from
+//! the activities themselves (not from the outcome): after removing each region's mean and the
+//! calendar seasonality from both sides (so that shared seasonal flighting is not read as
+//! causation), we minimise on standardised columns
+//!
+//! ```text
+//! 1/(2N) ‖Y − A W‖²_F + λ Σ W + ρ/2 h(W)² + α h(W),   h(W) = tr(exp(W∘W)) − C
+//! ```
+//!
+//! with projected Adam inner solves (W ≥ 0, zero diagonal) and the NOTEARS augmented-Lagrangian
+//! schedule of `mmm-dag`; the result is thresholded into a DAG and mapped back to activity units.
+//!
+//! An intervention on channel c (new activity x̃_c') then propagates in topological order:
+//! x̃_j' = max(0, x̃_j + Σ_i W_ij (ã_i' − ã_i)). The outcome equation of the model is unchanged — a
+//! channel's *direct* contribution uses its observed activity, its *total* effect adds what its
+//! activity caused downstream.
+
+use crate::{Error, Model, ModelInputs, Result};
+use mmm_dag::{Acyclicity, AugmentedLagrangian, Notears, threshold, topological_order};
+use mmm_optim::{Adam, Optimizer};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// Settings of the channel-DAG fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DagConfig {
+    /// Fit a DAG at all (with `false`, total effects equal direct effects).
+    pub enabled: bool,
+    /// L1 weight λ on the standardised edge weights.
+    pub lambda: f64,
+    /// Edges with a standardised weight below this are dropped.
+    pub threshold: f64,
+    /// Maximum augmented-Lagrangian rounds.
+    pub max_rounds: usize,
+    /// Projected-Adam iterations per round.
+    pub inner_iterations: usize,
+}
+
+impl Default for DagConfig {
+    fn default() -> Self {
+        DagConfig {
+            enabled: true,
+            lambda: 0.02,
+            threshold: 0.1,
+            max_rounds: 12,
+            inner_iterations: 1500,
+        }
+    }
+}
+
+/// A learned channel DAG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelDag {
+    /// Thresholded edge weights in scaled-activity units, `weights[i][j]` for edge i → j.
+    pub weights: Vec<Vec<f64>>,
+    /// The same on the standardised scale (comparable across edges; what the threshold applies to).
+    pub standardized: Vec<Vec<f64>>,
+    /// Standardised weights before thresholding (edge scores, e.g. for AUROC).
+    pub scores: Vec<Vec<f64>>,
+    /// h(W) of the unthresholded solution (≈ 0 when the constraint converged).
+    pub h: f64,
+}
+
+impl ChannelDag {
+    /// A DAG with no edges over `channels` channels.
+    pub fn empty(channels: usize) -> Self {
+        let zero = vec![vec![0.0; channels]; channels];
+        ChannelDag {
+            weights: zero.clone(),
+            standardized: zero.clone(),
+            scores: zero,
+            h: 0.0,
+        }
+    }
+
+    fn weight_matrix(&self) -> Array2<f64> {
+        let c = self.weights.len();
+        Array2::from_shape_fn((c, c), |(i, j)| self.weights[i][j])
+    }
+
+    /// Channels in a topological order of the thresholded graph.
+    pub fn order(&self) -> Vec<usize> {
+        topological_order(self.weight_matrix().view())
+            .expect("a thresholded channel DAG is acyclic")
+    }
+
+    /// Scaled media after replacing channel `c`'s activity by `new_activity` (`[region, week]`) and
+    /// propagating the change downstream along the DAG. `adstocked` are the adstocked actual
+    /// activities `[channel, region, week]` under `params`.
+    pub fn intervene(
+        &self,
+        model: &Model,
+        params: &[f64],
+        media: &Array3<f64>,
+        adstocked: &Array3<f64>,
+        c: usize,
+        new_activity: ArrayView2<f64>,
+    ) -> Array3<f64> {
+        let w = self.weight_matrix();
+        let mut out = media.clone();
+        out.index_axis_mut(Axis(0), c).assign(&new_activity);
+        let layout = model.layout();
+        // Change in adstocked activity of every channel changed so far.
+        let mut delta: Vec<Option<Array2<f64>>> = vec![None; media.dim().0];
+        let adstock_change = |j: usize, x: ArrayView2<f64>| {
+            let mut a = Array2::zeros(x.dim());
+            model
+                .adstock(j)
+                .forward(&params[layout.adstock_of(j)], x, a.view_mut());
+            a - adstocked.index_axis(Axis(0), j)
+        };
+        delta[c] = Some(adstock_change(c, out.index_axis(Axis(0), c)));
+        for j in self.order() {
+            if j == c {
+                continue;
+            }
+            let parents: Vec<usize> = (0..w.nrows())
+                .filter(|&i| w[[i, j]] != 0.0 && delta[i].is_some())
+                .collect();
+            if parents.is_empty() {
+                continue;
+            }
+            {
+                let mut xj = out.index_axis_mut(Axis(0), j);
+                for &i in &parents {
+                    xj.scaled_add(w[[i, j]], delta[i].as_ref().expect("parent changed"));
+                }
+                xj.mapv_inplace(|v| v.max(0.0));
+            }
+            delta[j] = Some(adstock_change(j, out.index_axis(Axis(0), j)));
+        }
+        out
+    }
+}
+
+/// Fits the channel DAG from the activities of the observed weeks in `weeks`, using the model's
+/// adstock parameters in `params`.
+pub fn fit_channel_dag(
+    model: &Model,
+    params: &[f64],
+    inp: &ModelInputs,
+    weeks: std::ops::Range<usize>,
+    cfg: &DagConfig,
+) -> Result<ChannelDag> {
+    let c_n = inp.n_channels();
+    if !cfg.enabled || c_n < 2 {
+        return Ok(ChannelDag::empty(c_n));
+    }
+    let adstocked = adstock_all(model, params, inp);
+    let (y, a) = residual_design(inp, &adstocked, weeks);
+    let n = y.nrows() as f64;
+    if n < 3.0 {
+        return Ok(ChannelDag::empty(c_n));
+    }
+    let std = |m: &Array2<f64>| -> Vec<f64> {
+        m.columns()
+            .into_iter()
+            .map(|col| (col.dot(&col) / n).sqrt())
+            .collect()
+    };
+    let (sy, sa) = (std(&y), std(&a));
+    let ys = Array2::from_shape_fn(
+        y.dim(),
+        |(k, j)| if sy[j] > 0.0 { y[[k, j]] / sy[j] } else { 0.0 },
+    );
+    let as_ = Array2::from_shape_fn(
+        a.dim(),
+        |(k, i)| if sa[i] > 0.0 { a[[k, i]] / sa[i] } else { 0.0 },
+    );
+    let gram = as_.t().dot(&as_) / n; // G = AᵀA/N
+    let cross = as_.t().dot(&ys) / n; // B = AᵀY/N
+
+    let mut w = Array2::<f64>::zeros((c_n, c_n));
+    let mut grad_h = Array2::<f64>::zeros((c_n, c_n));
+    let mut al = AugmentedLagrangian::default();
+    let mut h = 0.0;
+    for _ in 0..cfg.max_rounds {
+        let mut adam = Adam::new(0.01).map_err(|e| Error::Input(e.to_string()))?;
+        let mut flat = w.iter().copied().collect::<Vec<f64>>();
+        let mut g = vec![0.0; flat.len()];
+        for _ in 0..cfg.inner_iterations {
+            let wm = ArrayView2::from_shape((c_n, c_n), &flat).expect("square");
+            let hv = Notears
+                .value_and_grad(wm, grad_h.view_mut())
+                .map_err(|e| Error::Input(e.to_string()))?;
+            let scale = al.penalty_grad_scale(hv);
+            let g_fit = gram.dot(&wm) - &cross;
+            for (k, gk) in g.iter_mut().enumerate() {
+                let (i, j) = (k / c_n, k % c_n);
+                *gk = g_fit[[i, j]] + cfg.lambda + scale * grad_h[[i, j]];
+            }
+            adam.step(&mut flat, &g);
+            for (k, v) in flat.iter_mut().enumerate() {
+                if k / c_n == k % c_n || *v < 0.0 {
+                    *v = 0.0;
+                }
+            }
+        }
+        w = Array2::from_shape_vec((c_n, c_n), flat).expect("square");
+        h = Notears
+            .value(w.view())
+            .map_err(|e| Error::Input(e.to_string()))?;
+        al.update(h);
+        if al.converged(h) {
+            break;
+        }
+    }
+    let kept = threshold(w.view(), cfg.threshold);
+    let to_vec = |m: &Array2<f64>| m.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+    let natural = Array2::from_shape_fn((c_n, c_n), |(i, j)| {
+        if kept[[i, j]] == 0.0 || sa[i] == 0.0 {
+            0.0
+        } else {
+            kept[[i, j]] * sy[j] / sa[i]
+        }
+    });
+    Ok(ChannelDag {
+        weights: to_vec(&natural),
+        standardized: to_vec(&kept),
+        scores: to_vec(&w),
+        h,
+    })
+}
+
+/// Adstocked scaled activity of every channel, `[channel, region, week]`.
+pub fn adstock_all(model: &Model, params: &[f64], inp: &ModelInputs) -> Array3<f64> {
+    let mut out = Array3::zeros(inp.media.dim());
+    for c in 0..inp.n_channels() {
+        model.adstock(c).forward(
+            &params[model.layout().adstock_of(c)],
+            inp.media.index_axis(Axis(0), c),
+            out.index_axis_mut(Axis(0), c),
+        );
+    }
+    out
+}
+
+/// Rows = observed region-weeks in `weeks`; columns = channels. Returns (Y = activity, A =
+/// adstocked activity), each with region means and the calendar seasonality removed.
+fn residual_design(
+    inp: &ModelInputs,
+    adstocked: &Array3<f64>,
+    weeks: std::ops::Range<usize>,
+) -> (Array2<f64>, Array2<f64>) {
+    let c_n = inp.n_channels();
+    let cells: Vec<(usize, usize)> = inp
+        .observed
+        .indexed_iter()
+        .filter(|((_, t), o)| **o && weeks.contains(t))
+        .map(|(idx, _)| idx)
+        .collect();
+    let mut y = Array2::zeros((cells.len(), c_n));
+    let mut a = Array2::zeros((cells.len(), c_n));
+    for (k, &(r, t)) in cells.iter().enumerate() {
+        for c in 0..c_n {
+            y[[k, c]] = inp.media[[c, r, t]];
+            a[[k, c]] = adstocked[[c, r, t]];
+        }
+    }
+    // Region means.
+    for m in [&mut y, &mut a] {
+        let mut sums = vec![vec![0.0; c_n]; inp.n_regions()];
+        let mut counts = vec![0.0; inp.n_regions()];
+        for (k, &(r, _)) in cells.iter().enumerate() {
+            counts[r] += 1.0;
+            for c in 0..c_n {
+                sums[r][c] += m[[k, c]];
+            }
+        }
+        for (k, &(r, _)) in cells.iter().enumerate() {
+            for c in 0..c_n {
+                m[[k, c]] -= sums[r][c] / counts[r];
+            }
+        }
+    }
+    // Calendar seasonality: least-squares projection on the Fourier features, pooled.
+    let f_n = inp.n_fourier();
+    if f_n > 0 && cells.len() > 2 * f_n {
+        let f = Array2::from_shape_fn((cells.len(), f_n), |(k, j)| inp.fourier[[cells[k].1, j]]);
+        let mut ftf = f.t().dot(&f);
+        for j in 0..f_n {
+            ftf[[j, j]] += 1e-9 * cells.len() as f64;
+        }
+        let inv = invert_spd(&ftf);
+        for m in [&mut y, &mut a] {
+            let coef = inv.dot(&f.t().dot(&*m));
+            *m -= &f.dot(&coef);
+        }
+    }
+    (y, a)
+}
+
+/// Inverse of a small symmetric positive-definite matrix by Gauss–Jordan (at most 2J × 2J).
+fn invert_spd(m: &Array2<f64>) -> Array2<f64> {
+    let n = m.nrows();
+    let mut a = m.clone();
+    let mut inv = Array2::eye(n);
+    for i in 0..n {
+        let p = a[[i, i]];
+        for j in 0..n {
+            a[[i, j]] /= p;
+            inv[[i, j]] /= p;
+        }
+        for k in 0..n {
+            if k != i {
+                let f = a[[k, i]];
+                for j in 0..n {
+                    a[[k, j]] -= f * a[[i, j]];
+                    inv[[k, j]] -= f * inv[[i, j]];
+                }
+            }
+        }
+    }
+    inv
+}

@@ -1,0 +1,384 @@
+//! Fitting a loaded panel end to end, and the fitted model that `model.json` holds.
+//!
+//! [`fit_panel`] splits the calendar (holdout = the last weeks, never used for any training
+//! decision), fits the scalers on the training weeks, trains the model, learns the channel DAG and
+//! returns a [`FittedModel`]: everything needed to predict, decompose, and forecast new weeks with
+//! state carried from the fitted history — saved as one versioned JSON file.
+
+use crate::train::{EpochRecord, Progress, TrainConfig, train};
+use crate::{Error, Result};
+use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
+use mmm_model::{
+    ChannelDag, DagConfig, Decomposition, Model, ModelConfig, ModelInputs, fit_channel_dag,
+};
+use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// Format tag of `model.json`.
+pub const MODEL_FORMAT: &str = "dcmmm-model";
+/// Version of the `model.json` layout this build reads and writes.
+pub const MODEL_VERSION: u32 = 1;
+
+/// Everything a fit is configured by: the `fit.toml` sections `[model]`, `[train]`, `[dag]` and
+/// the holdout length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FitConfig {
+    /// Weeks at the end of the calendar held out from training (scored only).
+    pub holdout_weeks: usize,
+    /// Model hyper-parameters.
+    pub model: ModelConfig,
+    /// Training-loop settings.
+    pub train: TrainConfig,
+    /// Channel-DAG settings.
+    pub dag: DagConfig,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            holdout_weeks: mmm_data::DEFAULT_HOLDOUT_WEEKS,
+            model: ModelConfig::default(),
+            train: TrainConfig::default(),
+            dag: DagConfig::default(),
+        }
+    }
+}
+
+/// The raw (unscaled) history the model was fitted on, kept so that forecasts continue its state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct History {
+    /// Target `[region][week]`, `None` where not observed.
+    pub target: Vec<Vec<Option<f64>>>,
+    /// Media activity `[region][week][channel]`.
+    pub media: Vec<Vec<Vec<f64>>>,
+    /// Spend `[region][week][channel]` when it differs from the media (impressions), else `None`.
+    pub spend: Option<Vec<Vec<Vec<f64>>>>,
+    /// Controls `[region][week][control]`.
+    pub controls: Vec<Vec<Vec<f64>>>,
+}
+
+/// A fitted model: configuration, scalers, parameters, channel DAG, training history and the
+/// data history. Serialised as `model.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedModel {
+    /// Always [`MODEL_FORMAT`].
+    pub format: String,
+    /// Layout version, [`MODEL_VERSION`] when written by this build.
+    pub version: u32,
+    /// The configuration of the fit.
+    pub config: FitConfig,
+    /// Column roles of the input file.
+    pub columns: ColumnSpec,
+    /// Region names.
+    pub regions: Vec<String>,
+    /// Calendar weeks of the history.
+    pub weeks: Vec<Week>,
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Control names.
+    pub controls: Vec<String>,
+    /// The calendar split used.
+    pub split: TimeSplit,
+    /// Target scaler (ȳ_r).
+    pub target_scaler: TargetScaler,
+    /// Media scaler.
+    pub media_scaler: MediaScaler,
+    /// Control scaler.
+    pub control_scaler: ControlScaler,
+    /// Model parameters (layout of `mmm_model::Layout`).
+    pub params: Vec<f64>,
+    /// The learned channel DAG.
+    pub dag: ChannelDag,
+    /// Training history, epoch by epoch.
+    pub training: Vec<EpochRecord>,
+    /// Epochs selected by validation.
+    pub best_epochs: usize,
+    /// Wall-clock seconds of the fit.
+    pub fit_seconds: f64,
+    /// The data history.
+    pub history: History,
+}
+
+fn nested3(a: &Array3<f64>) -> Vec<Vec<Vec<f64>>> {
+    a.outer_iter()
+        .map(|m| m.outer_iter().map(|row| row.to_vec()).collect())
+        .collect()
+}
+
+fn flat3(v: &[Vec<Vec<f64>>], what: &str) -> Result<Array3<f64>> {
+    let r = v.len();
+    let t = v.first().map_or(0, Vec::len);
+    let c = v.first().and_then(|w| w.first()).map_or(0, Vec::len);
+    let flat: Vec<f64> = v.iter().flatten().flatten().copied().collect();
+    Array3::from_shape_vec((r, t, c), flat)
+        .map_err(|_| Error::ModelFile(format!("`history.{what}` is not rectangular")))
+}
+
+/// Fits `panel` (loaded with `columns`) with `cfg`. `progress` is called after every epoch.
+pub fn fit_panel(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FittedModel> {
+    let started = Instant::now();
+    let split = TimeSplit::new(
+        panel.n_weeks(),
+        cfg.holdout_weeks,
+        cfg.train.validation_weeks,
+        mmm_data::DEFAULT_MIN_TRAIN_WEEKS,
+    )?;
+    let target_scaler = TargetScaler::fit(panel, split.train.clone())?;
+    let media_scaler = MediaScaler::fit(panel, split.train.clone())?;
+    let control_scaler = ControlScaler::fit(panel, split.train.clone());
+    let history = History {
+        target: panel
+            .target
+            .outer_iter()
+            .map(|row| row.iter().map(|v| v.is_finite().then_some(*v)).collect())
+            .collect(),
+        media: nested3(&panel.media),
+        spend: panel.spend.as_ref().map(nested3),
+        controls: nested3(&panel.controls_data),
+    };
+    let mut fitted = FittedModel {
+        format: MODEL_FORMAT.into(),
+        version: MODEL_VERSION,
+        config: cfg.clone(),
+        columns: columns.clone(),
+        regions: panel.regions.clone(),
+        weeks: panel.weeks.clone(),
+        channels: panel.channels.clone(),
+        controls: panel.controls.clone(),
+        split: split.clone(),
+        target_scaler,
+        media_scaler,
+        control_scaler,
+        params: Vec::new(),
+        dag: ChannelDag::empty(panel.n_channels()),
+        training: Vec::new(),
+        best_epochs: 0,
+        fit_seconds: 0.0,
+        history,
+    };
+    let model = fitted.model()?;
+    let inputs = fitted.inputs_for(panel)?;
+    let weights = model.region_weights(&fitted.target_scaler.means);
+    let outcome = train(
+        &model,
+        &inputs,
+        split.train.clone(),
+        &weights,
+        &cfg.train,
+        progress,
+    )?;
+    fitted.dag = fit_channel_dag(
+        &model,
+        &outcome.params,
+        &inputs,
+        split.train.clone(),
+        &cfg.dag,
+    )?;
+    fitted.params = outcome.params;
+    fitted.training = outcome.history;
+    fitted.best_epochs = outcome.best_epochs;
+    fitted.fit_seconds = started.elapsed().as_secs_f64();
+    Ok(fitted)
+}
+
+impl FittedModel {
+    /// The model structure for this fit.
+    pub fn model(&self) -> Result<Model> {
+        Ok(Model::new(
+            self.config.model.clone(),
+            self.regions.len(),
+            self.channels.len(),
+            self.controls.len(),
+        )?)
+    }
+
+    /// The history as a panel (what the model was fitted on).
+    pub fn history_panel(&self) -> Result<Panel> {
+        let h = &self.history;
+        let target = Array2::from_shape_fn((self.regions.len(), self.weeks.len()), |(r, t)| {
+            h.target
+                .get(r)
+                .and_then(|row| row.get(t))
+                .copied()
+                .flatten()
+                .unwrap_or(f64::NAN)
+        });
+        let observed = target.mapv(f64::is_finite);
+        Ok(Panel {
+            regions: self.regions.clone(),
+            weeks: self.weeks.clone(),
+            channels: self.channels.clone(),
+            controls: self.controls.clone(),
+            target,
+            media: flat3(&h.media, "media")?,
+            spend: h.spend.as_deref().map(|s| flat3(s, "spend")).transpose()?,
+            controls_data: flat3(&h.controls, "controls")?,
+            observed,
+        })
+    }
+
+    /// Scaled model inputs for a panel with this model's regions, channels and controls whose
+    /// calendar starts at the history's first week (the history itself, or history + future).
+    pub fn inputs_for(&self, panel: &Panel) -> Result<ModelInputs> {
+        let year: Vec<f64> = (0..panel.n_weeks())
+            .map(|t| panel.year_fraction(t))
+            .collect();
+        let media = self.media_scaler.transform(&panel.media);
+        let controls = self.control_scaler.transform(&panel.controls_data);
+        let target = self.target_scaler.transform(&panel.target);
+        let trend_origin = self.split.train.end.saturating_sub(1);
+        Ok(ModelInputs::new(
+            &media,
+            &controls,
+            &target,
+            &panel.observed,
+            &year,
+            trend_origin,
+            self.config.model.fourier_harmonics,
+        )?)
+    }
+
+    /// Prediction (target units, `[region, week]`) and the additive decomposition (target units)
+    /// over every week of `panel`.
+    pub fn predict(&self, panel: &Panel) -> Result<(Array2<f64>, Decomposition)> {
+        let model = self.model()?;
+        let inputs = self.inputs_for(panel)?;
+        let tape = model.forward(&self.params, &inputs);
+        let d = model.decompose_tape(&self.params, &inputs, &tape);
+        let scale = |a: &Array2<f64>| self.target_scaler.inverse(a);
+        let scale3 = |a: &Array3<f64>| {
+            let mut out = a.clone();
+            for mut slice in out.outer_iter_mut() {
+                let s = scale(&slice.to_owned());
+                slice.assign(&s);
+            }
+            out
+        };
+        let decomposition = Decomposition {
+            baseline: scale(&d.baseline),
+            trend: scale(&d.trend),
+            seasonality: scale(&d.seasonality),
+            controls: scale3(&d.controls),
+            channels: scale3(&d.channels),
+        };
+        Ok((scale(&tape.prediction), decomposition))
+    }
+
+    /// Total (direct + DAG-mediated) contribution of each channel over all weeks of `panel`, in
+    /// target units: the drop in the prediction when the channel's activity is set to zero and the
+    /// change propagates downstream along the channel DAG.
+    pub fn total_contributions(&self, panel: &Panel) -> Result<Vec<f64>> {
+        let model = self.model()?;
+        let inputs = self.inputs_for(panel)?;
+        let base = model.forward(&self.params, &inputs).prediction;
+        let adstocked = mmm_model::causal::adstock_all(&model, &self.params, &inputs);
+        let zero = Array2::zeros((inputs.n_regions(), inputs.n_weeks()));
+        (0..inputs.n_channels())
+            .map(|c| {
+                let media = self.dag.intervene(
+                    &model,
+                    &self.params,
+                    &inputs.media,
+                    &adstocked,
+                    c,
+                    zero.view(),
+                );
+                let cf = model
+                    .forward(&self.params, &inputs.with_media(media))
+                    .prediction;
+                Ok(self.target_scaler.inverse(&(&base - &cf)).sum())
+            })
+            .collect()
+    }
+
+    /// Derivative of each channel's direct contribution (target units, all weeks of `panel`) with
+    /// respect to a common multiplier m on its activity in every week, at m = 1. Exact: adstock is
+    /// linear, so d/dm sat(adstock(m·x)) = sat'(a)·a with a = adstock(x).
+    pub fn contribution_slopes(&self, panel: &Panel) -> Result<Vec<f64>> {
+        let model = self.model()?;
+        let inputs = self.inputs_for(panel)?;
+        let tape = model.forward(&self.params, &inputs);
+        let d = model.decompose_tape(&self.params, &inputs, &tape);
+        let adstocked = mmm_model::causal::adstock_all(&model, &self.params, &inputs);
+        let layout = model.layout();
+        Ok((0..inputs.n_channels())
+            .map(|c| {
+                let sat = model.saturation(c);
+                let sp = &self.params[layout.saturation_of(c)];
+                let mut total = 0.0;
+                for r in 0..inputs.n_regions() {
+                    for t in 0..inputs.n_weeks() {
+                        let a = adstocked[[c, r, t]];
+                        let s = sat.eval(sp, a);
+                        if s > 0.0 {
+                            // contribution = k·s with k independent of m; d/dm = k·sat'(a)·a.
+                            let k = d.channels[[c, r, t]] / s;
+                            total += k * sat.derivative(sp, a) * a * self.target_scaler.means[r];
+                        }
+                    }
+                }
+                total
+            })
+            .collect())
+    }
+
+    /// Writes `model.json`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let file =
+            std::fs::File::create(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
+        serde_json::to_writer(std::io::BufWriter::new(file), self)
+            .map_err(|e| Error::ModelFile(e.to_string()))
+    }
+
+    /// Reads `model.json`, checking the format tag and version first so that a file from another
+    /// version gets a clear message rather than a field-by-field parse error.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
+        let head: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::ModelFile(format!("{}: not JSON: {e}", path.display())))?;
+        let format = head.get("format").and_then(|v| v.as_str()).unwrap_or("");
+        if format != MODEL_FORMAT {
+            return Err(Error::ModelFile(format!(
+                "{}: not a dcmmm model file (format `{format}`)",
+                path.display()
+            )));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(MODEL_VERSION) {
+            return Err(Error::ModelVersion {
+                path: path.display().to_string(),
+                found: version,
+                expected: MODEL_VERSION,
+            });
+        }
+        let model: FittedModel = serde_json::from_value(head)
+            .map_err(|e| Error::ModelFile(format!("{}: {e}", path.display())))?;
+        if model.params.len() != model.model()?.n_params() {
+            return Err(Error::ModelFile(format!(
+                "{}: parameter count does not match the configuration",
+                path.display()
+            )));
+        }
+        Ok(model)
+    }
+
+    /// Observed-cell mask of the holdout or training weeks of the history, `[region, week]`.
+    pub fn mask(&self, panel: &Panel, weeks: std::ops::Range<usize>) -> Array2<bool> {
+        let mut m = panel.observed.clone();
+        for (t, mut col) in m.axis_iter_mut(Axis(1)).enumerate() {
+            if !weeks.contains(&t) {
+                col.fill(false);
+            }
+        }
+        m
+    }
+}

@@ -1,0 +1,142 @@
+//! End-to-end fit tests on a small synthetic panel: outputs line up, `model.json` round-trips,
+//! files of another version are refused with a clear message.
+
+use crate::{FitConfig, FittedModel, MODEL_VERSION, TrainConfig, fit_panel};
+use mmm_data::{ColumnSpec, Panel, Week};
+use mmm_testkit::seeded_uniform;
+use ndarray::{Array2, Array3};
+
+fn panel(r_n: usize, t_n: usize) -> Panel {
+    let media = Array3::from_shape_vec((r_n, t_n, 2), seeded_uniform(1, r_n * t_n * 2, 0.0, 100.0))
+        .unwrap();
+    let controls =
+        Array3::from_shape_vec((r_n, t_n, 1), seeded_uniform(2, r_n * t_n, 5.0, 10.0)).unwrap();
+    let noise = seeded_uniform(3, r_n * t_n, -1.0, 1.0);
+    let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+        let size = 1.0 + r as f64;
+        size * (100.0 + 0.2 * media[[r, t, 0]] + 0.1 * media[[r, t, 1]] - 2.0 * controls[[r, t, 0]]
+            + noise[r * t_n + t])
+    });
+    let mut observed = Array2::from_elem((r_n, t_n), true);
+    target[[0, 0]] = f64::NAN; // region 0 starts a week late
+    observed[[0, 0]] = false;
+    Panel {
+        regions: (0..r_n).map(|r| format!("r{r}")).collect(),
+        weeks: (0..t_n).map(|t| Week::Index(t as i64)).collect(),
+        channels: vec!["tv".into(), "search".into()],
+        controls: vec!["price".into()],
+        target,
+        media,
+        spend: None,
+        controls_data: controls,
+        observed,
+    }
+}
+
+fn quick_config() -> FitConfig {
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train = TrainConfig {
+        epochs: 40,
+        validation_weeks: 6,
+        ..TrainConfig::default()
+    };
+    cfg
+}
+
+#[test]
+fn fit_predict_decompose_and_round_trip() {
+    let p = panel(3, 60);
+    let spec = ColumnSpec {
+        target: "sales".into(),
+        ..ColumnSpec::default()
+    };
+    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(fitted.split.holdout, 52..60);
+    let (pred, d) = fitted.predict(&p).unwrap();
+    let total = d.baseline.clone()
+        + &d.trend
+        + &d.seasonality
+        + d.controls.sum_axis(ndarray::Axis(0))
+        + d.channels.sum_axis(ndarray::Axis(0));
+    let gap = (&total - &pred)
+        .mapv(f64::abs)
+        .fold(0.0f64, |m, v| m.max(*v));
+    assert!(
+        gap < 1e-9 * pred.mapv(f64::abs).sum(),
+        "decomposition gap {gap}"
+    );
+
+    let direct: Vec<f64> = (0..2)
+        .map(|c| d.channels.index_axis(ndarray::Axis(0), c).sum())
+        .collect();
+    let total_eff = fitted.total_contributions(&p).unwrap();
+    for c in 0..2 {
+        // Without DAG edges into other channels, the total effect is the direct contribution.
+        let has_children = fitted.dag.weights[c].iter().any(|&w| w != 0.0);
+        if !has_children {
+            assert!(
+                (total_eff[c] - direct[c]).abs() <= 1e-9 * direct[c].abs().max(1.0),
+                "{} vs {}",
+                total_eff[c],
+                direct[c]
+            );
+        }
+    }
+
+    let dir = std::env::temp_dir().join(format!("dcmmm-fit-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.json");
+    fitted.save(&path).unwrap();
+    let back = FittedModel::load(&path).unwrap();
+    assert_eq!(back.params, fitted.params);
+    let (pred2, _) = back.predict(&back.history_panel().unwrap()).unwrap();
+    assert_eq!(pred2, pred);
+
+    // Another version is refused, naming both versions.
+    let text = std::fs::read_to_string(&path).unwrap().replacen(
+        &format!("\"version\":{MODEL_VERSION}"),
+        "\"version\":999",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = FittedModel::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("999") && err.contains(&MODEL_VERSION.to_string()),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn contribution_slopes_match_a_finite_difference() {
+    let p = panel(2, 50);
+    let spec = ColumnSpec::default();
+    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    let slopes = fitted.contribution_slopes(&p).unwrap();
+    for c in 0..2 {
+        let at = |m: f64| {
+            let mut q = p.clone();
+            q.media
+                .index_axis_mut(ndarray::Axis(2), c)
+                .mapv_inplace(|v| v * m);
+            fitted
+                .predict(&q)
+                .unwrap()
+                .1
+                .channels
+                .index_axis(ndarray::Axis(0), c)
+                .sum()
+        };
+        let h = 1e-4;
+        let fd = (at(1.0 + h) - at(1.0 - h)) / (2.0 * h);
+        assert!(
+            (fd - slopes[c]).abs() <= 1e-5 * fd.abs().max(1e-9),
+            "channel {c}: {} vs {fd}",
+            slopes[c]
+        );
+    }
+}

@@ -8,9 +8,11 @@
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`).
 
 pub mod fit;
+pub mod metrics;
 pub mod train;
 
 pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
+pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, train};
 
 /// Errors of the orchestrator crate.
@@ -26,6 +28,9 @@ pub enum Error {
     /// The panel was rejected (too few weeks, a region with a non-positive mean, ...).
     #[error(transparent)]
     Data(#[from] mmm_data::Error),
+    /// Scoring failed.
+    #[error(transparent)]
+    Eval(#[from] mmm_eval::Error),
     /// Reading or writing a file failed.
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),

@@ -62,10 +62,8 @@ fn read_config(path: &Path) -> Result<DataConfig> {
     let cfg: FileConfig =
         toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
     let mut data = cfg.data.unwrap_or_default();
-    if let Some(p) = &data.path {
-        if p.is_relative() {
-            data.path = Some(path.parent().unwrap_or(Path::new(".")).join(p));
-        }
+    if let Some(p) = data.path.as_ref().filter(|p| p.is_relative()) {
+        data.path = Some(path.parent().unwrap_or(Path::new(".")).join(p));
     }
     Ok(data)
 }

@@ -284,19 +284,17 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         .collect();
 
     // Header checks.
-    if headers.len() == 1 {
-        if let Some(found) = [';', '\t', '|']
-            .into_iter()
-            .find(|c| headers[0].contains(*c))
-        {
-            let header: String = headers[0].chars().take(80).collect();
-            return Err(Error::WrongDelimiter {
-                path: pathbuf,
-                line: 1,
-                found,
-                header,
-            });
-        }
+    let other_delimiter = [';', '\t', '|']
+        .into_iter()
+        .find(|c| headers[0].contains(*c));
+    if let (1, Some(found)) = (headers.len(), other_delimiter) {
+        let header: String = headers[0].chars().take(80).collect();
+        return Err(Error::WrongDelimiter {
+            path: pathbuf,
+            line: 1,
+            found,
+            header,
+        });
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {

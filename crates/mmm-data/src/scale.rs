@@ -46,7 +46,7 @@ impl TargetScaler {
                 }
             }
             let mean = if n == 0 { f64::NAN } else { sum / n as f64 };
-            if !(mean > 0.0) {
+            if mean.is_nan() || mean <= 0.0 {
                 return Err(Error::NonPositiveRegionMean {
                     region: panel.regions[r].clone(),
                     mean,
@@ -144,7 +144,7 @@ impl MediaScaler {
         let mut degenerate = Vec::new();
         for (c, m) in channel_means.iter_mut().enumerate() {
             *m /= n.max(1) as f64;
-            if !(*m > 0.0) {
+            if m.is_nan() || *m <= 0.0 {
                 *m = 1.0;
                 degenerate.push(c);
             }
@@ -233,11 +233,11 @@ impl ControlScaler {
             let med = quantile(&v, 0.5);
             let iqr = quantile(&v, 0.75) - quantile(&v, 0.25);
             let mut s = iqr / 1.349;
-            if !(s > 0.0) {
+            if s.is_nan() || s <= 0.0 {
                 let mean = v.iter().sum::<f64>() / v.len() as f64;
                 s = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
             }
-            if !(s > 0.0) || !s.is_finite() {
+            if s.is_nan() || s <= 0.0 || !s.is_finite() {
                 s = 1.0;
             }
             center.push(med);

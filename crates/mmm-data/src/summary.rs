@@ -149,14 +149,13 @@ impl DataSummary {
         let mut collinear = Vec::new();
         for a in 0..p.n_channels() {
             for b in a + 1..p.n_channels() {
-                if let Some(corr) = pearson(&series[a], &series[b]) {
-                    if corr.abs() > COLLINEAR_THRESHOLD {
-                        collinear.push(CollinearPair {
-                            a: p.channels[a].clone(),
-                            b: p.channels[b].clone(),
-                            corr,
-                        });
-                    }
+                let corr = pearson(&series[a], &series[b]).unwrap_or(0.0);
+                if corr.abs() > COLLINEAR_THRESHOLD {
+                    collinear.push(CollinearPair {
+                        a: p.channels[a].clone(),
+                        b: p.channels[b].clone(),
+                        corr,
+                    });
                 }
             }
         }

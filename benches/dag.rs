@@ -1,5 +1,8 @@
 //! Benchmarks of the DAG crate: acyclicity value + gradient (NOTEARS, DAGMA) and `expm`, at d = 13 and 50.
 
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use mmm_dag::{Acyclicity, Dagma, Notears, expm};
 use mmm_testkit::seeded_uniform;

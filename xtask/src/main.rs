@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 const TASKS: &[(&str, &str)] = &[
+    ("reproduce", "simulate, fit and score the benchmark table; writes docs/results.md (--large, --data FILE ...)"),
     ("bench", "run the criterion benchmarks (extra arguments go to criterion, e.g. a name filter)"),
 ];
 
@@ -18,6 +19,7 @@ fn main() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match task.as_str() {
         "bench" => bench(&rest),
+        "reproduce" => reproduce(&rest),
         "help" | "--help" | "-h" => {
             print_tasks();
             Ok(())
@@ -49,6 +51,18 @@ fn bench(rest: &[String]) -> Result<()> {
     let status = cmd.status().context("running cargo bench")?;
     if !status.success() {
         bail!("cargo bench failed ({status})");
+    }
+    Ok(())
+}
+
+fn reproduce(rest: &[String]) -> Result<()> {
+    let status = cargo()
+        .args(["run", "--release", "--quiet", "--package", "mmm-reproduce", "--"])
+        .args(rest)
+        .status()
+        .context("running mmm-reproduce")?;
+    if !status.success() {
+        bail!("reproduce failed ({status})");
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `dcmmm`: the command-line entry point. Each subcommand lives in its own module; the column
 //! flags shared by every subcommand that reads a panel are [`panel_args::PanelArgs`].
 
+mod fit;
 mod panel_args;
 mod validate;
 
@@ -27,12 +28,16 @@ enum Command {
     /// Check a panel file and print a data summary, without fitting.
     #[command(after_help = validate::EXAMPLES)]
     Validate(validate::ValidateArgs),
+    /// Fit the model on a panel and write predictions, contributions, metrics, the DAG and model.json.
+    #[command(after_help = fit::EXAMPLES)]
+    Fit(fit::FitArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Fit(args) => fit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

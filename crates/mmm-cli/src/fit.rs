@@ -1,0 +1,349 @@
+//! `dcmmm fit`: fit the model on a panel and write the output files of the CLI contract
+//! (`predictions.csv`, `contributions.csv`, `summary.json`, `metrics.json`, `dag.json`,
+//! `model.json`).
+
+use crate::panel_args::PanelArgs;
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mmm_data::Panel;
+use mmm_model::{DagConfig, Decomposition, ModelConfig};
+use mmm_orchestrator::{FitConfig, FittedModel, Scorecard, TrainConfig, fit_panel};
+use ndarray::{Array2, Axis};
+use serde::Deserialize;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Examples shown by `dcmmm fit --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  dcmmm fit --data panel.csv --target sales --media tv,search,social --controls price \\
+      --region region --time week --out fit/
+  dcmmm fit --data mmm_data.csv --region dmacode --time weekid --target target_visits \\
+      --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
+  dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
+
+Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json and model.json
+into the output directory.";
+
+/// Flags of `dcmmm fit`.
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// The panel and its columns.
+    #[command(flatten)]
+    pub panel: PanelArgs,
+    /// Seed of the parameter initialisation (same seed ⇒ same model).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Maximum training epochs (overrides the config).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The model-related tables of a config file (`[data]` is read by the panel flags).
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct FitFile {
+    data: Option<toml::Value>,
+    model: ModelConfig,
+    train: TrainConfig,
+    dag: DagConfig,
+}
+
+fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
+    let file = match &args.panel.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read config", path.display()))?;
+            toml::from_str::<FitFile>(&text)
+                .with_context(|| format!("{}: invalid config", path.display()))?
+        }
+        None => FitFile::default(),
+    };
+    let _ = file.data;
+    let mut cfg = FitConfig {
+        holdout_weeks,
+        model: file.model,
+        train: file.train,
+        dag: file.dag,
+    };
+    if let Some(seed) = args.seed {
+        cfg.train.seed = seed;
+    }
+    if let Some(epochs) = args.epochs {
+        cfg.train.epochs = epochs;
+    }
+    cfg.model.validate()?;
+    cfg.train.validate()?;
+    Ok(cfg)
+}
+
+/// Runs `dcmmm fit`.
+pub fn run(args: &FitArgs) -> Result<()> {
+    let (resolved, loaded) = args.panel.load()?;
+    for w in &loaded.report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let cfg = fit_config(args, resolved.holdout_weeks)?;
+    let panel = &loaded.panel;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create output directory", args.out.display()))?;
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(cfg.train.epochs as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} epochs {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut stage = 0;
+    let fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| {
+        if p.stage != stage {
+            stage = p.stage;
+            bar.reset();
+            bar.set_length(p.planned as u64);
+            bar.set_prefix(if p.stage == 1 {
+                "fit (validation)"
+            } else {
+                "refit (all training weeks)"
+            });
+        }
+        bar.set_position(p.epoch as u64);
+        let msg = match p.validation_loss {
+            Some(v) => format!("loss {:.5} val {:.5}", p.train_loss, v),
+            None => format!("loss {:.5}", p.train_loss),
+        };
+        bar.set_message(msg);
+    })?;
+    bar.finish_and_clear();
+
+    let (prediction, decomposition) = fitted.predict(panel)?;
+    let card = Scorecard::compute(&fitted, panel, &prediction)?;
+    write_outputs(
+        &args.out,
+        &fitted,
+        panel,
+        &prediction,
+        &decomposition,
+        &card,
+    )?;
+    print_summary(&fitted, &card, &args.out);
+    Ok(())
+}
+
+/// Writes every output file of the CLI contract into `dir`.
+pub fn write_outputs(
+    dir: &Path,
+    fitted: &FittedModel,
+    panel: &Panel,
+    prediction: &Array2<f64>,
+    d: &Decomposition,
+    card: &Scorecard,
+) -> Result<()> {
+    let path = |name: &str| dir.join(name);
+    write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
+    write_contributions(&path("contributions.csv"), fitted, panel, d)?;
+    write_json(&path("summary.json"), &summary(fitted, panel, d)?)?;
+    write_json(&path("metrics.json"), card)?;
+    write_json(&path("dag.json"), &dag_json(fitted))?;
+    fitted.save(&path("model.json"))?;
+    Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
+    csv::Writer::from_path(path).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn write_predictions(
+    path: &Path,
+    fitted: &FittedModel,
+    panel: &Panel,
+    prediction: &Array2<f64>,
+) -> Result<()> {
+    let mut w = csv_writer(path)?;
+    w.write_record(["region", "week", "actual", "predicted", "split"])?;
+    for (r, region) in panel.regions.iter().enumerate() {
+        for (t, week) in panel.weeks.iter().enumerate() {
+            if !panel.observed[[r, t]] {
+                continue;
+            }
+            let split = if fitted.split.holdout.contains(&t) {
+                "holdout"
+            } else {
+                "train"
+            };
+            w.write_record([
+                region.clone(),
+                week.to_string(),
+                panel.target[[r, t]].to_string(),
+                prediction[[r, t]].to_string(),
+                split.to_string(),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Component names and values `[component][region, week]` in a fixed order: baseline, trend,
+/// seasonality, controls, channels.
+fn components<'a>(
+    fitted: &'a FittedModel,
+    d: &'a Decomposition,
+) -> Vec<(&'a str, ndarray::ArrayView2<'a, f64>)> {
+    let mut out = vec![
+        ("baseline", d.baseline.view()),
+        ("trend", d.trend.view()),
+        ("seasonality", d.seasonality.view()),
+    ];
+    for (k, name) in fitted.controls.iter().enumerate() {
+        out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
+    }
+    for (c, name) in fitted.channels.iter().enumerate() {
+        out.push((name.as_str(), d.channels.index_axis(Axis(0), c)));
+    }
+    out
+}
+
+fn write_contributions(
+    path: &Path,
+    fitted: &FittedModel,
+    panel: &Panel,
+    d: &Decomposition,
+) -> Result<()> {
+    let mut w = csv_writer(path)?;
+    w.write_record(["region", "week", "component", "value"])?;
+    let comps = components(fitted, d);
+    for (r, region) in panel.regions.iter().enumerate() {
+        for (t, week) in panel.weeks.iter().enumerate() {
+            if !panel.observed[[r, t]] {
+                continue;
+            }
+            let week = week.to_string();
+            for (name, values) in &comps {
+                w.write_record([
+                    region.as_str(),
+                    week.as_str(),
+                    name,
+                    &values[[r, t]].to_string(),
+                ])?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn observed_sum(panel: &Panel, a: ndarray::ArrayView2<f64>) -> f64 {
+    a.indexed_iter()
+        .filter(|(i, _)| panel.observed[*i])
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn summary(fitted: &FittedModel, panel: &Panel, d: &Decomposition) -> Result<serde_json::Value> {
+    let totals = fitted.total_contributions(panel)?;
+    let slopes = fitted.contribution_slopes(panel)?;
+    let direct: Vec<f64> = (0..panel.n_channels())
+        .map(|c| observed_sum(panel, d.channels.index_axis(Axis(0), c)))
+        .collect();
+    let media_total: f64 = direct.iter().sum();
+    let prediction_total: f64 = components(fitted, d)
+        .iter()
+        .map(|(_, v)| observed_sum(panel, *v))
+        .sum();
+    let spend_given = panel.spend.is_some();
+    let mut channels = serde_json::Map::new();
+    for (c, name) in fitted.channels.iter().enumerate() {
+        let spend = observed_sum(panel, panel.spend_or_media().index_axis(Axis(2), c));
+        let ratio = |x: f64| if spend > 0.0 { Some(x / spend) } else { None };
+        channels.insert(
+            name.clone(),
+            json!({
+                "contribution": direct[c],
+                "total_contribution": totals[c],
+                "spend": spend,
+                "roi": ratio(direct[c]),
+                "total_roi": ratio(totals[c]),
+                "mroi": ratio(slopes[c]),
+                "share": if media_total > 0.0 { direct[c] / media_total } else { 0.0 },
+            }),
+        );
+    }
+    Ok(json!({
+        "channels": channels,
+        "media_contribution": media_total,
+        "media_share_of_prediction": if prediction_total != 0.0 { media_total / prediction_total } else { 0.0 },
+        "spend_columns_given": spend_given,
+        "roi_units": if spend_given { "target units per unit of spend" } else { "target units per unit of the media column (spend when the media are spend)" },
+        "notes": {
+            "contribution": "direct contribution of the channel over all observed region-weeks, target units",
+            "total_contribution": "direct + DAG-mediated effect: drop in the prediction when the channel's activity is removed and the change propagates along the channel DAG",
+            "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
+            "share": "share of the total direct media contribution",
+        },
+        "regions": panel.n_regions(),
+        "weeks": panel.n_weeks(),
+    }))
+}
+
+fn dag_json(fitted: &FittedModel) -> serde_json::Value {
+    let dag = &fitted.dag;
+    let mut edges = Vec::new();
+    for (i, from) in fitted.channels.iter().enumerate() {
+        for (j, to) in fitted.channels.iter().enumerate() {
+            if dag.weights[i][j] != 0.0 {
+                edges.push(json!({"from": from, "to": to, "weight": dag.weights[i][j], "standardized": dag.standardized[i][j]}));
+            }
+        }
+    }
+    json!({
+        "channels": fitted.channels,
+        "edges": edges,
+        "weights": dag.weights,
+        "scores": dag.scores,
+        "h": dag.h,
+        "meaning": "weights[i][j] > 0: part of channel j's activity is caused by channel i's adstocked activity (scaled units)",
+    })
+}
+
+fn print_summary(fitted: &FittedModel, card: &Scorecard, out: &Path) {
+    let mut s = std::io::stdout().lock();
+    let line = |name: &str, m: &mmm_eval::FitMetrics| {
+        format!(
+            "  {name:<22} R² pooled {:>7.3}   R² within {:>8.3}   wMAPE {:>6.3}",
+            m.r2_pooled, m.r2_within, m.wmape
+        )
+    };
+    let _ = writeln!(
+        s,
+        "fitted {} regions × {} weeks in {:.1} s ({} epochs selected)",
+        fitted.regions.len(),
+        fitted.weeks.len(),
+        fitted.fit_seconds,
+        fitted.best_epochs
+    );
+    let _ = writeln!(s, "{}", line("train", &card.train));
+    if let Some(h) = &card.holdout {
+        let _ = writeln!(s, "{}", line("holdout", h));
+        for b in &card.baselines {
+            let _ = writeln!(s, "{}", line(&format!("naive {}", b.name), &b.holdout));
+        }
+    }
+    let _ = writeln!(s, "outputs in {}", out.display());
+}

@@ -1,0 +1,380 @@
+//! `mmm-reproduce`: the project's benchmark table (run it with `cargo xtask reproduce`).
+//!
+//! Simulates the named scenarios (national, geo, paper; `--large` adds the 2000-region one), fits
+//! each with the default dcmmm model and the classic adstock/Hill/ridge MMM, scores both against
+//! the simulator's truth and the naive baselines, runs the reference's real panel when
+//! `../shared/data/deepcausalmmm_real/` exists, and writes `docs/results.md` and
+//! `docs/results.json`. Every fit runs in its own child process so that its peak memory is its own.
+
+mod classic;
+
+use anyhow::{Context, Result, bail};
+use mmm_data::{ColumnSpec, Panel, load_panel};
+use mmm_eval::FitMetrics;
+use mmm_orchestrator::{FitConfig, Scorecard, fit_panel};
+use mmm_sim::{Scenario, simulate};
+use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Scores of one model on one data set.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct ModelScores {
+    holdout: Option<FitMetrics>,
+    train: Option<FitMetrics>,
+    share_error: Option<f64>,
+    share_mae_pp: Option<f64>,
+    roi_median_rel_error: Option<f64>,
+    roi_spearman: Option<f64>,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Row {
+    name: String,
+    shape: String,
+    dcmmm: ModelScores,
+    classic: ModelScores,
+    baselines: Vec<(String, FitMetrics)>,
+    dag_tpr: Option<f64>,
+    dag_fdr: Option<f64>,
+    dag_shd: Option<usize>,
+    fit_seconds: f64,
+    peak_memory_mb: f64,
+}
+
+const REAL_PANEL: &str = "deepcausalmmm_real/mmm_data.csv";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("one") {
+        let row = run_one(&args[1..])?;
+        println!("{}", serde_json::to_string(&row)?);
+        return Ok(());
+    }
+    let mut large = false;
+    let mut extra: Vec<Vec<String>> = Vec::new();
+    let mut out = PathBuf::from("docs");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--large" => large = true,
+            "--out" => out = PathBuf::from(it.next().context("--out needs a directory")?),
+            "--data" => {
+                // Everything after --data belongs to that data set (file and column flags).
+                let mut rest = vec!["--data".to_string()];
+                rest.extend(it.by_ref().cloned());
+                extra.push(rest);
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: mmm-reproduce [--large] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
+                );
+                return Ok(());
+            }
+            other => bail!("unknown argument `{other}` (try --help)"),
+        }
+    }
+    let mut jobs: Vec<Vec<String>> = ["national", "geo", "paper"]
+        .iter()
+        .map(|s| vec!["--scenario".to_string(), s.to_string()])
+        .collect();
+    if large {
+        jobs.push(vec!["--scenario".into(), "large".into()]);
+    }
+    match shared_data() {
+        Some(dir) => jobs.push(
+            [
+                "--data",
+                &dir.join(REAL_PANEL).display().to_string(),
+                "--name",
+                "deepcausalmmm_real (190 DMAs)",
+                "--target",
+                "target_visits",
+                "--media",
+                "impressions_*",
+                "--controls",
+                "control_*",
+                "--region",
+                "dmacode",
+                "--time",
+                "weekid",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ),
+        None => eprintln!("skipping the reference's real panel: ../shared/data not found"),
+    }
+    jobs.extend(extra);
+    let exe = std::env::current_exe()?;
+    let mut rows = Vec::new();
+    for job in &jobs {
+        eprintln!("running {}", job.join(" "));
+        let output = Command::new(&exe).arg("one").args(job).output()?;
+        if !output.status.success() {
+            bail!(
+                "run `{}` failed:\n{}",
+                job.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let row: Row = serde_json::from_slice(&output.stdout).context("reading a run's result")?;
+        eprintln!("  done in {:.1} s", row.fit_seconds);
+        rows.push(row);
+    }
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&rows)?,
+    )?;
+    let table = markdown(&rows);
+    std::fs::write(
+        out.join("results.md"),
+        format!("{}\n{}", RESULTS_HEADER, table),
+    )?;
+    println!("{table}");
+    Ok(())
+}
+
+const RESULTS_HEADER: &str = "# Results\n\n\
+Generated by `cargo xtask reproduce` (do not edit by hand). Holdout = the last 13 weeks of every region, never used \
+for training, early stopping or learning-rate decisions. R² pooled is over all region-weeks; R² within demeans each \
+region by its own mean, so it measures whether the weekly movements are right, not the region levels. \
+`share err` = ½ Σ|ŝ−s| of channel contribution shares; `ROI err` = median relative ROI error; `ρ ROI` = Spearman \
+rank correlation of channel ROIs. `classic` = adstock/Hill grid + ridge regression fitted on the same split. \
+Naive baselines: each region's training mean and the mean of its last 13 training weeks.\n";
+
+fn f(v: Option<f64>, digits: usize) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("–".into(), |x| format!("{x:.digits$}"))
+}
+
+fn markdown(rows: &[Row]) -> String {
+    let mut s = String::new();
+    s.push_str("| data | shape | model | holdout R² pooled | holdout R² within | holdout wMAPE | train−holdout R² gap | share err | ROI err | ρ ROI | DAG TPR / FDR / SHD | fit s | peak MB |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let line = |model: &str, m: &ModelScores, extra: (&str, String, String)| {
+            let h = m.holdout.as_ref();
+            let gap = match (m.train.as_ref(), h) {
+                (Some(t), Some(h)) => Some(t.r2_pooled - h.r2_pooled),
+                _ => None,
+            };
+            format!(
+                "| {} | {} | {model} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.name,
+                r.shape,
+                f(h.map(|x| x.r2_pooled), 3),
+                f(h.map(|x| x.r2_within), 3),
+                f(h.map(|x| x.wmape), 3),
+                f(gap, 3),
+                f(m.share_error, 3),
+                f(m.roi_median_rel_error, 2),
+                f(m.roi_spearman, 2),
+                extra.0,
+                extra.1,
+                extra.2
+            )
+        };
+        let dag = match (r.dag_tpr, r.dag_fdr, r.dag_shd) {
+            (Some(t), Some(fd), Some(shd)) => format!("{t:.2} / {fd:.2} / {shd}"),
+            _ => "–".into(),
+        };
+        s.push_str(&line(
+            "**dcmmm**",
+            &r.dcmmm,
+            (
+                &dag,
+                format!("{:.1}", r.fit_seconds),
+                format!("{:.0}", r.peak_memory_mb),
+            ),
+        ));
+        s.push_str(&line(
+            "classic ridge",
+            &r.classic,
+            ("–", "–".into(), "–".into()),
+        ));
+        for (name, m) in &r.baselines {
+            let naive = ModelScores {
+                holdout: Some(m.clone()),
+                ..ModelScores::default()
+            };
+            s.push_str(&line(
+                &format!("naive: {name}"),
+                &naive,
+                ("–", "–".into(), "–".into()),
+            ));
+        }
+    }
+    s
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    root.join(REAL_PANEL).is_file().then_some(root)
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn run_one(args: &[String]) -> Result<Row> {
+    let (name, panel, spec, sim) = if let Some(scenario) = flag(args, "--scenario") {
+        let seed: u64 = flag(args, "--seed").map_or(Ok(1), |s| s.parse())?;
+        let sim = simulate(&Scenario::named(&scenario)?, seed)?;
+        let dir =
+            std::env::temp_dir().join(format!("dcmmm-reproduce-{scenario}-{}", std::process::id()));
+        sim.write(&dir)?;
+        let spec = sim.column_spec();
+        let panel = load_panel(&dir.join("panel.csv"), &spec)?.panel;
+        std::fs::remove_dir_all(&dir).ok();
+        (format!("sim: {scenario}"), panel, spec, Some(sim))
+    } else if let Some(path) = flag(args, "--data") {
+        let spend = list(flag(args, "--spend"))
+            .into_iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .context("--spend takes channel=column pairs")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let spec = ColumnSpec {
+            target: flag(args, "--target").context("--data needs --target")?,
+            media: list(flag(args, "--media")),
+            controls: list(flag(args, "--controls")),
+            region: flag(args, "--region"),
+            time: flag(args, "--time").unwrap_or_default(),
+            spend,
+        };
+        let panel = load_panel(Path::new(&path), &spec)?.panel;
+        (flag(args, "--name").unwrap_or(path), panel, spec, None)
+    } else {
+        bail!("`one` needs --scenario NAME or --data FILE");
+    };
+    let cfg: FitConfig = match flag(args, "--config") {
+        Some(path) => toml::from_str(&std::fs::read_to_string(&path)?)
+            .with_context(|| format!("reading {path}"))?,
+        None => FitConfig::default(),
+    };
+    let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
+    let (pred, decomposition) = fitted.predict(&panel)?;
+    let card = Scorecard::compute(&fitted, &panel, &pred)?;
+    let classic = classic::fit_classic(&fitted, &panel)?;
+    let hold_mask = fitted.mask(&panel, fitted.split.holdout.clone());
+    let train_mask = fitted.mask(&panel, fitted.split.train.clone());
+    let classic_holdout = FitMetrics::compute(
+        panel.target.view(),
+        classic.prediction.view(),
+        hold_mask.view(),
+    );
+    let classic_train = FitMetrics::compute(
+        panel.target.view(),
+        classic.prediction.view(),
+        train_mask.view(),
+    );
+    let mut dcmmm = ModelScores {
+        holdout: card.holdout.clone(),
+        train: Some(card.train.clone()),
+        ..ModelScores::default()
+    };
+    let mut classic_scores = ModelScores {
+        holdout: Some(classic_holdout),
+        train: Some(classic_train),
+        ..ModelScores::default()
+    };
+    let (mut dag_tpr, mut dag_fdr, mut dag_shd) = (None, None, None);
+    if let Some(sim) = &sim {
+        let truth = sim.truth();
+        let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
+            a.indexed_iter()
+                .filter(|(i, _)| panel.observed[*i])
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let spend: Vec<f64> = (0..panel.n_channels())
+            .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
+            .collect();
+        let true_contrib: Vec<f64> = truth.channel_truth.iter().map(|c| c.contribution).collect();
+        let true_roi: Vec<f64> = truth.channel_truth.iter().map(|c| c.roi).collect();
+        for (scores, contributions) in [
+            (&mut dcmmm, &decomposition.channels),
+            (&mut classic_scores, &classic.contributions),
+        ] {
+            let est: Vec<f64> = (0..panel.n_channels())
+                .map(|c| observed_sum(contributions.index_axis(Axis(0), c)))
+                .collect();
+            let est_roi: Vec<f64> = est
+                .iter()
+                .zip(&spend)
+                .map(|(e, s)| if *s > 0.0 { e / s } else { 0.0 })
+                .collect();
+            scores.share_error = mmm_eval::share_error(&est, &true_contrib).ok();
+            scores.share_mae_pp = mmm_eval::mean_abs_share_error_pp(&est, &true_contrib).ok();
+            scores.roi_median_rel_error = mmm_eval::roi_relative_errors(&est_roi, &true_roi)
+                .ok()
+                .and_then(|r| r.median);
+            scores.roi_spearman = mmm_eval::spearman(&est_roi, &true_roi).ok();
+        }
+        if !truth.dag.edges.is_empty() {
+            let c = panel.n_channels();
+            let true_adj = Array2::from_shape_fn((c, c), |(i, j)| truth.dag.adjacency[i][j]);
+            let est = Array2::from_shape_fn((c, c), |(i, j)| fitted.dag.weights[i][j]);
+            dag_tpr = Some(mmm_dag::metrics::tpr(est.view(), true_adj.view()));
+            dag_fdr = Some(mmm_dag::metrics::fdr(est.view(), true_adj.view()));
+            dag_shd = Some(mmm_dag::metrics::shd(est.view(), true_adj.view()));
+        }
+    }
+    Ok(Row {
+        name,
+        shape: shape(&panel),
+        dcmmm,
+        classic: classic_scores,
+        baselines: card
+            .baselines
+            .iter()
+            .filter(|b| b.name != "same_week_last_year")
+            .map(|b| (b.name.clone(), b.holdout.clone()))
+            .collect(),
+        dag_tpr,
+        dag_fdr,
+        dag_shd,
+        fit_seconds: fitted.fit_seconds,
+        peak_memory_mb: peak_memory_mb(),
+    })
+}
+
+fn shape(p: &Panel) -> String {
+    format!(
+        "{}×{}×{}×{}",
+        p.n_regions(),
+        p.n_weeks(),
+        p.n_channels(),
+        p.n_controls()
+    )
+}

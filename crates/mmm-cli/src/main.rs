@@ -3,6 +3,7 @@
 
 mod fit;
 mod panel_args;
+mod predict;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,9 @@ enum Command {
     /// Fit the model on a panel and write predictions, contributions, metrics, the DAG and model.json.
     #[command(after_help = fit::EXAMPLES)]
     Fit(fit::FitArgs),
+    /// Forecast planned weeks with a fitted model, continuing its state from the fitted history.
+    #[command(after_help = predict::EXAMPLES)]
+    Predict(predict::PredictArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Fit(args) => fit::run(&args),
+        Command::Predict(args) => predict::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,7 +25,9 @@ mod summary;
 mod week;
 
 pub use error::{Error, Result};
-pub use load::{LoadReport, LoadedPanel, MAX_CALENDAR_WEEKS, Warning, load_panel, parse_panel};
+pub use load::{
+    LoadReport, LoadedPanel, MAX_CALENDAR_WEEKS, Warning, load_panel, load_plan, parse_panel,
+};
 pub use panel::Panel;
 pub use scale::{ControlScaler, MediaScaler, TargetScaler};
 pub use spec::{ColumnSpec, DataConfig, TIME_COLUMN_CANDIDATES};

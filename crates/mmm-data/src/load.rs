@@ -752,3 +752,72 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     };
     Ok(LoadedPanel { panel, report })
 }
+
+/// Load a *plan*: future weeks with planned media (and controls) whose target is unknown.
+///
+/// The file has the same columns as the fitted panel; the target column may be absent or present.
+/// The result is a [`Panel`] whose target is NaN everywhere while `observed` marks the
+/// region-weeks present in the file (the weeks to forecast). All other checks are those of
+/// [`load_panel`].
+pub fn load_plan(path: &Path, spec: &ColumnSpec) -> Result<LoadedPanel> {
+    let bytes = std::fs::read(path).map_err(|reason| Error::Io {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(body);
+    let has_target = reader
+        .headers()
+        .map(|h| h.iter().any(|c| c.trim() == spec.target.trim()))
+        .unwrap_or(true);
+    let mut loaded = if has_target {
+        parse_panel(path, body, spec)?
+    } else {
+        // Add a placeholder target (the row number, so it is numeric and not constant); it is
+        // discarded below.
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let header = reader.headers().cloned().map_err(|e| Error::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        let mut h: Vec<String> = header.iter().map(str::to_string).collect();
+        h.push(spec.target.clone());
+        out.write_record(&h).map_err(|e| Error::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+        for (i, rec) in reader.records().enumerate() {
+            let rec = rec.map_err(|e| Error::Csv {
+                path: path.to_path_buf(),
+                line: csv_line(&e),
+                message: e.to_string(),
+            })?;
+            let mut row: Vec<String> = rec.iter().map(str::to_string).collect();
+            row.push((i + 1).to_string());
+            out.write_record(&row).map_err(|e| Error::Csv {
+                path: path.to_path_buf(),
+                line: i as u64 + 2,
+                message: e.to_string(),
+            })?;
+        }
+        let bytes = out.into_inner().map_err(|e| Error::Csv {
+            path: path.to_path_buf(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        parse_panel(path, &bytes, spec)?
+    };
+    loaded.panel.target.fill(f64::NAN);
+    loaded.report.warnings.retain(|w| {
+        !matches!(
+            w,
+            Warning::NegativeTarget { .. } | Warning::ConstantRegionTarget { .. }
+        )
+    });
+    Ok(loaded)
+}

@@ -1,0 +1,177 @@
+//! Inputs of the optional views: response curves (view 14) and a budget allocation (view 16).
+//!
+//! Both are plain data so that any analysis crate can fill them. When no curves are given, the
+//! report computes them from the fitted model itself ([`ResponseCurves::from_model`]): for channel
+//! c and a multiplier m on its activity in every region-week of the history,
+//!
+//! ```text
+//! direct_c(m) = Σ_{r,t} k_{c,r,t} · s_c(m · a_{c,r,t})        a = adstock(x̃), k = contribution / s_c(a)
+//! total_c(m)  = Σ_{r,t} ŷ_{r,t}(x̃_c ← m·x̃_c, propagated along the DAG) − ŷ_{r,t}(x̃_c ← 0, propagated)
+//! spend_c(m)  = m · Σ_{r,t} spend_{c,r,t}
+//! ```
+//!
+//! The direct curve is exact without re-running the model: adstock is linear (adstock(m·x) =
+//! m·adstock(x)) and the factor k (coefficient, region multiplier, GRU effectiveness, ȳ_r) does not
+//! depend on the channel's own activity because the GRU does not read media. The total curve runs
+//! the model once per point for channels with downstream DAG edges; for the others it equals the
+//! direct curve.
+
+use crate::{Error, Result};
+use mmm_data::Panel;
+use mmm_orchestrator::FittedModel;
+use ndarray::{Array2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// Response curve of one channel, all values summed over the regions and weeks of the history
+/// in target units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelCurve {
+    /// Total spend at each point.
+    pub spend: Vec<f64>,
+    /// Direct effect of the channel at each point.
+    pub direct: Vec<f64>,
+    /// Total (direct + DAG-mediated) effect at each point.
+    pub total: Vec<f64>,
+    /// The current (observed) total spend, marked on the chart.
+    pub current_spend: f64,
+}
+
+/// Response curves of every channel, in the model's channel order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseCurves {
+    /// One curve per channel.
+    pub channels: Vec<ChannelCurve>,
+    /// Where the curves come from (shown under the chart).
+    pub source: String,
+}
+
+/// A budget allocation (view 16): current and recommended spend per channel, in the model's
+/// channel order, and the outcomes the model expects under each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Allocation {
+    /// Current spend per channel.
+    pub current: Vec<f64>,
+    /// Recommended spend per channel.
+    pub recommended: Vec<f64>,
+    /// Expected outcome under the current allocation.
+    pub current_outcome: f64,
+    /// Expected outcome under the recommended allocation.
+    pub expected_outcome: f64,
+}
+
+impl Allocation {
+    /// Checks that there is one finite value per channel.
+    pub fn validate(&self, channels: usize) -> Result<()> {
+        if self.current.len() != channels || self.recommended.len() != channels {
+            return Err(Error::Input(format!(
+                "allocation has {} current and {} recommended values for {channels} channels",
+                self.current.len(),
+                self.recommended.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ResponseCurves {
+    /// Checks that there is one curve per channel with matching point counts.
+    pub fn validate(&self, channels: usize) -> Result<()> {
+        if self.channels.len() != channels {
+            return Err(Error::Input(format!(
+                "{} response curves for {channels} channels",
+                self.channels.len()
+            )));
+        }
+        for (c, curve) in self.channels.iter().enumerate() {
+            let n = curve.spend.len();
+            if curve.direct.len() != n || curve.total.len() != n {
+                return Err(Error::Input(format!(
+                    "response curve {c}: {n} spend points, {} direct, {} total",
+                    curve.direct.len(),
+                    curve.total.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Curves computed from the fitted model over the history `panel` at the activity
+    /// `multipliers` (see the module docs).
+    pub fn from_model(fitted: &FittedModel, panel: &Panel, multipliers: &[f64]) -> Result<Self> {
+        let model = fitted.model()?;
+        let inputs = fitted.inputs_for(panel)?;
+        let (_, dec) = fitted.predict(panel)?;
+        let adstocked = mmm_model::causal::adstock_all(&model, &fitted.params, &inputs);
+        let layout = model.layout();
+        let spend_data = panel.spend_or_media();
+        let n_c = inputs.n_channels();
+        let mut channels = Vec::with_capacity(n_c);
+        for c in 0..n_c {
+            let sat = model.saturation(c);
+            let sp = &fitted.params[layout.saturation_of(c)];
+            let a = adstocked.index_axis(Axis(0), c);
+            let contrib = dec.channels.index_axis(Axis(0), c);
+            let direct: Vec<f64> = multipliers
+                .iter()
+                .map(|&m| {
+                    let mut sum = 0.0;
+                    for (&av, &cv) in a.iter().zip(contrib.iter()) {
+                        let s = sat.eval(sp, av);
+                        if s > 0.0 {
+                            sum += cv / s * sat.eval(sp, m * av);
+                        }
+                    }
+                    sum
+                })
+                .collect();
+            let has_children = fitted.dag.weights[c].iter().any(|&w| w != 0.0);
+            let total = if has_children {
+                let own = inputs.media.index_axis(Axis(0), c).to_owned();
+                let predict_sum = |activity: &Array2<f64>| {
+                    let media = fitted.dag.intervene(
+                        &model,
+                        &fitted.params,
+                        &inputs.media,
+                        &adstocked,
+                        c,
+                        activity.view(),
+                    );
+                    let pred = model
+                        .forward(&fitted.params, &inputs.with_media(media))
+                        .prediction;
+                    fitted.target_scaler.inverse(&pred).sum()
+                };
+                let zero = predict_sum(&Array2::zeros(own.dim()));
+                multipliers
+                    .iter()
+                    .map(|&m| predict_sum(&(&own * m)) - zero)
+                    .collect()
+            } else {
+                direct.clone()
+            };
+            let current_spend = spend_data.index_axis(Axis(2), c).sum();
+            channels.push(ChannelCurve {
+                spend: multipliers.iter().map(|m| m * current_spend).collect(),
+                direct,
+                total,
+                current_spend,
+            });
+        }
+        Ok(ResponseCurves {
+            channels,
+            source: format!(
+                "computed from the fitted model: each channel's activity scaled by m in {{{}}} in every region-week",
+                multipliers
+                    .iter()
+                    .map(|m| format!("{m}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+}
+
+/// The default multipliers of [`ResponseCurves::from_model`]: 0, 0.25, …, 3.
+pub fn default_multipliers() -> Vec<f64> {
+    (0..=12).map(|i| f64::from(i) * 0.25).collect()
+}

@@ -1,0 +1,304 @@
+//! Unit tests: escaping of hostile names in the rendered file, and the numbers of the views checked
+//! against the fitted model they come from.
+
+use crate::curves::default_multipliers;
+use crate::*;
+use mmm_data::{ColumnSpec, Panel, Week};
+use mmm_orchestrator::{FitConfig, Scorecard, TrainConfig, fit_panel};
+use ndarray::{Array2, Array3, Axis};
+use std::sync::OnceLock;
+
+const EVIL_SCRIPT: &str = "<script>alert(1)</script>";
+const EVIL_JS: &str = "\"];alert(1);//";
+
+fn uniform(seed: u64, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    // A small LCG: deterministic inputs without another dependency.
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
+        })
+        .collect()
+}
+
+fn panel() -> Panel {
+    let (r_n, t_n, c_n) = (3, 60, 3);
+    let media =
+        Array3::from_shape_vec((r_n, t_n, c_n), uniform(1, r_n * t_n * c_n, 0.0, 100.0)).unwrap();
+    let controls = Array3::from_shape_vec((r_n, t_n, 1), uniform(2, r_n * t_n, 5.0, 10.0)).unwrap();
+    let noise = uniform(3, r_n * t_n, -1.0, 1.0);
+    let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+        (1.0 + r as f64)
+            * (100.0 + 0.2 * media[[r, t, 0]] + 0.1 * media[[r, t, 1]] + 0.05 * media[[r, t, 2]]
+                - 2.0 * controls[[r, t, 0]]
+                + noise[r * t_n + t])
+    });
+    let mut observed = Array2::from_elem((r_n, t_n), true);
+    target[[0, 0]] = f64::NAN;
+    observed[[0, 0]] = false;
+    Panel {
+        regions: vec!["north".into(), EVIL_SCRIPT.into(), "south & east".into()],
+        weeks: (0..t_n)
+            .map(|t| Week::Date(19_000 + 7 * t as i64))
+            .collect(),
+        channels: vec![EVIL_SCRIPT.into(), EVIL_JS.into(), "search".into()],
+        controls: vec!["price</script>".into()],
+        target,
+        media,
+        spend: None,
+        controls_data: controls,
+        observed,
+    }
+}
+
+struct Fixture {
+    panel: Panel,
+    fitted: mmm_orchestrator::FittedModel,
+    scorecard: Scorecard,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let panel = panel();
+        let mut cfg = FitConfig {
+            holdout_weeks: 8,
+            ..FitConfig::default()
+        };
+        cfg.model.hidden = 4;
+        cfg.train = TrainConfig {
+            epochs: 30,
+            validation_weeks: 6,
+            ..TrainConfig::default()
+        };
+        let spec = ColumnSpec {
+            target: "sales<img src=x onerror=alert(1)>".into(),
+            ..ColumnSpec::default()
+        };
+        let mut fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
+        // Force one DAG edge (channel 0 → channel 2) so the mediated paths are exercised.
+        fitted.dag.weights[0][2] = 0.4;
+        fitted.dag.standardized[0][2] = 0.3;
+        let (pred, _) = fitted.predict(&panel).unwrap();
+        let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
+        Fixture {
+            panel,
+            fitted,
+            scorecard,
+        }
+    })
+}
+
+fn input(f: &Fixture) -> ReportInput<'_> {
+    ReportInput::new(&f.fitted, &f.panel, &f.scorecard)
+}
+
+/// The JSON text of the data block.
+fn data_block(html: &str) -> &str {
+    let open = "<script type=\"application/json\" id=\"report-data\">";
+    let start = html.find(open).expect("data block") + open.len();
+    let len = html[start..].find("</script>").expect("data block end");
+    &html[start..start + len]
+}
+
+#[test]
+fn hostile_names_are_escaped_everywhere() {
+    let f = fixture();
+    let warnings = vec![format!("channel `{EVIL_SCRIPT}` is zero in 40 % of weeks")];
+    let inp = ReportInput {
+        warnings: &warnings,
+        source: Some("data/<b>panel</b>.csv"),
+        ..input(f)
+    };
+    let html = render_report(&inp).unwrap();
+    // No hostile string appears raw anywhere in the file.
+    for bad in [
+        EVIL_SCRIPT,
+        "<img src=x",
+        "<b>panel",
+        "price</script>",
+        "alert(1)</script>",
+    ] {
+        assert!(!html.contains(bad), "raw {bad:?} in the report");
+    }
+    // Exactly the template's three script elements close: plotly, data, app.
+    assert_eq!(html.matches("</script>").count(), 3);
+    assert_eq!(html.matches("<script").count(), 3);
+    // HTML contexts carry the escaped text.
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("data/&lt;b&gt;panel&lt;/b&gt;.csv"));
+    // The data block is valid JSON that gives the original names back.
+    let data: serde_json::Value = serde_json::from_str(data_block(&html)).unwrap();
+    assert_eq!(data["channels"][0], EVIL_SCRIPT);
+    assert_eq!(data["channels"][1], EVIL_JS);
+    assert_eq!(data["regions"][1], EVIL_SCRIPT);
+    assert_eq!(data["controls"][0], "price</script>");
+    // The `"]` of the second name stays inside its JSON string.
+    assert!(data_block(&html).contains(r#""\"];alert(1);//""#));
+}
+
+#[test]
+fn embedded_assets_cannot_break_out_of_their_script_elements() {
+    for (name, text) in [("plotly", PLOTLY_JS), ("app", APP_JS)] {
+        let lower = text.to_ascii_lowercase();
+        assert!(!lower.contains("</script"), "{name} contains </script");
+        assert!(!lower.contains("<script"), "{name} contains <script");
+    }
+    assert!(PLOTLY_JS.contains(&format!("plotly.js v{PLOTLY_VERSION}")));
+}
+
+#[test]
+fn views_add_up_to_the_model() {
+    let f = fixture();
+    let d = ReportData::build(&input(f)).unwrap();
+    let (pred, dec) = f.fitted.predict(&f.panel).unwrap();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-9);
+    // Components sum to the prediction over all region-weeks.
+    let grand: f64 = d.components.iter().map(|c| c.total).sum();
+    assert!(rel(grand, pred.sum()) < 1e-9, "{grand} vs {}", pred.sum());
+    assert_eq!(
+        d.components.len(),
+        3 + f.panel.n_controls() + f.panel.n_channels()
+    );
+    // The national series is the sum over observed cells, week by week (5 significant digits).
+    for t in 0..f.panel.n_weeks() {
+        let (mut a, mut q) = (0.0, 0.0);
+        for r in 0..f.panel.n_regions() {
+            if f.panel.observed[[r, t]] {
+                a += f.panel.target[[r, t]];
+                q += pred[[r, t]];
+            }
+        }
+        assert!(rel(d.national_actual[t], a) < 1e-4);
+        assert!(rel(d.national_predicted[t], q) < 1e-4);
+    }
+    // Region 0's first week is unobserved: null in the chart data.
+    assert!(d.region_actual[0][0].is_nan());
+    // Holdout cells are exactly the observed holdout region-weeks.
+    let hold = f.fitted.split.holdout.clone();
+    let expected = f
+        .fitted
+        .mask(&f.panel, hold.clone())
+        .iter()
+        .filter(|&&m| m)
+        .count();
+    assert_eq!(d.holdout.actual.len(), expected);
+    assert!(d.holdout.week.iter().all(|t| hold.contains(t)));
+    // ROI = contribution / spend, with spend the summed media of the panel.
+    for c in 0..f.panel.n_channels() {
+        let spend = f.panel.media.index_axis(Axis(2), c).sum();
+        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        assert!(rel(d.roi.spend[c], spend) < 1e-12);
+        assert!(rel(d.roi.roi[c], contrib / spend) < 1e-9);
+    }
+    // Effectiveness stays inside the GRU's bounds; adstock weights are a decaying distribution.
+    let km = f.fitted.config.model.effect_modulation;
+    for e in d.effectiveness.iter().flatten() {
+        assert!((1.0 - km - 1e-9..=1.0 + km + 1e-9).contains(e));
+    }
+    for w in &d.adstock {
+        assert_eq!(w.len(), views::ADSTOCK_LAGS);
+        assert!(w.windows(2).all(|p| p[1] <= p[0] + 1e-12));
+        assert!(w.iter().sum::<f64>() <= 1.0 + 1e-4);
+    }
+    // Saturation: 0 at 0, increasing, the marker on the curve at x = 1.
+    for (y, cur) in d.saturation.y.iter().zip(&d.saturation.current) {
+        assert_eq!(y[0], 0.0);
+        assert!(y.windows(2).all(|p| p[1] >= p[0]));
+        assert_eq!(d.saturation.x[20], 1.0);
+        assert!(rel(y[20], *cur) < 1e-4);
+    }
+    assert!(d.allocation.is_none());
+}
+
+#[test]
+fn model_curves_match_contributions_and_total_effects() {
+    let f = fixture();
+    let m = default_multipliers();
+    assert_eq!(m.len(), 13);
+    let curves = ResponseCurves::from_model(&f.fitted, &f.panel, &m).unwrap();
+    let (_, dec) = f.fitted.predict(&f.panel).unwrap();
+    let totals = f.fitted.total_contributions(&f.panel).unwrap();
+    let one = m.iter().position(|&x| x == 1.0).unwrap();
+    for (c, cv) in curves.channels.iter().enumerate() {
+        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        assert_eq!(cv.direct[0], 0.0);
+        assert!((cv.direct[one] - contrib).abs() <= 1e-9 * contrib.abs().max(1.0));
+        assert!(cv.direct.windows(2).all(|p| p[1] >= p[0]));
+        assert!((cv.total[one] - totals[c]).abs() <= 1e-8 * totals[c].abs().max(1.0));
+        assert!(cv.total[0].abs() <= 1e-8 * totals[c].abs().max(1.0));
+        assert!((cv.spend[one] - cv.current_spend).abs() <= 1e-12 * cv.current_spend);
+    }
+    // The forced edge 0 → 2 makes channel 0's total effect differ from its direct one.
+    let c0 = &curves.channels[0];
+    assert!((c0.total[one] - c0.direct[one]).abs() > 1e-9 * c0.direct[one].abs());
+    // Channels without children: total = direct.
+    assert_eq!(curves.channels[1].total, curves.channels[1].direct);
+}
+
+#[test]
+fn optional_inputs_are_checked_and_embedded() {
+    let f = fixture();
+    let n = f.panel.n_channels();
+    let bad = ResponseCurves {
+        channels: vec![],
+        source: "x".into(),
+    };
+    let inp = ReportInput {
+        curves: Some(&bad),
+        ..input(f)
+    };
+    assert!(matches!(ReportData::build(&inp), Err(Error::Input(_))));
+    let alloc = Allocation {
+        current: vec![1.0; n],
+        recommended: vec![1.0; n + 1],
+        current_outcome: 1.0,
+        expected_outcome: 1.1,
+    };
+    let inp = ReportInput {
+        allocation: Some(&alloc),
+        ..input(f)
+    };
+    assert!(matches!(ReportData::build(&inp), Err(Error::Input(_))));
+    let alloc = Allocation {
+        recommended: vec![2.0; n],
+        ..alloc
+    };
+    let inp = ReportInput {
+        allocation: Some(&alloc),
+        ..input(f)
+    };
+    let d = ReportData::build(&inp).unwrap();
+    assert_eq!(d.allocation.as_ref().unwrap().recommended, vec![2.0; n]);
+    // A panel that does not match the model is refused.
+    let mut other = f.panel.clone();
+    other.channels.pop();
+    other.media = other.media.slice(ndarray::s![.., .., ..n - 1]).to_owned();
+    let inp = ReportInput {
+        panel: &other,
+        ..input(f)
+    };
+    assert!(matches!(ReportData::build(&inp), Err(Error::Input(_))));
+}
+
+#[test]
+fn fill_substitutes_markers_once() {
+    let out = fill("a {{X}} b {{Y}} {{Z}} {{", &[("X", "{{Y}}"), ("Y", "y")]);
+    assert_eq!(out, "a {{Y}} b y {{Z}} {{");
+}
+
+#[test]
+fn rounding_keeps_five_significant_digits() {
+    let d = ReportData::build(&input(fixture())).unwrap();
+    let json = serde_json::to_string(&d.national_actual).unwrap();
+    for v in json.trim_matches(|c| c == '[' || c == ']').split(',') {
+        let digits = v.trim_start_matches('-').replace('.', "");
+        let digits = digits.split('e').next().unwrap().trim_start_matches('0');
+        assert!(digits.len() <= 5 || v == "null", "{v}");
+    }
+}

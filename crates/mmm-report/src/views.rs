@@ -1,0 +1,572 @@
+//! The numbers behind every view, computed from the fitted model and its panel.
+//!
+//! Conventions (see `docs/report.md`):
+//! * actual-vs-predicted comparisons (views 3–6) use the observed region-weeks only; the national
+//!   series at week t is `Σ_r` over the regions observed in week t, for both actual and predicted;
+//! * contributions, spend, ROI and curves (views 7–10, 14, 17) sum over every region-week of the
+//!   history in target units (the model predicts unobserved weeks too);
+//! * ROI_c = contribution_c / spend_c; marginal ROI_c = (d contribution_c / dm) / spend_c at m = 1
+//!   for a common multiplier m on the channel's activity ([`FittedModel::contribution_slopes`]);
+//!   total ROI uses the DAG-mediated total effect ([`FittedModel::total_contributions`]);
+//! * effectiveness (view 11) is the GRU multiplier m_c[r,t] averaged over the regions;
+//! * saturation (view 13) is drawn against adstocked activity relative to its mean over the
+//!   history (1 = the current average week), with the current mean marked;
+//! * large series are rounded to 5 significant digits to keep the file small.
+
+use crate::curves::{Allocation, ResponseCurves, default_multipliers};
+use crate::escape::html;
+use crate::{Error, ReportInput, Result};
+use mmm_eval::FitMetrics;
+use ndarray::{Array2, Axis};
+use serde::Serialize;
+
+/// Rounds to 5 significant digits (non-finite values pass through and serialise as `null`).
+fn r5(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.4e}").parse().unwrap_or(x)
+}
+
+fn r5v(v: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    v.into_iter().map(r5).collect()
+}
+
+/// Week indices of the split.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitMarks {
+    /// First validation week (end of the stage-1 fit weeks).
+    pub validation_start: usize,
+    /// First holdout week (= end of training).
+    pub holdout_start: usize,
+    /// End of the holdout.
+    pub holdout_end: usize,
+}
+
+/// A named fit score for the R² chart of the summary card.
+#[derive(Debug, Clone, Serialize)]
+pub struct Score {
+    /// Label ("model (train)", a baseline's name, ...).
+    pub name: String,
+    /// Pooled R².
+    pub r2_pooled: f64,
+    /// Within-region R².
+    pub r2_within: f64,
+}
+
+/// Training history (view 2).
+#[derive(Debug, Clone, Serialize)]
+pub struct Training {
+    /// Stage-1 epochs.
+    pub epoch1: Vec<usize>,
+    /// Stage-1 training loss.
+    pub loss1: Vec<f64>,
+    /// Stage-1 validation loss (`null` where absent).
+    pub validation1: Vec<Option<f64>>,
+    /// Stage-2 epochs.
+    pub epoch2: Vec<usize>,
+    /// Stage-2 training loss.
+    pub loss2: Vec<f64>,
+    /// Epochs selected by validation.
+    pub best_epochs: usize,
+}
+
+/// Holdout cells (view 5).
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldoutCells {
+    /// Actual values.
+    pub actual: Vec<f64>,
+    /// Predicted values.
+    pub predicted: Vec<f64>,
+    /// Region index of each cell.
+    pub region: Vec<usize>,
+    /// Week index of each cell.
+    pub week: Vec<usize>,
+}
+
+/// A named component of the decomposition.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    /// Component name (a channel or control name, or baseline/trend/seasonality).
+    pub name: String,
+    /// `base`, `control` or `channel`.
+    pub kind: &'static str,
+    /// National sum per week.
+    pub series: Vec<f64>,
+    /// Sum over all region-weeks.
+    pub total: f64,
+}
+
+/// ROI figures per channel (view 10).
+#[derive(Debug, Clone, Serialize)]
+pub struct Roi {
+    /// Total spend (or activity when no spend column was given).
+    pub spend: Vec<f64>,
+    /// Direct contribution.
+    pub contribution: Vec<f64>,
+    /// Total (DAG-mediated) contribution.
+    pub total_contribution: Vec<f64>,
+    /// contribution / spend.
+    pub roi: Vec<f64>,
+    /// total_contribution / spend.
+    pub total_roi: Vec<f64>,
+    /// Marginal ROI at the current spend.
+    pub mroi: Vec<f64>,
+}
+
+/// Saturation curves (view 13).
+#[derive(Debug, Clone, Serialize)]
+pub struct SaturationCurves {
+    /// Adstocked activity relative to its current mean.
+    pub x: Vec<f64>,
+    /// Hill output per channel at each x.
+    pub y: Vec<Vec<f64>>,
+    /// Hill output at the current mean (x = 1) per channel.
+    pub current: Vec<f64>,
+}
+
+/// The channel DAG (view 15).
+#[derive(Debug, Clone, Serialize)]
+pub struct Dag {
+    /// Standardised thresholded weights, `[i][j]` for edge i → j.
+    pub standardized: Vec<Vec<f64>>,
+    /// Weights in scaled-activity units.
+    pub weights: Vec<Vec<f64>>,
+    /// h(W) of the unthresholded solution.
+    pub h: f64,
+}
+
+/// Everything the page draws, embedded once as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportData {
+    /// Target column name.
+    pub target: String,
+    /// Week labels.
+    pub weeks: Vec<String>,
+    /// Region names.
+    pub regions: Vec<String>,
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Control names.
+    pub controls: Vec<String>,
+    /// Split marks.
+    pub split: SplitMarks,
+    /// R² scores for the summary chart (model train/holdout, then baselines on the holdout).
+    pub scores: Vec<Score>,
+    /// View 2.
+    pub training: Training,
+    /// View 3: national actual per week.
+    pub national_actual: Vec<f64>,
+    /// View 3: national predicted per week (same observed cells).
+    pub national_predicted: Vec<f64>,
+    /// View 4: actual `[region][week]` (`null` where unobserved).
+    pub region_actual: Vec<Vec<f64>>,
+    /// View 4: predicted `[region][week]`.
+    pub region_predicted: Vec<Vec<f64>>,
+    /// View 5.
+    pub holdout: HoldoutCells,
+    /// View 6: residuals relative to the region mean ȳ_r, training cells.
+    pub residual_train: Vec<f64>,
+    /// View 6: the same, holdout cells.
+    pub residual_holdout: Vec<f64>,
+    /// Views 7–9.
+    pub components: Vec<Component>,
+    /// View 10.
+    pub roi: Roi,
+    /// View 11: effectiveness `[channel][week]`, mean over regions.
+    pub effectiveness: Vec<Vec<f64>>,
+    /// View 12: adstock weights `[channel][lag]`.
+    pub adstock: Vec<Vec<f64>>,
+    /// View 13.
+    pub saturation: SaturationCurves,
+    /// View 14.
+    pub curves: ResponseCurves,
+    /// View 15.
+    pub dag: Dag,
+    /// View 16 (absent when no optimisation was run).
+    pub allocation: Option<Allocation>,
+    /// View 17: national spend (or activity) `[channel][week]`.
+    pub spend: Vec<Vec<f64>>,
+    /// View 17: controls `[control][week]`, mean over regions.
+    pub control_series: Vec<Vec<f64>>,
+}
+
+/// Number of adstock lags drawn in view 12.
+pub const ADSTOCK_LAGS: usize = 13;
+
+impl ReportData {
+    /// Computes every view's numbers.
+    pub fn build(input: &ReportInput<'_>) -> Result<Self> {
+        let f = input.fitted;
+        let p = input.panel;
+        if p.n_regions() != f.regions.len()
+            || p.n_weeks() != f.weeks.len()
+            || p.n_channels() != f.channels.len()
+            || p.n_controls() != f.controls.len()
+        {
+            return Err(Error::Input(format!(
+                "panel is {}×{} with {} channels and {} controls; the model was fitted on {}×{} with {} and {}",
+                p.n_regions(),
+                p.n_weeks(),
+                p.n_channels(),
+                p.n_controls(),
+                f.regions.len(),
+                f.weeks.len(),
+                f.channels.len(),
+                f.controls.len()
+            )));
+        }
+        let (n_r, n_t, n_c) = (p.n_regions(), p.n_weeks(), p.n_channels());
+        let model = f.model()?;
+        let inputs = f.inputs_for(p)?;
+        let (pred, dec) = f.predict(p)?;
+        let tape = model.forward(&f.params, &inputs);
+
+        // Views 3-6.
+        let mut national_actual = vec![f64::NAN; n_t];
+        let mut national_predicted = vec![f64::NAN; n_t];
+        for t in 0..n_t {
+            let (mut a, mut q, mut any) = (0.0, 0.0, false);
+            for r in 0..n_r {
+                if p.observed[[r, t]] {
+                    a += p.target[[r, t]];
+                    q += pred[[r, t]];
+                    any = true;
+                }
+            }
+            if any {
+                national_actual[t] = a;
+                national_predicted[t] = q;
+            }
+        }
+        let per_region = |a: &Array2<f64>, masked: bool| -> Vec<Vec<f64>> {
+            (0..n_r)
+                .map(|r| {
+                    r5v((0..n_t).map(|t| {
+                        if masked && !p.observed[[r, t]] {
+                            f64::NAN
+                        } else {
+                            a[[r, t]]
+                        }
+                    }))
+                })
+                .collect()
+        };
+        let hold = f.split.holdout.clone();
+        let mut holdout = HoldoutCells {
+            actual: Vec::new(),
+            predicted: Vec::new(),
+            region: Vec::new(),
+            week: Vec::new(),
+        };
+        let (mut residual_train, mut residual_holdout) = (Vec::new(), Vec::new());
+        for r in 0..n_r {
+            let ybar = f.target_scaler.means[r];
+            for t in 0..n_t {
+                if !p.observed[[r, t]] {
+                    continue;
+                }
+                let rel = (p.target[[r, t]] - pred[[r, t]]) / ybar;
+                if hold.contains(&t) {
+                    holdout.actual.push(r5(p.target[[r, t]]));
+                    holdout.predicted.push(r5(pred[[r, t]]));
+                    holdout.region.push(r);
+                    holdout.week.push(t);
+                    residual_holdout.push(r5(rel));
+                } else if f.split.train.contains(&t) {
+                    residual_train.push(r5(rel));
+                }
+            }
+        }
+
+        // Views 7-9.
+        let national = |a: ndarray::ArrayView2<f64>| r5v(a.sum_axis(Axis(0)));
+        let mut components = vec![
+            Component {
+                name: "baseline".into(),
+                kind: "base",
+                series: national(dec.baseline.view()),
+                total: dec.baseline.sum(),
+            },
+            Component {
+                name: "trend".into(),
+                kind: "base",
+                series: national(dec.trend.view()),
+                total: dec.trend.sum(),
+            },
+            Component {
+                name: "seasonality".into(),
+                kind: "base",
+                series: national(dec.seasonality.view()),
+                total: dec.seasonality.sum(),
+            },
+        ];
+        for (k, name) in f.controls.iter().enumerate() {
+            let a = dec.controls.index_axis(Axis(0), k);
+            components.push(Component {
+                name: name.clone(),
+                kind: "control",
+                series: national(a),
+                total: a.sum(),
+            });
+        }
+        for (c, name) in f.channels.iter().enumerate() {
+            let a = dec.channels.index_axis(Axis(0), c);
+            components.push(Component {
+                name: name.clone(),
+                kind: "channel",
+                series: national(a),
+                total: a.sum(),
+            });
+        }
+
+        // View 10.
+        let spend_data = p.spend_or_media();
+        let spend: Vec<f64> = (0..n_c)
+            .map(|c| spend_data.index_axis(Axis(2), c).sum())
+            .collect();
+        let contribution: Vec<f64> = (0..n_c)
+            .map(|c| dec.channels.index_axis(Axis(0), c).sum())
+            .collect();
+        let total_contribution = f.total_contributions(p)?;
+        let slopes = f.contribution_slopes(p)?;
+        let ratio = |a: &[f64]| -> Vec<f64> {
+            a.iter()
+                .zip(&spend)
+                .map(|(x, s)| if *s > 0.0 { x / s } else { f64::NAN })
+                .collect()
+        };
+        let roi = Roi {
+            roi: ratio(&contribution),
+            total_roi: ratio(&total_contribution),
+            mroi: ratio(&slopes),
+            spend: spend.clone(),
+            contribution,
+            total_contribution,
+        };
+
+        // View 11.
+        let eff = model.effectiveness(&tape);
+        let effectiveness = (0..n_c)
+            .map(|c| {
+                r5v(eff
+                    .index_axis(Axis(0), c)
+                    .mean_axis(Axis(0))
+                    .expect("regions ≥ 1"))
+            })
+            .collect();
+
+        // Views 12-13.
+        let layout = model.layout();
+        let adstock = (0..n_c)
+            .map(|c| {
+                r5v(model
+                    .adstock(c)
+                    .lag_weights(&f.params[layout.adstock_of(c)], ADSTOCK_LAGS))
+            })
+            .collect();
+        let adstocked = mmm_model::causal::adstock_all(&model, &f.params, &inputs);
+        let x: Vec<f64> = (0..=60).map(|i| f64::from(i) * 0.05).collect();
+        let mut sat_y = Vec::with_capacity(n_c);
+        let mut sat_current = Vec::with_capacity(n_c);
+        for c in 0..n_c {
+            let sat = model.saturation(c);
+            let sp = &f.params[layout.saturation_of(c)];
+            let mean = adstocked.index_axis(Axis(0), c).mean().unwrap_or(0.0);
+            let scale = if mean > 0.0 { mean } else { 1.0 };
+            sat_y.push(r5v(x.iter().map(|u| sat.eval(sp, u * scale))));
+            sat_current.push(r5(sat.eval(sp, scale)));
+        }
+
+        // View 14.
+        let curves = match input.curves {
+            Some(c) => {
+                c.validate(n_c)?;
+                c.clone()
+            }
+            None => ResponseCurves::from_model(f, p, &default_multipliers())?,
+        };
+        if let Some(a) = input.allocation {
+            a.validate(n_c)?;
+        }
+
+        // View 17.
+        let spend_series = (0..n_c)
+            .map(|c| r5v(spend_data.index_axis(Axis(2), c).sum_axis(Axis(0))))
+            .collect();
+        let control_series = (0..p.n_controls())
+            .map(|k| {
+                r5v(p
+                    .controls_data
+                    .index_axis(Axis(2), k)
+                    .mean_axis(Axis(0))
+                    .expect("regions ≥ 1"))
+            })
+            .collect();
+
+        let mut scores = vec![score("model (train)", &input.scorecard.train)];
+        if let Some(h) = &input.scorecard.holdout {
+            scores.push(score("model (holdout)", h));
+        }
+        for b in &input.scorecard.baselines {
+            scores.push(score(&format!("{} (holdout)", b.name), &b.holdout));
+        }
+
+        let stage = |s: u8| f.training.iter().filter(move |e| e.stage == s);
+        let training = Training {
+            epoch1: stage(1).map(|e| e.epoch).collect(),
+            loss1: r5v(stage(1).map(|e| e.train_loss)),
+            validation1: stage(1).map(|e| e.validation_loss.map(r5)).collect(),
+            epoch2: stage(2).map(|e| e.epoch).collect(),
+            loss2: r5v(stage(2).map(|e| e.train_loss)),
+            best_epochs: f.best_epochs,
+        };
+
+        Ok(ReportData {
+            target: f.columns.target.clone(),
+            weeks: f.weeks.iter().map(|w| w.to_string()).collect(),
+            regions: f.regions.clone(),
+            channels: f.channels.clone(),
+            controls: f.controls.clone(),
+            split: SplitMarks {
+                validation_start: f.split.validation.start,
+                holdout_start: f.split.holdout.start,
+                holdout_end: f.split.holdout.end,
+            },
+            scores,
+            training,
+            national_actual: r5v(national_actual),
+            national_predicted: r5v(national_predicted),
+            region_actual: per_region(&p.target, true),
+            region_predicted: per_region(&pred, false),
+            holdout,
+            residual_train,
+            residual_holdout,
+            components,
+            roi,
+            effectiveness,
+            adstock,
+            saturation: SaturationCurves {
+                x,
+                y: sat_y,
+                current: sat_current,
+            },
+            curves,
+            dag: Dag {
+                standardized: f.dag.standardized.clone(),
+                weights: f.dag.weights.clone(),
+                h: f.dag.h,
+            },
+            allocation: input.allocation.cloned(),
+            spend: spend_series,
+            control_series,
+        })
+    }
+}
+
+fn score(name: &str, m: &FitMetrics) -> Score {
+    Score {
+        name: name.into(),
+        r2_pooled: m.r2_pooled,
+        r2_within: m.r2_within,
+    }
+}
+
+fn fmt_metric(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "–".into()
+    }
+}
+
+/// The summary card's HTML (view 1, text part): data shape, fit time, the fit table beside the
+/// naive baselines and the data warnings. Every data-derived string is HTML-escaped.
+pub fn summary_html(input: &ReportInput<'_>) -> String {
+    let f = input.fitted;
+    let p = input.panel;
+    let s = input.scorecard;
+    let mut h = String::new();
+    let first = f.weeks.first().map(|w| w.to_string()).unwrap_or_default();
+    let last = f.weeks.last().map(|w| w.to_string()).unwrap_or_default();
+    h.push_str("<dl class=\"facts\">");
+    let mut fact = |k: &str, v: String| {
+        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>", html(k), html(&v)));
+    };
+    if let Some(src) = input.source {
+        fact("data file", src.to_string());
+    }
+    fact("target", f.columns.target.clone());
+    fact(
+        "shape",
+        format!(
+            "{} regions × {} weeks ({first} … {last}), {} channels, {} controls, {} observed region-weeks",
+            p.n_regions(),
+            p.n_weeks(),
+            p.n_channels(),
+            p.n_controls(),
+            p.n_observed()
+        ),
+    );
+    fact(
+        "split",
+        format!(
+            "{} training weeks (last {} for validation), {} holdout weeks",
+            s.weeks.train, s.weeks.validation, s.weeks.holdout
+        ),
+    );
+    fact(
+        "fit",
+        format!(
+            "{:.1} s, {} epochs selected, {} epochs run",
+            f.fit_seconds,
+            f.best_epochs,
+            f.training.len()
+        ),
+    );
+    fact("channels", f.channels.join(", "));
+    if !f.controls.is_empty() {
+        fact("controls", f.controls.join(", "));
+    }
+    h.push_str("</dl>");
+
+    h.push_str(
+        "<table class=\"metrics\"><thead><tr><th>scored on</th><th>pooled R²</th>\
+         <th>within-region R²</th><th>MAPE</th><th>wMAPE</th><th>RMSE</th><th>cells</th></tr></thead><tbody>",
+    );
+    let mut row = |name: &str, m: &FitMetrics, class: &str| {
+        h.push_str(&format!(
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(name),
+            fmt_metric(m.r2_pooled, 3),
+            fmt_metric(m.r2_within, 3),
+            fmt_metric(100.0 * m.mape, 1) + " %",
+            fmt_metric(100.0 * m.wmape, 1) + " %",
+            fmt_metric(m.rmse, 4),
+            m.n
+        ));
+    };
+    row("model, training weeks", &s.train, "model");
+    if let Some(hm) = &s.holdout {
+        row("model, holdout weeks", hm, "model");
+    }
+    for b in &s.baselines {
+        row(
+            &format!("naive baseline `{}`, holdout weeks", b.name),
+            &b.holdout,
+            "baseline",
+        );
+    }
+    h.push_str("</tbody></table>");
+
+    if input.warnings.is_empty() {
+        h.push_str("<p class=\"ok\">Data validation raised no warnings.</p>");
+    } else {
+        h.push_str("<ul class=\"warnings\">");
+        for w in input.warnings {
+            h.push_str(&format!("<li>{}</li>", html(w)));
+        }
+        h.push_str("</ul>");
+    }
+    h
+}

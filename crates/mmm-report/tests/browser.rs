@@ -1,0 +1,395 @@
+//! The report in a real browser: headless Chromium opens a generated report (from a simulated
+//! panel whose channel and region names are hostile strings), and the test fails on any
+//! JavaScript error, on any view without drawn content, or if an injected name ran as code. It
+//! saves a screenshot under `target/`.
+//!
+//! Chromium is Debian's `chromium` package (`.ci/run` installs it). Without it the test is skipped
+//! with a message, unless `CI` is set, where a missing browser is a failure.
+//!
+//! How the page is observed: the test writes a copy of the report with a small probe script at the
+//! top of `<head>` that records `error` and `unhandledrejection` events, `console.error` calls and
+//! `alert` calls as attributes of `<html>`, and after load switches the region selector to the
+//! second region. Chromium's `--dump-dom` (after a virtual-time budget) gives the DOM, which the
+//! test inspects; Chromium's own console log on stderr is checked for errors too.
+//!
+//! `paper_scale_size_and_open_time` (ignored; run with `--ignored --nocapture`) measures the file
+//! size and the time to open the report for the paper-scale simulated panel.
+
+use mmm_data::{LoadedPanel, Panel};
+use mmm_orchestrator::{FitConfig, FittedModel, Scorecard, TrainConfig, fit_panel};
+use mmm_report::{Allocation, ReportInput, write_report};
+use mmm_sim::{Scenario, simulate};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EVIL_SCRIPT: &str = "<script>alert(1)</script>";
+const EVIL_JS: &str = "\"];alert(1);//";
+/// Every view with its plot elements (view 1 also has the summary table; view 16 needs an allocation).
+const VIEWS: [(u32, &[&str]); 17] = [
+    (1, &["plot-1"]),
+    (2, &["plot-2"]),
+    (3, &["plot-3"]),
+    (4, &["plot-4"]),
+    (5, &["plot-5"]),
+    (6, &["plot-6", "plot-6b"]),
+    (7, &["plot-7"]),
+    (8, &["plot-8"]),
+    (9, &["plot-9"]),
+    (10, &["plot-10"]),
+    (11, &["plot-11"]),
+    (12, &["plot-12"]),
+    (13, &["plot-13"]),
+    (14, &["plot-14"]),
+    (15, &["plot-15", "plot-15b"]),
+    (16, &["plot-16"]),
+    (17, &["plot-17", "plot-17b"]),
+];
+
+const PROBE: &str = r#"<script>
+(function () {
+  var root = document.documentElement;
+  function note(attr, msg) {
+    var old = root.getAttribute(attr);
+    root.setAttribute(attr, (old ? old + ' | ' : '') + String(msg));
+  }
+  window.addEventListener('error', function (e) { note('data-js-errors', 'error: ' + e.message); });
+  window.addEventListener('unhandledrejection', function (e) { note('data-js-errors', 'rejection: ' + e.reason); });
+  var ce = console.error;
+  console.error = function () { note('data-js-errors', 'console.error: ' + Array.prototype.join.call(arguments, ' ')); ce.apply(console, arguments); };
+  window.alert = function (m) { note('data-alert', m); };
+  window.addEventListener('load', function () {
+    setTimeout(function () {
+      var sel = document.getElementById('region-select');
+      if (sel && sel.options.length > 1) { sel.value = '1'; sel.dispatchEvent(new Event('change')); }
+      root.setAttribute('data-probe-done', '1');
+    }, 100);
+  });
+})();
+</script>"#;
+
+fn chromium() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Chromium, or `None` (skip) when it is absent outside CI.
+fn browser_or_skip(test: &str) -> Option<PathBuf> {
+    match chromium() {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{test}: chromium not found (CI installs it in .ci/run)")
+        }
+        None => {
+            eprintln!(
+                "SKIPPED {test}: chromium not found (apt-get install chromium, or set CHROMIUM=path)"
+            );
+            None
+        }
+    }
+}
+
+fn out_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mmm-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs headless Chromium with the flags these machines need and a fresh profile; returns
+/// (stdout, stderr, wall time).
+fn run_chromium(bin: &Path, args: &[String], tag: &str) -> (String, String, Duration) {
+    let profile = out_dir().join(format!("profile-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let out = out_dir().join(format!("{tag}.stdout"));
+    let err = out_dir().join(format!("{tag}.stderr"));
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("start chromium");
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("chromium did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let _ = std::fs::remove_dir_all(&profile);
+    let stdout = std::fs::read_to_string(&out).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    assert!(status.success(), "chromium failed ({status}): {stderr}");
+    (stdout, stderr, elapsed)
+}
+
+fn small_scenario() -> Scenario {
+    let mut s = Scenario::named("geo").unwrap();
+    s.regions = 5;
+    s.weeks = 80;
+    s.channels = 4;
+    s.controls = 2;
+    s.dag_edges = 1;
+    s
+}
+
+fn load(scenario: &Scenario, seed: u64, tag: &str) -> LoadedPanel {
+    let sim = simulate(scenario, seed).unwrap();
+    let dir = out_dir().join(format!("sim-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    sim.write(&dir).unwrap();
+    mmm_data::load_panel(&dir.join("panel.csv"), &sim.column_spec()).unwrap()
+}
+
+fn fit(loaded: &LoadedPanel, panel: &Panel, epochs: usize, hidden: usize) -> FittedModel {
+    let mut cfg = FitConfig::default();
+    cfg.model.hidden = hidden;
+    cfg.train = TrainConfig {
+        epochs,
+        ..TrainConfig::default()
+    };
+    cfg.dag.max_rounds = 4;
+    cfg.dag.inner_iterations = 300;
+    let _ = loaded;
+    fit_panel(panel, &mmm_data::ColumnSpec::default(), &cfg, &mut |_| {}).unwrap()
+}
+
+/// The region of the dumped DOM that belongs to element `id` (up to the next plot or section).
+fn element<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no element #{id} in the DOM"));
+    let rest = &dom[start + id.len() + 5..];
+    let end = ["id=\"plot-", "</section>"]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Whether a plot element holds drawn plotly content: its SVG and at least one drawn trace
+/// (a line, a marker/bar point, a pie slice or a heatmap image).
+fn drawn(html: &str) -> bool {
+    html.contains("class=\"main-svg\"")
+        && [
+            "class=\"js-line\"",
+            "class=\"point\"",
+            "class=\"hm\"",
+            "class=\"slice\"",
+        ]
+        .iter()
+        .any(|m| html.contains(m))
+}
+
+fn console_errors(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("ERROR") || l.contains("Uncaught")))
+        .collect()
+}
+
+#[test]
+fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
+    let Some(bin) = browser_or_skip("report_renders_every_view_in_chromium") else {
+        return;
+    };
+    let loaded = load(&small_scenario(), 7, "small");
+    let mut panel = loaded.panel.clone();
+    panel.channels[0] = EVIL_SCRIPT.into();
+    panel.channels[1] = EVIL_JS.into();
+    panel.regions[1] = EVIL_SCRIPT.into();
+    panel.controls[0] = format!("{EVIL_JS}</script>");
+    let fitted = fit(&loaded, &panel, 40, 4);
+    let (pred, _) = fitted.predict(&panel).unwrap();
+    let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
+    let n = panel.n_channels();
+    let allocation = Allocation {
+        current: vec![100.0; n],
+        recommended: (0..n).map(|c| 50.0 + 25.0 * c as f64).collect(),
+        current_outcome: 1000.0,
+        expected_outcome: 1040.0,
+    };
+    let warnings = vec![format!("channel `{EVIL_SCRIPT}` has zero weeks")];
+    let input = ReportInput {
+        warnings: &warnings,
+        source: Some("sim/<i>panel</i>.csv"),
+        allocation: Some(&allocation),
+        ..ReportInput::new(&fitted, &panel, &scorecard)
+    };
+    let dir = out_dir();
+    let report = dir.join("report.html");
+    write_report(&input, &report).unwrap();
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(!html.contains(EVIL_SCRIPT));
+    let probed = html.replacen("<head>", &format!("<head>{PROBE}"), 1);
+    let probe_file = dir.join("report-probed.html");
+    std::fs::write(&probe_file, probed).unwrap();
+
+    let url = format!("file://{}", probe_file.display());
+    let (dom, stderr, took) = run_chromium(
+        &bin,
+        &[
+            "--virtual-time-budget=15000".into(),
+            "--dump-dom".into(),
+            url.clone(),
+        ],
+        "dom",
+    );
+    std::fs::write(dir.join("report-dom.html"), &dom).unwrap();
+    eprintln!("chromium loaded and dumped the report in {took:?}");
+
+    // No JavaScript error of any kind, and nothing injected ran.
+    let errors = console_errors(&stderr);
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    let head = &dom[..dom.find("<head").expect("dumped DOM")];
+    assert!(!head.contains("data-js-errors"), "JS errors: {head}");
+    assert!(
+        !head.contains("data-alert"),
+        "an injected alert ran: {head}"
+    );
+    assert!(
+        head.contains("data-probe-done"),
+        "the page did not finish loading: {head}"
+    );
+    let body = &dom[dom.find("<body").unwrap()..];
+    let body_tag = &body[..body.find('>').unwrap()];
+    assert!(
+        body_tag.contains(&format!(
+            "data-rendered=\"{}\"",
+            VIEWS.iter().map(|v| v.1.len()).sum::<usize>()
+        )),
+        "not every plot finished: {body_tag}"
+    );
+
+    // Every view drew its plots; the summary card has its table.
+    for (view, plots) in VIEWS {
+        assert!(
+            dom.contains(&format!("id=\"view-{view}\"")),
+            "view {view} missing"
+        );
+        for id in plots {
+            assert!(
+                drawn(element(&dom, id)),
+                "view {view}: #{id} has no drawn content"
+            );
+        }
+    }
+    assert!(
+        dom.contains("<tr class=\"model\">"),
+        "summary table missing"
+    );
+
+    // The hostile names are shown as text: in the summary, the selector, the plot labels, and
+    // the region plot's title after the probe switched the selector to region 1.
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    assert!(
+        !body.contains(EVIL_SCRIPT),
+        "a raw hostile name reached the DOM"
+    );
+    assert!(element(&dom, "region-select").contains(escaped));
+    let legend = element(&dom, "plot-12");
+    assert!(
+        legend.contains(escaped),
+        "legend does not show the channel name"
+    );
+    assert!(
+        legend.contains("\"];alert(1);//"),
+        "legend does not show the second name"
+    );
+    let region_plot = element(&dom, "plot-4");
+    assert!(
+        region_plot.contains(escaped),
+        "region selector did not switch the plot"
+    );
+
+    // A screenshot for people.
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("..")
+        .join("report-screenshot.png");
+    run_chromium(
+        &bin,
+        &[
+            "--virtual-time-budget=15000".into(),
+            "--hide-scrollbars".into(),
+            "--window-size=1300,9000".into(),
+            format!("--screenshot={}", shot.display()),
+            format!("file://{}", report.display()),
+        ],
+        "shot",
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    eprintln!("screenshot: {}", shot.display());
+}
+
+#[test]
+#[ignore = "measurement: paper-scale fit and report (run with --ignored --nocapture)"]
+fn paper_scale_size_and_open_time() {
+    let Some(bin) = browser_or_skip("paper_scale_size_and_open_time") else {
+        return;
+    };
+    let loaded = load(&Scenario::named("paper").unwrap(), 1, "paper");
+    let panel = loaded.panel.clone();
+    let t = Instant::now();
+    let fitted = fit(&loaded, &panel, 10, 16);
+    eprintln!("fit (10 epochs): {:?}", t.elapsed());
+    let (pred, _) = fitted.predict(&panel).unwrap();
+    let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
+    let report = out_dir().join("report-paper.html");
+    let t = Instant::now();
+    write_report(&ReportInput::new(&fitted, &panel, &scorecard), &report).unwrap();
+    eprintln!("report written in {:?}", t.elapsed());
+    let size = std::fs::metadata(&report).unwrap().len();
+    eprintln!(
+        "report size: {size} bytes ({:.2} MB), of which plotly.js {} bytes",
+        size as f64 / 1e6,
+        mmm_report::PLOTLY_JS.len()
+    );
+    assert!(size < 10_000_000);
+    // Browser start-up alone, on an empty page, to separate it from opening the report.
+    let blank = out_dir().join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><title>x</title><p>x</p>").unwrap();
+    let (_, _, base) = run_chromium(
+        &bin,
+        &["--dump-dom".into(), format!("file://{}", blank.display())],
+        "blank",
+    );
+    let (dom, _, full) = run_chromium(
+        &bin,
+        &["--dump-dom".into(), format!("file://{}", report.display())],
+        "paper",
+    );
+    let render_ms = dom
+        .split("data-render-ms=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("?")
+        .to_string();
+    eprintln!(
+        "chromium --dump-dom: blank page {base:?}, report {full:?} (difference {:?}); in-page script to all plots drawn: {render_ms} ms",
+        full.saturating_sub(base)
+    );
+    assert!(full.saturating_sub(base) < Duration::from_secs(3));
+}

@@ -7,11 +7,10 @@
   var CONFIG = { responsive: true, displaylogo: false };
   var pending = [];
 
-  // Plotly renders a few HTML tags in labels and decodes character references: escape every
-  // data-derived label so that it is shown as literal text.
+  // Plotly renders a few HTML tags in labels and decodes &amp; &lt; &gt; (not &quot;): escape
+  // those three in every data-derived label so that it is shown as literal text.
   function esc(s) {
-    return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   }
   var weeks = D.weeks;
   var channels = D.channels.map(esc);
@@ -251,7 +250,10 @@
   }
 
   Promise.all(pending).then(function () {
+    // Milliseconds since navigation start: when this script started (HTML and plotly.js parsed)
+    // and when every plot was drawn.
     document.body.setAttribute('data-rendered', String(pending.length));
-    document.body.setAttribute('data-render-ms', String(Math.round(performance.now() - started)));
+    document.body.setAttribute('data-script-start-ms', String(Math.round(started)));
+    document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
   }, function (e) { console.error('rendering failed: ' + e); });
 })();

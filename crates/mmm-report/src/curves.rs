@@ -171,6 +171,64 @@ impl ResponseCurves {
     }
 }
 
+impl ResponseCurves {
+    /// The national curves of `mmm-analysis` (`dcmmm curves`), reordered to the model's
+    /// `channels`. Their spend and responses cover the analysis window (with its carryover tail).
+    pub fn from_analysis(curves: &mmm_analysis::Curves, channels: &[String]) -> Result<Self> {
+        let out = channels
+            .iter()
+            .map(|name| {
+                let c = curves
+                    .channels
+                    .iter()
+                    .find(|c| &c.channel == name)
+                    .ok_or_else(|| {
+                        Error::Input(format!("no response curve for channel `{name}`"))
+                    })?;
+                let n = &c.national;
+                Ok(ChannelCurve {
+                    spend: n.spend_grid.clone(),
+                    direct: n.direct.clone(),
+                    total: n.total.clone(),
+                    current_spend: n.spend,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ResponseCurves {
+            channels: out,
+            source: format!(
+                "mmm-analysis response curves over the weeks {} to {} (window `{}`, plus {} carryover weeks); spend in each channel's unit",
+                curves.window_weeks.0, curves.window_weeks.1, curves.window, curves.tail_weeks
+            ),
+        })
+    }
+}
+
+impl Allocation {
+    /// The per-channel totals of an `mmm-analysis` allocation (`dcmmm optimize`), in the model's
+    /// channel order.
+    pub fn from_analysis(alloc: &mmm_analysis::Allocation, channels: &[String]) -> Result<Self> {
+        let unit = |name: &String| {
+            alloc
+                .channels
+                .get(name)
+                .ok_or_else(|| Error::Input(format!("the allocation has no channel `{name}`")))
+        };
+        Ok(Allocation {
+            current: channels
+                .iter()
+                .map(|c| unit(c).map(|u| u.current))
+                .collect::<Result<_>>()?,
+            recommended: channels
+                .iter()
+                .map(|c| unit(c).map(|u| u.recommended))
+                .collect::<Result<_>>()?,
+            current_outcome: alloc.outcome_current,
+            expected_outcome: alloc.outcome_recommended,
+        })
+    }
+}
+
 /// The default multipliers of [`ResponseCurves::from_model`]: 0, 0.25, …, 3.
 pub fn default_multipliers() -> Vec<f64> {
     (0..=12).map(|i| f64::from(i) * 0.25).collect()

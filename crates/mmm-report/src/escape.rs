@@ -12,8 +12,9 @@
 //!   `\u0026`, so no `</script>` or `<!--` can appear in the element's raw text and end it early,
 //!   and U+2028/U+2029 as `\u2028`/`\u2029`. The page reads the block with `JSON.parse`, never
 //!   `eval`, and the JavaScript writes names into the DOM only through `textContent` and into
-//!   plotly labels only after HTML-escaping them (plotly interprets a small set of HTML tags in
-//!   labels and decodes character references, so escaped text is shown literally).
+//!   plotly labels only after escaping `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;` (plotly interprets a
+//!   small set of HTML tags in labels and decodes exactly these references, so escaped text is
+//!   shown literally; it does not decode `&quot;`, and quotes cannot open a tag).
 
 /// `text` escaped for HTML text and quoted attribute values.
 pub fn html(text: &str) -> String {

@@ -68,8 +68,9 @@ pub struct ReportInput<'a> {
     pub panel: &'a Panel,
     /// Its scorecard (`metrics.json`).
     pub scorecard: &'a Scorecard,
-    /// Warnings from data validation, shown in the summary card.
-    pub warnings: &'a [String],
+    /// Warnings from data validation, shown in the summary card; `None` when they are not known
+    /// (a report rebuilt from `model.json`, which does not keep them).
+    pub warnings: Option<&'a [String]>,
     /// Name of the input data file, shown in the title (escaped).
     pub source: Option<&'a str>,
     /// Response curves (view 14); computed from the model when `None`.
@@ -79,13 +80,13 @@ pub struct ReportInput<'a> {
 }
 
 impl<'a> ReportInput<'a> {
-    /// An input with no warnings, no source name, no curves and no allocation.
+    /// An input with unknown warnings, no source name, no curves and no allocation.
     pub fn new(fitted: &'a FittedModel, panel: &'a Panel, scorecard: &'a Scorecard) -> Self {
         ReportInput {
             fitted,
             panel,
             scorecard,
-            warnings: &[],
+            warnings: None,
             source: None,
             curves: None,
             allocation: None,

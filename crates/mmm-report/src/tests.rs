@@ -111,7 +111,7 @@ fn hostile_names_are_escaped_everywhere() {
     let f = fixture();
     let warnings = vec![format!("channel `{EVIL_SCRIPT}` is zero in 40 % of weeks")];
     let inp = ReportInput {
-        warnings: &warnings,
+        warnings: Some(&warnings),
         source: Some("data/<b>panel</b>.csv"),
         ..input(f)
     };
@@ -301,4 +301,36 @@ fn rounding_keeps_five_significant_digits() {
         let digits = digits.split('e').next().unwrap().trim_start_matches('0');
         assert!(digits.len() <= 5 || v == "null", "{v}");
     }
+}
+
+#[test]
+fn analysis_curves_are_mapped_by_channel_name() {
+    let f = fixture();
+    let cfg = mmm_analysis::CurveConfig {
+        window: mmm_analysis::WindowSpec::All,
+        multipliers: vec![0.0, 0.5, 1.0, 2.0],
+        ..mmm_analysis::CurveConfig::default()
+    };
+    let mut analysis = mmm_analysis::response_curves(&f.fitted, &cfg).unwrap();
+    analysis.channels.reverse(); // order must come from the model, not the analysis file
+    let curves = ResponseCurves::from_analysis(&analysis, &f.fitted.channels).unwrap();
+    curves.validate(f.fitted.channels.len()).unwrap();
+    for (name, cv) in f.fitted.channels.iter().zip(&curves.channels) {
+        let a = &analysis
+            .channels
+            .iter()
+            .find(|c| &c.channel == name)
+            .unwrap()
+            .national;
+        assert_eq!(cv.direct, a.direct);
+        assert_eq!(cv.total, a.total);
+        assert_eq!(cv.spend, a.spend_grid);
+        assert_eq!(cv.current_spend, a.spend);
+    }
+    let mut short = analysis.clone();
+    short.channels.pop();
+    assert!(matches!(
+        ResponseCurves::from_analysis(&short, &f.fitted.channels),
+        Err(Error::Input(_))
+    ));
 }

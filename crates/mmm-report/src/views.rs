@@ -366,7 +366,7 @@ impl ReportData {
             })
             .collect();
         let adstocked = mmm_model::causal::adstock_all(&model, &f.params, &inputs);
-        let x: Vec<f64> = (0..=60).map(|i| f64::from(i) * 0.05).collect();
+        let x: Vec<f64> = r5v((0..=60).map(|i| f64::from(i) * 0.05));
         let mut sat_y = Vec::with_capacity(n_c);
         let mut sat_current = Vec::with_capacity(n_c);
         for c in 0..n_c {
@@ -559,14 +559,19 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     }
     h.push_str("</tbody></table>");
 
-    if input.warnings.is_empty() {
-        h.push_str("<p class=\"ok\">Data validation raised no warnings.</p>");
-    } else {
-        h.push_str("<ul class=\"warnings\">");
-        for w in input.warnings {
-            h.push_str(&format!("<li>{}</li>", html(w)));
+    match input.warnings {
+        None => h.push_str(
+            "<p class=\"note\">Data-validation warnings are not kept in model.json; \
+             run <code>dcmmm validate</code> on the data file to see them.</p>",
+        ),
+        Some([]) => h.push_str("<p class=\"ok\">Data validation raised no warnings.</p>"),
+        Some(warnings) => {
+            h.push_str("<ul class=\"warnings\">");
+            for w in warnings {
+                h.push_str(&format!("<li>{}</li>", html(w)));
+            }
+            h.push_str("</ul>");
         }
-        h.push_str("</ul>");
     }
     h
 }

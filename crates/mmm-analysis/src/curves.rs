@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn hill_fit_recovers_an_exact_hill_curve() {
-        let (l, k, s) = (40.0, 150.0, 1.7);
+        let (l, k, s): (f64, f64, f64) = (40.0, 150.0, 1.7);
         let x: Vec<f64> = (0..=30).map(|i| i as f64 * 10.0).collect();
         let y: Vec<f64> = x
             .iter()

@@ -644,7 +644,13 @@ pub fn project(v: &[f64], lower: &[f64], upper: &[f64], budget: f64) -> Vec<f64>
                 b[i] - lower[i]
             }
         };
-        if let Some(i) = (0..n).max_by(|&i, &j| room(i).total_cmp(&room(j)))
+        // Prefer a unit strictly inside its bounds, so units on a bound stay exactly on it.
+        let inside = |i: &usize| b[*i] > lower[*i] && b[*i] < upper[*i];
+        let pick = (0..n)
+            .filter(inside)
+            .max_by(|&i, &j| room(i).total_cmp(&room(j)))
+            .or_else(|| (0..n).max_by(|&i, &j| room(i).total_cmp(&room(j))));
+        if let Some(i) = pick
             && room(i) >= resid.abs()
         {
             b[i] += resid;

@@ -1,0 +1,164 @@
+//! End-to-end tests of `dcmmm fit` and `dcmmm predict` on a small generated panel: the files of
+//! the CLI contract exist with the right headers, components sum to the prediction, and a plan
+//! is forecast from the saved model.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dcmmm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dcmmm-fit-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Deterministic pseudo-random numbers in [0, 1).
+fn noise(i: u64) -> f64 {
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x1234_5678);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// 3 regions × `weeks` weekly dates from 2023-01-02; region `c` starts two weeks late.
+fn write_panel(path: &Path, weeks: usize, first_week: usize, with_target: bool) {
+    let mut s = String::from(if with_target { "region,week,sales,tv,search,price\n" } else { "region,week,tv,search,price\n" });
+    for (ri, region) in ["a", "b", "c"].iter().enumerate() {
+        for w in first_week..first_week + weeks {
+            if *region == "c" && w < 2 {
+                continue;
+            }
+            let day = 1 + 7 * w as u64; // days after 2023-01-01 (a Sunday): Mondays from 2023-01-02
+            let (y, m, d) = civil(19358 + day as i64);
+            let k = (ri * 1000 + w) as u64;
+            let tv = if w % 6 < 2 { 100.0 + 50.0 * noise(k) } else { 5.0 * noise(k + 7) };
+            let search = 20.0 + 10.0 * noise(k + 11);
+            let price = 10.0 + noise(k + 13);
+            let size = 1.0 + ri as f64;
+            let sales = size * (200.0 + 0.4 * tv + 1.5 * search - 5.0 * price + 10.0 * noise(k + 17));
+            if with_target {
+                s += &format!("{region},{y:04}-{m:02}-{d:02},{sales:.3},{tv:.3},{search:.3},{price:.3}\n");
+            } else {
+                s += &format!("{region},{y:04}-{m:02}-{d:02},{tv:.3},{search:.3},{price:.3}\n");
+            }
+        }
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// Civil date from days since 1970-01-01 (test-local, to stay independent of the crate).
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    (header, lines.map(|l| l.split(',').map(String::from).collect()).collect())
+}
+
+#[test]
+fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
+    let dir = tmp("contract");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 70, 0, true);
+    let out = dir.join("fit");
+    let status = dcmmm()
+        .args(["fit", "--data"])
+        .arg(&panel)
+        .args(["--target", "sales", "--media", "tv,search", "--controls", "price", "--region", "region"])
+        .args(["--holdout-weeks", "10", "--epochs", "40", "--quiet", "--seed", "7", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["predictions.csv", "contributions.csv", "summary.json", "metrics.json", "dag.json", "model.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+
+    let (header, rows) = read_csv(&out.join("predictions.csv"));
+    assert_eq!(header, ["region", "week", "actual", "predicted", "split"]);
+    assert_eq!(rows.len(), 3 * 70 - 2, "one row per observed region-week");
+    assert_eq!(rows.iter().filter(|r| r[4] == "holdout").count(), 3 * 10);
+    assert!(rows.iter().all(|r| r[4] == "train" || r[4] == "holdout"));
+
+    // Components sum to the prediction for every region-week.
+    let (header, comps) = read_csv(&out.join("contributions.csv"));
+    assert_eq!(header, ["region", "week", "component", "value"]);
+    let mut sums: HashMap<(String, String), f64> = HashMap::new();
+    for c in &comps {
+        *sums.entry((c[0].clone(), c[1].clone())).or_default() += c[3].parse::<f64>().unwrap();
+    }
+    for r in &rows {
+        let predicted: f64 = r[3].parse().unwrap();
+        let sum = sums[&(r[0].clone(), r[1].clone())];
+        assert!((sum - predicted).abs() <= 1e-9 * predicted.abs().max(1.0), "{r:?}: components sum to {sum}");
+    }
+
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for ch in ["tv", "search"] {
+        let c = &summary["channels"][ch];
+        for key in ["contribution", "spend", "roi", "mroi", "share"] {
+            assert!(c[key].is_number(), "summary.channels.{ch}.{key} missing: {c}");
+        }
+    }
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["holdout"]["r2_within"].is_number());
+    assert_eq!(metrics["baselines"].as_array().unwrap().len(), 3);
+
+    // A plan for the next 4 weeks, without a target column.
+    let plan = dir.join("plan.csv");
+    write_panel(&plan, 4, 70, false);
+    let fc = dir.join("forecast");
+    let output = dcmmm().args(["predict", "--model"]).arg(out.join("model.json")).arg("--data").arg(&plan).arg("--out").arg(&fc).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (header, rows) = read_csv(&fc.join("forecast.csv"));
+    assert_eq!(header, ["region", "week", "predicted"]);
+    assert_eq!(rows.len(), 12);
+    assert_eq!(rows[0][1], "2024-05-06", "the first plan week follows the history");
+    assert!(rows.iter().all(|r| r[2].parse::<f64>().unwrap().is_finite()));
+
+    // A plan that overlaps the history is refused with a clear message.
+    write_panel(&plan, 4, 60, false);
+    let output = dcmmm().args(["predict", "--model"]).arg(out.join("model.json")).arg("--data").arg(&plan).arg("--out").arg(&fc).output().unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("not after the fitted history"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn fit_rejects_a_bad_config_key() {
+    let dir = tmp("config");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let cfg = dir.join("fit.toml");
+    std::fs::write(&cfg, "[model]\nhiden = 8\n").unwrap();
+    let output = dcmmm()
+        .args(["fit", "--data"])
+        .arg(&panel)
+        .args(["--target", "sales", "--media", "tv,search", "--region", "region", "--quiet", "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("hiden"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -146,12 +146,19 @@
     { yaxis: { type: 'category', automargin: true }, xaxis: { title: { text: 'total contribution (' + target + ')' } },
       height: Math.max(320, 24 * C.length + 80) });
 
-  // 9. Waterfall.
-  plot('plot-9', [{ type: 'waterfall', orientation: 'v',
-    x: C.map(function (c) { return esc(c.name); }).concat(['total']),
-    y: C.map(function (c) { return c.total; }).concat([0]),
-    measure: C.map(function (c, i) { return i === 0 ? 'absolute' : 'relative'; }).concat(['total']),
-    text: C.map(function (c) { return fmt(c.total); }).concat([fmt(grand)]), textposition: 'outside' }],
+  // 9. Waterfall: floating bars (base = running total before the step), then the total.
+  var run = 0, wBase = [], wLen = [], wCol = [];
+  C.forEach(function (c, i) {
+    var from = i === 0 ? 0 : run;
+    run = i === 0 ? c.total : run + c.total;
+    wBase.push(Math.min(from, run)); wLen.push(Math.abs(run - from));
+    wCol.push(i === 0 ? '#8d99ae' : c.total >= 0 ? '#2a9d8f' : '#e76f51');
+  });
+  wBase.push(0); wLen.push(run); wCol.push('#1f3b57');
+  plot('plot-9', [{ type: 'bar', x: C.map(function (c) { return esc(c.name); }).concat(['total']),
+    base: wBase, y: wLen, marker: { color: wCol },
+    text: C.map(function (c) { return fmt(c.total); }).concat([fmt(grand)]), textposition: 'outside',
+    hovertemplate: '%{x}: %{text}<extra></extra>' }],
     { xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: target } }, showlegend: false });
 
   // 10. ROI and marginal ROI, sorted by ROI.

@@ -29,10 +29,11 @@ use mmm_data::Panel;
 use mmm_orchestrator::{FittedModel, Scorecard};
 use std::path::Path;
 
-/// The plotly.js bundle embedded in every report (plotly.js-dist-min, MIT licence).
+/// The plotly.js bundle embedded in every report (`plotly.js-cartesian-dist-min`, the cartesian
+/// trace types only, MIT licence).
 pub const PLOTLY_JS: &str = include_str!("../assets/plotly.min.js");
 /// Version of the embedded plotly.js.
-pub const PLOTLY_VERSION: &str = "4.1.2";
+pub const PLOTLY_VERSION: &str = "4.1.1";
 const TEMPLATE: &str = include_str!("../assets/report.html");
 const APP_JS: &str = include_str!("../assets/report.js");
 

@@ -149,7 +149,9 @@ fn embedded_assets_cannot_break_out_of_their_script_elements() {
         assert!(!lower.contains("</script"), "{name} contains </script");
         assert!(!lower.contains("<script"), "{name} contains <script");
     }
-    assert!(PLOTLY_JS.contains(&format!("plotly.js v{PLOTLY_VERSION}")));
+    assert!(PLOTLY_JS.contains(&format!(
+        "plotly.js (cartesian - minified) v{PLOTLY_VERSION}"
+    )));
 }
 
 #[test]

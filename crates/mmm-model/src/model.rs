@@ -561,12 +561,24 @@ impl Model {
         weights: &Array2<f64>,
         grad: &mut [f64],
     ) -> Loss {
+        self.loss_grad_and_prediction(p, inp, weights, grad).0
+    }
+
+    /// [`Model::loss_and_grad`] that also returns the scaled prediction of the forward pass, so
+    /// that a caller can score other cells (e.g. a validation slice) without another forward pass.
+    pub fn loss_grad_and_prediction(
+        &self,
+        p: &[f64],
+        inp: &ModelInputs,
+        weights: &Array2<f64>,
+        grad: &mut [f64],
+    ) -> (Loss, Array2<f64>) {
         grad.fill(0.0);
         let tape = self.forward(p, inp);
         let (data, g_pred) = self.data_loss(&tape.prediction, inp, weights);
         self.backward(p, inp, &tape, &g_pred, grad);
         let penalty = self.penalty(p, grad);
-        Loss { data, penalty }
+        (Loss { data, penalty }, tape.prediction)
     }
 
     /// Loss without gradient.

@@ -95,7 +95,7 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Training loss (data + penalty) before this epoch's update.
     pub train_loss: f64,
-    /// Validation data loss after this epoch's update (stage 1 with validation only).
+    /// Validation data loss of the parameters this epoch starts from (stage 1 with validation only).
     pub validation_loss: Option<f64>,
     /// Learning rate used by this epoch's update.
     pub learning_rate: f64,
@@ -188,14 +188,18 @@ pub fn train(
         EarlyStopping::new(cfg.patience, 0.0).map_err(|e| Error::Config(e.to_string()))?;
     let mut lrs = Vec::new();
     let mut stopped_early = false;
+    // The validation loss of the parameters *before* each update comes from the same forward pass
+    // as the training gradient, so each epoch costs one forward and one backward pass.
+    let mut before = params.clone();
     for epoch in 0..cfg.epochs {
-        let loss = model.loss_and_grad(&params, inputs, &fit_weights, &mut grad);
+        let (loss, prediction) =
+            model.loss_grad_and_prediction(&params, inputs, &fit_weights, &mut grad);
         check_finite(loss.total(), epoch, 1)?;
+        let val = model.data_loss(&prediction, inputs, &val_weights).0;
+        before.copy_from_slice(&params);
         let grad_norm = clip_global_norm(&mut grad, cfg.clip_norm);
         let lr = adam.learning_rate();
-        lrs.push(lr);
         adam.step(&mut params, &grad);
-        let val = validation_loss(model, inputs, &params, &val_weights);
         history.push(EpochRecord {
             stage: 1,
             epoch,
@@ -211,14 +215,20 @@ pub fn train(
             train_loss: loss.total(),
             validation_loss: Some(val),
         });
-        let next_lr = plateau.observe(val, lr);
-        adam.set_learning_rate(next_lr);
-        if stopper.observe(val, &params).is_stop() {
+        // `val` scores the parameters of `before`, reached after `epoch` updates.
+        if stopper.observe(val, &before).is_stop() {
             stopped_early = epoch + 1 < cfg.epochs;
             break;
         }
+        lrs.push(lr);
+        let next_lr = plateau.observe(val, lr);
+        adam.set_learning_rate(next_lr);
     }
-    let best_epochs = stopper.best_epoch().map_or(lrs.len(), |e| e + 1);
+    // Observation k scored the parameters after k updates.
+    let best_epochs = stopper
+        .best_epoch()
+        .map_or(lrs.len(), |e| e)
+        .clamp(1.min(lrs.len()), lrs.len());
     if !cfg.refit {
         stopper.restore(&mut params);
         return Ok(TrainOutcome {
@@ -248,16 +258,6 @@ pub fn train(
         best_epochs,
         stopped_early,
     })
-}
-
-fn validation_loss(
-    model: &Model,
-    inputs: &ModelInputs,
-    params: &[f64],
-    val_weights: &Array2<f64>,
-) -> f64 {
-    let tape = model.forward(params, inputs);
-    model.data_loss(&tape.prediction, inputs, val_weights).0
 }
 
 fn check_finite(loss: f64, epoch: usize, stage: u8) -> Result<()> {

@@ -1,0 +1,86 @@
+//! `dcmmm curves`: response curves, ROI, marginal ROI and Hill summaries per channel (national
+//! and per region) from a saved `model.json` (maths in `docs/analysis.md`).
+
+use anyhow::{Context, Result};
+use clap::Args;
+use mmm_analysis::{CurveConfig, WindowSpec, response_curves};
+use mmm_orchestrator::FittedModel;
+use std::path::PathBuf;
+
+/// Examples shown by `dcmmm curves --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  dcmmm curves --model fit/model.json --out curves/
+  dcmmm curves --model fit/model.json --window all --out curves/
+  dcmmm curves --model fit/model.json --window 2024-01-01:2024-12-30 --impressions social --out curves/
+
+Writes curves.csv (channel,region,effect,multiplier,spend,response,unit), roi.csv (spend, direct and
+total contribution, ROI, marginal ROI, Hill summary per channel and region; region `all` = national)
+and curves.json. Multipliers 0..3 scale each channel's activity in the window; carryover after the
+window is counted.";
+
+/// Flags of `dcmmm curves`.
+#[derive(Args, Debug)]
+pub struct CurvesArgs {
+    /// `model.json` written by `dcmmm fit`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Weeks whose activity is scaled: last-N, all, or FROM:TO (week labels as in the data).
+    #[arg(long, value_name = "WINDOW", default_value = "last-52")]
+    pub window: String,
+    /// Largest multiplier of historical activity.
+    #[arg(long, value_name = "M", default_value_t = 3.0)]
+    pub max_multiplier: f64,
+    /// Number of steps between 0 and the largest multiplier.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub steps: usize,
+    /// Channels whose media are impressions without a spend column (reported per 1000 impressions).
+    #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
+    pub impressions: Vec<String>,
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Runs `dcmmm curves`.
+pub fn run(args: &CurvesArgs) -> Result<()> {
+    let fitted = FittedModel::load(&args.model)?;
+    let window: WindowSpec = args.window.parse()?;
+    if !(args.max_multiplier.is_finite() && args.max_multiplier > 0.0) || args.steps == 0 {
+        anyhow::bail!("--max-multiplier must be > 0 and --steps ≥ 1");
+    }
+    let cfg = CurveConfig {
+        window,
+        multipliers: (0..=args.steps)
+            .map(|i| args.max_multiplier * i as f64 / args.steps as f64)
+            .collect(),
+        impressions: args.impressions.clone(),
+    };
+    let curves = response_curves(&fitted, &cfg)?;
+    curves
+        .write(&args.out)
+        .with_context(|| format!("writing into {}", args.out.display()))?;
+    println!(
+        "curves for {} channels over {} .. {} (+{} carryover weeks) written to {}",
+        curves.channels.len(),
+        curves.window_weeks.0,
+        curves.window_weeks.1,
+        curves.tail_weeks,
+        args.out.display()
+    );
+    for ch in &curves.channels {
+        let n = &ch.national;
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        println!(
+            "  {:<16} {} {:>14.2}  ROI {} (total {})  mROI {} (total {})",
+            ch.channel,
+            ch.unit,
+            n.spend,
+            f(n.roi_direct),
+            f(n.roi_total),
+            f(n.mroi_direct),
+            f(n.mroi_total)
+        );
+    }
+    Ok(())
+}

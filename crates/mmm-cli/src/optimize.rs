@@ -1,0 +1,116 @@
+//! `dcmmm optimize`: the budget allocation that maximises the predicted outcome under bounds
+//! (forward planning horizon or historical reallocation), and the inverse questions (smallest
+//! budget for a target outcome or marginal ROI). Maths in `docs/analysis.md`.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use mmm_analysis::{Bounds, OptimizeConfig, Target, optimize, smallest_budget};
+use mmm_orchestrator::FittedModel;
+use std::path::PathBuf;
+
+/// Examples shown by `dcmmm optimize --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  dcmmm optimize --model fit/model.json --budget 250000 --weeks 13 --out plan/
+  dcmmm optimize --model fit/model.json --window all --out realloc/        # same money, better split
+  dcmmm optimize --model fit/model.json --bounds bounds.toml --per-region --budget 1e6 --out plan/
+  dcmmm optimize --model fit/model.json --target-mroi 1.0 --out plan/      # spend while mROI >= 1
+
+bounds.toml:  lower = 0.5  upper = 1.5  [channels.tv] fixed = true  [channels.search] max = 50000
+Writes allocation.json (channels: current, recommended, bounds, marginal ROI; budget, outcome, lift)
+and allocation.csv.";
+
+/// Flags of `dcmmm optimize`.
+#[derive(Args, Debug)]
+pub struct OptimizeArgs {
+    /// `model.json` written by `dcmmm fit`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Total budget [default: the reference spend: the last WEEKS weeks, or the window's spend].
+    #[arg(long, value_name = "B")]
+    pub budget: Option<f64>,
+    /// Planning horizon in weeks after the history (its reference flighting repeats the last weeks).
+    #[arg(long, value_name = "N", default_value_t = 13)]
+    pub weeks: usize,
+    /// Historical reallocation instead: re-split the spend of these weeks (all, last-N, FROM:TO).
+    #[arg(long, value_name = "WINDOW")]
+    pub window: Option<String>,
+    /// Bounds file (TOML); default ±50 % of the current allocation per channel.
+    #[arg(long, value_name = "FILE")]
+    pub bounds: Option<PathBuf>,
+    /// Allocate per channel and region instead of per channel.
+    #[arg(long)]
+    pub per_region: bool,
+    /// Find the smallest budget whose optimal allocation reaches this outcome (target units).
+    #[arg(long, value_name = "Y", conflicts_with_all = ["budget", "target_mroi"])]
+    pub target_outcome: Option<f64>,
+    /// Find the smallest budget at which the marginal ROI has fallen to this value.
+    #[arg(long, value_name = "R", conflicts_with = "budget")]
+    pub target_mroi: Option<f64>,
+    /// Channels whose media are impressions without a spend column (budget in 1000 impressions).
+    #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
+    pub impressions: Vec<String>,
+    /// Output directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Runs `dcmmm optimize`.
+pub fn run(args: &OptimizeArgs) -> Result<()> {
+    let fitted = FittedModel::load(&args.model)?;
+    let bounds = match &args.bounds {
+        Some(p) => Bounds::read(p)?,
+        None => Bounds::default(),
+    };
+    if let Some(b) = args.budget
+        && !(b.is_finite() && b >= 0.0)
+    {
+        bail!("--budget must be a finite number ≥ 0, got {b}");
+    }
+    let cfg = OptimizeConfig {
+        budget: args.budget,
+        weeks: args.weeks,
+        window: args.window.as_deref().map(str::parse).transpose()?,
+        bounds,
+        per_region: args.per_region,
+        impressions: args.impressions.clone(),
+    };
+    let alloc = match (args.target_outcome, args.target_mroi) {
+        (Some(y), _) => smallest_budget(&fitted, &cfg, Target::Outcome(y))?,
+        (None, Some(r)) => smallest_budget(&fitted, &cfg, Target::MarginalRoi(r))?,
+        (None, None) => optimize(&fitted, &cfg)?,
+    };
+    alloc
+        .write(&args.out)
+        .with_context(|| format!("writing into {}", args.out.display()))?;
+    println!(
+        "{} allocation of {:.2} over {} .. {} ({} weeks, +{} carryover weeks):",
+        alloc.mode,
+        alloc.budget,
+        alloc.window_weeks.0,
+        alloc.window_weeks.1,
+        alloc.weeks,
+        alloc.tail_weeks
+    );
+    for (name, c) in &alloc.channels {
+        println!(
+            "  {:<16} {:>14.2} -> {:>14.2}  ({:+.1} %)  mROI {:.4}  [{}]",
+            name,
+            c.current,
+            c.recommended,
+            c.change_pct.unwrap_or(0.0),
+            c.mroi_recommended.unwrap_or(0.0),
+            c.status
+        );
+    }
+    println!(
+        "outcome {:.2} -> {:.2} (lift {:+.2}, {:+.2} %), marginal ROI {:.4}; written to {}",
+        alloc.outcome_current,
+        alloc.outcome_recommended,
+        alloc.lift,
+        alloc.lift_pct,
+        alloc.marginal_roi,
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,10 +1,13 @@
 //! `dcmmm`: the command-line entry point. Each subcommand lives in its own module; the column
 //! flags shared by every subcommand that reads a panel are [`panel_args::PanelArgs`].
 
+mod curves;
 mod fit;
+mod optimize;
 mod panel_args;
 mod predict;
 mod report;
+mod scenarios;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +42,15 @@ enum Command {
     /// Rebuild the self-contained HTML report from a saved model.json.
     #[command(after_help = report::EXAMPLES)]
     Report(report::ReportArgs),
+    /// Response curves, ROI and marginal ROI per channel (and region) from a saved model.json.
+    #[command(after_help = curves::EXAMPLES)]
+    Curves(curves::CurvesArgs),
+    /// Optimal budget allocation (planning horizon or historical reallocation) from a saved model.json.
+    #[command(after_help = optimize::EXAMPLES)]
+    Optimize(optimize::OptimizeArgs),
+    /// Compare planned-spend scenarios: outcome, ROI and difference vs. the baseline.
+    #[command(after_help = scenarios::EXAMPLES)]
+    Scenarios(scenarios::ScenariosArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +60,9 @@ fn main() -> ExitCode {
         Command::Fit(args) => fit::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Curves(args) => curves::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
+        Command::Scenarios(args) => scenarios::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

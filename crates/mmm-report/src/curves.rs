@@ -12,14 +12,16 @@
 //!
 //! The direct curve is exact without re-running the model: adstock is linear (adstock(m·x) =
 //! m·adstock(x)) and the factor k (coefficient, region multiplier, GRU effectiveness, ȳ_r) does not
-//! depend on the channel's own activity because the GRU does not read media. The total curve runs
-//! the model once per point for channels with downstream DAG edges; for the others it equals the
-//! direct curve.
+//! depend on the channel's own activity because the GRU does not read media. The total curve uses
+//! the same identity for every channel the intervention changes (c and its DAG descendants):
+//! `Σ_j Σ_{r,t} k_{j,r,t} · s_j(adstock_j(x̃'_j))`; only where a changed channel had no adstocked
+//! activity at all (s_j(a) = 0, so k is unknown) does it run the full model once per point. For
+//! channels without downstream edges the total curve equals the direct curve.
 
 use crate::{Error, Result};
 use mmm_data::Panel;
 use mmm_orchestrator::FittedModel;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 
 /// Response curve of one channel, all values summed over the regions and weeks of the history
@@ -127,25 +129,64 @@ impl ResponseCurves {
             let has_children = fitted.dag.weights[c].iter().any(|&w| w != 0.0);
             let total = if has_children {
                 let own = inputs.media.index_axis(Axis(0), c).to_owned();
-                let predict_sum = |activity: &Array2<f64>| {
-                    let media = fitted.dag.intervene(
+                let scenario = |activity: &Array2<f64>| {
+                    fitted.dag.intervene(
                         &model,
                         &fitted.params,
                         &inputs.media,
                         &adstocked,
                         c,
                         activity.view(),
-                    );
+                    )
+                };
+                let media_sum = |media: &Array3<f64>| -> Option<f64> {
+                    let mut sum = 0.0;
+                    for j in 0..n_c {
+                        let xj = media.index_axis(Axis(0), j);
+                        if xj == inputs.media.index_axis(Axis(0), j) {
+                            continue; // unchanged: no change of its contribution
+                        }
+                        let mut aj = Array2::zeros(xj.dim());
+                        model.adstock(j).forward(
+                            &fitted.params[layout.adstock_of(j)],
+                            xj,
+                            aj.view_mut(),
+                        );
+                        let satj = model.saturation(j);
+                        let spj = &fitted.params[layout.saturation_of(j)];
+                        let old = adstocked.index_axis(Axis(0), j);
+                        let cj = dec.channels.index_axis(Axis(0), j);
+                        for ((&a_new, &a_old), &cv) in aj.iter().zip(old.iter()).zip(cj.iter()) {
+                            let s_old = satj.eval(spj, a_old);
+                            let s_new = satj.eval(spj, a_new);
+                            if s_old > 0.0 {
+                                // Change of channel j's contribution from the actual history.
+                                sum += cv / s_old * (s_new - s_old);
+                            } else if s_new > 0.0 {
+                                return None; // factor unknown where the channel was inactive
+                            }
+                        }
+                    }
+                    Some(sum)
+                };
+                let forward_sum = |media: Array3<f64>| {
                     let pred = model
                         .forward(&fitted.params, &inputs.with_media(media))
                         .prediction;
                     fitted.target_scaler.inverse(&pred).sum()
                 };
-                let zero = predict_sum(&Array2::zeros(own.dim()));
-                multipliers
-                    .iter()
-                    .map(|&m| predict_sum(&(&own * m)) - zero)
-                    .collect()
+                let zero_media = scenario(&Array2::zeros(own.dim()));
+                let points: Vec<Array3<f64>> =
+                    multipliers.iter().map(|&m| scenario(&(&own * m))).collect();
+                let cheap: Option<Vec<f64>> = media_sum(&zero_media)
+                    .and_then(|z| points.iter().map(|p| media_sum(p).map(|v| v - z)).collect());
+                match cheap {
+                    Some(v) => v,
+                    None => {
+                        let z = forward_sum(zero_media);
+                        points.into_iter().map(|p| forward_sum(p) - z).collect()
+                    }
+                }
             } else {
                 direct.clone()
             };

@@ -41,9 +41,10 @@ const APP_JS: &str = include_str!("../assets/report.js");
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The fitted model could not be evaluated on the panel.
+    /// The fitted model could not be evaluated on the panel (boxed: the orchestrator's error is
+    /// large).
     #[error(transparent)]
-    Model(#[from] mmm_orchestrator::Error),
+    Model(Box<mmm_orchestrator::Error>),
     /// An input does not match the model (wrong number of channels, regions or weeks).
     #[error("report input: {0}")]
     Input(String),
@@ -53,6 +54,12 @@ pub enum Error {
     /// Writing the file failed.
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
+}
+
+impl From<mmm_orchestrator::Error> for Error {
+    fn from(e: mmm_orchestrator::Error) -> Self {
+        Error::Model(Box::new(e))
+    }
 }
 
 /// Result alias of the report crate.

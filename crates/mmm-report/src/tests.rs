@@ -336,3 +336,19 @@ fn analysis_curves_are_mapped_by_channel_name() {
         Err(Error::Input(_))
     ));
 }
+
+#[test]
+fn total_curve_falls_back_to_the_model_where_a_child_was_inactive() {
+    // Channel 2 (child of 0 through the forced edge) never active in region 0: the cheap
+    // identity cannot be used there, the forward-pass path must give the same totals.
+    let f = fixture();
+    let mut p = f.panel.clone();
+    p.media.slice_mut(ndarray::s![0, .., 2]).fill(0.0);
+    let m = [0.0, 1.0, 2.0];
+    let curves = ResponseCurves::from_model(&f.fitted, &p, &m).unwrap();
+    let totals = f.fitted.total_contributions(&p).unwrap();
+    let c0 = &curves.channels[0];
+    assert!((c0.total[1] - totals[0]).abs() <= 1e-8 * totals[0].abs().max(1.0));
+    assert!(c0.total[0].abs() <= 1e-8 * totals[0].abs().max(1.0));
+    assert!(c0.total[2] > c0.total[1]);
+}

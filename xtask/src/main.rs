@@ -44,7 +44,7 @@ fn cargo() -> Command {
 
 fn bench(rest: &[String]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["bench", "--package", "dcmmm-benches"]);
+    cmd.args(["bench", "--package", "dcmmm-benches", "--benches"]);
     if !rest.is_empty() {
         cmd.arg("--").args(rest);
     }

@@ -5,7 +5,7 @@
 //! c and a multiplier m on its activity in every region-week of the history,
 //!
 //! ```text
-//! direct_c(m) = Σ_{r,t} k_{c,r,t} · s_c(m · a_{c,r,t})        a = adstock(x̃), k = contribution / s_c(a)
+//! direct_c(m) = Σ_{r,t} k_{c,r,t} · s_c(m · a_{c,r,t})        a = adstock(x̃), k = β_c·exp(η_{r,c})·m_c[r,t]·ȳ_r
 //! total_c(m)  = Σ_{r,t} ŷ_{r,t}(x̃_c ← m·x̃_c, propagated along the DAG) − ŷ_{r,t}(x̃_c ← 0, propagated)
 //! spend_c(m)  = m · Σ_{r,t} spend_{c,r,t}
 //! ```
@@ -13,10 +13,11 @@
 //! The direct curve is exact without re-running the model: adstock is linear (adstock(m·x) =
 //! m·adstock(x)) and the factor k (coefficient, region multiplier, GRU effectiveness, ȳ_r) does not
 //! depend on the channel's own activity because the GRU does not read media. The total curve uses
-//! the same identity for every channel the intervention changes (c and its DAG descendants):
-//! `Σ_j Σ_{r,t} k_{j,r,t} · s_j(adstock_j(x̃'_j))`; only where a changed channel had no adstocked
-//! activity at all (s_j(a) = 0, so k is unknown) does it run the full model once per point. For
-//! channels without downstream edges the total curve equals the direct curve.
+//! the same identity for every channel the intervention changes (c and its DAG descendants),
+//! `Σ_j Σ_{r,t} k_{j,r,t} · [s_j(adstock_j(x̃'_j)) − s_j(a_j)]` with k_{j,r,t} = β_j · exp(η_{r,j}) ·
+//! m_j[r,t] · ȳ_r, so no point needs a model run (tested against
+//! [`FittedModel::total_contributions`], which runs the model). For channels without downstream
+//! edges the total curve equals the direct curve.
 
 use crate::{Error, Result};
 use mmm_data::Panel;
@@ -102,8 +103,19 @@ impl ResponseCurves {
     pub fn from_model(fitted: &FittedModel, panel: &Panel, multipliers: &[f64]) -> Result<Self> {
         let model = fitted.model()?;
         let inputs = fitted.inputs_for(panel)?;
-        let (_, dec) = fitted.predict(panel)?;
         let adstocked = mmm_model::causal::adstock_all(&model, &fitted.params, &inputs);
+        // k_{c,r,t} = β_c · exp(η_{r,c}) · m_c[r,t] · ȳ_r: the factor of s_c in the channel's
+        // contribution (target units); independent of media because the GRU reads none.
+        let tape = model.forward(&fitted.params, &inputs);
+        let effectiveness = model.effectiveness(&tape);
+        let beta = model.media_coefficients(&fitted.params);
+        let layout_k = model.layout();
+        let k = ndarray::Array3::from_shape_fn(effectiveness.dim(), |(c, r, t)| {
+            beta[c]
+                * fitted.params[layout_k.eta_at(r, c)].exp()
+                * effectiveness[[c, r, t]]
+                * fitted.target_scaler.means[r]
+        });
         let layout = model.layout();
         let spend_data = panel.spend_or_media();
         let n_c = inputs.n_channels();
@@ -112,18 +124,14 @@ impl ResponseCurves {
             let sat = model.saturation(c);
             let sp = &fitted.params[layout.saturation_of(c)];
             let a = adstocked.index_axis(Axis(0), c);
-            let contrib = dec.channels.index_axis(Axis(0), c);
+            let kc = k.index_axis(Axis(0), c);
             let direct: Vec<f64> = multipliers
                 .iter()
                 .map(|&m| {
-                    let mut sum = 0.0;
-                    for (&av, &cv) in a.iter().zip(contrib.iter()) {
-                        let s = sat.eval(sp, av);
-                        if s > 0.0 {
-                            sum += cv / s * sat.eval(sp, m * av);
-                        }
-                    }
-                    sum
+                    a.iter()
+                        .zip(kc.iter())
+                        .map(|(&av, &kv)| kv * sat.eval(sp, m * av))
+                        .sum()
                 })
                 .collect();
             let has_children = fitted.dag.weights[c].iter().any(|&w| w != 0.0);
@@ -139,7 +147,7 @@ impl ResponseCurves {
                         activity.view(),
                     )
                 };
-                let media_sum = |media: &Array3<f64>| -> Option<f64> {
+                let media_sum = |media: &Array3<f64>| -> f64 {
                     let mut sum = 0.0;
                     for j in 0..n_c {
                         let xj = media.index_axis(Axis(0), j);
@@ -155,38 +163,19 @@ impl ResponseCurves {
                         let satj = model.saturation(j);
                         let spj = &fitted.params[layout.saturation_of(j)];
                         let old = adstocked.index_axis(Axis(0), j);
-                        let cj = dec.channels.index_axis(Axis(0), j);
-                        for ((&a_new, &a_old), &cv) in aj.iter().zip(old.iter()).zip(cj.iter()) {
-                            let s_old = satj.eval(spj, a_old);
-                            let s_new = satj.eval(spj, a_new);
-                            if s_old > 0.0 {
-                                // Change of channel j's contribution from the actual history.
-                                sum += cv / s_old * (s_new - s_old);
-                            } else if s_new > 0.0 {
-                                return None; // factor unknown where the channel was inactive
-                            }
+                        let kj = k.index_axis(Axis(0), j);
+                        for ((&a_new, &a_old), &kv) in aj.iter().zip(old.iter()).zip(kj.iter()) {
+                            // Change of channel j's contribution from the actual history.
+                            sum += kv * (satj.eval(spj, a_new) - satj.eval(spj, a_old));
                         }
                     }
-                    Some(sum)
+                    sum
                 };
-                let forward_sum = |media: Array3<f64>| {
-                    let pred = model
-                        .forward(&fitted.params, &inputs.with_media(media))
-                        .prediction;
-                    fitted.target_scaler.inverse(&pred).sum()
-                };
-                let zero_media = scenario(&Array2::zeros(own.dim()));
-                let points: Vec<Array3<f64>> =
-                    multipliers.iter().map(|&m| scenario(&(&own * m))).collect();
-                let cheap: Option<Vec<f64>> = media_sum(&zero_media)
-                    .and_then(|z| points.iter().map(|p| media_sum(p).map(|v| v - z)).collect());
-                match cheap {
-                    Some(v) => v,
-                    None => {
-                        let z = forward_sum(zero_media);
-                        points.into_iter().map(|p| forward_sum(p) - z).collect()
-                    }
-                }
+                let zero = media_sum(&scenario(&Array2::zeros(own.dim())));
+                multipliers
+                    .iter()
+                    .map(|&m| media_sum(&scenario(&(&own * m))) - zero)
+                    .collect()
             } else {
                 direct.clone()
             };

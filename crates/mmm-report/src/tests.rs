@@ -338,9 +338,10 @@ fn analysis_curves_are_mapped_by_channel_name() {
 }
 
 #[test]
-fn total_curve_falls_back_to_the_model_where_a_child_was_inactive() {
-    // Channel 2 (child of 0 through the forced edge) never active in region 0: the cheap
-    // identity cannot be used there, the forward-pass path must give the same totals.
+fn total_curve_is_exact_where_a_child_was_inactive() {
+    // Channel 2 (child of 0 through the forced edge) never active in region 0: the mediated
+    // effect there comes from cells with no activity in the history, which the factor k must
+    // still price exactly as the model does.
     let f = fixture();
     let mut p = f.panel.clone();
     p.media.slice_mut(ndarray::s![0, .., 2]).fill(0.0);

@@ -41,9 +41,9 @@ pub use truth::{TruthComparison, regret_on_truth};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The fitted model could not be run or loaded.
+    /// The fitted model could not be run or loaded (boxed: the orchestrator's error is large).
     #[error(transparent)]
-    Model(#[from] mmm_orchestrator::Error),
+    Model(Box<mmm_orchestrator::Error>),
     /// A user setting (window, budget, bounds, target) is unusable; the message says which.
     #[error("{0}")]
     Invalid(String),
@@ -77,6 +77,12 @@ pub enum Error {
     /// The Hill-summary fit failed.
     #[error(transparent)]
     Optim(#[from] mmm_optim::Error),
+}
+
+impl From<mmm_orchestrator::Error> for Error {
+    fn from(e: mmm_orchestrator::Error) -> Self {
+        Error::Model(Box::new(e))
+    }
 }
 
 /// Result alias of the analysis crate.

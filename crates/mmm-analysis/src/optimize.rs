@@ -237,7 +237,7 @@ pub struct Allocation {
     pub outcome_recommended: f64,
     /// `outcome_recommended − outcome_current`.
     pub lift: f64,
-    /// Lift relative to the current media outcome's... relative to `outcome_current`, percent.
+    /// Lift in percent of `outcome_current`.
     pub lift_pct: f64,
     /// Media part of `outcome_current`.
     pub media_outcome_current: f64,

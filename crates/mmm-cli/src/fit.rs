@@ -1,6 +1,6 @@
 //! `dcmmm fit`: fit the model on a panel and write the output files of the CLI contract
 //! (`predictions.csv`, `contributions.csv`, `summary.json`, `metrics.json`, `dag.json`,
-//! `model.json`).
+//! `model.json`, `report.html`).
 
 use crate::panel_args::PanelArgs;
 use anyhow::{Context, Result};
@@ -24,8 +24,8 @@ Examples:
       --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
 
-Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json and model.json
-into the output directory.";
+Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
+report.html into the output directory.";
 
 /// Flags of `dcmmm fit`.
 #[derive(Args, Debug)]
@@ -137,6 +137,19 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &decomposition,
         &card,
     )?;
+    let warnings: Vec<String> = loaded
+        .report
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let source = resolved.data.display().to_string();
+    let report = mmm_report::ReportInput {
+        warnings: Some(&warnings),
+        source: Some(&source),
+        ..mmm_report::ReportInput::new(&fitted, panel, &card)
+    };
+    mmm_report::write_report(&report, &args.out.join("report.html"))?;
     print_summary(&fitted, &card, &args.out);
     Ok(())
 }

@@ -8,6 +8,7 @@ mod panel_args;
 mod predict;
 mod report;
 mod scenarios;
+mod simulate;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,9 @@ enum Command {
     /// Compare planned-spend scenarios: outcome, ROI and difference vs. the baseline.
     #[command(after_help = scenarios::EXAMPLES)]
     Scenarios(scenarios::ScenariosArgs),
+    /// Simulate a panel with known truth (for trying the tool and checking attribution).
+    #[command(after_help = simulate::EXAMPLES)]
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Curves(args) => curves::run(&args),
         Command::Optimize(args) => optimize::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,9 +35,15 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let scenario = if SCENARIO_NAMES.contains(&args.scenario.as_str()) {
         Scenario::named(&args.scenario)?
     } else {
-        let text = std::fs::read_to_string(&args.scenario)
-            .with_context(|| format!("`{}` is neither a named scenario ({}) nor a readable TOML file", args.scenario, SCENARIO_NAMES.join(", ")))?;
-        Scenario::from_toml(&text).with_context(|| format!("{}: invalid scenario", args.scenario))?
+        let text = std::fs::read_to_string(&args.scenario).with_context(|| {
+            format!(
+                "`{}` is neither a named scenario ({}) nor a readable TOML file",
+                args.scenario,
+                SCENARIO_NAMES.join(", ")
+            )
+        })?;
+        Scenario::from_toml(&text)
+            .with_context(|| format!("{}: invalid scenario", args.scenario))?
     };
     let sim = simulate(&scenario, args.seed)?;
     sim.write(&args.out)?;
@@ -52,7 +58,11 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     data.insert("time".into(), spec.time.clone().into());
     if !spec.spend.is_empty() {
-        let spend: toml::map::Map<String, toml::Value> = spec.spend.iter().map(|(c, s)| (c.clone(), s.clone().into())).collect();
+        let spend: toml::map::Map<String, toml::Value> = spec
+            .spend
+            .iter()
+            .map(|(c, s)| (c.clone(), s.clone().into()))
+            .collect();
         data.insert("spend".into(), spend.into());
     }
     let mut root = toml::map::Map::new();

@@ -19,7 +19,9 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Deterministic pseudo-random numbers in [0, 1).
 fn noise(i: u64) -> f64 {
-    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x1234_5678);
+    let mut z = i
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(0x1234_5678);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
@@ -27,7 +29,11 @@ fn noise(i: u64) -> f64 {
 
 /// 3 regions × `weeks` weekly dates from 2023-01-02; region `c` starts two weeks late.
 fn write_panel(path: &Path, weeks: usize, first_week: usize, with_target: bool) {
-    let mut s = String::from(if with_target { "region,week,sales,tv,search,price\n" } else { "region,week,tv,search,price\n" });
+    let mut s = String::from(if with_target {
+        "region,week,sales,tv,search,price\n"
+    } else {
+        "region,week,tv,search,price\n"
+    });
     for (ri, region) in ["a", "b", "c"].iter().enumerate() {
         for w in first_week..first_week + weeks {
             if *region == "c" && w < 2 {
@@ -36,13 +42,20 @@ fn write_panel(path: &Path, weeks: usize, first_week: usize, with_target: bool) 
             let day = 1 + 7 * w as u64; // days after 2023-01-01 (a Sunday): Mondays from 2023-01-02
             let (y, m, d) = civil(19358 + day as i64);
             let k = (ri * 1000 + w) as u64;
-            let tv = if w % 6 < 2 { 100.0 + 50.0 * noise(k) } else { 5.0 * noise(k + 7) };
+            let tv = if w % 6 < 2 {
+                100.0 + 50.0 * noise(k)
+            } else {
+                5.0 * noise(k + 7)
+            };
             let search = 20.0 + 10.0 * noise(k + 11);
             let price = 10.0 + noise(k + 13);
             let size = 1.0 + ri as f64;
-            let sales = size * (200.0 + 0.4 * tv + 1.5 * search - 5.0 * price + 10.0 * noise(k + 17));
+            let sales =
+                size * (200.0 + 0.4 * tv + 1.5 * search - 5.0 * price + 10.0 * noise(k + 17));
             if with_target {
-                s += &format!("{region},{y:04}-{m:02}-{d:02},{sales:.3},{tv:.3},{search:.3},{price:.3}\n");
+                s += &format!(
+                    "{region},{y:04}-{m:02}-{d:02},{sales:.3},{tv:.3},{search:.3},{price:.3}\n"
+                );
             } else {
                 s += &format!("{region},{y:04}-{m:02}-{d:02},{tv:.3},{search:.3},{price:.3}\n");
             }
@@ -68,7 +81,12 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap().split(',').map(String::from).collect();
-    (header, lines.map(|l| l.split(',').map(String::from).collect()).collect())
+    (
+        header,
+        lines
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect(),
+    )
 }
 
 #[test]
@@ -80,13 +98,39 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     let status = dcmmm()
         .args(["fit", "--data"])
         .arg(&panel)
-        .args(["--target", "sales", "--media", "tv,search", "--controls", "price", "--region", "region"])
-        .args(["--holdout-weeks", "10", "--epochs", "40", "--quiet", "--seed", "7", "--out"])
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--controls",
+            "price",
+            "--region",
+            "region",
+        ])
+        .args([
+            "--holdout-weeks",
+            "10",
+            "--epochs",
+            "40",
+            "--quiet",
+            "--seed",
+            "7",
+            "--out",
+        ])
         .arg(&out)
         .status()
         .unwrap();
     assert!(status.success());
-    for f in ["predictions.csv", "contributions.csv", "summary.json", "metrics.json", "dag.json", "model.json"] {
+    for f in [
+        "predictions.csv",
+        "contributions.csv",
+        "summary.json",
+        "metrics.json",
+        "dag.json",
+        "model.json",
+        "report.html",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 
@@ -106,17 +150,25 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     for r in &rows {
         let predicted: f64 = r[3].parse().unwrap();
         let sum = sums[&(r[0].clone(), r[1].clone())];
-        assert!((sum - predicted).abs() <= 1e-9 * predicted.abs().max(1.0), "{r:?}: components sum to {sum}");
+        assert!(
+            (sum - predicted).abs() <= 1e-9 * predicted.abs().max(1.0),
+            "{r:?}: components sum to {sum}"
+        );
     }
 
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     for ch in ["tv", "search"] {
         let c = &summary["channels"][ch];
         for key in ["contribution", "spend", "roi", "mroi", "share"] {
-            assert!(c[key].is_number(), "summary.channels.{ch}.{key} missing: {c}");
+            assert!(
+                c[key].is_number(),
+                "summary.channels.{ch}.{key} missing: {c}"
+            );
         }
     }
-    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert!(metrics["holdout"]["r2_within"].is_number());
     assert_eq!(metrics["baselines"].as_array().unwrap().len(), 3);
 
@@ -124,17 +176,43 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     let plan = dir.join("plan.csv");
     write_panel(&plan, 4, 70, false);
     let fc = dir.join("forecast");
-    let output = dcmmm().args(["predict", "--model"]).arg(out.join("model.json")).arg("--data").arg(&plan).arg("--out").arg(&fc).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = dcmmm()
+        .args(["predict", "--model"])
+        .arg(out.join("model.json"))
+        .arg("--data")
+        .arg(&plan)
+        .arg("--out")
+        .arg(&fc)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let (header, rows) = read_csv(&fc.join("forecast.csv"));
     assert_eq!(header, ["region", "week", "predicted"]);
     assert_eq!(rows.len(), 12);
-    assert_eq!(rows[0][1], "2024-05-06", "the first plan week follows the history");
-    assert!(rows.iter().all(|r| r[2].parse::<f64>().unwrap().is_finite()));
+    assert_eq!(
+        rows[0][1], "2024-05-06",
+        "the first plan week follows the history"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r[2].parse::<f64>().unwrap().is_finite())
+    );
 
     // A plan that overlaps the history is refused with a clear message.
     write_panel(&plan, 4, 60, false);
-    let output = dcmmm().args(["predict", "--model"]).arg(out.join("model.json")).arg("--data").arg(&plan).arg("--out").arg(&fc).output().unwrap();
+    let output = dcmmm()
+        .args(["predict", "--model"])
+        .arg(out.join("model.json"))
+        .arg("--data")
+        .arg(&plan)
+        .arg("--out")
+        .arg(&fc)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("not after the fitted history"), "{err}");
@@ -151,7 +229,16 @@ fn fit_rejects_a_bad_config_key() {
     let output = dcmmm()
         .args(["fit", "--data"])
         .arg(&panel)
-        .args(["--target", "sales", "--media", "tv,search", "--region", "region", "--quiet", "--config"])
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+            "--quiet",
+            "--config",
+        ])
         .arg(&cfg)
         .arg("--out")
         .arg(dir.join("out"))

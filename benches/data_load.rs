@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 fn reference_panel() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = root.parent()?.parent()?.join("shared/data/deepcausalmmm_real/mmm_data.csv");
+    let path = root
+        .parent()?
+        .parent()?
+        .join("shared/data/deepcausalmmm_real/mmm_data.csv");
     if path.exists() {
         Some(path)
     } else {
@@ -18,7 +21,9 @@ fn reference_panel() -> Option<PathBuf> {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(path) = reference_panel() else { return };
+    let Some(path) = reference_panel() else {
+        return;
+    };
     let spec = ColumnSpec {
         target: "target_visits".into(),
         media: vec!["impressions_*".into()],

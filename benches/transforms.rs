@@ -33,16 +33,29 @@ impl Panel {
     fn new() -> Panel {
         let (regions, weeks, channels, _) = PAPER_SHAPE;
         let array = |seed: u64, lo: f64, hi: f64| {
-            Array2::from_shape_vec((regions, weeks), seeded_uniform(seed, regions * weeks, lo, hi)).expect("shape")
+            Array2::from_shape_vec(
+                (regions, weeks),
+                seeded_uniform(seed, regions * weeks, lo, hi),
+            )
+            .expect("shape")
         };
         let decays = seeded_uniform(100, channels, 0.1, 0.8);
         let halves = seeded_uniform(101, channels, 0.5, 1.5);
         let slopes = seeded_uniform(102, channels, 0.8, 2.5);
         Panel {
             x: (0..channels as u64).map(|c| array(c, 0.0, 2.0)).collect(),
-            grad_y: (0..channels as u64).map(|c| array(1000 + c, -1.0, 1.0)).collect(),
-            adstock_params: decays.iter().map(|&d| GeometricAdstock::params_for(d)).collect(),
-            hill_params: halves.iter().zip(&slopes).map(|(&k, &s)| Hill::params_for(k, s)).collect(),
+            grad_y: (0..channels as u64)
+                .map(|c| array(1000 + c, -1.0, 1.0))
+                .collect(),
+            adstock_params: decays
+                .iter()
+                .map(|&d| GeometricAdstock::params_for(d))
+                .collect(),
+            hill_params: halves
+                .iter()
+                .zip(&slopes)
+                .map(|(&k, &s)| Hill::params_for(k, s))
+                .collect(),
             ad: Array2::zeros((regions, weeks)),
             y: Array2::zeros((regions, weeks)),
             g_ad: Array2::zeros((regions, weeks)),
@@ -54,7 +67,10 @@ impl Panel {
 
 fn main() {
     let (regions, weeks, channels, _) = PAPER_SHAPE;
-    let adstock = GeometricAdstock { max_lag: None, normalize: true };
+    let adstock = GeometricAdstock {
+        max_lag: None,
+        normalize: true,
+    };
     let hill = Hill;
     let mut p = Panel::new();
     let mut c = Criterion::default().configure_from_args();
@@ -96,8 +112,20 @@ fn main() {
                 p.g_x.fill(0.0);
                 p.g_params.fill(0.0);
                 let (ga, gh) = p.g_params.split_at_mut(1);
-                hill.vjp(ph, p.ad.view(), p.grad_y[ch].view(), Some(p.g_ad.view_mut()), gh);
-                adstock.vjp(pa, p.x[ch].view(), p.g_ad.view(), Some(p.g_x.view_mut()), ga);
+                hill.vjp(
+                    ph,
+                    p.ad.view(),
+                    p.grad_y[ch].view(),
+                    Some(p.g_ad.view_mut()),
+                    gh,
+                );
+                adstock.vjp(
+                    pa,
+                    p.x[ch].view(),
+                    p.g_ad.view(),
+                    Some(p.g_x.view_mut()),
+                    ga,
+                );
                 black_box((&p.y, &p.g_x, &p.g_params));
             }
         })

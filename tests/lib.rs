@@ -19,7 +19,10 @@ pub fn shared_data_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: shared data directory {} not found", dir.display());
+        eprintln!(
+            "skipping: shared data directory {} not found",
+            dir.display()
+        );
         None
     }
 }

@@ -5,7 +5,9 @@ use dcmmm_tests::workspace_root;
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name();
@@ -27,15 +29,27 @@ fn every_module_has_a_doc_comment() {
     for dir in ["crates", "xtask", "benches", "tests"] {
         rust_files(&root.join(dir), &mut files);
     }
-    assert!(files.len() > 5, "tidy found too few Rust files under {}", root.display());
+    assert!(
+        files.len() > 5,
+        "tidy found too few Rust files under {}",
+        root.display()
+    );
     let missing: Vec<String> = files
         .iter()
         .filter(|path| {
             let text = std::fs::read_to_string(path).unwrap_or_default();
-            let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("");
             !first.starts_with("//!")
         })
         .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
         .collect();
-    assert!(missing.is_empty(), "modules without a leading `//!` doc comment:\n  {}", missing.join("\n  "));
+    assert!(
+        missing.is_empty(),
+        "modules without a leading `//!` doc comment:\n  {}",
+        missing.join("\n  ")
+    );
 }

@@ -6,8 +6,14 @@ use anyhow::{Context, Result, bail};
 use std::process::Command;
 
 const TASKS: &[(&str, &str)] = &[
-    ("reproduce", "simulate, fit and score the benchmark table; writes docs/results.md (--large, --data FILE ...)"),
-    ("bench", "run the criterion benchmarks (extra arguments go to criterion, e.g. a name filter)"),
+    (
+        "reproduce",
+        "simulate, fit and score the benchmark table; writes docs/results.md (--large, --data FILE ...)",
+    ),
+    (
+        "bench",
+        "run the criterion benchmarks (extra arguments go to criterion, e.g. a name filter)",
+    ),
 ];
 
 fn main() -> Result<()> {
@@ -57,7 +63,14 @@ fn bench(rest: &[String]) -> Result<()> {
 
 fn reproduce(rest: &[String]) -> Result<()> {
     let status = cargo()
-        .args(["run", "--release", "--quiet", "--package", "mmm-reproduce", "--"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "mmm-reproduce",
+            "--",
+        ])
         .args(rest)
         .status()
         .context("running mmm-reproduce")?;

@@ -31,7 +31,11 @@ pub struct GradCheck {
 /// zero from producing 0/0; callers pass a floor tied to the gradient's overall scale.
 pub fn relative_error(a: f64, n: f64, floor: f64) -> f64 {
     let denom = a.abs().max(n.abs()).max(floor);
-    if denom == 0.0 { 0.0 } else { (a - n).abs() / denom }
+    if denom == 0.0 {
+        0.0
+    } else {
+        (a - n).abs() / denom
+    }
 }
 
 /// Fourth-order central-difference gradient of a scalar function at `x`.
@@ -62,18 +66,37 @@ pub fn numeric_gradient(mut f: impl FnMut(&[f64]) -> f64, x: &[f64], h: f64) -> 
 /// Coordinates are compared with [`relative_error`] using a floor of `1e-6 · max_i |g_i|`
 /// (and at least `1e-12`), so that coordinates with a vanishing derivative are judged on the
 /// gradient's own scale rather than on 0/0.
-pub fn check_gradient(f: impl FnMut(&[f64]) -> f64, x: &[f64], analytic: &[f64], h: f64) -> GradCheck {
-    assert_eq!(x.len(), analytic.len(), "gradient length must match the parameter length");
+pub fn check_gradient(
+    f: impl FnMut(&[f64]) -> f64,
+    x: &[f64],
+    analytic: &[f64],
+    h: f64,
+) -> GradCheck {
+    assert_eq!(
+        x.len(),
+        analytic.len(),
+        "gradient length must match the parameter length"
+    );
     let numeric = numeric_gradient(f, x, h);
-    let scale = analytic.iter().chain(&numeric).fold(0.0_f64, |m, v| m.max(v.abs()));
+    let scale = analytic
+        .iter()
+        .chain(&numeric)
+        .fold(0.0_f64, |m, v| m.max(v.abs()));
     let floor = (1e-6 * scale).max(1e-12);
     let (worst_index, max_rel_error) = analytic
         .iter()
         .zip(&numeric)
         .map(|(&a, &n)| relative_error(a, n, floor))
         .enumerate()
-        .fold((0, 0.0), |best, (i, e)| if e > best.1 { (i, e) } else { best });
-    GradCheck { numeric, max_rel_error, worst_index }
+        .fold(
+            (0, 0.0),
+            |best, (i, e)| if e > best.1 { (i, e) } else { best },
+        );
+    GradCheck {
+        numeric,
+        max_rel_error,
+        worst_index,
+    }
 }
 
 /// Asserts that `analytic` matches the finite-difference gradient of `f` to `tol` relative error.
@@ -119,7 +142,11 @@ mod tests {
     fn accepts_a_correct_gradient() {
         let f = |x: &[f64]| x[0].sin() * x[1].exp() + x[2].powi(3);
         let x: [f64; 3] = [0.3, -0.7, 1.9];
-        let g = [x[0].cos() * x[1].exp(), x[0].sin() * x[1].exp(), 3.0 * x[2] * x[2]];
+        let g = [
+            x[0].cos() * x[1].exp(),
+            x[0].sin() * x[1].exp(),
+            3.0 * x[2] * x[2],
+        ];
         let check = check_gradient(f, &x, &g, 1e-3);
         assert!(check.max_rel_error < 1e-9, "{check:?}");
     }

@@ -25,6 +25,8 @@
 //! activity caused downstream.
 
 use crate::{Error, Model, ModelInputs, Result};
+use faer::Mat;
+use faer::linalg::solvers::Solve;
 use mmm_dag::{Acyclicity, AugmentedLagrangian, Notears, threshold, topological_order};
 use mmm_optim::{Adam, Optimizer};
 use ndarray::{Array2, Array3, ArrayView2, Axis};
@@ -291,35 +293,15 @@ fn residual_design(
         for j in 0..f_n {
             ftf[[j, j]] += 1e-9 * cells.len() as f64;
         }
-        let inv = invert_spd(&ftf);
+        // Solve (FᵀF) B = FᵀM with faer's partially pivoted LU.
+        let lu = Mat::<f64>::from_fn(f_n, f_n, |i, j| ftf[[i, j]]).partial_piv_lu();
         for m in [&mut y, &mut a] {
-            let coef = inv.dot(&f.t().dot(&*m));
+            let ftm = f.t().dot(&*m);
+            let rhs = Mat::<f64>::from_fn(f_n, c_n, |i, j| ftm[[i, j]]);
+            let sol = lu.solve(&rhs);
+            let coef = Array2::from_shape_fn((f_n, c_n), |(i, j)| sol[(i, j)]);
             *m -= &f.dot(&coef);
         }
     }
     (y, a)
-}
-
-/// Inverse of a small symmetric positive-definite matrix by Gauss–Jordan (at most 2J × 2J).
-fn invert_spd(m: &Array2<f64>) -> Array2<f64> {
-    let n = m.nrows();
-    let mut a = m.clone();
-    let mut inv = Array2::eye(n);
-    for i in 0..n {
-        let p = a[[i, i]];
-        for j in 0..n {
-            a[[i, j]] /= p;
-            inv[[i, j]] /= p;
-        }
-        for k in 0..n {
-            if k != i {
-                let f = a[[k, i]];
-                for j in 0..n {
-                    a[[k, j]] -= f * a[[i, j]];
-                    inv[[k, j]] -= f * inv[[i, j]];
-                }
-            }
-        }
-    }
-    inv
 }

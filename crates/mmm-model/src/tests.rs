@@ -269,3 +269,45 @@ fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
         }
     }
 }
+
+#[test]
+fn shared_seasonal_flighting_is_not_read_as_a_channel_edge() {
+    // Two channels follow the same yearly pattern (plus independent noise) but do not cause each
+    // other: after the calendar seasonality is removed, no edge may remain.
+    let (r_n, t_n) = (4, 156);
+    let noise = seeded_uniform(41, r_n * t_n * 2, -0.2, 0.2);
+    let year: Vec<f64> = (0..t_n)
+        .map(|t| (t as f64 * 7.0 / 365.25).fract())
+        .collect();
+    let media = Array3::from_shape_fn((r_n, t_n, 2), |(r, t, c)| {
+        1.0 + 0.8 * (2.0 * std::f64::consts::PI * year[t]).sin() + noise[(r * t_n + t) * 2 + c]
+    });
+    let model = Model::new(
+        ModelConfig {
+            fourier_harmonics: 2,
+            ..ModelConfig::default()
+        },
+        r_n,
+        2,
+        0,
+    )
+    .unwrap();
+    let inp = ModelInputs::new(
+        &media,
+        &Array3::zeros((r_n, t_n, 0)),
+        &Array2::ones((r_n, t_n)),
+        &Array2::from_elem((r_n, t_n), true),
+        &year,
+        t_n - 1,
+        2,
+    )
+    .unwrap();
+    let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+    let p = model.init_params(&inp, &w, 3);
+    let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, &DagConfig::default()).unwrap();
+    assert!(
+        dag.weights.iter().flatten().all(|&v| v == 0.0),
+        "spurious edges: {:?}",
+        dag.standardized
+    );
+}

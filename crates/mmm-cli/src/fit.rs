@@ -51,7 +51,9 @@ pub struct FitArgs {
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct FitFile {
-    data: Option<toml::Value>,
+    /// Read by the panel flags (`PanelArgs`), accepted here so that one file holds everything.
+    #[serde(rename = "data")]
+    _data: Option<toml::Value>,
     model: ModelConfig,
     train: TrainConfig,
     dag: DagConfig,
@@ -67,7 +69,6 @@ fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
         }
         None => FitFile::default(),
     };
-    let _ = file.data;
     let mut cfg = FitConfig {
         holdout_weeks,
         model: file.model,

@@ -216,7 +216,7 @@ fn write_predictions(
 
 /// Component names and values `[component][region, week]` in a fixed order: baseline, trend,
 /// seasonality, controls, channels.
-fn components<'a>(
+pub fn components<'a>(
     fitted: &'a FittedModel,
     d: &'a Decomposition,
 ) -> Vec<(&'a str, ndarray::ArrayView2<'a, f64>)> {

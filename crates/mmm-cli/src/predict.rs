@@ -191,25 +191,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     w.write_record(["region", "week", "predicted"])?;
     let mut c = csv::Writer::from_path(args.out.join("forecast_contributions.csv"))?;
     c.write_record(["region", "week", "component", "value"])?;
-    let mut comps: Vec<(&str, ndarray::ArrayView2<f64>)> = vec![
-        ("baseline", d.baseline.view()),
-        ("trend", d.trend.view()),
-        ("seasonality", d.seasonality.view()),
-    ];
-    comps.extend(
-        fitted
-            .controls
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.as_str(), d.controls.index_axis(Axis(0), k))),
-    );
-    comps.extend(
-        fitted
-            .channels
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (n.as_str(), d.channels.index_axis(Axis(0), k))),
-    );
+    let comps = crate::fit::components(&fitted, &d);
     let mut national = 0.0;
     let mut media = 0.0;
     for &t in &forecast_weeks {

@@ -164,20 +164,14 @@ fn predict(d: &Design, base: &[f64], coef: &[f64]) -> Array2<f64> {
     })
 }
 
-fn masked(panel: &mmm_data::Panel, weeks: std::ops::Range<usize>) -> Array2<bool> {
-    Array2::from_shape_fn(panel.observed.dim(), |(r, t)| {
-        panel.observed[[r, t]] && weeks.contains(&t)
-    })
-}
-
 /// Fits the classic MMM with `fitted`'s scalers and split (holdout untouched).
 pub fn fit_classic(fitted: &FittedModel, panel: &mmm_data::Panel) -> anyhow::Result<ClassicFit> {
     let split = &fitted.split;
     let inp = fitted.inputs_for(panel)?;
     let y = &inp.target;
-    let fit_mask = masked(panel, split.train.start..split.validation.start);
-    let val_mask = masked(panel, split.validation.clone());
-    let all_mask = masked(panel, split.train.clone());
+    let fit_mask = fitted.mask(panel, split.train.start..split.validation.start);
+    let val_mask = fitted.mask(panel, split.validation.clone());
+    let all_mask = fitted.mask(panel, split.train.clone());
     let d = design(fitted, panel, &fit_mask)?;
     // Ridge strength by validation error.
     let mut best = (f64::INFINITY, RIDGE[0]);

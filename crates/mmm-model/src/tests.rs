@@ -45,6 +45,21 @@ fn small_inputs(
     .unwrap()
 }
 
+/// Inputs with media only (no controls), a target of ones and every cell observed.
+fn media_only_inputs(media: &Array3<f64>, year: &[f64], harmonics: usize) -> ModelInputs {
+    let (r_n, t_n, _) = media.dim();
+    ModelInputs::new(
+        media,
+        &Array3::zeros((r_n, t_n, 0)),
+        &Array2::ones((r_n, t_n)),
+        &Array2::from_elem((r_n, t_n), true),
+        year,
+        t_n - 1,
+        harmonics,
+    )
+    .unwrap()
+}
+
 fn perturbed_params(model: &Model, inp: &ModelInputs, w: &Array2<f64>, seed: u64) -> Vec<f64> {
     let mut p = model.init_params(inp, w, seed);
     for (v, n) in p
@@ -210,16 +225,7 @@ fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
         0,
     )
     .unwrap();
-    let probe = ModelInputs::new(
-        &media,
-        &Array3::zeros((r_n, t_n, 0)),
-        &Array2::ones((r_n, t_n)),
-        &Array2::from_elem((r_n, t_n), true),
-        &vec![0.0; t_n],
-        t_n - 1,
-        0,
-    )
-    .unwrap();
+    let probe = media_only_inputs(&media, &vec![0.0; t_n], 0);
     let w = probe.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
     let p = model.init_params(&probe, &w, 1);
     let ad0 = adstock_all(&model, &p, &probe);
@@ -228,16 +234,7 @@ fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
             media[[r, t, 1]] = 0.3 * media[[r, t, 1]] + 1.5 * ad0[[0, r, t]];
         }
     }
-    let inp = ModelInputs::new(
-        &media,
-        &Array3::zeros((r_n, t_n, 0)),
-        &Array2::ones((r_n, t_n)),
-        &Array2::from_elem((r_n, t_n), true),
-        &vec![0.0; t_n],
-        t_n - 1,
-        0,
-    )
-    .unwrap();
+    let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
     let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, &DagConfig::default()).unwrap();
     let edges: Vec<(usize, usize)> = (0..3)
         .flat_map(|i| (0..3).map(move |j| (i, j)))
@@ -292,16 +289,7 @@ fn shared_seasonal_flighting_is_not_read_as_a_channel_edge() {
         0,
     )
     .unwrap();
-    let inp = ModelInputs::new(
-        &media,
-        &Array3::zeros((r_n, t_n, 0)),
-        &Array2::ones((r_n, t_n)),
-        &Array2::from_elem((r_n, t_n), true),
-        &year,
-        t_n - 1,
-        2,
-    )
-    .unwrap();
+    let inp = media_only_inputs(&media, &year, 2);
     let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
     let p = model.init_params(&inp, &w, 3);
     let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, &DagConfig::default()).unwrap();

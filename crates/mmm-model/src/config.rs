@@ -15,6 +15,19 @@ pub enum RegionWeighting {
     Size,
 }
 
+/// The adstock family of every channel (shared across regions, learned per channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AdstockKind {
+    /// Normalised geometric decay `a_t = (1−α) x_t + α a_{t−1}`: the effect peaks in the week of
+    /// the spend.
+    #[default]
+    Geometric,
+    /// Weibull-PDF lag weights over 13 weeks (shape k, scale λ): k = 1 is a geometric decay, k > 1
+    /// lets the effect peak weeks after the spend. Starts at k = 1 (geometric, α = 0.5).
+    Weibull,
+}
+
 /// Regularisation weights. Each penalty is a mean over its block, so a weight means the same thing
 /// whatever the panel size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +70,8 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Number of yearly Fourier harmonics J (2J seasonal features).
     pub fourier_harmonics: usize,
+    /// Adstock family of the channels.
+    pub adstock: AdstockKind,
     /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
     pub effect_modulation: f64,
     /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target.
@@ -74,6 +89,7 @@ impl Default for ModelConfig {
         ModelConfig {
             hidden: 16,
             fourier_harmonics: 2,
+            adstock: AdstockKind::default(),
             effect_modulation: 0.3,
             baseline_modulation: 0.1,
             huber_delta: 0.25,

@@ -15,7 +15,7 @@ pub mod layout;
 pub mod model;
 
 pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
-pub use config::{ModelConfig, Penalties, RegionWeighting};
+pub use config::{AdstockKind, ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;
 pub use layout::Layout;
 pub use model::{Decomposition, Loss, Model, Tape};

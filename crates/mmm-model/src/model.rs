@@ -13,13 +13,13 @@
 //!
 //! Every term is additive, so the decomposition sums exactly to the prediction.
 
-use crate::config::{ModelConfig, RegionWeighting};
+use crate::config::{AdstockKind, ModelConfig, RegionWeighting};
 use crate::inputs::ModelInputs;
 use crate::layout::Layout;
 use crate::{Error, Result};
 use mmm_gru::{Gru, GruTape};
 use mmm_transforms::param::{sigmoid, softplus};
-use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation};
+use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation, WeibullAdstock};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 use rayon::prelude::*;
 
@@ -29,6 +29,8 @@ pub struct Model {
     config: ModelConfig,
     layout: Layout,
     adstock: Vec<Box<dyn Adstock>>,
+    /// Initial adstock parameters per channel (the transforms' defaults unless `new` says otherwise).
+    adstock_init: Vec<Vec<f64>>,
     saturation: Vec<Box<dyn Saturation>>,
     gru: Gru,
 }
@@ -98,21 +100,34 @@ fn huber(e: f64, delta: f64) -> (f64, f64) {
 }
 
 impl Model {
-    /// A model with geometric adstock (exact recursion, normalised) and Hill saturation on every
-    /// channel.
+    /// A model with the adstock family of `config.adstock` (geometric: exact recursion, normalised;
+    /// Weibull: 13 lags, started at its geometric special case) and Hill saturation on every channel.
     pub fn new(
         config: ModelConfig,
         regions: usize,
         channels: usize,
         controls: usize,
     ) -> Result<Self> {
+        let kind = config.adstock;
         let adstock: Vec<Box<dyn Adstock>> = (0..channels)
-            .map(|_| Box::new(GeometricAdstock::new(None, true)) as Box<dyn Adstock>)
+            .map(|_| match kind {
+                AdstockKind::Geometric => {
+                    Box::new(GeometricAdstock::new(None, true)) as Box<dyn Adstock>
+                }
+                AdstockKind::Weibull => Box::new(WeibullAdstock::default()),
+            })
             .collect();
         let saturation: Vec<Box<dyn Saturation>> = (0..channels)
             .map(|_| Box::new(Hill::new()) as Box<dyn Saturation>)
             .collect();
-        Self::with_transforms(config, regions, controls, adstock, saturation)
+        let mut model = Self::with_transforms(config, regions, controls, adstock, saturation)?;
+        if kind == AdstockKind::Weibull {
+            // Start from the geometric special case (k = 1, e^{−1/λ} = 0.5) so that a delay is
+            // learned only when the data ask for it.
+            let init = WeibullAdstock::params_for(1.0, 1.0 / std::f64::consts::LN_2);
+            model.adstock_init = vec![init; channels];
+        }
+        Ok(model)
     }
 
     /// A model with the caller's transforms, one adstock and one saturation per channel. All
@@ -164,6 +179,7 @@ impl Model {
         Ok(Model {
             config,
             layout,
+            adstock_init: adstock.iter().map(|a| a.default_params()).collect(),
             adstock,
             saturation,
             gru,
@@ -229,7 +245,7 @@ impl Model {
         let l = &self.layout;
         let mut p = vec![0.0; l.len];
         for c in 0..l.channels {
-            p[l.adstock_of(c)].copy_from_slice(&self.adstock[c].default_params());
+            p[l.adstock_of(c)].copy_from_slice(&self.adstock_init[c]);
             p[l.saturation_of(c)].copy_from_slice(&self.saturation[c].default_params());
         }
         // softplus(θ) = 0.05: each channel starts explaining a few percent of the mean.

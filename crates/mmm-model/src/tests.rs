@@ -80,11 +80,26 @@ fn check_whole_model(
     harmonics: usize,
     hidden: usize,
 ) {
+    check_whole_model_with(AdstockKind::Geometric, seed, r_n, t_n, c_n, k_n, harmonics, hidden);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_whole_model_with(
+    adstock: AdstockKind,
+    seed: u64,
+    r_n: usize,
+    t_n: usize,
+    c_n: usize,
+    k_n: usize,
+    harmonics: usize,
+    hidden: usize,
+) {
     // A large Huber δ keeps every residual on the smooth quadratic branch; the branch switch is
     // checked separately below.
     let cfg = ModelConfig {
         hidden,
         fourier_harmonics: harmonics,
+        adstock,
         huber_delta: 50.0,
         ..ModelConfig::default()
     };
@@ -103,6 +118,39 @@ fn check_whole_model(
 #[test]
 fn whole_model_gradient_matches_finite_differences() {
     check_whole_model(11, 3, 20, 2, 2, 1, 4);
+}
+
+#[test]
+fn whole_model_gradient_with_weibull_adstock() {
+    check_whole_model_with(AdstockKind::Weibull, 21, 3, 20, 2, 2, 1, 4);
+    check_whole_model_with(AdstockKind::Weibull, 22, 1, 1, 1, 0, 0, 1); // one region, one week
+}
+
+#[test]
+fn weibull_adstock_starts_at_its_geometric_special_case() {
+    let geo = Model::new(ModelConfig::default(), 2, 2, 1).unwrap();
+    let wb = Model::new(
+        ModelConfig {
+            adstock: AdstockKind::Weibull,
+            ..ModelConfig::default()
+        },
+        2,
+        2,
+        1,
+    )
+    .unwrap();
+    let inp = small_inputs(5, 2, 30, 2, 1, 2);
+    let w = inp.loss_weights(0..30, &[1.0, 1.0]).unwrap();
+    let (pg, pw) = (geo.init_params(&inp, &w, 1), wb.init_params(&inp, &w, 1));
+    let l = wb.layout();
+    // Geometric decay 0.5 vs Weibull k = 1, λ = 1/ln 2 (truncated at 13 lags): lag weights agree
+    // to within the truncated tail, 0.5¹³.
+    let lg = geo.adstock(0).lag_weights(&pg[geo.layout().adstock_of(0)], 13);
+    let lw = wb.adstock(0).lag_weights(&pw[l.adstock_of(0)], 13);
+    for (a, b) in lg.iter().zip(&lw) {
+        assert!((a - b).abs() < 2.0 * 0.5f64.powi(13), "{lg:?} vs {lw:?}");
+    }
+    assert_eq!(wb.adstock(0).name(), "weibull");
 }
 
 #[test]

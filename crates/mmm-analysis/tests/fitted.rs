@@ -30,7 +30,7 @@ fn fitted() -> &'static (Simulation, FittedModel) {
         cfg.model.hidden = 4;
         cfg.train = TrainConfig {
             epochs: 60,
-            validation_weeks: 6,
+            validation_weeks: Some(6),
             ..TrainConfig::default()
         };
         let model = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();

@@ -80,7 +80,7 @@ fn model() -> &'static Path {
         cfg.model.hidden = 4;
         cfg.train = TrainConfig {
             epochs: 40,
-            validation_weeks: 6,
+            validation_weeks: Some(6),
             ..TrainConfig::default()
         };
         let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();

@@ -41,7 +41,7 @@ fn quick_config() -> FitConfig {
     cfg.model.hidden = 4;
     cfg.train = TrainConfig {
         epochs: 40,
-        validation_weeks: 6,
+        validation_weeks: Some(6),
         ..TrainConfig::default()
     };
     cfg
@@ -139,4 +139,29 @@ fn contribution_slopes_match_a_finite_difference() {
             slopes[c]
         );
     }
+}
+
+#[test]
+fn automatic_validation_slice_grows_for_few_regions_and_is_recorded() {
+    let auto = TrainConfig::default();
+    assert_eq!(auto.validation_weeks, None);
+    // ≥ 100 region-weeks where the panel allows, within 8..=13 weeks.
+    for (regions, weeks) in [(1, 13), (7, 13), (8, 13), (9, 12), (10, 10), (13, 8), (190, 8)] {
+        assert_eq!(auto.validation_weeks_for(regions), weeks, "{regions} regions");
+    }
+    let fixed = TrainConfig {
+        validation_weeks: Some(0),
+        ..TrainConfig::default()
+    };
+    assert_eq!(fixed.validation_weeks_for(1), 0);
+
+    let mut cfg = quick_config();
+    cfg.train.validation_weeks = None;
+    let spec = ColumnSpec {
+        target: "sales".into(),
+        ..ColumnSpec::default()
+    };
+    let fitted = fit_panel(&panel(2, 60), &spec, &cfg, &mut |_| {}).unwrap();
+    assert_eq!(fitted.config.train.validation_weeks, Some(13));
+    assert_eq!(fitted.split.validation, 39..52);
 }

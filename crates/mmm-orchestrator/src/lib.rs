@@ -13,7 +13,7 @@ pub mod train;
 
 pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
-pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, train};
+pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};
 
 /// Errors of the orchestrator crate.
 #[derive(Debug, thiserror::Error)]

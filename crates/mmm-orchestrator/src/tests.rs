@@ -59,7 +59,7 @@ fn small_config() -> (ModelConfig, TrainConfig) {
     };
     let train = TrainConfig {
         epochs: 60,
-        validation_weeks: 6,
+        validation_weeks: Some(6),
         patience: 20,
         ..TrainConfig::default()
     };
@@ -135,7 +135,7 @@ fn same_seed_same_result_whatever_the_thread_count() {
     let inp = inputs(&target, 3, r_n, t_n, train_end);
     let (mcfg, mut tcfg) = small_config();
     tcfg.epochs = 8;
-    tcfg.validation_weeks = 4;
+    tcfg.validation_weeks = Some(4);
     let model = Model::new(mcfg, r_n, 2, 1).unwrap();
     let w = vec![1.0; r_n];
     let run = |threads: usize| {

@@ -30,8 +30,9 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Global gradient-norm clip.
     pub clip_norm: f64,
-    /// Weeks at the end of the training span used for validation (0 = no validation: fixed epochs).
-    pub validation_weeks: usize,
+    /// Weeks at the end of the training span used for validation (0 = no validation: fixed
+    /// epochs). Unset = automatic ([`TrainConfig::validation_weeks_for`]).
+    pub validation_weeks: Option<usize>,
     /// Early-stopping patience in epochs (on the validation loss).
     pub patience: usize,
     /// Epochs without validation improvement before the learning rate is reduced.
@@ -52,7 +53,7 @@ impl Default for TrainConfig {
             epochs: 600,
             learning_rate: 0.02,
             clip_norm: 1.0,
-            validation_weeks: 8,
+            validation_weeks: None,
             patience: 60,
             plateau_patience: 20,
             plateau_factor: 0.5,
@@ -63,7 +64,20 @@ impl Default for TrainConfig {
     }
 }
 
+/// Region-weeks the automatic validation slice aims for: with fewer, the validation loss is too
+/// noisy to choose the epoch (docs/model.md §8: one region with 8 validation weeks stopped at
+/// noise and forecast worse than the training mean on some seeds).
+pub const VALIDATION_REGION_WEEKS: usize = 100;
+
 impl TrainConfig {
+    /// The validation slice used for a panel of `regions` regions: the configured number of
+    /// weeks, or automatically enough weeks for [`VALIDATION_REGION_WEEKS`] region-weeks, at least
+    /// 8 and at most 13 (a quarter).
+    pub fn validation_weeks_for(&self, regions: usize) -> usize {
+        self.validation_weeks
+            .unwrap_or_else(|| VALIDATION_REGION_WEEKS.div_ceil(regions.max(1)).clamp(8, 13))
+    }
+
     /// Checks the values, naming the first bad key.
     pub fn validate(&self) -> Result<()> {
         let bad = |k: &str, why: &str| Err(Error::Config(format!("`{k}` {why}")));
@@ -146,7 +160,8 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let n_train = train_weeks.len();
-    let use_validation = cfg.validation_weeks > 0 && cfg.validation_weeks < n_train;
+    let validation_weeks = cfg.validation_weeks_for(inputs.n_regions());
+    let use_validation = validation_weeks > 0 && validation_weeks < n_train;
     let all_weights = inputs.loss_weights(train_weeks.clone(), region_weight)?;
     let mut history = Vec::new();
 
@@ -172,7 +187,7 @@ pub fn train(
         });
     }
 
-    let split = train_weeks.end - cfg.validation_weeks;
+    let split = train_weeks.end - validation_weeks;
     let fit_weights = inputs.loss_weights(train_weeks.start..split, region_weight)?;
     let val_weights = inputs.loss_weights(split..train_weeks.end, region_weight)?;
     let init = model.init_params(inputs, &fit_weights, cfg.seed);

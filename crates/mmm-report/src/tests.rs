@@ -73,7 +73,7 @@ fn fixture() -> &'static Fixture {
         cfg.model.hidden = 4;
         cfg.train = TrainConfig {
             epochs: 30,
-            validation_weeks: 6,
+            validation_weeks: Some(6),
             ..TrainConfig::default()
         };
         let spec = ColumnSpec {

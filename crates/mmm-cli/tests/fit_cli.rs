@@ -249,3 +249,43 @@ fn fit_rejects_a_bad_config_key() {
     assert!(err.contains("hiden"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn fit_warns_that_one_region_identifies_attribution_weakly() {
+    let dir = tmp("national");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let text = std::fs::read_to_string(&panel).unwrap();
+    let one: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || l.starts_with("a,"))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&panel, one).unwrap();
+    let out = dir.join("fit");
+    let output = dcmmm()
+        .args(["fit", "--data"])
+        .arg(&panel)
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+            "--epochs",
+            "20",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("warning: one region"), "{err}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("identifies the channels"), "warning missing from the report");
+    std::fs::remove_dir_all(&dir).ok();
+}

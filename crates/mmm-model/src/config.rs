@@ -72,6 +72,10 @@ pub struct ModelConfig {
     pub fourier_harmonics: usize,
     /// Adstock family of the channels.
     pub adstock: AdstockKind,
+    /// Share of the target the media channels together explain at initialisation, split
+    /// equally across channels. Attribution is only partly identified by data, so this starting
+    /// point acts as a weak prior (docs/model.md §8).
+    pub initial_media_share: f64,
     /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
     pub effect_modulation: f64,
     /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target.
@@ -90,6 +94,7 @@ impl Default for ModelConfig {
             hidden: 16,
             fourier_harmonics: 2,
             adstock: AdstockKind::default(),
+            initial_media_share: 0.2,
             effect_modulation: 0.3,
             baseline_modulation: 0.1,
             huber_delta: 0.25,
@@ -111,6 +116,9 @@ impl ModelConfig {
                 "effect_modulation",
                 "must lie in [0, 1) so that effects stay positive",
             );
+        }
+        if !(self.initial_media_share > 0.0 && self.initial_media_share < 1.0) {
+            return bad("initial_media_share", "must lie in (0, 1)");
         }
         if !(self.baseline_modulation >= 0.0 && self.baseline_modulation.is_finite()) {
             return bad("baseline_modulation", "must be finite and ≥ 0");

@@ -237,7 +237,8 @@ impl Model {
         }
     }
 
-    /// Initial parameters: transforms at their defaults, small media coefficients, region
+    /// Initial parameters: transforms at their defaults, media coefficients splitting
+    /// `initial_media_share` of the target equally across channels, region
     /// baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
     /// `seed`, heads at zero (so modulation starts neutral).
     pub fn init_params(&self, inp: &ModelInputs, weights: &Array2<f64>, seed: u64) -> Vec<f64> {
@@ -248,10 +249,26 @@ impl Model {
             p[l.adstock_of(c)].copy_from_slice(&self.adstock_init[c]);
             p[l.saturation_of(c)].copy_from_slice(&self.saturation[c].default_params());
         }
-        // softplus(θ) = 0.05: each channel starts explaining a few percent of the mean.
-        let theta0 = mmm_transforms::param::softplus_inv(0.05);
-        p[l.beta.clone()].fill(theta0);
         p[l.gru.clone()].copy_from_slice(&self.gru.init_params(seed));
+        // Media coefficients: together the channels start explaining `initial_media_share` of
+        // the (scaled) target, split equally — β_c = share / (C · weighted mean of Hill_c). The
+        // data move them from there; where they cannot tell a channel from the baseline, this
+        // starting point remains (docs/model.md §8).
+        let inv = mmm_transforms::param::softplus_inv;
+        p[l.beta.clone()].fill(inv(1.0));
+        let unit = self.forward(&p, inp);
+        let wsum = weights.sum();
+        for c in 0..l.channels {
+            let sat = unit.saturated.index_axis(Axis(0), c);
+            let mean = if wsum > 0.0 {
+                sat.iter().zip(weights.iter()).map(|(s, w)| s * w).sum::<f64>() / wsum
+            } else {
+                0.0
+            };
+            let share = self.config.initial_media_share / l.channels as f64;
+            let beta = if mean > 1e-9 { share / mean } else { share };
+            p[l.beta.start + c] = inv(beta.max(1e-6));
+        }
         let tape = self.forward(&p, inp);
         for r in 0..l.regions {
             let w = weights.row(r);

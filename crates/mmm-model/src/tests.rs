@@ -168,6 +168,35 @@ proptest! {
 }
 
 #[test]
+fn initial_media_share_is_split_equally_across_channels() {
+    for share in [0.05, 0.2, 0.6] {
+        let cfg = ModelConfig {
+            initial_media_share: share,
+            ..ModelConfig::default()
+        };
+        let model = Model::new(cfg, 3, 4, 1).unwrap();
+        let inp = small_inputs(8, 3, 40, 4, 1, 2);
+        let w = inp.loss_weights(0..32, &[1.0, 2.0, 0.5]).unwrap();
+        let d = model.decompose(&model.init_params(&inp, &w, 3), &inp);
+        for c in 0..4 {
+            let ch = d.channels.index_axis(ndarray::Axis(0), c);
+            let weighted: f64 = ch.iter().zip(w.iter()).map(|(v, w)| v * w).sum::<f64>() / w.sum();
+            assert!(
+                (weighted - share / 4.0).abs() < 1e-12,
+                "channel {c}: {weighted} vs {}",
+                share / 4.0
+            );
+        }
+    }
+    let bad = ModelConfig {
+        initial_media_share: 1.0,
+        ..ModelConfig::default()
+    };
+    let err = Model::new(bad, 1, 1, 0).unwrap_err().to_string();
+    assert!(err.contains("initial_media_share"), "{err}");
+}
+
+#[test]
 fn decomposition_sums_to_the_prediction() {
     let model = Model::new(ModelConfig::default(), 4, 3, 2).unwrap();
     let inp = small_inputs(3, 4, 30, 3, 2, 2);

@@ -259,6 +259,24 @@ impl Gru {
     /// # Panics
     /// If `params.len() != n_params()` or the shapes of `x` and `h0` do not match the layer.
     pub fn forward(&self, params: &[f64], x: ArrayView3<f64>, h0: ArrayView2<f64>) -> GruTape {
+        let mut tape = GruTape::default();
+        self.forward_into(params, x, h0, &mut tape);
+        tape
+    }
+
+    /// [`Gru::forward`] into an existing tape, reusing its buffers when the shapes match (a
+    /// training loop then allocates — and the OS zero-fills — the large `[T, R, ·]` arrays once,
+    /// not every epoch).
+    ///
+    /// # Panics
+    /// As [`Gru::forward`].
+    pub fn forward_into(
+        &self,
+        params: &[f64],
+        x: ArrayView3<f64>,
+        h0: ArrayView2<f64>,
+        tape: &mut GruTape,
+    ) {
         let w = self.weights(params);
         let (t_len, r_len, n_in) = x.dim();
         let h = self.n_hidden;
@@ -273,14 +291,24 @@ impl Gru {
             "GRU h0 must be [R, H] = [{r_len}, {h}], got {:?}",
             h0.dim()
         );
-        let mut hidden = Array3::zeros((t_len, r_len, h));
-        let mut gates = Array3::zeros((t_len, r_len, 4 * h));
+        // Every cell is overwritten below, so reused buffers need no clearing.
+        if tape.hidden.dim() != (t_len, r_len, h) {
+            tape.hidden = Array3::zeros((t_len, r_len, h));
+        }
+        if tape.gates.dim() != (t_len, r_len, 4 * h) {
+            tape.gates = Array3::zeros((t_len, r_len, 4 * h));
+        }
+        if tape.h0.dim() == h0.dim() {
+            tape.h0.assign(&h0);
+        } else {
+            tape.h0 = h0.to_owned();
+        }
         if t_len > 0 && r_len > 0 {
             let cs = self.chunk;
-            hidden
+            tape.hidden
                 .axis_chunks_iter_mut(Axis(1), cs)
                 .into_par_iter()
-                .zip(gates.axis_chunks_iter_mut(Axis(1), cs).into_par_iter())
+                .zip(tape.gates.axis_chunks_iter_mut(Axis(1), cs).into_par_iter())
                 .enumerate()
                 .for_each(|(k, (hid, gat))| {
                     let r0 = k * cs;
@@ -293,11 +321,6 @@ impl Gru {
                         gat,
                     );
                 });
-        }
-        GruTape {
-            h0: h0.to_owned(),
-            hidden,
-            gates,
         }
     }
 
@@ -398,8 +421,9 @@ impl Gru {
     }
 }
 
-/// Everything the forward pass records for the backward pass.
-#[derive(Debug, Clone)]
+/// Everything the forward pass records for the backward pass ([`Default`]: an empty tape for
+/// [`Gru::forward_into`] to fill).
+#[derive(Debug, Clone, Default)]
 pub struct GruTape {
     /// Initial states `[R, H]`.
     h0: Array2<f64>,

@@ -20,7 +20,9 @@ use crate::{Error, Result};
 use mmm_gru::{Gru, GruTape};
 use mmm_transforms::param::{sigmoid, softplus};
 use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation, WeibullAdstock};
+use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
+use std::sync::Mutex;
 use rayon::prelude::*;
 
 /// The model's structure (sizes, transforms, GRU); parameters live in a separate flat buffer.
@@ -33,10 +35,14 @@ pub struct Model {
     adstock_init: Vec<Vec<f64>>,
     saturation: Vec<Box<dyn Saturation>>,
     gru: Gru,
+    /// The last training step's tape, whose buffers the next forward pass reuses: on a
+    /// 2000-region panel the fresh [C, R, T] and [T, R, 4H] arrays of every epoch cost more
+    /// time in page faults than the arithmetic that fills them.
+    recycled: Mutex<Option<Tape>>,
 }
 
 /// Everything the backward pass needs from a forward pass, and the prediction.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Tape {
     adstocked: Array3<f64>,
     saturated: Array3<f64>,
@@ -183,6 +189,7 @@ impl Model {
             adstock,
             saturation,
             gru,
+            recycled: Mutex::new(None),
         })
     }
 
@@ -284,6 +291,22 @@ impl Model {
     /// Runs the model over every week of `inp` (training, holdout and forecast weeks alike, so
     /// that adstock and GRU state carry through).
     pub fn forward(&self, p: &[f64], inp: &ModelInputs) -> Tape {
+        let reuse = self.recycled.lock().ok().and_then(|mut g| g.take());
+        let mut tape = reuse.unwrap_or_default();
+        self.forward_into(p, inp, &mut tape);
+        tape
+    }
+
+    /// Hands a tape back for the next [`Model::forward`] to reuse its buffers.
+    fn recycle(&self, tape: Tape) {
+        if let Ok(mut slot) = self.recycled.lock() {
+            *slot = Some(tape);
+        }
+    }
+
+    /// [`Model::forward`] into `tape`, reusing its buffers where the shapes match; every value
+    /// the backward pass reads is overwritten.
+    fn forward_into(&self, p: &[f64], inp: &ModelInputs, tape: &mut Tape) {
         self.check_inputs(inp);
         assert_eq!(
             p.len(),
@@ -300,38 +323,49 @@ impl Model {
             l.hidden,
         );
 
-        // 1. Media transforms, channels in parallel (independent, so the result is deterministic).
-        let per_channel: Vec<(Array2<f64>, Array2<f64>)> = (0..c_n)
-            .into_par_iter()
-            .map(|c| {
-                let x = inp.media.index_axis(Axis(0), c);
-                let mut a = Array2::zeros((r_n, t_n));
-                self.adstock[c].forward(&p[l.adstock_of(c)], x, a.view_mut());
-                let mut s = Array2::zeros((r_n, t_n));
-                self.saturation[c].forward(&p[l.saturation_of(c)], a.view(), s.view_mut());
-                (a, s)
-            })
-            .collect();
-        let mut adstocked = Array3::zeros((c_n, r_n, t_n));
-        let mut saturated = Array3::zeros((c_n, r_n, t_n));
-        for (c, (a, s)) in per_channel.into_iter().enumerate() {
-            adstocked.index_axis_mut(Axis(0), c).assign(&a);
-            saturated.index_axis_mut(Axis(0), c).assign(&s);
+        let resize3 = |a: &mut Array3<f64>, dim: (usize, usize, usize)| {
+            if a.dim() != dim {
+                *a = Array3::zeros(dim);
+            }
+        };
+        resize3(&mut tape.adstocked, (c_n, r_n, t_n));
+        resize3(&mut tape.saturated, (c_n, r_n, t_n));
+        if tape.effect_tanh.dim() != (t_n * r_n, c_n) {
+            tape.effect_tanh = Array2::zeros((t_n * r_n, c_n));
         }
+        if tape.base_tanh.len() != t_n * r_n {
+            tape.base_tanh = Array1::zeros(t_n * r_n);
+        }
+        if tape.prediction.dim() != (r_n, t_n) {
+            tape.prediction = Array2::zeros((r_n, t_n));
+        }
+
+        // 1. Media transforms, channels in parallel (independent, so the result is deterministic),
+        //    each writing its own slice.
+        tape.adstocked
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .zip(tape.saturated.axis_iter_mut(Axis(0)).into_par_iter())
+            .enumerate()
+            .for_each(|(c, (mut a, mut s))| {
+                let x = inp.media.index_axis(Axis(0), c);
+                self.adstock[c].forward(&p[l.adstock_of(c)], x, a.view_mut());
+                self.saturation[c].forward(&p[l.saturation_of(c)], a.view(), s.view_mut());
+            });
 
         // 2. GRU over the fixed input sequence, from the learned initial state.
         let h0 = Array2::from_shape_fn((r_n, h_n), |(_, j)| p[l.h0.start + j]);
-        let gru = self
-            .gru
-            .forward(&p[l.gru.clone()], inp.gru_input.view(), h0.view());
-        let hidden = gru.hidden();
+        self.gru
+            .forward_into(&p[l.gru.clone()], inp.gru_input.view(), h0.view(), &mut tape.gru);
+        let hidden = tape.gru.hidden();
         let hflat = hidden
             .to_shape((t_n * r_n, h_n))
             .expect("GRU hidden states are contiguous");
 
         // 3. Modulation heads.
         let vm = ArrayView2::from_shape((c_n, h_n), &p[l.effect_head.clone()]).expect("head shape");
-        let mut effect_tanh = hflat.dot(&vm.t());
+        let effect_tanh = &mut tape.effect_tanh;
+        general_mat_mul(1.0, &hflat, &vm.t(), 0.0, effect_tanh);
         for mut row in effect_tanh.rows_mut() {
             for (c, v) in row.iter_mut().enumerate() {
                 *v = (*v + p[l.effect_bias.start + c]).tanh();
@@ -339,7 +373,10 @@ impl Model {
         }
         let vb = ndarray::ArrayView1::from(&p[l.base_head.clone()]);
         let cb = p[l.base_bias.start];
-        let base_tanh = hflat.dot(&vb).mapv(|v| (v + cb).tanh());
+        let base_tanh = &mut tape.base_tanh;
+        general_mat_vec_mul(1.0, &hflat, &vb, 0.0, base_tanh);
+        base_tanh.mapv_inplace(|v| (v + cb).tanh());
+        let (saturated, prediction) = (&tape.saturated, &mut tape.prediction);
 
         // 4. Additive prediction.
         let (km, kb) = (
@@ -348,7 +385,6 @@ impl Model {
         );
         let beta: Vec<f64> = p[l.beta.clone()].iter().map(|&v| softplus(v)).collect();
         let delta = p[l.trend.start];
-        let mut prediction = Array2::zeros((r_n, t_n));
         for r in 0..r_n {
             let slope = delta + p[l.region_trend.start + r];
             let phi: Vec<f64> = (0..f_n)
@@ -371,14 +407,6 @@ impl Model {
                 }
                 prediction[[r, t]] = v;
             }
-        }
-        Tape {
-            adstocked,
-            saturated,
-            gru,
-            effect_tanh,
-            base_tanh,
-            prediction,
         }
     }
 
@@ -611,13 +639,16 @@ impl Model {
         let (data, g_pred) = self.data_loss(&tape.prediction, inp, weights);
         self.backward(p, inp, &tape, &g_pred, grad);
         let penalty = self.penalty(p, grad);
-        (Loss { data, penalty }, tape.prediction)
+        let prediction = tape.prediction.clone();
+        self.recycle(tape);
+        (Loss { data, penalty }, prediction)
     }
 
     /// Loss without gradient.
     pub fn loss(&self, p: &[f64], inp: &ModelInputs, weights: &Array2<f64>) -> Loss {
         let tape = self.forward(p, inp);
         let (data, _) = self.data_loss(&tape.prediction, inp, weights);
+        self.recycle(tape);
         let mut scratch = vec![0.0; p.len()];
         Loss {
             data,

@@ -197,6 +197,32 @@ fn initial_media_share_is_split_equally_across_channels() {
 }
 
 #[test]
+fn reused_buffers_give_the_same_results_as_fresh_ones() {
+    // One model alternates between two panels of different length (the recycled tape must be
+    // resized) and the same panel twice (it must be fully overwritten).
+    let model = Model::new(ModelConfig::default(), 2, 2, 1).unwrap();
+    let long = small_inputs(31, 2, 30, 2, 1, 2);
+    let short = small_inputs(32, 2, 12, 2, 1, 2);
+    let w_long = long.loss_weights(0..30, &[1.0, 1.0]).unwrap();
+    let w_short = short.loss_weights(0..12, &[1.0, 1.0]).unwrap();
+    let p = perturbed_params(&model, &long, &w_long, 4);
+    let fresh = |inp: &ModelInputs, w: &Array2<f64>| {
+        let m = Model::new(ModelConfig::default(), 2, 2, 1).unwrap();
+        let mut g = vec![0.0; m.n_params()];
+        let (loss, pred) = m.loss_grad_and_prediction(&p, inp, w, &mut g);
+        (loss, pred, g)
+    };
+    for (inp, w) in [(&long, &w_long), (&short, &w_short), (&long, &w_long), (&long, &w_long)] {
+        let mut g = vec![0.0; model.n_params()];
+        let got = model.loss_grad_and_prediction(&p, inp, w, &mut g);
+        let want = fresh(inp, w);
+        assert_eq!(got.0, want.0);
+        assert_eq!(got.1, want.1);
+        assert_eq!(g, want.2);
+    }
+}
+
+#[test]
 fn decomposition_sums_to_the_prediction() {
     let model = Model::new(ModelConfig::default(), 4, 3, 2).unwrap();
     let inp = small_inputs(3, 4, 30, 3, 2, 2);

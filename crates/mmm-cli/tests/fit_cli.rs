@@ -282,10 +282,17 @@ fn fit_warns_that_one_region_identifies_attribution_weakly() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("warning: one region"), "{err}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(report.contains("identifies the channels"), "warning missing from the report");
+    assert!(
+        report.contains("identifies the channels"),
+        "warning missing from the report"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

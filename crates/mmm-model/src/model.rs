@@ -22,8 +22,8 @@ use mmm_transforms::param::{sigmoid, softplus};
 use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation, WeibullAdstock};
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
-use std::sync::Mutex;
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// The model's structure (sizes, transforms, GRU); parameters live in a separate flat buffer.
 #[derive(Debug)]
@@ -273,14 +273,18 @@ impl Model {
         p[l.beta.clone()].fill(inv(1.0));
         let unit = self.forward(&p, inp);
         let wsum = weights.sum();
+        let share = self.config.initial_media_share / l.channels as f64;
         for c in 0..l.channels {
             let sat = unit.saturated.index_axis(Axis(0), c);
             let mean = if wsum > 0.0 {
-                sat.iter().zip(weights.iter()).map(|(s, w)| s * w).sum::<f64>() / wsum
+                sat.iter()
+                    .zip(weights.iter())
+                    .map(|(s, w)| s * w)
+                    .sum::<f64>()
+                    / wsum
             } else {
                 0.0
             };
-            let share = self.config.initial_media_share / l.channels as f64;
             let beta = if mean > 1e-9 { share / mean } else { share };
             p[l.beta.start + c] = inv(beta.max(1e-6));
         }
@@ -363,8 +367,12 @@ impl Model {
 
         // 2. GRU over the fixed input sequence, from the learned initial state.
         let h0 = Array2::from_shape_fn((r_n, h_n), |(_, j)| p[l.h0.start + j]);
-        self.gru
-            .forward_into(&p[l.gru.clone()], inp.gru_input.view(), h0.view(), &mut tape.gru);
+        self.gru.forward_into(
+            &p[l.gru.clone()],
+            inp.gru_input.view(),
+            h0.view(),
+            &mut tape.gru,
+        );
         let hidden = tape.gru.hidden();
         let hflat = hidden
             .to_shape((t_n * r_n, h_n))

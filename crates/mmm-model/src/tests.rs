@@ -80,7 +80,16 @@ fn check_whole_model(
     harmonics: usize,
     hidden: usize,
 ) {
-    check_whole_model_with(AdstockKind::Geometric, seed, r_n, t_n, c_n, k_n, harmonics, hidden);
+    check_whole_model_with(
+        AdstockKind::Geometric,
+        seed,
+        r_n,
+        t_n,
+        c_n,
+        k_n,
+        harmonics,
+        hidden,
+    );
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -145,7 +154,9 @@ fn weibull_adstock_starts_at_its_geometric_special_case() {
     let l = wb.layout();
     // Geometric decay 0.5 vs Weibull k = 1, λ = 1/ln 2 (truncated at 13 lags): lag weights agree
     // to within the truncated tail, 0.5¹³.
-    let lg = geo.adstock(0).lag_weights(&pg[geo.layout().adstock_of(0)], 13);
+    let lg = geo
+        .adstock(0)
+        .lag_weights(&pg[geo.layout().adstock_of(0)], 13);
     let lw = wb.adstock(0).lag_weights(&pw[l.adstock_of(0)], 13);
     for (a, b) in lg.iter().zip(&lw) {
         assert!((a - b).abs() < 2.0 * 0.5f64.powi(13), "{lg:?} vs {lw:?}");
@@ -212,7 +223,12 @@ fn reused_buffers_give_the_same_results_as_fresh_ones() {
         let (loss, pred) = m.loss_grad_and_prediction(&p, inp, w, &mut g);
         (loss, pred, g)
     };
-    for (inp, w) in [(&long, &w_long), (&short, &w_short), (&long, &w_long), (&long, &w_long)] {
+    for (inp, w) in [
+        (&long, &w_long),
+        (&short, &w_short),
+        (&long, &w_long),
+        (&long, &w_long),
+    ] {
         let mut g = vec![0.0; model.n_params()];
         let got = model.loss_grad_and_prediction(&p, inp, w, &mut g);
         let want = fresh(inp, w);

@@ -146,8 +146,20 @@ fn automatic_validation_slice_grows_for_few_regions_and_is_recorded() {
     let auto = TrainConfig::default();
     assert_eq!(auto.validation_weeks, None);
     // ≥ 100 region-weeks where the panel allows, within 8..=13 weeks.
-    for (regions, weeks) in [(1, 13), (7, 13), (8, 13), (9, 12), (10, 10), (13, 8), (190, 8)] {
-        assert_eq!(auto.validation_weeks_for(regions), weeks, "{regions} regions");
+    for (regions, weeks) in [
+        (1, 13),
+        (7, 13),
+        (8, 13),
+        (9, 12),
+        (10, 10),
+        (13, 8),
+        (190, 8),
+    ] {
+        assert_eq!(
+            auto.validation_weeks_for(regions),
+            weeks,
+            "{regions} regions"
+        );
     }
     let fixed = TrainConfig {
         validation_weeks: Some(0),

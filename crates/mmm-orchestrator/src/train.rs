@@ -74,8 +74,11 @@ impl TrainConfig {
     /// weeks, or automatically enough weeks for [`VALIDATION_REGION_WEEKS`] region-weeks, at least
     /// 8 and at most 13 (a quarter).
     pub fn validation_weeks_for(&self, regions: usize) -> usize {
-        self.validation_weeks
-            .unwrap_or_else(|| VALIDATION_REGION_WEEKS.div_ceil(regions.max(1)).clamp(8, 13))
+        self.validation_weeks.unwrap_or_else(|| {
+            VALIDATION_REGION_WEEKS
+                .div_ceil(regions.max(1))
+                .clamp(8, 13)
+        })
     }
 
     /// Checks the values, naming the first bad key.

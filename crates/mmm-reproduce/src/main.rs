@@ -184,7 +184,9 @@ fn main() -> Result<()> {
     let detail = channel_detail(&first);
     std::fs::write(
         out.join("results.md"),
-        format!("{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{DETAIL_HEADER}\n{detail}"),
+        format!(
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{DETAIL_HEADER}\n{detail}"
+        ),
     )?;
     println!("{table}\n{robustness}");
     Ok(())
@@ -225,16 +227,20 @@ fn seed_summary(rows: &[Row]) -> String {
             names.push(&r.name);
         }
     }
-    let mean = |v: &[f64]| {
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
     let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
     let median = |v: &[f64]| mmm_eval::median(v);
     for name in names {
-        let rs: Vec<&Row> = rows.iter().filter(|r| r.name == name && r.seed.is_some()).collect();
+        let rs: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.name == name && r.seed.is_some())
+            .collect();
         let col = |g: &dyn Fn(&Row) -> Option<f64>| -> Vec<f64> {
-            rs.iter().filter_map(|r| g(r)).filter(|x| x.is_finite()).collect()
+            rs.iter()
+                .filter_map(|r| g(r))
+                .filter(|x| x.is_finite())
+                .collect()
         };
         let share = col(&|r| r.dcmmm.share_mae_pp);
         let rho = col(&|r| r.dcmmm.roi_spearman);
@@ -592,9 +598,8 @@ fn curve_error(
         anyhow::ensure!(mc.channel == tc.name, "channel order differs");
         let t: Vec<f64> = grid.iter().map(|&i| tc.direct[i]).collect();
         // A zero-effect channel has no relative error; its absolute error still counts in the pooled one.
-        per_channel.push(
-            mmm_eval::response_curve_error(&mc.national.direct, &t).unwrap_or(f64::NAN),
-        );
+        per_channel
+            .push(mmm_eval::response_curve_error(&mc.national.direct, &t).unwrap_or(f64::NAN));
         est.extend(mc.national.direct.iter().copied());
         tru.extend(t);
     }

@@ -219,16 +219,11 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn fit_rejects_a_bad_config_key() {
-    let dir = tmp("config");
-    let panel = dir.join("panel.csv");
-    write_panel(&panel, 60, 0, true);
-    let cfg = dir.join("fit.toml");
-    std::fs::write(&cfg, "[model]\nhiden = 8\n").unwrap();
-    let output = dcmmm()
+/// `dcmmm fit --data PANEL --target sales --media tv,search --region region --quiet EXTRA --out OUT`.
+fn fit_sales(panel: &Path, extra: &[&str], out: &Path) -> std::process::Output {
+    dcmmm()
         .args(["fit", "--data"])
-        .arg(&panel)
+        .arg(panel)
         .args([
             "--target",
             "sales",
@@ -237,13 +232,26 @@ fn fit_rejects_a_bad_config_key() {
             "--region",
             "region",
             "--quiet",
-            "--config",
         ])
-        .arg(&cfg)
+        .args(extra)
         .arg("--out")
-        .arg(dir.join("out"))
+        .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn fit_rejects_a_bad_config_key() {
+    let dir = tmp("config");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let cfg = dir.join("fit.toml");
+    std::fs::write(&cfg, "[model]\nhiden = 8\n").unwrap();
+    let output = fit_sales(
+        &panel,
+        &["--config", cfg.to_str().unwrap()],
+        &dir.join("out"),
+    );
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("hiden"), "{err}");
@@ -264,24 +272,7 @@ fn fit_warns_that_one_region_identifies_attribution_weakly() {
         .collect();
     std::fs::write(&panel, one).unwrap();
     let out = dir.join("fit");
-    let output = dcmmm()
-        .args(["fit", "--data"])
-        .arg(&panel)
-        .args([
-            "--target",
-            "sales",
-            "--media",
-            "tv,search",
-            "--region",
-            "region",
-            "--epochs",
-            "20",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = fit_sales(&panel, &["--epochs", "20"], &out);
     assert!(
         output.status.success(),
         "{}",

@@ -126,13 +126,14 @@ pub fn fit_panel(
 ) -> Result<FittedModel> {
     let started = Instant::now();
     // The stored configuration says what was used: the validation slice is resolved here.
+    let validation_weeks = cfg.train.validation_weeks_for(panel.n_regions());
     let mut cfg = cfg.clone();
-    cfg.train.validation_weeks = Some(cfg.train.validation_weeks_for(panel.n_regions()));
+    cfg.train.validation_weeks = Some(validation_weeks);
     let cfg = &cfg;
     let split = TimeSplit::new(
         panel.n_weeks(),
         cfg.holdout_weeks,
-        cfg.train.validation_weeks_for(panel.n_regions()),
+        validation_weeks,
         mmm_data::DEFAULT_MIN_TRAIN_WEEKS,
     )?;
     let target_scaler = TargetScaler::fit(panel, split.train.clone())?;

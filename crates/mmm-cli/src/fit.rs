@@ -138,16 +138,14 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &decomposition,
         &card,
     )?;
-    let mut warnings: Vec<String> = loaded
+    let warnings: Vec<String> = loaded
         .report
         .warnings
         .iter()
         .map(ToString::to_string)
         .collect();
-    if panel.n_regions() == 1 {
-        let w = SINGLE_REGION_WARNING.to_string();
-        eprintln!("warning: {w}");
-        warnings.push(w);
+    for c in fitted.caveats() {
+        eprintln!("warning: {c}");
     }
     let source = resolved.data.display().to_string();
     let report = mmm_report::ReportInput {
@@ -159,12 +157,6 @@ pub fn run(args: &FitArgs) -> Result<()> {
     print_summary(&fitted, &card, &args.out);
     Ok(())
 }
-
-/// Shown for national (one-region) panels: measured on the simulator, docs/model.md §8.
-const SINGLE_REGION_WARNING: &str = "one region: a single time series identifies the channels' \
-effects only weakly — on simulated national panels the model's contribution shares were no closer to \
-the truth than an equal split (docs/model.md §8). Read ROI, curves and allocations as rough; geo panels \
-or experiments pin them down.";
 
 /// Writes every output file of the CLI contract into `dir`.
 pub fn write_outputs(

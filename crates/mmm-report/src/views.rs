@@ -559,6 +559,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     }
     h.push_str("</tbody></table>");
 
+    for c in f.caveats() {
+        h.push_str(&format!("<p class=\"note\">{}</p>", html(c)));
+    }
     match input.warnings {
         None => h.push_str(
             "<p class=\"note\">Data-validation warnings are not kept in model.json; \

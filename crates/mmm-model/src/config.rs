@@ -76,6 +76,10 @@ pub struct ModelConfig {
     /// equally across channels. Attribution is only partly identified by data, so this starting
     /// point acts as a weak prior (docs/model.md §8).
     pub initial_media_share: f64,
+    /// Relative weights (channel order, all > 0) by which `initial_media_share` is split across
+    /// channels at initialisation; unset = equally. A prior on the split, and what
+    /// `dcmmm fit --restarts` varies to show how much of the attribution the data pin down.
+    pub initial_media_split: Option<Vec<f64>>,
     /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
     pub effect_modulation: f64,
     /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target.
@@ -95,6 +99,7 @@ impl Default for ModelConfig {
             fourier_harmonics: 2,
             adstock: AdstockKind::default(),
             initial_media_share: 0.2,
+            initial_media_split: None,
             effect_modulation: 0.3,
             baseline_modulation: 0.1,
             huber_delta: 0.25,
@@ -119,6 +124,11 @@ impl ModelConfig {
         }
         if !(self.initial_media_share > 0.0 && self.initial_media_share < 1.0) {
             return bad("initial_media_share", "must lie in (0, 1)");
+        }
+        if let Some(split) = &self.initial_media_split
+            && !split.iter().all(|w| *w > 0.0 && w.is_finite())
+        {
+            return bad("initial_media_split", "must hold finite weights > 0");
         }
         if !(self.baseline_modulation >= 0.0 && self.baseline_modulation.is_finite()) {
             return bad("baseline_modulation", "must be finite and ≥ 0");

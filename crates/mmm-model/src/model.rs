@@ -160,6 +160,14 @@ impl Model {
                 "one saturation per adstock (channel) is needed".into(),
             ));
         }
+        if let Some(split) = &config.initial_media_split
+            && split.len() != channels
+        {
+            return Err(Error::Config(format!(
+                "`initial_media_split` has {} weights for {channels} channels",
+                split.len()
+            )));
+        }
         if regions == 0 {
             return Err(Error::Shape("a model needs at least one region".into()));
         }
@@ -253,7 +261,8 @@ impl Model {
     }
 
     /// Initial parameters: transforms at their defaults, media coefficients splitting
-    /// `initial_media_share` of the target equally across channels, region
+    /// `initial_media_share` of the target across channels (equally, or by
+    /// `initial_media_split`), region
     /// baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
     /// `seed`, heads at zero (so modulation starts neutral).
     pub fn init_params(&self, inp: &ModelInputs, weights: &Array2<f64>, seed: u64) -> Vec<f64> {
@@ -266,15 +275,23 @@ impl Model {
         }
         p[l.gru.clone()].copy_from_slice(&self.gru.init_params(seed));
         // Media coefficients: together the channels start explaining `initial_media_share` of
-        // the (scaled) target, split equally — β_c = share / (C · weighted mean of Hill_c). The
+        // the (scaled) target, split equally (or by the configured weights w_c) —
+        // β_c = share · w_c / (Σw · weighted mean of Hill_c). The
         // data move them from there; where they cannot tell a channel from the baseline, this
         // starting point remains (docs/model.md §8).
         let inv = mmm_transforms::param::softplus_inv;
         p[l.beta.clone()].fill(inv(1.0));
         let unit = self.forward(&p, inp);
         let wsum = weights.sum();
-        let share = self.config.initial_media_share / l.channels as f64;
+        let split: Vec<f64> = match &self.config.initial_media_split {
+            Some(w) => {
+                let total: f64 = w.iter().sum();
+                w.iter().map(|v| v / total).collect()
+            }
+            None => vec![1.0 / l.channels as f64; l.channels],
+        };
         for c in 0..l.channels {
+            let share = self.config.initial_media_share * split[c];
             let sat = unit.saturated.index_axis(Axis(0), c);
             let mean = if wsum > 0.0 {
                 sat.iter()

@@ -208,6 +208,41 @@ fn initial_media_share_is_split_equally_across_channels() {
 }
 
 #[test]
+fn initial_media_split_weights_the_starting_shares() {
+    let weights = [3.0, 1.0, 0.5, 0.5];
+    let cfg = ModelConfig {
+        initial_media_share: 0.3,
+        initial_media_split: Some(weights.to_vec()),
+        ..ModelConfig::default()
+    };
+    let model = Model::new(cfg, 3, 4, 1).unwrap();
+    let inp = small_inputs(9, 3, 40, 4, 1, 2);
+    let w = inp.loss_weights(0..32, &[1.0, 2.0, 0.5]).unwrap();
+    let d = model.decompose(&model.init_params(&inp, &w, 3), &inp);
+    for (c, wc) in weights.iter().enumerate() {
+        let ch = d.channels.index_axis(ndarray::Axis(0), c);
+        let weighted: f64 = ch.iter().zip(w.iter()).map(|(v, w)| v * w).sum::<f64>() / w.sum();
+        let expected = 0.3 * wc / 5.0;
+        assert!(
+            (weighted - expected).abs() < 1e-12,
+            "channel {c}: {weighted} vs {expected}"
+        );
+    }
+    for (split, key) in [
+        (vec![1.0, 2.0], "2 weights for 4 channels"),
+        (vec![1.0, 0.0, 1.0, 1.0], "initial_media_split"),
+        (vec![1.0, f64::NAN, 1.0, 1.0], "initial_media_split"),
+    ] {
+        let cfg = ModelConfig {
+            initial_media_split: Some(split),
+            ..ModelConfig::default()
+        };
+        let err = Model::new(cfg, 1, 4, 0).unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+}
+
+#[test]
 fn reused_buffers_give_the_same_results_as_fresh_ones() {
     // One model alternates between two panels of different length (the recycled tape must be
     // resized) and the same panel twice (it must be fully overwritten).

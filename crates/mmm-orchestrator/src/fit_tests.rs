@@ -1,7 +1,10 @@
 //! End-to-end fit tests on a small synthetic panel: outputs line up, `model.json` round-trips,
 //! files of another version are refused with a clear message.
 
-use crate::{FitConfig, FittedModel, MODEL_VERSION, TrainConfig, fit_panel};
+use crate::stability::restart_config;
+use crate::{
+    FitConfig, FittedModel, MODEL_VERSION, Spread, TrainConfig, assess_stability, fit_panel,
+};
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_testkit::seeded_uniform;
 use ndarray::{Array2, Array3};
@@ -176,4 +179,122 @@ fn automatic_validation_slice_grows_for_few_regions_and_is_recorded() {
     let fitted = fit_panel(&panel(2, 60), &spec, &cfg, &mut |_| {}).unwrap();
     assert_eq!(fitted.config.train.validation_weeks, Some(13));
     assert_eq!(fitted.split.validation, 39..52);
+}
+
+#[test]
+fn channel_summaries_add_up() {
+    let mut p = panel(2, 40);
+    // Spend differs from the media column: ROI is per unit of spend.
+    p.spend = Some(p.media.mapv(|x| 2.0 * x + 1.0));
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap();
+    let (_, d) = fitted.predict(&p).unwrap();
+    let s = fitted.channel_summaries(&p, &d).unwrap();
+    assert_eq!(s.len(), 2);
+    assert!((s.iter().map(|c| c.share).sum::<f64>() - 1.0).abs() < 1e-12);
+    let totals = fitted.total_contributions(&p).unwrap();
+    for (c, cs) in s.iter().enumerate() {
+        let direct: f64 = d
+            .channels
+            .index_axis(ndarray::Axis(0), c)
+            .indexed_iter()
+            .filter(|(i, _)| p.observed[*i])
+            .map(|(_, v)| v)
+            .sum();
+        let spend: f64 = p
+            .spend
+            .as_ref()
+            .unwrap()
+            .index_axis(ndarray::Axis(2), c)
+            .indexed_iter()
+            .filter(|((r, t), _)| p.observed[[*r, *t]])
+            .map(|(_, v)| v)
+            .sum();
+        assert!((cs.contribution - direct).abs() <= 1e-9 * direct.abs());
+        assert!((cs.spend - spend).abs() <= 1e-9 * spend);
+        assert!((cs.roi.unwrap() - direct / spend).abs() <= 1e-12);
+        assert_eq!(cs.total_contribution, totals[c]);
+        assert!(cs.mroi.unwrap() > 0.0 && cs.mroi.unwrap() < cs.roi.unwrap() * 1.0001);
+    }
+}
+
+#[test]
+fn restart_configs_are_deterministic_random_starts() {
+    let base = quick_config();
+    let a = restart_config(&base, 5, 1);
+    assert_eq!(a, restart_config(&base, 5, 1));
+    let b = restart_config(&base, 5, 2);
+    assert_ne!(a.model.initial_media_split, b.model.initial_media_split);
+    for (k, cfg) in [(1, &a), (2, &b)] {
+        assert_eq!(cfg.train.seed, base.train.seed + k);
+        let split = cfg.model.initial_media_split.as_ref().unwrap();
+        assert_eq!(split.len(), 5);
+        assert!(split.iter().all(|w| *w > 0.0));
+        let share = cfg.model.initial_media_share;
+        assert!((0.1..=0.4).contains(&share), "{share}");
+        cfg.model.validate().unwrap();
+        // Everything else is the base configuration.
+        let mut same = cfg.clone();
+        same.train.seed = base.train.seed;
+        same.model.initial_media_share = base.model.initial_media_share;
+        same.model.initial_media_split = None;
+        assert_eq!(same, base);
+    }
+}
+
+#[test]
+fn stability_reports_every_fit_and_its_spread() {
+    let p = panel(2, 40);
+    let spec = ColumnSpec::default();
+    let cfg = quick_config();
+    let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+    let mut seen = Vec::new();
+    let st = assess_stability(&p, &spec, &cfg, &fitted, 2, &mut |k, _| {
+        if seen.last() != Some(&k) {
+            seen.push(k);
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, vec![1, 2]);
+    assert_eq!(st.fits.len(), 3);
+    // The first entry is the configured fit itself.
+    let (_, d) = fitted.predict(&p).unwrap();
+    assert_eq!(
+        st.fits[0].channels,
+        fitted.channel_summaries(&p, &d).unwrap()
+    );
+    assert_eq!(st.fits[0].start.media_split, vec![0.5, 0.5]);
+    for (k, fit) in st.fits.iter().enumerate().skip(1) {
+        let cfg_k = restart_config(&cfg, 2, k);
+        assert_eq!(fit.start.seed, cfg_k.train.seed);
+        assert_eq!(fit.start.media_share, cfg_k.model.initial_media_share);
+        assert!((fit.start.media_split.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(fit.best_validation_loss.unwrap().is_finite());
+    }
+    // Different starts end at different splits (the panel cannot pin them down in 40 epochs).
+    assert_ne!(st.fits[0].channels[0].share, st.fits[1].channels[0].share);
+    for (c, ch) in st.channels.iter().enumerate() {
+        let shares: Vec<f64> = st.fits.iter().map(|f| f.channels[c].share).collect();
+        assert!(shares.iter().all(|s| ch.share.contains(*s)));
+        assert!(shares.contains(&ch.share.min) && shares.contains(&ch.share.max));
+        assert!(shares.contains(&ch.share.median));
+        assert!(ch.roi.is_some() && ch.mroi.is_some());
+    }
+    // Same inputs, same answer.
+    let again = assess_stability(&p, &spec, &cfg, &fitted, 2, &mut |_, _| {}).unwrap();
+    assert_eq!(again, st);
+    // A fit of another panel is refused.
+    let other = panel(3, 40);
+    assert!(assess_stability(&other, &spec, &cfg, &fitted, 1, &mut |_, _| {}).is_err());
+}
+
+#[test]
+fn spread_is_min_median_max() {
+    let s = Spread::of([Some(3.0), Some(1.0), Some(2.0)]).unwrap();
+    assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));
+    let s = Spread::of([Some(4.0), Some(1.0), Some(2.0), Some(10.0)]).unwrap();
+    assert_eq!((s.min, s.median, s.max), (1.0, 3.0, 10.0));
+    assert!(s.contains(1.0) && s.contains(10.0) && !s.contains(10.5));
+    assert!(Spread::of([Some(1.0), None]).is_none());
+    assert!(Spread::of([Some(1.0), Some(f64::NAN)]).is_none());
+    assert!(Spread::of(std::iter::empty()).is_none());
 }

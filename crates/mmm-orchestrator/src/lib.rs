@@ -5,14 +5,20 @@
 //! inside the model's forward and backward passes (rayon over region chunks in the GRU, over
 //! channels in the transforms), always with fixed-order reductions.
 //!
-//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`).
+//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
+//! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
+//! share; [`assess_stability`] refits from random starts to show how much of that the data decide.
 
+pub mod attribution;
 pub mod fit;
 pub mod metrics;
+pub mod stability;
 pub mod train;
 
+pub use attribution::ChannelSummary;
 pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
+pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};
 
 /// Errors of the orchestrator crate.

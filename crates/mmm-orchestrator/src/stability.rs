@@ -1,0 +1,211 @@
+//! Attribution stability: refits from random starting points of the media coefficients, so that
+//! users see how much of the channel split the data pin down.
+//!
+//! The loss is nearly flat along directions that trade one channel against another or against the
+//! baseline (docs/model.md §8), so a fit ends near where its media coefficients started wherever the
+//! data cannot tell the channels apart. [`assess_stability`] refits the same panel with the same
+//! configuration from `n` other starts: restart k uses seed `seed + k` and draws
+//!
+//! ```text
+//! split_c  = e_c / Σ e,        e_c ~ Exp(1)          (uniform on the simplex: Dirichlet(1, …, 1))
+//! share    = s₀ · 2^u,         u ~ U(−1, 1)          (s₀ = initial_media_share, clamped to [0.02, 0.9])
+//! ```
+//!
+//! from a generator seeded by (seed, k). Every fit reports its channels' shares, ROI and marginal
+//! ROI and its best validation loss; per channel, [`ChannelStability`] gives the minimum, median and
+//! maximum over the configured fit and the restarts. A narrow range means the data decide that
+//! channel's number; a wide one means the number mostly reflects the starting point (the prior).
+//! The range is a sensitivity interval, not a confidence interval: it says nothing about sampling
+//! noise in the data.
+
+use crate::attribution::ChannelSummary;
+use crate::fit::{FitConfig, FittedModel, fit_panel};
+use crate::train::Progress;
+use crate::{Error, Result};
+use mmm_data::{ColumnSpec, Panel};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::Exp1;
+use serde::{Deserialize, Serialize};
+
+/// Where a fit's media coefficients started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Start {
+    /// Seed of the initialisation (GRU weights).
+    pub seed: u64,
+    /// Share of the target the channels together explained at the start.
+    pub media_share: f64,
+    /// How that share was split across channels (sums to 1).
+    pub media_split: Vec<f64>,
+}
+
+/// One fit of the stability assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StabilityFit {
+    /// Its starting point.
+    pub start: Start,
+    /// Lowest validation loss of its first stage (`None` without a validation slice): fits with
+    /// clearly higher values explain the validation weeks worse.
+    pub best_validation_loss: Option<f64>,
+    /// Epochs selected by validation.
+    pub best_epochs: usize,
+    /// Its attribution.
+    pub channels: Vec<ChannelSummary>,
+}
+
+/// Minimum, median and maximum of a quantity over the fits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Smallest value.
+    pub min: f64,
+    /// Median (mean of the two middle values for an even count).
+    pub median: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when empty or any value is missing or not finite.
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Spread> {
+        let mut v: Vec<f64> = values
+            .into_iter()
+            .collect::<Option<Vec<f64>>>()?
+            .into_iter()
+            .collect();
+        if v.is_empty() || !v.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        };
+        Some(Spread {
+            min: v[0],
+            median,
+            max: v[n - 1],
+        })
+    }
+
+    /// Whether `x` lies within [min, max].
+    pub fn contains(&self, x: f64) -> bool {
+        self.min <= x && x <= self.max
+    }
+}
+
+/// One channel's numbers over all fits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelStability {
+    /// Channel name.
+    pub channel: String,
+    /// Contribution share.
+    pub share: Spread,
+    /// ROI of the direct effect (`None` without spend).
+    pub roi: Option<Spread>,
+    /// Marginal ROI at current spend (`None` without spend).
+    pub mroi: Option<Spread>,
+}
+
+/// The result of [`assess_stability`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stability {
+    /// The configured fit first, then the restarts.
+    pub fits: Vec<StabilityFit>,
+    /// Per channel, the spread over `fits`.
+    pub channels: Vec<ChannelStability>,
+}
+
+/// The configuration of restart `k` (k ≥ 1) of `base` for a panel with `channels` channels.
+pub fn restart_config(base: &FitConfig, channels: usize, k: usize) -> FitConfig {
+    let seed = base.train.seed.wrapping_add(k as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_57ab_1117);
+    let split: Vec<f64> = (0..channels)
+        .map(|_| rng.sample::<f64, _>(Exp1).max(1e-6))
+        .collect();
+    let u: f64 = rng.random_range(-1.0..1.0);
+    let share = (base.model.initial_media_share * 2f64.powf(u)).clamp(0.02, 0.9);
+    let mut cfg = base.clone();
+    cfg.train.seed = seed;
+    cfg.model.initial_media_share = share;
+    cfg.model.initial_media_split = Some(split);
+    cfg
+}
+
+fn start_of(fitted: &FittedModel) -> Start {
+    let m = &fitted.config.model;
+    let n = fitted.channels.len();
+    let split = match &m.initial_media_split {
+        Some(w) => {
+            let total: f64 = w.iter().sum();
+            w.iter().map(|v| v / total).collect()
+        }
+        None => vec![1.0 / n as f64; n],
+    };
+    Start {
+        seed: fitted.config.train.seed,
+        media_share: m.initial_media_share,
+        media_split: split,
+    }
+}
+
+fn summarise(fitted: &FittedModel, panel: &Panel) -> Result<StabilityFit> {
+    let (_, decomposition) = fitted.predict(panel)?;
+    Ok(StabilityFit {
+        start: start_of(fitted),
+        best_validation_loss: fitted
+            .training
+            .iter()
+            .filter(|e| e.stage == 1)
+            .filter_map(|e| e.validation_loss)
+            .min_by(f64::total_cmp),
+        best_epochs: fitted.best_epochs,
+        channels: fitted.channel_summaries(panel, &decomposition)?,
+    })
+}
+
+/// Refits `panel` from `restarts` random starts (module docs) and summarises the attribution of
+/// `fitted` (the fit with the configuration `cfg`, on the same panel) and of every restart.
+/// `progress` receives the restart number (1-based) and its training progress.
+pub fn assess_stability(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    fitted: &FittedModel,
+    restarts: usize,
+    progress: &mut dyn FnMut(usize, Progress),
+) -> Result<Stability> {
+    if fitted.channels != panel.channels || fitted.regions != panel.regions {
+        return Err(Error::Config(
+            "the stability assessment needs the fit of the same panel".into(),
+        ));
+    }
+    let mut fits = vec![summarise(fitted, panel)?];
+    for k in 1..=restarts {
+        let cfg_k = restart_config(cfg, panel.n_channels(), k);
+        let refit = fit_panel(panel, columns, &cfg_k, &mut |p| progress(k, p))?;
+        fits.push(summarise(&refit, panel)?);
+    }
+    let channels = panel
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let pick = |f: &dyn Fn(&ChannelSummary) -> Option<f64>| {
+                Spread::of(fits.iter().map(|fit| f(&fit.channels[c])))
+            };
+            ChannelStability {
+                channel: name.clone(),
+                share: pick(&|s| Some(s.share)).unwrap_or(Spread {
+                    min: f64::NAN,
+                    median: f64::NAN,
+                    max: f64::NAN,
+                }),
+                roi: pick(&|s| s.roi),
+                mroi: pick(&|s| s.mroi),
+            }
+        })
+        .collect();
+    Ok(Stability { fits, channels })
+}

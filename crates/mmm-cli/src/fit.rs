@@ -8,12 +8,19 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
 use mmm_model::{DagConfig, Decomposition, ModelConfig};
-use mmm_orchestrator::{FitConfig, FittedModel, Scorecard, TrainConfig, fit_panel};
+use mmm_orchestrator::attribution::observed_sum;
+use mmm_orchestrator::{
+    FitConfig, FittedModel, Progress, Scorecard, Spread, Stability, TrainConfig, assess_stability,
+    fit_panel,
+};
 use ndarray::{Array2, Axis};
 use serde::Deserialize;
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// File name of the stability assessment next to `model.json`.
+pub const STABILITY_FILE: &str = "stability.json";
 
 /// Examples shown by `dcmmm fit --help`.
 pub const EXAMPLES: &str = "\
@@ -23,9 +30,10 @@ Examples:
   dcmmm fit --data mmm_data.csv --region dmacode --time weekid --target target_visits \\
       --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
+  dcmmm fit --config fit.toml --restarts 4 --out fit/   # + how stable the attribution is
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
-report.html into the output directory.";
+report.html into the output directory; with --restarts also stability.json.";
 
 /// Flags of `dcmmm fit`.
 #[derive(Args, Debug)]
@@ -39,6 +47,11 @@ pub struct FitArgs {
     /// Maximum training epochs (overrides the config).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Also refit from N random starting splits of the media and report each channel's range
+    /// of share, ROI and marginal ROI over the fits (stability.json, summary.json, report).
+    /// Costs N more fits; the saved model is the configured fit.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub restarts: usize,
     /// Output directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -107,16 +120,21 @@ pub fn run(args: &FitArgs) -> Result<()> {
             .expect("static template")
             .progress_chars("=> "),
     );
-    let mut stage = 0;
-    let fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| {
-        if p.stage != stage {
-            stage = p.stage;
+    let mut shown = (usize::MAX, 0);
+    let mut report = |restart: usize, p: Progress| {
+        if (restart, p.stage) != shown {
+            shown = (restart, p.stage);
             bar.reset();
             bar.set_length(p.planned as u64);
-            bar.set_prefix(if p.stage == 1 {
+            let what = if p.stage == 1 {
                 "fit (validation)"
             } else {
                 "refit (all training weeks)"
+            };
+            bar.set_prefix(if restart == 0 {
+                what.to_string()
+            } else {
+                format!("restart {restart}/{}: {what}", args.restarts)
             });
         }
         bar.set_position(p.epoch as u64);
@@ -125,7 +143,20 @@ pub fn run(args: &FitArgs) -> Result<()> {
             None => format!("loss {:.5}", p.train_loss),
         };
         bar.set_message(msg);
-    })?;
+    };
+    let fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| report(0, p))?;
+    let stability = if args.restarts > 0 {
+        Some(assess_stability(
+            panel,
+            &resolved.spec,
+            &cfg,
+            &fitted,
+            args.restarts,
+            &mut report,
+        )?)
+    } else {
+        None
+    };
     bar.finish_and_clear();
 
     let (prediction, decomposition) = fitted.predict(panel)?;
@@ -137,6 +168,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &prediction,
         &decomposition,
         &card,
+        stability.as_ref(),
     )?;
     let warnings: Vec<String> = loaded
         .report
@@ -151,14 +183,16 @@ pub fn run(args: &FitArgs) -> Result<()> {
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
         source: Some(&source),
+        stability: stability.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &args.out.join("report.html"))?;
-    print_summary(&fitted, &card, &args.out);
+    print_summary(&fitted, &card, stability.as_ref(), &args.out);
     Ok(())
 }
 
-/// Writes every output file of the CLI contract into `dir`.
+/// Writes every output file of the CLI contract into `dir` (and `stability.json` when refits
+/// from random starts were run).
 pub fn write_outputs(
     dir: &Path,
     fitted: &FittedModel,
@@ -166,11 +200,23 @@ pub fn write_outputs(
     prediction: &Array2<f64>,
     d: &Decomposition,
     card: &Scorecard,
+    stability: Option<&Stability>,
 ) -> Result<()> {
     let path = |name: &str| dir.join(name);
     write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
     write_contributions(&path("contributions.csv"), fitted, panel, d)?;
-    write_json(&path("summary.json"), &summary(fitted, panel, d)?)?;
+    write_json(
+        &path("summary.json"),
+        &summary(fitted, panel, d, stability)?,
+    )?;
+    let stability_path = path(STABILITY_FILE);
+    match stability {
+        Some(st) => write_json(&stability_path, st)?,
+        // A stale file from an earlier run must not be read as this fit's.
+        None if stability_path.exists() => std::fs::remove_file(&stability_path)
+            .with_context(|| format!("{}: cannot remove", stability_path.display()))?,
+        None => {}
+    }
     write_json(&path("metrics.json"), card)?;
     write_json(&path("dag.json"), &dag_json(fitted))?;
     fitted.save(&path("model.json"))?;
@@ -266,41 +312,50 @@ fn write_contributions(
     Ok(())
 }
 
-fn observed_sum(panel: &Panel, a: ndarray::ArrayView2<f64>) -> f64 {
-    a.indexed_iter()
-        .filter(|(i, _)| panel.observed[*i])
-        .map(|(_, v)| v)
-        .sum()
-}
-
-fn summary(fitted: &FittedModel, panel: &Panel, d: &Decomposition) -> Result<serde_json::Value> {
-    let totals = fitted.total_contributions(panel)?;
-    let slopes = fitted.contribution_slopes(panel)?;
-    let direct: Vec<f64> = (0..panel.n_channels())
-        .map(|c| observed_sum(panel, d.channels.index_axis(Axis(0), c)))
-        .collect();
-    let media_total: f64 = direct.iter().sum();
+fn summary(
+    fitted: &FittedModel,
+    panel: &Panel,
+    d: &Decomposition,
+    stability: Option<&Stability>,
+) -> Result<serde_json::Value> {
+    let summaries = fitted.channel_summaries(panel, d)?;
+    let media_total: f64 = summaries.iter().map(|c| c.contribution).sum();
     let prediction_total: f64 = components(fitted, d)
         .iter()
         .map(|(_, v)| observed_sum(panel, *v))
         .sum();
     let spend_given = panel.spend.is_some();
     let mut channels = serde_json::Map::new();
-    for (c, name) in fitted.channels.iter().enumerate() {
-        let spend = observed_sum(panel, panel.spend_or_media().index_axis(Axis(2), c));
-        let ratio = |x: f64| if spend > 0.0 { Some(x / spend) } else { None };
-        channels.insert(
-            name.clone(),
-            json!({
-                "contribution": direct[c],
-                "total_contribution": totals[c],
-                "spend": spend,
-                "roi": ratio(direct[c]),
-                "total_roi": ratio(totals[c]),
-                "mroi": ratio(slopes[c]),
-                "share": if media_total > 0.0 { direct[c] / media_total } else { 0.0 },
-            }),
-        );
+    for (c, s) in summaries.iter().enumerate() {
+        let mut entry = json!({
+            "contribution": s.contribution,
+            "total_contribution": s.total_contribution,
+            "spend": s.spend,
+            "roi": s.roi,
+            "total_roi": s.total_roi,
+            "mroi": s.mroi,
+            "share": s.share,
+        });
+        if let Some(st) = stability {
+            let ch = &st.channels[c];
+            let range = |r: Option<Spread>| r.map(|r| [r.min, r.max]);
+            entry["share_range"] = json!(range(Some(ch.share)));
+            entry["roi_range"] = json!(range(ch.roi));
+            entry["mroi_range"] = json!(range(ch.mroi));
+        }
+        channels.insert(s.channel.clone(), entry);
+    }
+    let mut notes = json!({
+        "contribution": "direct contribution of the channel over all observed region-weeks, target units",
+        "total_contribution": "direct + DAG-mediated effect: drop in the prediction when the channel's activity is removed and the change propagates along the channel DAG",
+        "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
+        "share": "share of the total direct media contribution",
+    });
+    if let Some(st) = stability {
+        notes["share_range"] = json!(format!(
+            "[min, max] over this fit and {} refits from random starting splits of the media (stability.json); wide = the data do not pin the number down",
+            st.fits.len() - 1
+        ));
     }
     Ok(json!({
         "channels": channels,
@@ -308,12 +363,7 @@ fn summary(fitted: &FittedModel, panel: &Panel, d: &Decomposition) -> Result<ser
         "media_share_of_prediction": if prediction_total != 0.0 { media_total / prediction_total } else { 0.0 },
         "spend_columns_given": spend_given,
         "roi_units": if spend_given { "target units per unit of spend" } else { "target units per unit of the media column (spend when the media are spend)" },
-        "notes": {
-            "contribution": "direct contribution of the channel over all observed region-weeks, target units",
-            "total_contribution": "direct + DAG-mediated effect: drop in the prediction when the channel's activity is removed and the change propagates along the channel DAG",
-            "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
-            "share": "share of the total direct media contribution",
-        },
+        "notes": notes,
         "regions": panel.n_regions(),
         "weeks": panel.n_weeks(),
     }))
@@ -339,7 +389,12 @@ fn dag_json(fitted: &FittedModel) -> serde_json::Value {
     })
 }
 
-fn print_summary(fitted: &FittedModel, card: &Scorecard, out: &Path) {
+fn print_summary(
+    fitted: &FittedModel,
+    card: &Scorecard,
+    stability: Option<&Stability>,
+    out: &Path,
+) {
     let mut s = std::io::stdout().lock();
     let line = |name: &str, m: &mmm_eval::FitMetrics| {
         format!(
@@ -360,6 +415,24 @@ fn print_summary(fitted: &FittedModel, card: &Scorecard, out: &Path) {
         let _ = writeln!(s, "{}", line("holdout", h));
         for b in &card.baselines {
             let _ = writeln!(s, "{}", line(&format!("naive {}", b.name), &b.holdout));
+        }
+    }
+    if let Some(st) = stability {
+        let _ = writeln!(
+            s,
+            "attribution over {} fits from random starts (share: this fit, median [min – max]):",
+            st.fits.len()
+        );
+        for (c, ch) in st.channels.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  {:<22} {:>6.1} %   {:>6.1} % [{:.1} – {:.1}]",
+                ch.channel,
+                100.0 * st.fits[0].channels[c].share,
+                100.0 * ch.share.median,
+                100.0 * ch.share.min,
+                100.0 * ch.share.max
+            );
         }
     }
     let _ = writeln!(s, "outputs in {}", out.display());

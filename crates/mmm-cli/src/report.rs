@@ -1,12 +1,13 @@
 //! `dcmmm report`: rebuild the self-contained HTML report (`report.html`) from a saved
 //! `model.json`, without refitting. The scorecard is recomputed from the model's stored history;
 //! response curves come from `mmm-analysis` over every week of the history; a budget allocation
-//! is shown when `allocation.json` (written by `dcmmm optimize`) lies next to the model.
+//! is shown when `allocation.json` (written by `dcmmm optimize`) lies next to the model, and the
+//! attribution ranges when `stability.json` (written by `dcmmm fit --restarts`) does.
 //! Data-validation warnings are not stored in `model.json`, so the summary card says so.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mmm_orchestrator::{FittedModel, Scorecard};
+use mmm_orchestrator::{FittedModel, Scorecard, Stability};
 use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
 use std::path::PathBuf;
 
@@ -65,11 +66,31 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         None
     };
 
+    let stability_path = dir.join(crate::fit::STABILITY_FILE);
+    let stability: Option<Stability> = if stability_path.exists() {
+        let text = std::fs::read_to_string(&stability_path)
+            .with_context(|| format!("reading {}", stability_path.display()))?;
+        let st: Stability = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a stability file", stability_path.display()))?;
+        anyhow::ensure!(
+            st.channels
+                .iter()
+                .map(|c| &c.channel)
+                .eq(fitted.channels.iter()),
+            "{}: its channels differ from the model's; refit with --restarts or remove it",
+            stability_path.display()
+        );
+        Some(st)
+    } else {
+        None
+    };
+
     let source = args.model.display().to_string();
     let input = ReportInput {
         source: Some(&source),
         curves: curves.as_ref(),
         allocation: allocation.as_ref(),
+        stability: stability.as_ref(),
         ..ReportInput::new(&fitted, &panel, &scorecard)
     };
     let out = args.out.clone().unwrap_or_else(|| dir.join("report.html"));

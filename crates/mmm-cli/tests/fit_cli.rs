@@ -287,3 +287,67 @@ fn fit_warns_that_one_region_identifies_attribution_weakly() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn restarts_write_stability_ranges_that_the_report_keeps() {
+    let dir = tmp("restarts");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let out = dir.join("fit");
+    let output = fit_sales(&panel, &["--epochs", "20", "--restarts", "2"], &out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("attribution over 3 fits"), "{stdout}");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
+    };
+    let st = read("stability.json");
+    assert_eq!(st["fits"].as_array().unwrap().len(), 3);
+    let summary = read("summary.json");
+    for (c, ch) in ["tv", "search"].iter().enumerate() {
+        let s = &summary["channels"][ch];
+        let range = s["share_range"].as_array().unwrap();
+        let (lo, hi) = (range[0].as_f64().unwrap(), range[1].as_f64().unwrap());
+        let share = s["share"].as_f64().unwrap();
+        assert!(
+            lo <= share && share <= hi,
+            "{ch}: {share} outside [{lo}, {hi}]"
+        );
+        // The ranges are those of stability.json, whose first fit is the saved model.
+        assert_eq!(st["channels"][c]["share"]["min"].as_f64().unwrap(), lo);
+        assert_eq!(
+            st["fits"][0]["channels"][c]["share"].as_f64().unwrap(),
+            share
+        );
+        assert!(s["roi_range"].is_array() && s["mroi_range"].is_array());
+    }
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Attribution stability"), "table missing");
+    // `dcmmm report` rebuilds it from stability.json next to the model.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let status = dcmmm()
+        .args(["report", "--model"])
+        .arg(out.join("model.json"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("Attribution stability"),
+        "table missing after rebuild"
+    );
+    // A later fit without restarts removes the stale file.
+    let output = fit_sales(&panel, &["--epochs", "20"], &out);
+    assert!(output.status.success());
+    assert!(!out.join("stability.json").exists());
+    assert!(
+        read("summary.json")["channels"]["tv"]
+            .get("share_range")
+            .is_none()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -166,10 +166,18 @@
   var order = range(channels.length).sort(function (a, b) { return (R.roi[b] || 0) - (R.roi[a] || 0); });
   var pick = function (a) { return order.map(function (i) { return a[i]; }); };
   var xr = pick(channels);
+  // With stability refits, error bars span [min, max] over the fits.
+  var spanBars = function (values, ranges) {
+    if (!ranges) { return undefined; }
+    var v = pick(values), r = pick(ranges);
+    return { type: 'data', symmetric: false, color: '#444',
+      array: v.map(function (x, i) { return r[i][1] === null ? 0 : Math.max(0, r[i][1] - x); }),
+      arrayminus: v.map(function (x, i) { return r[i][0] === null ? 0 : Math.max(0, x - r[i][0]); }) };
+  };
   plot('plot-10', [
-    { type: 'bar', name: 'ROI (direct)', x: xr, y: pick(R.roi) },
+    { type: 'bar', name: 'ROI (direct)', x: xr, y: pick(R.roi), error_y: spanBars(R.roi, R.roi_range) },
     { type: 'bar', name: 'ROI (total, incl. DAG-mediated)', x: xr, y: pick(R.total_roi) },
-    { type: 'bar', name: 'marginal ROI', x: xr, y: pick(R.mroi) }
+    { type: 'bar', name: 'marginal ROI', x: xr, y: pick(R.mroi), error_y: spanBars(R.mroi, R.mroi_range) }
   ], { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'outcome per unit of spend' } } });
 
   // 11. Effectiveness over time.

@@ -26,7 +26,7 @@ pub use curves::{Allocation, ChannelCurve, ResponseCurves};
 pub use views::ReportData;
 
 use mmm_data::Panel;
-use mmm_orchestrator::{FittedModel, Scorecard};
+use mmm_orchestrator::{FittedModel, Scorecard, Stability};
 use std::path::Path;
 
 /// The plotly.js bundle embedded in every report (`plotly.js-cartesian-dist-min`, the cartesian
@@ -85,6 +85,9 @@ pub struct ReportInput<'a> {
     pub curves: Option<&'a ResponseCurves>,
     /// A budget allocation (view 16), when an optimisation was run.
     pub allocation: Option<&'a Allocation>,
+    /// Refits from random starts (`dcmmm fit --restarts`): ROI ranges in view 10 and a note in
+    /// the summary card.
+    pub stability: Option<&'a Stability>,
 }
 
 impl<'a> ReportInput<'a> {
@@ -98,6 +101,7 @@ impl<'a> ReportInput<'a> {
             source: None,
             curves: None,
             allocation: None,
+            stability: None,
         }
     }
 }

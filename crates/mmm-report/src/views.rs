@@ -17,6 +17,7 @@ use crate::curves::{Allocation, ResponseCurves, default_multipliers};
 use crate::escape::html;
 use crate::{Error, ReportInput, Result};
 use mmm_eval::FitMetrics;
+use mmm_orchestrator::{ChannelStability, Spread, Stability};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
@@ -112,6 +113,10 @@ pub struct Roi {
     pub total_roi: Vec<f64>,
     /// Marginal ROI at the current spend.
     pub mroi: Vec<f64>,
+    /// [min, max] of the direct ROI over the stability refits, when they were run.
+    pub roi_range: Option<Vec<[f64; 2]>>,
+    /// [min, max] of the marginal ROI over the stability refits, when they were run.
+    pub mroi_range: Option<Vec<[f64; 2]>>,
 }
 
 /// Saturation curves (view 13).
@@ -340,6 +345,8 @@ impl ReportData {
             roi: ratio(&contribution),
             total_roi: ratio(&total_contribution),
             mroi: ratio(&slopes),
+            roi_range: input.stability.map(|st| ranges(st, |c| c.roi)),
+            mroi_range: input.stability.map(|st| ranges(st, |c| c.mroi)),
             spend: spend.clone(),
             contribution,
             total_contribution,
@@ -464,6 +471,14 @@ impl ReportData {
     }
 }
 
+/// Per channel [min, max] of one quantity over the stability fits (NaN where undefined).
+fn ranges(st: &Stability, pick: impl Fn(&ChannelStability) -> Option<Spread>) -> Vec<[f64; 2]> {
+    st.channels
+        .iter()
+        .map(|c| pick(c).map_or([f64::NAN; 2], |r| [r5(r.min), r5(r.max)]))
+        .collect()
+}
+
 fn score(name: &str, m: &FitMetrics) -> Score {
     Score {
         name: name.into(),
@@ -478,6 +493,38 @@ fn fmt_metric(x: f64, digits: usize) -> String {
     } else {
         "–".into()
     }
+}
+
+/// The stability table of the summary card: each channel's share, ROI and marginal ROI as
+/// median and [min, max] over the configured fit and its refits from random starts.
+fn stability_html(st: &Stability) -> String {
+    let pct = |x: f64| fmt_metric(100.0 * x, 1) + " %";
+    let num = |x: f64| fmt_metric(x, 3);
+    let cell = |r: Option<Spread>, f: &dyn Fn(f64) -> String| {
+        r.map_or("–".into(), |r| {
+            format!("{} [{} – {}]", f(r.median), f(r.min), f(r.max))
+        })
+    };
+    let mut h = format!(
+        "<p class=\"note\">Attribution stability: this fit and {} refits from random starting splits \
+         of the media (<code>stability.json</code>). Median [min – max] over the {} fits; a wide \
+         range means the data do not pin that number down and it mostly reflects the starting point.</p>\
+         <table class=\"metrics\"><thead><tr><th>channel</th><th>share</th><th>ROI</th>\
+         <th>marginal ROI</th></tr></thead><tbody>",
+        st.fits.len() - 1,
+        st.fits.len()
+    );
+    for c in &st.channels {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(&c.channel),
+            cell(Some(c.share), &pct),
+            cell(c.roi, &num),
+            cell(c.mroi, &num)
+        ));
+    }
+    h.push_str("</tbody></table>");
+    h
 }
 
 /// The summary card's HTML (view 1, text part): data shape, fit time, the fit table beside the
@@ -561,6 +608,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
 
     for c in f.caveats() {
         h.push_str(&format!("<p class=\"note\">{}</p>", html(c)));
+    }
+    if let Some(st) = input.stability {
+        h.push_str(&stability_html(st));
     }
     match input.warnings {
         None => h.push_str(

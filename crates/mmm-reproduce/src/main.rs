@@ -11,7 +11,7 @@ mod classic;
 use anyhow::{Context, Result, bail};
 use mmm_data::{ColumnSpec, Panel, load_panel};
 use mmm_eval::FitMetrics;
-use mmm_orchestrator::{FitConfig, Scorecard, fit_panel};
+use mmm_orchestrator::{FitConfig, Scorecard, Stability, assess_stability, fit_panel};
 use mmm_sim::{Scenario, simulate};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,21 @@ struct ChannelDetail {
     multiplier_optimal: Option<f64>,
 }
 
+/// How well the ranges of `dcmmm fit --restarts` describe the truth.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct StabilityScores {
+    /// Number of fits (the configured one and the restarts).
+    fits: usize,
+    /// Fraction of channels whose true share lies in [min, max] over the fits.
+    coverage: f64,
+    /// Mean width max − min of the share ranges, percentage points.
+    mean_width_pp: f64,
+    /// Share MAE (pp) of the per-channel median shares (renormalised).
+    median_share_mae_pp: f64,
+    /// Share MAE (pp) of the fit with the lowest validation loss.
+    best_validation_share_mae_pp: Option<f64>,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
@@ -73,6 +88,9 @@ struct Row {
     /// Per-channel detail of dcmmm against the truth (simulations only): where the errors come from.
     #[serde(default)]
     channels: Vec<ChannelDetail>,
+    /// Refits from random starts against the truth (simulations with `--restarts`).
+    #[serde(default)]
+    stability: Option<StabilityScores>,
     fit_seconds: f64,
     peak_memory_mb: f64,
 }
@@ -88,6 +106,7 @@ fn main() -> Result<()> {
     }
     let mut large = false;
     let mut seeds: u64 = 3;
+    let mut restarts: usize = 4;
     let mut extra: Vec<Vec<String>> = Vec::new();
     let mut out = PathBuf::from("docs");
     let mut it = args.iter();
@@ -99,6 +118,9 @@ fn main() -> Result<()> {
                 seeds = it.next().context("--seeds needs a number")?.parse()?;
                 anyhow::ensure!(seeds >= 1, "--seeds must be at least 1");
             }
+            "--restarts" => {
+                restarts = it.next().context("--restarts needs a number")?.parse()?;
+            }
             "--data" => {
                 // Everything after --data belongs to that data set (file and column flags).
                 let mut rest = vec!["--data".to_string()];
@@ -107,7 +129,7 @@ fn main() -> Result<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
+                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
                 );
                 return Ok(());
             }
@@ -122,6 +144,8 @@ fn main() -> Result<()> {
                 scenario.into(),
                 "--seed".into(),
                 seed.to_string(),
+                "--restarts".into(),
+                restarts.to_string(),
             ]);
         }
     }
@@ -181,11 +205,12 @@ fn main() -> Result<()> {
         .collect();
     let table = markdown(&first);
     let robustness = seed_summary(&rows);
+    let stability = stability_summary(&rows);
     let detail = channel_detail(&first);
     std::fs::write(
         out.join("results.md"),
         format!(
-            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{DETAIL_HEADER}\n{detail}"
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{DETAIL_HEADER}\n{detail}"
         ),
     )?;
     println!("{table}\n{robustness}");
@@ -211,6 +236,13 @@ mean and worst (max error, min R²/ρ) over the seeds. `share MAE` = mean absolu
 contribution shares in percentage points (target ≤ 3). Two naive attributions that need no model sit \
 beside it: `equal split` gives every channel the same share, `spend split` sets shares to spend shares; \
 a model's attribution is only informative where it beats them.\n";
+
+const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
+Every simulated fit above is repeated from K random starting splits of the media (`--restarts K`, default 4; \
+docs/model.md §5): `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
+`width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
+configured fit (what `dcmmm fit` saves), the per-channel median over the fits, and the fit with the lowest \
+validation loss (never the holdout). Mean over seeds.\n";
 
 const DETAIL_HEADER: &str = "## Where the attribution error comes from (seed 1)\n\n\
 Per channel: true and estimated contribution share and ROI, the direct-curve error, and the spend \
@@ -264,6 +296,41 @@ fn seed_summary(rows: &[Row]) -> String {
             f(min(&r2), 3),
             f(mean(&cr2), 3),
             f(min(&cr2), 3),
+        ));
+    }
+    s
+}
+
+/// Coverage and width of the stability ranges, and the share MAE of three ways to pick a fit.
+fn stability_summary(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| scenario | seeds | fits | coverage | width pp | share MAE pp: configured fit | median over fits | lowest validation loss |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.stability.is_some()) {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    for name in names {
+        let rs: Vec<(&Row, &StabilityScores)> = rows
+            .iter()
+            .filter(|r| r.name == name)
+            .filter_map(|r| Some((r, r.stability.as_ref()?)))
+            .collect();
+        let col = |g: &dyn Fn(&Row, &StabilityScores) -> Option<f64>| {
+            mean(rs.iter().filter_map(|(r, st)| g(r, st)).collect())
+        };
+        s.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |\n",
+            rs.len(),
+            rs.first().map_or(0, |(_, st)| st.fits),
+            f(col(&|_, st| Some(st.coverage)), 2),
+            f(col(&|_, st| Some(st.mean_width_pp)), 1),
+            f(col(&|r, _| r.dcmmm.share_mae_pp), 2),
+            f(col(&|_, st| Some(st.median_share_mae_pp)), 2),
+            f(col(&|_, st| st.best_validation_share_mae_pp), 2),
         ));
     }
     s
@@ -440,8 +507,16 @@ fn run_one(args: &[String]) -> Result<Row> {
             .with_context(|| format!("reading {path}"))?,
         None => FitConfig::default(),
     };
+    let restarts: usize = flag(args, "--restarts").map_or(Ok(0), |s| s.parse())?;
     let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
     let (pred, decomposition) = fitted.predict(&panel)?;
+    let stability = match (&sim, restarts) {
+        (Some(sim), k) if k > 0 => {
+            let st = assess_stability(&panel, &spec, &cfg, &fitted, k, &mut |_, _| {})?;
+            Some(stability_scores(&st, sim)?)
+        }
+        _ => None,
+    };
     let card = Scorecard::compute(&fitted, &panel, &pred)?;
     let classic = classic::fit_classic(&fitted, &panel)?;
     let hold_mask = fitted.mask(&panel, fitted.split.holdout.clone());
@@ -572,8 +647,46 @@ fn run_one(args: &[String]) -> Result<Row> {
         equal_split_share_mae_pp: equal_split,
         spend_split_share_mae_pp: spend_split,
         channels,
+        stability,
         fit_seconds: fitted.fit_seconds,
         peak_memory_mb: peak_memory_mb(),
+    })
+}
+
+/// Scores the stability ranges against the simulator's true shares.
+fn stability_scores(st: &Stability, sim: &mmm_sim::Simulation) -> Result<StabilityScores> {
+    let truth: Vec<f64> = sim.truth().channel_truth.iter().map(|c| c.share).collect();
+    anyhow::ensure!(truth.len() == st.channels.len(), "channel count differs");
+    let n = truth.len() as f64;
+    let inside = st
+        .channels
+        .iter()
+        .zip(&truth)
+        .filter(|(c, t)| c.share.contains(**t))
+        .count();
+    let median: Vec<f64> = st.channels.iter().map(|c| c.share.median).collect();
+    let best = st
+        .fits
+        .iter()
+        .filter_map(|f| Some((f, f.best_validation_loss?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(f, _)| f);
+    let shares = |f: &mmm_orchestrator::StabilityFit| -> Vec<f64> {
+        f.channels.iter().map(|c| c.share).collect()
+    };
+    Ok(StabilityScores {
+        fits: st.fits.len(),
+        coverage: inside as f64 / n,
+        mean_width_pp: 100.0
+            * st.channels
+                .iter()
+                .map(|c| c.share.max - c.share.min)
+                .sum::<f64>()
+            / n,
+        median_share_mae_pp: mmm_eval::mean_abs_share_error_pp(&median, &truth)?,
+        best_validation_share_mae_pp: best
+            .map(|f| mmm_eval::mean_abs_share_error_pp(&shares(f), &truth))
+            .transpose()?,
     })
 }
 

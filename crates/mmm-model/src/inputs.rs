@@ -4,6 +4,7 @@
 //! Everything here is data, not parameters: it is built once per fit (or per forecast) and shared
 //! by every epoch.
 
+use crate::calibration::Calibration;
 use crate::{Error, Result};
 use ndarray::{Array2, Array3, Axis};
 use std::f64::consts::PI;
@@ -35,6 +36,8 @@ pub struct ModelInputs {
     /// that a channel's decomposed contribution would differ from the effect of removing it. Without
     /// media in the GRU, removing a channel changes the prediction by exactly its contribution.
     pub gru_input: Array3<f64>,
+    /// Lift tests whose likelihood joins the loss ([`crate::calibration`]); `None` = none.
+    pub calibration: Option<Calibration>,
 }
 
 impl ModelInputs {
@@ -123,7 +126,15 @@ impl ModelInputs {
             fourier,
             tau,
             gru_input,
+            calibration: None,
         })
+    }
+
+    /// The same inputs with lift tests in the loss; errors when a test does not fit the inputs.
+    pub fn with_calibration(mut self, calibration: Calibration) -> Result<ModelInputs> {
+        calibration.validate(self.n_channels(), self.n_regions(), self.n_weeks())?;
+        self.calibration = Some(calibration);
+        Ok(self)
     }
 
     /// The same inputs with other scaled media `[channel, region, week]` (a counterfactual).

@@ -4,16 +4,19 @@
 //! * [`Model`] holds the structure (transforms per channel, the GRU, the parameter [`Layout`]) and
 //!   computes the forward pass, the hand-written backward pass, the Huber loss with its penalties
 //!   and the additive [`Decomposition`];
+//! * [`Calibration`] adds lift tests (experiments) to the loss as a likelihood term;
 //! * parameters are one flat `Vec<f64>` so that one optimiser updates them all.
 //!
 //! The equations, the scaling and the reasons behind the defaults are in `docs/model.md`.
 
+pub mod calibration;
 pub mod causal;
 pub mod config;
 pub mod inputs;
 pub mod layout;
 pub mod model;
 
+pub use calibration::{Calibration, LiftTest};
 pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
 pub use config::{AdstockKind, ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;

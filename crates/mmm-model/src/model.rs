@@ -13,6 +13,7 @@
 //!
 //! Every term is additive, so the decomposition sums exactly to the prediction.
 
+use crate::calibration::Calibration;
 use crate::config::{AdstockKind, ModelConfig, RegionWeighting};
 use crate::inputs::ModelInputs;
 use crate::layout::Layout;
@@ -62,12 +63,14 @@ pub struct Loss {
     pub data: f64,
     /// Sum of the regularisation penalties.
     pub penalty: f64,
+    /// Likelihood term of the lift tests (0 without calibration).
+    pub calibration: f64,
 }
 
 impl Loss {
-    /// Data loss plus penalties: what the optimiser minimises.
+    /// Data loss plus penalties plus calibration: what the optimiser minimises.
     pub fn total(&self) -> f64 {
-        self.data + self.penalty
+        self.data + self.penalty + self.calibration
     }
 }
 
@@ -444,13 +447,16 @@ impl Model {
     }
 
     /// Back-propagates `grad_pred` = ∂L/∂(scaled prediction) `[region, week]` through the forward
-    /// pass recorded in `tape`, ACCUMULATING (+=) ∂L/∂θ into `grad`.
+    /// pass recorded in `tape`, ACCUMULATING (+=) ∂L/∂θ into `grad`. `grad_channel`, when given,
+    /// adds ∂L/∂(channel c's scaled contribution) `[channel, region, week]` for terms of the loss
+    /// that read single channels' contributions (the lift tests).
     pub fn backward(
         &self,
         p: &[f64],
         inp: &ModelInputs,
         tape: &Tape,
         grad_pred: &Array2<f64>,
+        grad_channel: Option<&Array3<f64>>,
         grad: &mut [f64],
     ) {
         let l = &self.layout;
@@ -481,7 +487,8 @@ impl Model {
             let mut g_base = 0.0;
             for t in 0..t_n {
                 let g = grad_pred[[r, t]];
-                if g == 0.0 {
+                let seeded = grad_channel.is_some_and(|s| (0..c_n).any(|c| s[[c, r, t]] != 0.0));
+                if g == 0.0 && !seeded {
                     continue;
                 }
                 let row = t * r_n + r;
@@ -495,6 +502,7 @@ impl Model {
                     grad[l.region_season_at(r, f)] += gf;
                 }
                 for c in 0..c_n {
+                    let g = g + grad_channel.map_or(0.0, |s| s[[c, r, t]]);
                     let s = tape.saturated[[c, r, t]];
                     let te = tape.effect_tanh[[row, c]];
                     let m = 1.0 + km * te;
@@ -670,22 +678,78 @@ impl Model {
         grad.fill(0.0);
         let tape = self.forward(p, inp);
         let (data, g_pred) = self.data_loss(&tape.prediction, inp, weights);
-        self.backward(p, inp, &tape, &g_pred, grad);
+        let (calibration, g_channel) = match &inp.calibration {
+            Some(cal) => {
+                let (loss, g) = cal.loss(&self.lift_answers(p, inp, &tape));
+                (loss, Some(self.lift_seeds(cal, &g, inp)))
+            }
+            None => (0.0, None),
+        };
+        self.backward(p, inp, &tape, &g_pred, g_channel.as_ref(), grad);
         let penalty = self.penalty(p, grad);
         let prediction = tape.prediction.clone();
         self.recycle(tape);
-        (Loss { data, penalty }, prediction)
+        (
+            Loss {
+                data,
+                penalty,
+                calibration,
+            },
+            prediction,
+        )
+    }
+
+    /// The model's answer to every lift test of `inp` (target units): C_e of
+    /// [`crate::calibration`]. Empty without calibration.
+    pub fn lift_answers(&self, p: &[f64], inp: &ModelInputs, tape: &Tape) -> Vec<f64> {
+        let Some(cal) = &inp.calibration else {
+            return Vec::new();
+        };
+        let l = &self.layout;
+        let km = self.config.effect_modulation;
+        let r_n = l.regions;
+        cal.tests
+            .iter()
+            .map(|test| {
+                let c = test.channel;
+                let beta = softplus(p[l.beta.start + c]);
+                let mut total = 0.0;
+                for ((r, t), &u) in test.cells.indexed_iter() {
+                    if u != 0.0 {
+                        let m = 1.0 + km * tape.effect_tanh[[t * r_n + r, c]];
+                        total += u * beta * p[l.eta_at(r, c)].exp() * m * tape.saturated[[c, r, t]];
+                    }
+                }
+                total
+            })
+            .collect()
+    }
+
+    /// ∂loss/∂(scaled channel contribution) `[channel, region, week]` from ∂loss/∂C_e.
+    fn lift_seeds(&self, cal: &Calibration, g_answers: &[f64], inp: &ModelInputs) -> Array3<f64> {
+        let mut seeds = Array3::zeros((self.layout.channels, inp.n_regions(), inp.n_weeks()));
+        for (test, g) in cal.tests.iter().zip(g_answers) {
+            seeds
+                .index_axis_mut(Axis(0), test.channel)
+                .scaled_add(*g, &test.cells);
+        }
+        seeds
     }
 
     /// Loss without gradient.
     pub fn loss(&self, p: &[f64], inp: &ModelInputs, weights: &Array2<f64>) -> Loss {
         let tape = self.forward(p, inp);
         let (data, _) = self.data_loss(&tape.prediction, inp, weights);
+        let calibration = inp
+            .calibration
+            .as_ref()
+            .map_or(0.0, |cal| cal.loss(&self.lift_answers(p, inp, &tape)).0);
         self.recycle(tape);
         let mut scratch = vec![0.0; p.len()];
         Loss {
             data,
             penalty: self.penalty(p, &mut scratch),
+            calibration,
         }
     }
 

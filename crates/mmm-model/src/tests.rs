@@ -453,3 +453,146 @@ fn shared_seasonal_flighting_is_not_read_as_a_channel_edge() {
         dag.standardized
     );
 }
+
+/// Two lift tests on random cells of a small panel (channel 0 and the last channel).
+fn with_lift_tests(inp: ModelInputs, seed: u64, scale: f64) -> ModelInputs {
+    let (r_n, t_n, c_n) = (inp.n_regions(), inp.n_weeks(), inp.n_channels());
+    let tests = [0, c_n - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, &channel)| {
+            let u = seeded_uniform(seed + 20 + i as u64, r_n * t_n, -1.0, 2.0);
+            // About a third of the cells are outside the test (weight 0).
+            let cells =
+                Array2::from_shape_vec((r_n, t_n), u.iter().map(|v| v.max(0.0)).collect()).unwrap();
+            let cells = if cells.sum() == 0.0 {
+                Array2::ones((r_n, t_n))
+            } else {
+                cells
+            };
+            LiftTest {
+                channel,
+                cells,
+                lift: 0.3 + i as f64,
+                se: 0.2 + 0.1 * i as f64,
+            }
+        })
+        .collect();
+    inp.with_calibration(Calibration { tests, scale }).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+    #[test]
+    fn whole_model_gradient_with_lift_tests(seed in 0u64..1000, r_n in 1usize..4, t_n in 2usize..20, c_n in 1usize..4) {
+        let cfg = ModelConfig { hidden: 3, fourier_harmonics: 1, huber_delta: 50.0, ..ModelConfig::default() };
+        let model = Model::new(cfg, r_n, c_n, 1).unwrap();
+        let inp = with_lift_tests(small_inputs(seed, r_n, t_n, c_n, 1, 1), seed, 0.7);
+        let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+        let p = perturbed_params(&model, &inp, &w, seed);
+        let mut grad = vec![0.0; model.n_params()];
+        let loss = model.loss_and_grad(&p, &inp, &w, &mut grad);
+        prop_assert!(loss.calibration > 0.0);
+        assert_gradient(|q| model.loss(q, &inp, &w).total(), &p, &grad, 1e-6);
+    }
+}
+
+#[test]
+fn lift_answers_are_the_channel_contribution_over_the_tested_cells() {
+    let model = Model::new(ModelConfig::default(), 3, 2, 1).unwrap();
+    let inp = with_lift_tests(small_inputs(5, 3, 30, 2, 1, 2), 5, 1.0);
+    let w = inp.loss_weights(0..25, &[1.0, 1.0, 1.0]).unwrap();
+    let p = perturbed_params(&model, &inp, &w, 5);
+    let tape = model.forward(&p, &inp);
+    let d = model.decompose_tape(&p, &inp, &tape);
+    let answers = model.lift_answers(&p, &inp, &tape);
+    let cal = inp.calibration.as_ref().unwrap();
+    for (test, answer) in cal.tests.iter().zip(&answers) {
+        let expected: f64 =
+            (&d.channels.index_axis(ndarray::Axis(0), test.channel) * &test.cells).sum();
+        assert!(
+            (answer - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+            "{answer} vs {expected}"
+        );
+    }
+    // The loss term is κ Σ (C − L)² / (2 se²).
+    let expected: f64 = cal
+        .tests
+        .iter()
+        .zip(&answers)
+        .map(|(t, c)| 0.5 * ((c - t.lift) / t.se).powi(2))
+        .sum();
+    let loss = model.loss(&p, &inp, &w);
+    assert!((loss.calibration - expected).abs() <= 1e-12 * expected);
+    // Without tests the term is zero and nothing else changes.
+    let mut plain = inp.clone();
+    plain.calibration = None;
+    let base = model.loss(&p, &plain, &w);
+    assert_eq!(base.calibration, 0.0);
+    assert_eq!((base.data, base.penalty), (loss.data, loss.penalty));
+}
+
+#[test]
+fn lift_tests_that_do_not_fit_the_inputs_are_refused() {
+    let inp = small_inputs(1, 2, 10, 2, 1, 1);
+    let good = LiftTest {
+        channel: 1,
+        cells: Array2::ones((2, 10)),
+        lift: 1.0,
+        se: 0.5,
+    };
+    for (bad, msg) in [
+        (
+            LiftTest {
+                channel: 2,
+                ..good.clone()
+            },
+            "channel index 2",
+        ),
+        (
+            LiftTest {
+                cells: Array2::ones((2, 9)),
+                ..good.clone()
+            },
+            "cells are",
+        ),
+        (
+            LiftTest {
+                cells: Array2::zeros((2, 10)),
+                ..good.clone()
+            },
+            "not all zero",
+        ),
+        (
+            LiftTest {
+                se: 0.0,
+                ..good.clone()
+            },
+            "se finite and > 0",
+        ),
+        (
+            LiftTest {
+                lift: f64::NAN,
+                ..good.clone()
+            },
+            "lift must be finite",
+        ),
+    ] {
+        let err = inp
+            .clone()
+            .with_calibration(Calibration {
+                tests: vec![bad],
+                scale: 1.0,
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(msg), "{err}");
+    }
+    assert!(
+        inp.with_calibration(Calibration {
+            tests: vec![good],
+            scale: 1.0
+        })
+        .is_ok()
+    );
+}

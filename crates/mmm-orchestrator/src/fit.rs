@@ -5,6 +5,7 @@
 //! returns a [`FittedModel`]: everything needed to predict, decompose, and forecast new weeks with
 //! state carried from the fitted history — saved as one versioned JSON file.
 
+use crate::calibration::{LiftTestSpec, calibration_for};
 use crate::train::{EpochRecord, Progress, TrainConfig, train};
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
@@ -34,6 +35,9 @@ pub struct FitConfig {
     pub train: TrainConfig,
     /// Channel-DAG settings.
     pub dag: DagConfig,
+    /// Experiments the fit is calibrated to (`[[lift_test]]` tables; `crate::calibration`).
+    #[serde(rename = "lift_test", skip_serializing_if = "Vec::is_empty")]
+    pub lift_tests: Vec<LiftTestSpec>,
 }
 
 impl Default for FitConfig {
@@ -43,6 +47,7 @@ impl Default for FitConfig {
             model: ModelConfig::default(),
             train: TrainConfig::default(),
             dag: DagConfig::default(),
+            lift_tests: Vec::new(),
         }
     }
 }
@@ -170,8 +175,12 @@ pub fn fit_panel(
         history,
     };
     let model = fitted.model()?;
-    let inputs = fitted.inputs_for(panel)?;
+    let mut inputs = fitted.inputs_for(panel)?;
     let weights = model.region_weights(&fitted.target_scaler.means);
+    let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
+    if let Some(cal) = calibration_for(&fitted, panel, &inputs, &train_weights)? {
+        inputs = inputs.with_calibration(cal)?;
+    }
     let outcome = train(
         &model,
         &inputs,

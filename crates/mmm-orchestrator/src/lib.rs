@@ -7,15 +7,18 @@
 //!
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
-//! share; [`assess_stability`] refits from random starts to show how much of that the data decide.
+//! share; [`assess_stability`] refits from random starts to show how much of that the data decide;
+//! lift tests in the configuration ([`LiftTestSpec`]) calibrate the fit to experiments.
 
 pub mod attribution;
+pub mod calibration;
 pub mod fit;
 pub mod metrics;
 pub mod stability;
 pub mod train;
 
 pub use attribution::ChannelSummary;
+pub use calibration::{LiftTestCheck, LiftTestSpec, WeekLabel};
 pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};

@@ -10,8 +10,8 @@ use mmm_data::Panel;
 use mmm_model::{DagConfig, Decomposition, ModelConfig};
 use mmm_orchestrator::attribution::observed_sum;
 use mmm_orchestrator::{
-    FitConfig, FittedModel, Progress, Scorecard, Spread, Stability, TrainConfig, assess_stability,
-    fit_panel,
+    FitConfig, FittedModel, LiftTestSpec, Progress, Scorecard, Spread, Stability, TrainConfig,
+    assess_stability, fit_panel,
 };
 use ndarray::{Array2, Axis};
 use serde::Deserialize;
@@ -31,6 +31,15 @@ Examples:
       --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
   dcmmm fit --config fit.toml --restarts 4 --out fit/   # + how stable the attribution is
+
+Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
+  [[lift_test]]
+  channel = \"tv\"            # media column
+  start = \"2024-03-04\"      # first and last week of the test, as in the time column
+  end = \"2024-04-22\"
+  regions = [\"r01\", \"r07\"]  # optional; default every region
+  lift = 125000.0           # measured incremental target over those region-weeks
+  se = 20000.0               # its standard error
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json.";
@@ -70,6 +79,7 @@ struct FitFile {
     model: ModelConfig,
     train: TrainConfig,
     dag: DagConfig,
+    lift_test: Vec<LiftTestSpec>,
 }
 
 fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
@@ -87,6 +97,7 @@ fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
         model: file.model,
         train: file.train,
         dag: file.dag,
+        lift_tests: file.lift_test,
     };
     if let Some(seed) = args.seed {
         cfg.train.seed = seed;
@@ -187,7 +198,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &args.out.join("report.html"))?;
-    print_summary(&fitted, &card, stability.as_ref(), &args.out);
+    print_summary(&fitted, panel, &card, stability.as_ref(), &args.out);
     Ok(())
 }
 
@@ -357,8 +368,15 @@ fn summary(
             st.fits.len() - 1
         ));
     }
+    let lift_tests = fitted.lift_test_checks(panel)?;
+    if !lift_tests.is_empty() {
+        notes["lift_tests"] = json!(
+            "each configured experiment beside the model's direct contribution of the channel over the tested region-weeks; z = (model − lift) / se"
+        );
+    }
     Ok(json!({
         "channels": channels,
+        "lift_tests": lift_tests,
         "media_contribution": media_total,
         "media_share_of_prediction": if prediction_total != 0.0 { media_total / prediction_total } else { 0.0 },
         "spend_columns_given": spend_given,
@@ -391,6 +409,7 @@ fn dag_json(fitted: &FittedModel) -> serde_json::Value {
 
 fn print_summary(
     fitted: &FittedModel,
+    panel: &Panel,
     card: &Scorecard,
     stability: Option<&Stability>,
     out: &Path,
@@ -432,6 +451,15 @@ fn print_summary(
                 100.0 * ch.share.median,
                 100.0 * ch.share.min,
                 100.0 * ch.share.max
+            );
+        }
+    }
+    if let Ok(checks) = fitted.lift_test_checks(panel) {
+        for c in checks {
+            let _ = writeln!(
+                s,
+                "lift test {} {}…{}: measured {:.4} ± {:.4}, model {:.4} (z = {:+.2})",
+                c.test.channel, c.test.start, c.test.end, c.test.lift, c.test.se, c.model, c.z
             );
         }
     }

@@ -351,3 +351,62 @@ fn restarts_write_stability_ranges_that_the_report_keeps() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn lift_tests_in_the_config_are_fitted_and_reported() {
+    let dir = tmp("lift");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let cfg = dir.join("fit.toml");
+    // Weeks 10…19 (2023-03-13 … 2023-05-15) in regions a and b.
+    std::fs::write(
+        &cfg,
+        "[[lift_test]]\nchannel = \"tv\"\nstart = \"2023-03-13\"\nend = \"2023-05-15\"\n\
+         regions = [\"a\", \"b\"]\nlift = 1500.0\nse = 150.0\n",
+    )
+    .unwrap();
+    let out = dir.join("fit");
+    let output = fit_sales(
+        &panel,
+        &["--epochs", "30", "--config", cfg.to_str().unwrap()],
+        &out,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("lift test tv 2023-03-13…2023-05-15: measured 1500"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let check = &summary["lift_tests"][0];
+    assert_eq!(check["test"]["channel"], "tv");
+    let (model, z) = (
+        check["model"].as_f64().unwrap(),
+        check["z"].as_f64().unwrap(),
+    );
+    assert!(model > 0.0 && ((model - 1500.0) / 150.0 - z).abs() < 1e-9);
+
+    // A test of a column that is not a media channel is refused, naming the test.
+    std::fs::write(
+        &cfg,
+        "[[lift_test]]\nchannel = \"price\"\nstart = \"2023-03-13\"\nend = \"2023-05-15\"\nlift = 1.0\nse = 1.0\n",
+    )
+    .unwrap();
+    let output = fit_sales(
+        &panel,
+        &["--epochs", "5", "--config", cfg.to_str().unwrap()],
+        &out,
+    );
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("lift_test 1: `price` is not a media channel"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

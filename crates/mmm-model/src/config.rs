@@ -90,6 +90,11 @@ pub struct ModelConfig {
     pub region_weighting: RegionWeighting,
     /// Regularisation weights.
     pub penalties: Penalties,
+    /// Multiplier on the likelihood of lift tests (`[[lift_test]]`): 1 weighs an experiment against
+    /// the weekly data as if the weekly residuals were independent Gaussian noise; they are not
+    /// (they are autocorrelated and the model is approximate), so the default is larger
+    /// (docs/model.md §8).
+    pub calibration_weight: f64,
 }
 
 impl Default for ModelConfig {
@@ -105,6 +110,7 @@ impl Default for ModelConfig {
             huber_delta: 0.25,
             region_weighting: RegionWeighting::Size,
             penalties: Penalties::default(),
+            calibration_weight: 100.0,
         }
     }
 }
@@ -132,6 +138,9 @@ impl ModelConfig {
         }
         if !(self.baseline_modulation >= 0.0 && self.baseline_modulation.is_finite()) {
             return bad("baseline_modulation", "must be finite and ≥ 0");
+        }
+        if !(self.calibration_weight >= 0.0 && self.calibration_weight.is_finite()) {
+            return bad("calibration_weight", "must be finite and ≥ 0");
         }
         if !(self.huber_delta > 0.0 && self.huber_delta.is_finite()) {
             return bad("huber_delta", "must be finite and > 0");

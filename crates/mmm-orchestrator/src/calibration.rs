@@ -4,7 +4,7 @@
 //! A lift test says: channel c, over weeks `start..=end` in `regions` (default all), caused `lift`
 //! units of the target, with standard error `se`. The model is asked for the channel's direct
 //! contribution over the same region-weeks. Its weight in the loss is κ = σ²/N (see
-//! `mmm_model::calibration`): σ² is the noise variance of the scaled target, estimated robustly
+//! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the scaled target, estimated robustly
 //! from second differences over consecutive observed training weeks,
 //!
 //! ```text
@@ -200,7 +200,7 @@ pub fn calibration_for(
     let n_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
     Ok(Some(Calibration {
         tests,
-        scale: sigma2 / n_eff,
+        scale: fitted.config.model.calibration_weight * sigma2 / n_eff,
     }))
 }
 

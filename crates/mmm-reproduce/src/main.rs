@@ -2,7 +2,9 @@
 //!
 //! Simulates the named scenarios (national, geo, paper; `--large` adds the 2000-region one), fits
 //! each with the default dcmmm model and the classic adstock/Hill/ridge MMM, scores both against
-//! the simulator's truth and the naive baselines, runs the reference's real panel when
+//! the simulator's truth and the naive baselines, refits each simulation from random starts to score
+//! the stability ranges (`--restarts`), fits each again calibrated with simulated lift tests
+//! (`--lift-tests`, separate rows), runs the reference's real panel when
 //! `../shared/data/deepcausalmmm_real/` exists, and writes `docs/results.md` and
 //! `docs/results.json`. Every fit runs in its own child process so that its peak memory is its own.
 
@@ -88,6 +90,9 @@ struct Row {
     /// Per-channel detail of dcmmm against the truth (simulations only): where the errors come from.
     #[serde(default)]
     channels: Vec<ChannelDetail>,
+    /// (model − lift) / se of every lift test the fit was calibrated to.
+    #[serde(default)]
+    lift_test_z: Vec<f64>,
     /// Refits from random starts against the truth (simulations with `--restarts`).
     #[serde(default)]
     stability: Option<StabilityScores>,
@@ -107,6 +112,7 @@ fn main() -> Result<()> {
     let mut large = false;
     let mut seeds: u64 = 3;
     let mut restarts: usize = 4;
+    let mut lift_tests: usize = 3;
     let mut extra: Vec<Vec<String>> = Vec::new();
     let mut out = PathBuf::from("docs");
     let mut it = args.iter();
@@ -121,6 +127,9 @@ fn main() -> Result<()> {
             "--restarts" => {
                 restarts = it.next().context("--restarts needs a number")?.parse()?;
             }
+            "--lift-tests" => {
+                lift_tests = it.next().context("--lift-tests needs a number")?.parse()?;
+            }
             "--data" => {
                 // Everything after --data belongs to that data set (file and column flags).
                 let mut rest = vec!["--data".to_string()];
@@ -129,7 +138,7 @@ fn main() -> Result<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
+                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
                 );
                 return Ok(());
             }
@@ -147,6 +156,21 @@ fn main() -> Result<()> {
                 "--restarts".into(),
                 restarts.to_string(),
             ]);
+        }
+    }
+    if lift_tests > 0 {
+        // The same scenarios calibrated with simulated experiments, as separate rows.
+        for scenario in ["national", "geo", "paper"] {
+            for seed in 1..=seeds {
+                jobs.push(vec![
+                    "--scenario".into(),
+                    scenario.into(),
+                    "--seed".into(),
+                    seed.to_string(),
+                    "--lift-tests".into(),
+                    lift_tests.to_string(),
+                ]);
+            }
         }
     }
     if large {
@@ -502,10 +526,18 @@ fn run_one(args: &[String]) -> Result<Row> {
     } else {
         bail!("`one` needs --scenario NAME or --data FILE");
     };
-    let cfg: FitConfig = match flag(args, "--config") {
+    let mut cfg: FitConfig = match flag(args, "--config") {
         Some(path) => toml::from_str(&std::fs::read_to_string(&path)?)
             .with_context(|| format!("reading {path}"))?,
         None => FitConfig::default(),
+    };
+    let lift_tests: usize = flag(args, "--lift-tests").map_or(Ok(0), |s| s.parse())?;
+    let name = match (&sim, lift_tests) {
+        (Some(sim), n) if n > 0 => {
+            cfg.lift_tests = simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, seed)?;
+            format!("{name} + {n} lift tests")
+        }
+        _ => name,
     };
     let restarts: usize = flag(args, "--restarts").map_or(Ok(0), |s| s.parse())?;
     let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
@@ -647,10 +679,85 @@ fn run_one(args: &[String]) -> Result<Row> {
         equal_split_share_mae_pp: equal_split,
         spend_split_share_mae_pp: spend_split,
         channels,
+        lift_test_z: fitted
+            .lift_test_checks(&panel)?
+            .iter()
+            .map(|c| c.z)
+            .collect(),
         stability,
         fit_seconds: fitted.fit_seconds,
         peak_memory_mb: peak_memory_mb(),
     })
+}
+
+/// Weeks of a simulated lift test: the last weeks of the training span.
+const LIFT_TEST_WEEKS: usize = 8;
+/// Relative standard error of a simulated lift test.
+const LIFT_TEST_RELATIVE_SE: f64 = 0.1;
+
+/// `n` lift tests read from the simulator's truth, as a marketing team would run them: the `n`
+/// channels with the most spend, each tested over the last [`LIFT_TEST_WEEKS`] training weeks in
+/// every other region (every region of a one-region panel). The measured lift is the channel's true
+/// contribution over those region-weeks plus Gaussian noise with a standard error of
+/// [`LIFT_TEST_RELATIVE_SE`] of it, or of the average channel's, whichever is larger.
+fn simulated_lift_tests(
+    sim: &mmm_sim::Simulation,
+    panel: &Panel,
+    holdout_weeks: usize,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<mmm_orchestrator::LiftTestSpec>> {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let weeks = sim.weeks();
+    anyhow::ensure!(
+        weeks.len() > holdout_weeks + LIFT_TEST_WEEKS,
+        "too few weeks for a lift test"
+    );
+    let end = weeks.len() - holdout_weeks - 1;
+    let start = end + 1 - LIFT_TEST_WEEKS;
+    let spend = panel.spend_or_media();
+    let mut by_spend: Vec<usize> = (0..panel.n_channels()).collect();
+    let total = |c: usize| spend.index_axis(Axis(2), c).sum();
+    by_spend.sort_by(|a, b| total(*b).total_cmp(&total(*a)));
+    let regions: Vec<usize> = (0..sim.regions().len()).step_by(2).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x11f7);
+    // True contribution of every channel over the tested region-weeks.
+    let truth: Vec<f64> = panel
+        .channels
+        .iter()
+        .map(|name| {
+            let k = sim
+                .component_names()
+                .iter()
+                .position(|x| x == name)
+                .context("channel missing from the truth")?;
+            Ok(regions
+                .iter()
+                .flat_map(|&r| (start..=end).map(move |t| (r, t)))
+                .map(|(r, t)| sim.components()[[r, t, k]])
+                .sum())
+        })
+        .collect::<Result<_>>()?;
+    // An experiment's noise comes from the outcome, not from the effect: a test of a channel with
+    // no effect still has a standard error. Floor: 10 % of the average channel's true lift.
+    let typical = truth.iter().map(|x| x.abs()).sum::<f64>() / truth.len() as f64;
+    Ok(by_spend
+        .into_iter()
+        .take(n)
+        .map(|c| {
+            let se = LIFT_TEST_RELATIVE_SE * truth[c].abs().max(typical);
+            let noise: f64 = rand_distr::StandardNormal.sample(&mut rng);
+            mmm_orchestrator::LiftTestSpec {
+                channel: panel.channels[c].clone(),
+                start: mmm_orchestrator::WeekLabel::Text(weeks[start].to_string()),
+                end: mmm_orchestrator::WeekLabel::Text(weeks[end].to_string()),
+                regions: regions.iter().map(|&r| sim.regions()[r].clone()).collect(),
+                lift: truth[c] + se * noise,
+                se,
+            }
+        })
+        .collect())
 }
 
 /// Scores the stability ranges against the simulator's true shares.

@@ -39,7 +39,7 @@ Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   end = \"2024-04-22\"
   regions = [\"r01\", \"r07\"]  # optional; default every region
   lift = 125000.0           # measured incremental target over those region-weeks
-  se = 20000.0               # its standard error
+  se = 20000.0              # its standard error
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json.";
@@ -407,6 +407,16 @@ fn dag_json(fitted: &FittedModel) -> serde_json::Value {
     })
 }
 
+/// `x` with four significant digits, without an exponent for everyday magnitudes.
+fn significant(x: f64) -> String {
+    let digits = if x == 0.0 || !x.is_finite() {
+        0
+    } else {
+        (3 - x.abs().log10().floor() as i32).clamp(0, 12) as usize
+    };
+    format!("{x:.digits$}")
+}
+
 fn print_summary(
     fitted: &FittedModel,
     panel: &Panel,
@@ -458,8 +468,14 @@ fn print_summary(
         for c in checks {
             let _ = writeln!(
                 s,
-                "lift test {} {}…{}: measured {:.4} ± {:.4}, model {:.4} (z = {:+.2})",
-                c.test.channel, c.test.start, c.test.end, c.test.lift, c.test.se, c.model, c.z
+                "lift test {} {}…{}: measured {} ± {}, model {} (z = {:+.2})",
+                c.test.channel,
+                c.test.start,
+                c.test.end,
+                significant(c.test.lift),
+                significant(c.test.se),
+                significant(c.model),
+                c.z
             );
         }
     }

@@ -378,7 +378,7 @@ fn lift_tests_in_the_config_are_fitted_and_reported() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("lift test tv 2023-03-13…2023-05-15: measured 1500"),
+        stdout.contains("lift test tv 2023-03-13…2023-05-15: measured 1500 ± 150.0, model "),
         "{stdout}"
     );
     let summary: serde_json::Value =

@@ -163,18 +163,9 @@ pub fn noise_variance(inputs: &ModelInputs, weights: &Array2<f64>) -> Option<f64
     if d.len() < 10 {
         return None;
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        }
-    };
-    let m = median(&mut d);
-    let mut dev: Vec<f64> = d.iter().map(|x| (x - m).abs()).collect();
-    let sigma = 1.4826 * median(&mut dev) / 6f64.sqrt();
+    let m = mmm_eval::median(&d)?;
+    let dev: Vec<f64> = d.iter().map(|x| (x - m).abs()).collect();
+    let sigma = 1.4826 * mmm_eval::median(&dev)? / 6f64.sqrt();
     (sigma > 0.0).then_some(sigma * sigma)
 }
 

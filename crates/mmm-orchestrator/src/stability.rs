@@ -67,25 +67,14 @@ pub struct Spread {
 impl Spread {
     /// The spread of `values`; `None` when empty or any value is missing or not finite.
     pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Option<Spread> {
-        let mut v: Vec<f64> = values
-            .into_iter()
-            .collect::<Option<Vec<f64>>>()?
-            .into_iter()
-            .collect();
-        if v.is_empty() || !v.iter().all(|x| x.is_finite()) {
+        let v: Vec<f64> = values.into_iter().collect::<Option<_>>()?;
+        if !v.iter().all(|x| x.is_finite()) {
             return None;
         }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        };
         Some(Spread {
-            min: v[0],
-            median,
-            max: v[n - 1],
+            min: v.iter().copied().reduce(f64::min)?,
+            median: mmm_eval::median(&v)?,
+            max: v.iter().copied().reduce(f64::max)?,
         })
     }
 

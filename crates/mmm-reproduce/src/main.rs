@@ -263,7 +263,7 @@ a model's attribution is only informative where it beats them.\n";
 
 const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
 Every simulated fit above is repeated from K random starting splits of the media (`--restarts K`, default 4; \
-docs/model.md §5): `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
+docs/model.md §9): `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
 `width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
 configured fit (what `dcmmm fit` saves), the per-channel median over the fits, and the fit with the lowest \
 validation loss (never the holdout). Mean over seeds.\n";
@@ -272,17 +272,23 @@ const DETAIL_HEADER: &str = "## Where the attribution error comes from (seed 1)\
 Per channel: true and estimated contribution share and ROI, the direct-curve error, and the spend \
 multiplier of dcmmm's recommended historical reallocation beside the true optimum's (bounds ±50 %).\n";
 
+/// Names of the rows `keep` selects, each once, in order of first appearance.
+fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| keep(r)) {
+        if !names.contains(&r.name.as_str()) {
+            names.push(&r.name);
+        }
+    }
+    names
+}
+
 /// Mean and worst over seeds for every simulated scenario.
 fn seed_summary(rows: &[Row]) -> String {
     let mut s = String::from(
         "| scenario | seeds | dcmmm share MAE pp mean (worst) | equal split | spend split | classic share MAE pp | ρ ROI mean (min) | curve err mean | regret median (worst) | dcmmm holdout R² mean (min) | classic holdout R² mean (min) |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let mut names: Vec<&str> = Vec::new();
-    for r in rows.iter().filter(|r| r.seed.is_some()) {
-        if !names.contains(&r.name.as_str()) {
-            names.push(&r.name);
-        }
-    }
+    let names = scenario_names(rows, |r| r.seed.is_some());
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
     let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
@@ -330,12 +336,7 @@ fn stability_summary(rows: &[Row]) -> String {
     let mut s = String::from(
         "| scenario | seeds | fits | coverage | width pp | share MAE pp: configured fit | median over fits | lowest validation loss |\n|---|---|---|---|---|---|---|---|\n",
     );
-    let mut names: Vec<&str> = Vec::new();
-    for r in rows.iter().filter(|r| r.stability.is_some()) {
-        if !names.contains(&r.name.as_str()) {
-            names.push(&r.name);
-        }
-    }
+    let names = scenario_names(rows, |r| r.stability.is_some());
     let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     for name in names {
         let rs: Vec<(&Row, &StabilityScores)> = rows

@@ -251,7 +251,9 @@ rank correlation of channel ROIs; `curve err` = Σ|f̂(m)−f(m)| / Σ f(m) of t
 multipliers 0…2 (all weeks scaled, carryover counted), pooled over channels. `classic` = adstock/Hill grid + ridge regression fitted on the same split. \
 Naive baselines: each region's training mean and the mean of its last 13 training weeks. \
 `regret` = (true outcome at the true optimum − true outcome of dcmmm's recommended reallocation of the historical budget) \
-/ (true optimum − historical allocation), all under the simulator's true response, channel bounds ±50 %.\n";
+/ (true optimum − historical allocation), all under the simulator's true response, channel bounds ±50 %. \
+Rows `+ 3 lift tests`: the same simulation fitted with three simulated experiments (`[[lift_test]]`, \
+docs/evaluation.md); their classic and naive lines are those of the row without tests.\n";
 
 const SEEDS_HEADER: &str = "## Over simulation seeds\n\n\
 The table above shows seed 1. Attribution on simulated data varies with the draw, so here every scenario \
@@ -434,6 +436,10 @@ fn markdown(rows: &[Row]) -> String {
                 format!("{:.0}", r.peak_memory_mb),
             ),
         ));
+        if !r.lift_test_z.is_empty() {
+            // A calibrated row: its classic and naive lines are those of the row without tests.
+            continue;
+        }
         s.push_str(&line(
             "classic ridge",
             &r.classic,

@@ -285,6 +285,27 @@ fn fit_warns_that_one_region_identifies_attribution_weakly() {
         report.contains("identifies the channels"),
         "warning missing from the report"
     );
+    // The decisions built on that attribution carry the same warning.
+    for args in [
+        vec!["curves", "--out"],
+        vec!["optimize", "--budget", "5000", "--out"],
+    ] {
+        let output = dcmmm()
+            .args(&args[..args.len() - 1])
+            .arg("--model")
+            .arg(out.join("model.json"))
+            .arg(args[args.len() - 1])
+            .arg(dir.join(args[0]))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains("warning: one region"), "{}: {err}", args[0]);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

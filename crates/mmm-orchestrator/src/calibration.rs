@@ -4,8 +4,9 @@
 //! A lift test says: channel c, over weeks `start..=end` in `regions` (default all), caused `lift`
 //! units of the target, with standard error `se`. The model is asked for the channel's direct
 //! contribution over the same region-weeks. Its weight in the loss is κ = σ²/N (see
-//! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the scaled target, estimated robustly
-//! from second differences over consecutive observed training weeks,
+//! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the
+//! scaled target, estimated robustly from second differences over consecutive observed training
+//! weeks,
 //!
 //! ```text
 //! d[r,t] = ỹ[r,t+1] − 2ỹ[r,t] + ỹ[r,t−1],     σ̂ = 1.4826 · MAD(d) / √6

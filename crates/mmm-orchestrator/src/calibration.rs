@@ -22,21 +22,22 @@ use mmm_model::{Calibration, LiftTest, ModelInputs};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-/// A week as written in the configuration: a date `"2024-03-04"` or a week index.
+/// A week or region as written in the configuration: text as in the data file (`"2024-03-04"`,
+/// `"north"`) or a bare integer (week indices, numeric region codes such as DMA 501).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum WeekLabel {
-    /// A week index (panels whose time column holds integers).
+pub enum Label {
+    /// An integer (a week index or a numeric region code).
     Index(i64),
-    /// The week's label as in the data file (a date `YYYY-MM-DD` or an integer as text).
+    /// The label as in the data file.
     Text(String),
 }
 
-impl std::fmt::Display for WeekLabel {
+impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WeekLabel::Index(i) => write!(f, "{i}"),
-            WeekLabel::Text(s) => f.write_str(s),
+            Label::Index(i) => write!(f, "{i}"),
+            Label::Text(s) => f.write_str(s),
         }
     }
 }
@@ -48,12 +49,12 @@ pub struct LiftTestSpec {
     /// The tested media channel (its column name).
     pub channel: String,
     /// First week of the test.
-    pub start: WeekLabel,
+    pub start: Label,
     /// Last week of the test (inclusive).
-    pub end: WeekLabel,
+    pub end: Label,
     /// Tested regions; empty = every region.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub regions: Vec<String>,
+    pub regions: Vec<Label>,
     /// Measured incremental outcome over those region-weeks, target units.
     pub lift: f64,
     /// Standard error of `lift`, target units (> 0).
@@ -71,7 +72,7 @@ pub struct LiftTestCheck {
     pub z: f64,
 }
 
-fn week_index(panel: &Panel, label: &WeekLabel, which: &str) -> Result<usize> {
+fn week_index(panel: &Panel, label: &Label, which: &str) -> Result<usize> {
     let text = label.to_string();
     panel
         .weeks
@@ -121,10 +122,17 @@ fn resolve(fitted: &FittedModel, panel: &Panel) -> Result<Vec<LiftTest>> {
             } else {
                 spec.regions
                     .iter()
-                    .map(|name| {
-                        panel.regions.iter().position(|r| r == name).ok_or_else(|| {
-                            Error::Config(format!("{which}: region `{name}` is not in the panel"))
-                        })
+                    .map(|label| {
+                        let name = label.to_string();
+                        panel
+                            .regions
+                            .iter()
+                            .position(|r| *r == name)
+                            .ok_or_else(|| {
+                                Error::Config(format!(
+                                    "{which}: region `{name}` is not in the panel"
+                                ))
+                            })
                     })
                     .collect::<Result<_>>()?
             };
@@ -134,10 +142,20 @@ fn resolve(fitted: &FittedModel, panel: &Panel) -> Result<Vec<LiftTest>> {
                 )));
             }
             let mut cells = Array2::zeros((panel.n_regions(), panel.n_weeks()));
+            let mut activity = 0.0;
             for &r in &regions {
                 for t in start..=end {
                     cells[[r, t]] = fitted.target_scaler.means[r];
+                    activity += panel.media[[r, t, channel]];
                 }
+            }
+            // Without activity the model's answer is carryover only; matching a lift would need
+            // an absurd coefficient.
+            if activity <= 0.0 {
+                return Err(Error::Config(format!(
+                    "{which}: `{}` has no activity in the tested region-weeks ({} … {})",
+                    spec.channel, spec.start, spec.end
+                )));
             }
             Ok(LiftTest {
                 channel,

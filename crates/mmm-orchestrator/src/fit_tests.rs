@@ -302,8 +302,8 @@ fn spread_is_min_median_max() {
 fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftTestSpec {
     crate::LiftTestSpec {
         channel: channel.into(),
-        start: crate::WeekLabel::Index(start),
-        end: crate::WeekLabel::Index(end),
+        start: crate::Label::Index(start),
+        end: crate::Label::Index(end),
         regions: Vec::new(),
         lift,
         se,
@@ -357,7 +357,13 @@ fn lift_tests_that_do_not_match_the_panel_are_named() {
     let p = panel(2, 40);
     let spec = ColumnSpec::default();
     let mut with_region = lift("tv", 1, 5, 10.0, 1.0);
-    with_region.regions = vec!["r9".into()];
+    with_region.regions = vec![crate::Label::Text("r1".into()), crate::Label::Index(9)];
+    let mut silent = panel(2, 40);
+    for r in 0..2 {
+        for t in 20..=25 {
+            silent.media[[r, t, 1]] = 0.0;
+        }
+    }
     for (test, msg) in [
         (
             lift("radio", 1, 5, 10.0, 1.0),
@@ -366,11 +372,15 @@ fn lift_tests_that_do_not_match_the_panel_are_named() {
         (lift("tv", 1, 99, 10.0, 1.0), "end week `99` is not a week"),
         (lift("tv", 5, 1, 10.0, 1.0), "is before start week"),
         (lift("tv", 1, 5, 10.0, 0.0), "`se` finite and > 0"),
-        (with_region, "region `r9` is not in the panel"),
+        (with_region, "region `9` is not in the panel"),
+        (
+            lift("search", 20, 25, 10.0, 1.0),
+            "`search` has no activity",
+        ),
     ] {
         let mut cfg = quick_config();
         cfg.lift_tests = vec![lift("tv", 1, 5, 10.0, 1.0), test];
-        let err = fit_panel(&p, &spec, &cfg, &mut |_| {})
+        let err = fit_panel(&silent, &spec, &cfg, &mut |_| {})
             .unwrap_err()
             .to_string();
         assert!(err.contains("lift_test 2") && err.contains(msg), "{err}");

@@ -18,7 +18,7 @@ pub mod stability;
 pub mod train;
 
 pub use attribution::ChannelSummary;
-pub use calibration::{LiftTestCheck, LiftTestSpec, WeekLabel};
+pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};

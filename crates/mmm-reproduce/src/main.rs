@@ -757,9 +757,12 @@ fn simulated_lift_tests(
             let noise: f64 = rand_distr::StandardNormal.sample(&mut rng);
             mmm_orchestrator::LiftTestSpec {
                 channel: panel.channels[c].clone(),
-                start: mmm_orchestrator::WeekLabel::Text(weeks[start].to_string()),
-                end: mmm_orchestrator::WeekLabel::Text(weeks[end].to_string()),
-                regions: regions.iter().map(|&r| sim.regions()[r].clone()).collect(),
+                start: mmm_orchestrator::Label::Text(weeks[start].to_string()),
+                end: mmm_orchestrator::Label::Text(weeks[end].to_string()),
+                regions: regions
+                    .iter()
+                    .map(|&r| mmm_orchestrator::Label::Text(sim.regions()[r].clone()))
+                    .collect(),
                 lift: truth[c] + se * noise,
                 se,
             }

@@ -145,21 +145,9 @@ fn main() -> Result<()> {
             other => bail!("unknown argument `{other}` (try --help)"),
         }
     }
-    let mut jobs: Vec<Vec<String>> = Vec::new();
-    for scenario in ["national", "geo", "paper"] {
-        for seed in 1..=seeds {
-            jobs.push(vec![
-                "--scenario".into(),
-                scenario.into(),
-                "--seed".into(),
-                seed.to_string(),
-                "--restarts".into(),
-                restarts.to_string(),
-            ]);
-        }
-    }
-    if lift_tests > 0 {
-        // The same scenarios calibrated with simulated experiments, as separate rows.
+    // Every scenario × seed, with `flag value` appended.
+    let sim_jobs = |flag: &str, value: usize| -> Vec<Vec<String>> {
+        let mut jobs = Vec::new();
         for scenario in ["national", "geo", "paper"] {
             for seed in 1..=seeds {
                 jobs.push(vec![
@@ -167,11 +155,17 @@ fn main() -> Result<()> {
                     scenario.into(),
                     "--seed".into(),
                     seed.to_string(),
-                    "--lift-tests".into(),
-                    lift_tests.to_string(),
+                    flag.into(),
+                    value.to_string(),
                 ]);
             }
         }
+        jobs
+    };
+    let mut jobs = sim_jobs("--restarts", restarts);
+    if lift_tests > 0 {
+        // The same scenarios calibrated with simulated experiments, as separate rows.
+        jobs.extend(sim_jobs("--lift-tests", lift_tests));
     }
     if large {
         jobs.push(vec!["--scenario".into(), "large".into()]);

@@ -116,6 +116,18 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// The fractions (summing to 1) in which `initial_media_share` is split across `channels`
+    /// channels: `initial_media_split` normalised, or equal.
+    pub fn initial_media_fractions(&self, channels: usize) -> Vec<f64> {
+        match &self.initial_media_split {
+            Some(w) => {
+                let total: f64 = w.iter().sum();
+                w.iter().map(|v| v / total).collect()
+            }
+            None => vec![1.0 / channels as f64; channels],
+        }
+    }
+
     /// Checks every value, naming the first offending key.
     pub fn validate(&self) -> Result<()> {
         let bad = |key: &str, why: &str| Err(Error::Config(format!("`{key}` {why}")));

@@ -286,13 +286,7 @@ impl Model {
         p[l.beta.clone()].fill(inv(1.0));
         let unit = self.forward(&p, inp);
         let wsum = weights.sum();
-        let split: Vec<f64> = match &self.config.initial_media_split {
-            Some(w) => {
-                let total: f64 = w.iter().sum();
-                w.iter().map(|v| v / total).collect()
-            }
-            None => vec![1.0 / l.channels as f64; l.channels],
-        };
+        let split = self.config.initial_media_fractions(l.channels);
         for c in 0..l.channels {
             let share = self.config.initial_media_share * split[c];
             let sat = unit.saturated.index_axis(Axis(0), c);

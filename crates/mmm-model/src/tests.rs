@@ -518,7 +518,6 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
     #[test]
     fn whole_model_gradient_with_lift_tests(seed in 0u64..1000, r_n in 1usize..4, t_n in 2usize..20, c_n in 1usize..4) {
-        let cfg = ModelConfig { hidden: 3, fourier_harmonics: 1, huber_delta: 50.0, ..ModelConfig::default() };
         check_gradient_with_lift_tests(seed, r_n, t_n, c_n);
     }
 }

@@ -124,18 +124,10 @@ pub fn restart_config(base: &FitConfig, channels: usize, k: usize) -> FitConfig 
 
 fn start_of(fitted: &FittedModel) -> Start {
     let m = &fitted.config.model;
-    let n = fitted.channels.len();
-    let split = match &m.initial_media_split {
-        Some(w) => {
-            let total: f64 = w.iter().sum();
-            w.iter().map(|v| v / total).collect()
-        }
-        None => vec![1.0 / n as f64; n],
-    };
     Start {
         seed: fitted.config.train.seed,
         media_share: m.initial_media_share,
-        media_split: split,
+        media_split: m.initial_media_fractions(fitted.channels.len()),
     }
 }
 

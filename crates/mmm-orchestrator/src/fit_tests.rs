@@ -319,7 +319,6 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
     // Ask the uncalibrated model about weeks 10..=29 of every region, then tell it the truth was
     // twice that, measured with a 2 % standard error.
-    cfg.lift_tests = vec![lift("search", 10, 29, f64::NAN, 1.0)];
     let mut probe = plain.clone();
     probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
     let before = probe.lift_test_checks(&p).unwrap()[0].model;
@@ -354,7 +353,6 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
 
 #[test]
 fn lift_tests_that_do_not_match_the_panel_are_named() {
-    let p = panel(2, 40);
     let spec = ColumnSpec::default();
     let mut with_region = lift("tv", 1, 5, 10.0, 1.0);
     with_region.regions = vec![crate::Label::Text("r1".into()), crate::Label::Index(9)];

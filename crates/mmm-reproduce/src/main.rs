@@ -102,6 +102,89 @@ struct Row {
 
 const REAL_PANEL: &str = "deepcausalmmm_real/mmm_data.csv";
 
+/// The peers' public example panels in `../shared/data` (name, file, column flags); `--truth` where
+/// the file carries the true channel contributions (docs/evaluation.md).
+const PEER_PANELS: &[(&str, &str, &[&str])] = &[
+    (
+        "Meridian geo_all_channels",
+        "meridian_simulated/geo_all_channels.csv",
+        &[
+            "--target",
+            "conversions",
+            "--media",
+            "Channel?_impression",
+            "--spend",
+            "Channel0_impression=Channel0_spend,Channel1_impression=Channel1_spend,\
+             Channel2_impression=Channel2_spend,Channel3_impression=Channel3_spend,\
+             Channel4_impression=Channel4_spend",
+            "--controls",
+            "*_control,Promo",
+            "--region",
+            "geo",
+            "--time",
+            "time",
+        ],
+    ),
+    (
+        "Robyn dt_simulated_weekly",
+        "robyn_simulated_weekly/dt_simulated_weekly.csv",
+        &[
+            "--target",
+            "revenue",
+            "--media",
+            "tv_S,ooh_S,print_S,facebook_S,search_S",
+            "--controls",
+            "competitor_sales_B,newsletter",
+            "--time",
+            "DATE",
+        ],
+    ),
+    (
+        "pymc-marketing mmm_example",
+        "pymc_marketing_example/mmm_example.csv",
+        &[
+            "--target",
+            "y",
+            "--media",
+            "x1,x2",
+            "--controls",
+            "event_1,event_2",
+            "--time",
+            "date_week",
+        ],
+    ),
+    (
+        "pymc-marketing tvp (true contributions)",
+        "pymc_marketing_tvp/media_tvp_data.csv",
+        &[
+            "--target",
+            "y",
+            "--media",
+            "x1,x2",
+            "--controls",
+            "event_1,event_2",
+            "--time",
+            "date_week",
+            "--truth",
+            "x1=x1_contribution,x2=x2_contribution",
+        ],
+    ),
+    (
+        "pymc-marketing roas, unobserved confounder (true contributions)",
+        "pymc_marketing_roas_confounded/mmm_roas_data.csv",
+        &[
+            "--target",
+            "y",
+            "--media",
+            "x1,x2",
+            "--time",
+            "date",
+            "--truth",
+            "x1=y-y01,x2=y-y02",
+        ],
+    ),
+];
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("one") {
@@ -193,6 +276,18 @@ fn main() -> Result<()> {
             .collect(),
         ),
         None => eprintln!("skipping the reference's real panel: ../shared/data not found"),
+    }
+    if let Some(dir) = shared_data() {
+        for (name, file, flags) in PEER_PANELS {
+            let mut job = vec![
+                "--data".to_string(),
+                dir.join(file).display().to_string(),
+                "--name".into(),
+                name.to_string(),
+            ];
+            job.extend(flags.iter().map(|s| s.to_string()));
+            jobs.push(job);
+        }
     }
     jobs.extend(extra);
     let exe = std::env::current_exe()?;
@@ -459,6 +554,59 @@ fn shared_data() -> Option<PathBuf> {
     root.join(REAL_PANEL).is_file().then_some(root)
 }
 
+/// True channel contributions from truth columns of the data file, in `channels` order: each spec is
+/// `channel=column` (the channel's contribution per row) or `channel=a-b` (a counterfactual
+/// difference per row, e.g. `y-y01` = sales minus sales with the channel switched off), summed over
+/// every row of the file.
+fn truth_from_columns(path: &Path, specs: &[String], channels: &[String]) -> Result<Vec<f64>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = reader.headers()?.clone();
+    let column = |name: &str| -> Result<usize> {
+        header
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column `{name}`", path.display()))
+    };
+    let mut terms: Vec<Option<(usize, Option<usize>)>> = vec![None; channels.len()];
+    for spec in specs {
+        let (channel, expr) = spec.split_once('=').with_context(|| {
+            format!("--truth takes channel=column or channel=a-b, got `{spec}`")
+        })?;
+        let c = channels
+            .iter()
+            .position(|x| x == channel)
+            .with_context(|| format!("--truth: `{channel}` is not a media channel"))?;
+        terms[c] = Some(match expr.split_once('-') {
+            Some((a, b)) => (column(a)?, Some(column(b)?)),
+            None => (column(expr)?, None),
+        });
+    }
+    let terms: Vec<(usize, Option<usize>)> = terms
+        .into_iter()
+        .zip(channels)
+        .map(|(t, c)| t.with_context(|| format!("--truth gives no column for channel `{c}`")))
+        .collect::<Result<_>>()?;
+    let mut sums = vec![0.0; channels.len()];
+    for (row, record) in reader.records().enumerate() {
+        let record = record?;
+        let value = |i: usize| -> Result<f64> {
+            record[i].trim().parse::<f64>().with_context(|| {
+                format!(
+                    "{} row {}: column `{}` is not a number",
+                    path.display(),
+                    row + 2,
+                    &header[i]
+                )
+            })
+        };
+        for (c, (a, b)) in terms.iter().enumerate() {
+            sums[c] += value(*a)? - b.map_or(Ok(0.0), value)?;
+        }
+    }
+    Ok(sums)
+}
+
 fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -577,8 +725,35 @@ fn run_one(args: &[String]) -> Result<Row> {
     let (mut dag_tpr, mut dag_fdr, mut dag_shd, mut regret) = (None, None, None, None);
     let mut channels = Vec::new();
     let (mut equal_split, mut spend_split) = (None, None);
-    if let Some(sim) = &sim {
-        let truth = sim.truth();
+    // The true attribution: from the simulator, or from truth columns of a data file.
+    let truth: Option<(Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>)> =
+        match (&sim, flag(args, "--truth")) {
+            (Some(sim), _) => {
+                let t = &sim.truth().channel_truth;
+                Some((
+                    t.iter().map(|c| c.name.clone()).collect(),
+                    t.iter().map(|c| c.contribution).collect(),
+                    t.iter().map(|c| c.share).collect(),
+                    t.iter().map(|c| c.roi).collect(),
+                ))
+            }
+            (None, Some(columns)) => {
+                let path = flag(args, "--data").context("--truth needs --data")?;
+                let contrib =
+                    truth_from_columns(Path::new(&path), &list(Some(columns)), &panel.channels)?;
+                let shares = mmm_eval::contribution_shares(&contrib)?;
+                let spend = panel.spend_or_media();
+                let roi = (0..panel.n_channels())
+                    .map(|c| {
+                        let s: f64 = spend.index_axis(Axis(2), c).sum();
+                        if s > 0.0 { contrib[c] / s } else { 0.0 }
+                    })
+                    .collect();
+                Some((panel.channels.clone(), contrib, shares, roi))
+            }
+            (None, None) => None,
+        };
+    if let Some((names, true_contrib, true_share, true_roi)) = &truth {
         let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
             a.indexed_iter()
                 .filter(|(i, _)| panel.observed[*i])
@@ -588,8 +763,6 @@ fn run_one(args: &[String]) -> Result<Row> {
         let spend: Vec<f64> = (0..panel.n_channels())
             .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
             .collect();
-        let true_contrib: Vec<f64> = truth.channel_truth.iter().map(|c| c.contribution).collect();
-        let true_roi: Vec<f64> = truth.channel_truth.iter().map(|c| c.roi).collect();
         for (is_dcmmm, scores, contributions) in [
             (true, &mut dcmmm, &decomposition.channels),
             (false, &mut classic_scores, &classic.contributions),
@@ -598,12 +771,10 @@ fn run_one(args: &[String]) -> Result<Row> {
                 .map(|c| observed_sum(contributions.index_axis(Axis(0), c)))
                 .collect();
             if is_dcmmm {
-                equal_split = mmm_eval::mean_abs_share_error_pp(
-                    &vec![1.0; panel.n_channels()],
-                    &true_contrib,
-                )
-                .ok();
-                spend_split = mmm_eval::mean_abs_share_error_pp(&spend, &true_contrib).ok();
+                equal_split =
+                    mmm_eval::mean_abs_share_error_pp(&vec![1.0; panel.n_channels()], true_contrib)
+                        .ok();
+                spend_split = mmm_eval::mean_abs_share_error_pp(&spend, true_contrib).ok();
             }
             let est_roi: Vec<f64> = est
                 .iter()
@@ -612,27 +783,29 @@ fn run_one(args: &[String]) -> Result<Row> {
                 .collect();
             if is_dcmmm {
                 let shares = mmm_eval::contribution_shares(&est).unwrap_or_default();
-                channels = truth
-                    .channel_truth
+                channels = names
                     .iter()
                     .enumerate()
-                    .map(|(c, t)| ChannelDetail {
-                        name: t.name.clone(),
-                        share_true: t.share,
+                    .map(|(c, name)| ChannelDetail {
+                        name: name.clone(),
+                        share_true: true_share[c],
                         share_est: shares.get(c).copied().unwrap_or(f64::NAN),
-                        roi_true: t.roi,
+                        roi_true: true_roi[c],
                         roi_est: est_roi[c],
                         ..ChannelDetail::default()
                     })
                     .collect();
             }
-            scores.share_error = mmm_eval::share_error(&est, &true_contrib).ok();
-            scores.share_mae_pp = mmm_eval::mean_abs_share_error_pp(&est, &true_contrib).ok();
-            scores.roi_median_rel_error = mmm_eval::roi_relative_errors(&est_roi, &true_roi)
+            scores.share_error = mmm_eval::share_error(&est, true_contrib).ok();
+            scores.share_mae_pp = mmm_eval::mean_abs_share_error_pp(&est, true_contrib).ok();
+            scores.roi_median_rel_error = mmm_eval::roi_relative_errors(&est_roi, true_roi)
                 .ok()
                 .and_then(|r| r.median);
-            scores.roi_spearman = mmm_eval::spearman(&est_roi, &true_roi).ok();
+            scores.roi_spearman = mmm_eval::spearman(&est_roi, true_roi).ok();
         }
+    }
+    if let Some(sim) = &sim {
+        let truth = sim.truth();
         match curve_error(&fitted, sim) {
             Ok((pooled, per_channel)) => {
                 dcmmm.curve_error = Some(pooled);

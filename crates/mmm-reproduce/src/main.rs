@@ -342,7 +342,12 @@ Naive baselines: each region's training mean and the mean of its last 13 trainin
 `regret` = (true outcome at the true optimum − true outcome of dcmmm's recommended reallocation of the historical budget) \
 / (true optimum − historical allocation), all under the simulator's true response, channel bounds ±50 %. \
 Rows `+ 3 lift tests`: the same simulation fitted with three simulated experiments (`[[lift_test]]`, \
-docs/evaluation.md); their classic and naive lines are those of the row without tests.\n";
+docs/evaluation.md); their classic and naive lines are those of the row without tests. \
+The last rows are the peers' public example panels from `../shared/data` (Meridian, Robyn, pymc-marketing; \
+docs/evaluation.md): the Meridian and Robyn files carry no truth, so only the forecast is scored; the two \
+pymc-marketing files with `(true contributions)` carry each channel's true contribution per week, scored like \
+the simulations (ROI = contribution / the media column, which is spend there). The `roas` panel's sales contain \
+an unobserved confounder correlated with x1 (corr 0.71) that no model here is given.\n";
 
 const SEEDS_HEADER: &str = "## Over simulation seeds\n\n\
 The table above shows seed 1. Attribution on simulated data varies with the draw, so here every scenario \
@@ -452,7 +457,7 @@ fn stability_summary(rows: &[Row]) -> String {
     s
 }
 
-/// Per-channel truth against dcmmm for the simulated rows.
+/// Per-channel truth against dcmmm for the rows with a known truth.
 fn channel_detail(rows: &[Row]) -> String {
     let mut s = String::new();
     for r in rows.iter().filter(|r| !r.channels.is_empty()) {

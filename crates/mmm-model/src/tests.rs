@@ -454,6 +454,98 @@ fn shared_seasonal_flighting_is_not_read_as_a_channel_edge() {
     );
 }
 
+/// `regions` independent AR(1) series per channel (coefficient `phi`, uniform innovations), shifted
+/// to stay positive, `[region, week, channel]`.
+fn ar1_media(seed: u64, regions: usize, weeks: usize, channels: usize, phi: f64) -> Array3<f64> {
+    let u = seeded_uniform(seed, regions * weeks * channels, -1.0, 1.0);
+    let mut m = Array3::zeros((regions, weeks, channels));
+    for r in 0..regions {
+        for c in 0..channels {
+            let mut x = 0.0;
+            for t in 0..weeks {
+                x = phi * x + u[(r * weeks + t) * channels + c];
+                m[[r, t, c]] = 5.0 + x;
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn lag1_autocorrelation_recovers_ar1_and_ignores_region_boundaries() {
+    use crate::causal::lag1_autocorrelation;
+    for (seed, phi) in [(61, 0.0), (62, 0.5), (63, 0.9)] {
+        let m = ar1_media(seed, 20, 200, 1, phi);
+        let cells: Vec<(usize, usize)> = (0..20)
+            .flat_map(|r| (0..200).map(move |t| (r, t)))
+            .collect();
+        let mut col =
+            Array2::from_shape_fn((cells.len(), 1), |(k, _)| m[[cells[k].0, cells[k].1, 0]]);
+        for r in 0..20 {
+            let mean = col
+                .slice(ndarray::s![r * 200..(r + 1) * 200, 0])
+                .mean()
+                .unwrap();
+            col.slice_mut(ndarray::s![r * 200..(r + 1) * 200, 0])
+                .mapv_inplace(|v| v - mean);
+        }
+        let rho = lag1_autocorrelation(&col, &cells)[0];
+        assert!((rho - phi).abs() < 0.05, "phi {phi}: estimated {rho}");
+    }
+    // Alternating blocks: +1 in even regions, −1 in odd ones, constant within a region. Across a
+    // region boundary the sign flips; within regions consecutive weeks agree, so ρ = 1 only if
+    // boundaries are skipped.
+    let cells: Vec<(usize, usize)> = (0..4).flat_map(|r| (0..3).map(move |t| (r, t))).collect();
+    let col = Array2::from_shape_fn(
+        (12, 1),
+        |(k, _)| if cells[k].0 % 2 == 0 { 1.0 } else { -1.0 },
+    );
+    assert_eq!(lag1_autocorrelation(&col, &cells), vec![1.0]);
+}
+
+#[test]
+fn autocorrelated_channels_of_one_region_get_no_spurious_edge() {
+    // One region, 143 weeks, three channels that are independent but strongly autocorrelated
+    // (AR(1), 0.9): their sample cross-regressions are far from zero by chance. The effective
+    // sample-size test must drop those edges; without it (edge_z = 0) the same data give edges.
+    let model = Model::new(
+        ModelConfig {
+            fourier_harmonics: 0,
+            ..ModelConfig::default()
+        },
+        1,
+        3,
+        0,
+    )
+    .unwrap();
+    let t_n = 143;
+    let mut with_test_edges = 0;
+    let mut without_test_edges = 0;
+    for seed in 0..10 {
+        let media = ar1_media(700 + seed, 1, t_n, 3, 0.9);
+        let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
+        let w = inp.loss_weights(0..t_n, &[1.0]).unwrap();
+        let p = model.init_params(&inp, &w, 1);
+        let count = |cfg: &DagConfig| {
+            let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
+            dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()
+        };
+        with_test_edges += count(&DagConfig::default());
+        without_test_edges += count(&DagConfig {
+            edge_z: 0.0,
+            ..DagConfig::default()
+        });
+    }
+    assert!(
+        without_test_edges >= 5,
+        "the data should tempt the fit: {without_test_edges} edges"
+    );
+    assert!(
+        with_test_edges <= 1,
+        "{with_test_edges} spurious edges over 10 panels"
+    );
+}
+
 /// Two lift tests on random cells of a small panel (channel 0 and the last channel).
 fn with_lift_tests(inp: ModelInputs, seed: u64, scale: f64) -> ModelInputs {
     let (r_n, t_n, c_n) = (inp.n_regions(), inp.n_weeks(), inp.n_channels());

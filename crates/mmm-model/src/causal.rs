@@ -21,16 +21,22 @@
 //!
 //! **Which edges are real.** A standardised weight estimated from N region-weeks has a standard
 //! error of about 1/√N_eff, where N_eff is smaller than N because weekly (and adstocked) activity
-//! is autocorrelated. For an edge i → j, with lag-1 autocorrelations ρ_i of ã_i and ρ_j of x̃_j
-//! (within regions, after the same residualisation), Bartlett's approximation gives
+//! is autocorrelated. For an edge i → j, with lag-1 autocorrelations ρ_i of ã_i and ρ_j of the
+//! child's residual x̃_j − Σ_k W_kj ã_k (within regions, after the same residualisation, on the
+//! standardised scale), Bartlett's approximation gives
 //!
 //! ```text
 //! N_eff = N (1 − φ) / (1 + φ),   φ = max(0, ρ_i ρ_j),   edge kept iff W_ij ≥ max(τ, z / √N_eff)
 //! ```
 //!
-//! (τ = `threshold`, z = `edge_z`, default 3). On panels with many regions the bound is below τ;
-//! on one region it is not: one region's 143 training weeks of a bursty and an always-on channel
-//! gave a spurious search → TV edge of 0.26 (3.2 in activity units) whose "mediated effect" drove
+//! (τ = `threshold`, z = `edge_z`, default 3), with N further divided by the design effect of
+//! flighting shared across regions, `1 + (R̄ − 1)·s_i·s_j` (Scott and Holt's design effect for a
+//! regression coefficient on clustered data; the cluster is the week, R̄ the mean number of
+//! regions per week, s the share of variation common to all regions in a week, of ã_i and of j's
+//! residual): two channels flighted on national schedules are only T weeks of evidence, however
+//! many regions repeat them. On one region the design effect is 1 and the autocorrelation
+//! decides: one region's 143 training weeks of a bursty and an always-on channel gave a spurious
+//! search → TV edge of 0.26 (3.2 in activity units) whose "mediated effect" drove
 //! the optimiser to cut TV (docs/model.md §3).
 //!
 //! An intervention on channel c (new activity x̃_c') then propagates in topological order:
@@ -236,14 +242,26 @@ pub fn fit_channel_dag(
             break;
         }
     }
-    // Edges within sampling noise of zero go before the DAG threshold (module docs).
-    let (rho_a, rho_y) = (
+    // Edges within sampling noise of zero go before the DAG threshold (module docs). The
+    // dependence that matters on the child's side is that of its residual (Y − A·W on the
+    // standardised scale): an edge's own contribution to the child is not noise.
+    let resid = &ys - &as_.dot(&w);
+    let (rho_a, rho_u) = (
         lag1_autocorrelation(&a, &cells),
-        lag1_autocorrelation(&y, &cells),
+        lag1_autocorrelation(&resid, &cells),
     );
+    let (share_a, share_u) = (week_share(&a, &cells), week_share(&resid, &cells));
+    let weeks_n = {
+        let mut w: Vec<usize> = cells.iter().map(|&(_, t)| t).collect();
+        w.sort_unstable();
+        w.dedup();
+        w.len().max(1) as f64
+    };
+    let regions_per_week = n / weeks_n;
     let significant = Array2::from_shape_fn((c_n, c_n), |(i, j)| {
-        let phi = (rho_a[i] * rho_y[j]).max(0.0);
-        let n_eff = n * (1.0 - phi) / (1.0 + phi);
+        let phi = (rho_a[i] * rho_u[j]).max(0.0);
+        let design = 1.0 + (regions_per_week - 1.0) * share_a[i] * share_u[j];
+        let n_eff = n / design * (1.0 - phi) / (1.0 + phi);
         if w[[i, j]] >= cfg.edge_z / n_eff.sqrt() {
             w[[i, j]]
         } else {
@@ -297,6 +315,37 @@ pub(crate) fn lag1_autocorrelation(m: &Array2<f64>, cells: &[(usize, usize)]) ->
             }
             if sq > 0.0 {
                 (cross / sq).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Share of each column's sum of squares explained by week effects common to all regions (rows =
+/// `cells`): Σ_t n_t m_t² / Σ_k x_k² with m_t the mean over the n_t regions observed in week t; 0
+/// for a column without variance. A flighting schedule shared by all regions gives ≈ 1,
+/// independent regional variation ≈ 1/R.
+pub(crate) fn week_share(m: &Array2<f64>, cells: &[(usize, usize)]) -> Vec<f64> {
+    let weeks = cells.iter().map(|&(_, t)| t + 1).max().unwrap_or(0);
+    (0..m.ncols())
+        .map(|c| {
+            let mut sums = vec![0.0; weeks];
+            let mut counts = vec![0.0; weeks];
+            let mut total = 0.0;
+            for (k, &(_, t)) in cells.iter().enumerate() {
+                sums[t] += m[[k, c]];
+                counts[t] += 1.0;
+                total += m[[k, c]] * m[[k, c]];
+            }
+            let between: f64 = sums
+                .iter()
+                .zip(&counts)
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(s, n)| s * s / n)
+                .sum();
+            if total > 0.0 {
+                (between / total).clamp(0.0, 1.0)
             } else {
                 0.0
             }

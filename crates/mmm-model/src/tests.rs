@@ -504,6 +504,79 @@ fn lag1_autocorrelation_recovers_ar1_and_ignores_region_boundaries() {
 }
 
 #[test]
+fn week_share_is_one_for_a_shared_schedule_and_about_one_over_r_for_regional_noise() {
+    use crate::causal::week_share;
+    let (r_n, t_n) = (20, 100);
+    let cells: Vec<(usize, usize)> = (0..r_n)
+        .flat_map(|r| (0..t_n).map(move |t| (r, t)))
+        .collect();
+    let common = seeded_uniform(81, t_n, -1.0, 1.0);
+    let noise = seeded_uniform(82, r_n * t_n, -1.0, 1.0);
+    let m = Array2::from_shape_fn((r_n * t_n, 2), |(k, c)| {
+        let (_, t) = cells[k];
+        if c == 0 { common[t] } else { noise[k] }
+    });
+    let s = week_share(&m, &cells);
+    assert!((s[0] - 1.0).abs() < 1e-12, "shared schedule: {}", s[0]);
+    let expected = 1.0 / r_n as f64;
+    assert!(
+        s[1] > 0.5 * expected && s[1] < 2.0 * expected,
+        "regional noise: {}",
+        s[1]
+    );
+}
+
+#[test]
+fn national_schedules_repeated_in_many_regions_get_no_spurious_edge() {
+    // 30 regions repeat three independent national AR(1) schedules (plus a little regional
+    // noise): 100 weeks of evidence, not 3 000. The design effect must drop the chance edges
+    // that the same data give without the test (edge_z = 0).
+    let (r_n, t_n) = (30, 100);
+    let model = Model::new(
+        ModelConfig {
+            fourier_harmonics: 0,
+            ..ModelConfig::default()
+        },
+        r_n,
+        3,
+        0,
+    )
+    .unwrap();
+    let mut with_test_edges = 0;
+    let mut without_test_edges = 0;
+    for seed in 0..10 {
+        let national = ar1_media(900 + seed, 1, t_n, 3, 0.9);
+        let noise = seeded_uniform(950 + seed, r_n * t_n * 3, -0.1, 0.1);
+        let media = Array3::from_shape_fn((r_n, t_n, 3), |(r, t, c)| {
+            national[[0, t, c]] + noise[(r * t_n + t) * 3 + c]
+        });
+        let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
+        let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+        let p = model.init_params(&inp, &w, 1);
+        let count = |cfg: &DagConfig| {
+            let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
+            dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()
+        };
+        with_test_edges += count(&DagConfig::default());
+        without_test_edges += count(&DagConfig {
+            edge_z: 0.0,
+            ..DagConfig::default()
+        });
+    }
+    eprintln!(
+        "national schedules: {without_test_edges} edges without the test, {with_test_edges} with"
+    );
+    assert!(
+        without_test_edges >= 4,
+        "the data should tempt the fit: {without_test_edges} edges"
+    );
+    assert!(
+        with_test_edges <= 1,
+        "{with_test_edges} spurious edges over 10 panels"
+    );
+}
+
+#[test]
 fn autocorrelated_channels_of_one_region_get_no_spurious_edge() {
     // One region, 143 weeks, three channels that are independent but strongly autocorrelated
     // (AR(1), 0.9): their sample cross-regressions are far from zero by chance. The effective

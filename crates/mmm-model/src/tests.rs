@@ -526,54 +526,56 @@ fn week_share_is_one_for_a_shared_schedule_and_about_one_over_r_for_regional_noi
     );
 }
 
-#[test]
-fn national_schedules_repeated_in_many_regions_get_no_spurious_edge() {
-    // 30 regions repeat three independent national AR(1) schedules (plus a little regional
-    // noise): 100 weeks of evidence, not 3 000. The design effect must drop the chance edges
-    // that the same data give without the test (edge_z = 0).
-    let (r_n, t_n) = (30, 100);
+/// Number of edges of the channel DAG fitted to `media` (`[region, week, channel]`, no calendar
+/// terms) with the default settings, and with the effective-sample test off (`edge_z = 0`).
+fn dag_edges_with_and_without_test(media: &Array3<f64>) -> (usize, usize) {
+    let (r_n, t_n, c_n) = media.dim();
     let model = Model::new(
         ModelConfig {
             fourier_harmonics: 0,
             ..ModelConfig::default()
         },
         r_n,
-        3,
+        c_n,
         0,
     )
     .unwrap();
-    let mut with_test_edges = 0;
-    let mut without_test_edges = 0;
+    let inp = media_only_inputs(media, &vec![0.0; t_n], 0);
+    let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+    let p = model.init_params(&inp, &w, 1);
+    let count = |cfg: &DagConfig| {
+        let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
+        dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()
+    };
+    let without = DagConfig {
+        edge_z: 0.0,
+        ..DagConfig::default()
+    };
+    (count(&DagConfig::default()), count(&without))
+}
+
+#[test]
+fn national_schedules_repeated_in_many_regions_get_no_spurious_edge() {
+    // 30 regions repeat three independent national AR(1) schedules (plus a little regional
+    // noise): 100 weeks of evidence, not 3 000. The design effect must drop the chance edges
+    // that the same data give without the test (edge_z = 0).
+    let (r_n, t_n) = (30, 100);
+    let (mut with_test, mut without_test) = (0, 0);
     for seed in 0..10 {
         let national = ar1_media(900 + seed, 1, t_n, 3, 0.9);
         let noise = seeded_uniform(950 + seed, r_n * t_n * 3, -0.1, 0.1);
         let media = Array3::from_shape_fn((r_n, t_n, 3), |(r, t, c)| {
             national[[0, t, c]] + noise[(r * t_n + t) * 3 + c]
         });
-        let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
-        let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
-        let p = model.init_params(&inp, &w, 1);
-        let count = |cfg: &DagConfig| {
-            let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
-            dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()
-        };
-        with_test_edges += count(&DagConfig::default());
-        without_test_edges += count(&DagConfig {
-            edge_z: 0.0,
-            ..DagConfig::default()
-        });
+        let (with, without) = dag_edges_with_and_without_test(&media);
+        with_test += with;
+        without_test += without;
     }
-    eprintln!(
-        "national schedules: {without_test_edges} edges without the test, {with_test_edges} with"
-    );
     assert!(
-        without_test_edges >= 4,
-        "the data should tempt the fit: {without_test_edges} edges"
+        without_test >= 4,
+        "the data should tempt the fit: {without_test} edges"
     );
-    assert!(
-        with_test_edges <= 1,
-        "{with_test_edges} spurious edges over 10 panels"
-    );
+    assert!(with_test <= 1, "{with_test} spurious edges over 10 panels");
 }
 
 #[test]
@@ -581,42 +583,18 @@ fn autocorrelated_channels_of_one_region_get_no_spurious_edge() {
     // One region, 143 weeks, three channels that are independent but strongly autocorrelated
     // (AR(1), 0.9): their sample cross-regressions are far from zero by chance. The effective
     // sample-size test must drop those edges; without it (edge_z = 0) the same data give edges.
-    let model = Model::new(
-        ModelConfig {
-            fourier_harmonics: 0,
-            ..ModelConfig::default()
-        },
-        1,
-        3,
-        0,
-    )
-    .unwrap();
-    let t_n = 143;
-    let mut with_test_edges = 0;
-    let mut without_test_edges = 0;
+    let (mut with_test, mut without_test) = (0, 0);
     for seed in 0..10 {
-        let media = ar1_media(700 + seed, 1, t_n, 3, 0.9);
-        let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
-        let w = inp.loss_weights(0..t_n, &[1.0]).unwrap();
-        let p = model.init_params(&inp, &w, 1);
-        let count = |cfg: &DagConfig| {
-            let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
-            dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()
-        };
-        with_test_edges += count(&DagConfig::default());
-        without_test_edges += count(&DagConfig {
-            edge_z: 0.0,
-            ..DagConfig::default()
-        });
+        let (with, without) =
+            dag_edges_with_and_without_test(&ar1_media(700 + seed, 1, 143, 3, 0.9));
+        with_test += with;
+        without_test += without;
     }
     assert!(
-        without_test_edges >= 5,
-        "the data should tempt the fit: {without_test_edges} edges"
+        without_test >= 5,
+        "the data should tempt the fit: {without_test} edges"
     );
-    assert!(
-        with_test_edges <= 1,
-        "{with_test_edges} spurious edges over 10 panels"
-    );
+    assert!(with_test <= 1, "{with_test} spurious edges over 10 panels");
 }
 
 /// Two lift tests on random cells of a small panel (channel 0 and the last channel).

@@ -85,6 +85,29 @@ impl Default for DagConfig {
     }
 }
 
+impl DagConfig {
+    /// Checks every value, naming the first offending key.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("`dag.{key}` {why}")));
+        for (key, v) in [
+            ("lambda", self.lambda),
+            ("threshold", self.threshold),
+            ("edge_z", self.edge_z),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(key, "must be finite and ≥ 0");
+            }
+        }
+        if self.enabled && (self.max_rounds == 0 || self.inner_iterations == 0) {
+            return bad(
+                "max_rounds",
+                "and `dag.inner_iterations` must be at least 1",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A learned channel DAG.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelDag {
@@ -179,6 +202,7 @@ pub fn fit_channel_dag(
     weeks: std::ops::Range<usize>,
     cfg: &DagConfig,
 ) -> Result<ChannelDag> {
+    cfg.validate()?;
     let c_n = inp.n_channels();
     if !cfg.enabled || c_n < 2 {
         return Ok(ChannelDag::empty(c_n));

@@ -504,6 +504,54 @@ fn lag1_autocorrelation_recovers_ar1_and_ignores_region_boundaries() {
 }
 
 #[test]
+fn dag_config_rejects_negative_or_non_finite_values_by_name() {
+    assert!(DagConfig::default().validate().is_ok());
+    for (cfg, key) in [
+        (
+            DagConfig {
+                edge_z: -1.0,
+                ..DagConfig::default()
+            },
+            "dag.edge_z",
+        ),
+        (
+            DagConfig {
+                threshold: f64::NAN,
+                ..DagConfig::default()
+            },
+            "dag.threshold",
+        ),
+        (
+            DagConfig {
+                lambda: -0.1,
+                ..DagConfig::default()
+            },
+            "dag.lambda",
+        ),
+        (
+            DagConfig {
+                max_rounds: 0,
+                ..DagConfig::default()
+            },
+            "dag.max_rounds",
+        ),
+    ] {
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    // A disabled DAG needs no rounds.
+    assert!(
+        DagConfig {
+            enabled: false,
+            max_rounds: 0,
+            ..DagConfig::default()
+        }
+        .validate()
+        .is_ok()
+    );
+}
+
+#[test]
 fn week_share_is_one_for_a_shared_schedule_and_about_one_over_r_for_regional_noise() {
     use crate::causal::week_share;
     let (r_n, t_n) = (20, 100);

@@ -130,6 +130,8 @@ pub fn fit_panel(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
     let started = Instant::now();
+    // Checked before training, not after it, where the DAG is fitted.
+    cfg.dag.validate()?;
     // The stored configuration says what was used: the validation slice is resolved here.
     let validation_weeks = cfg.train.validation_weeks_for(panel.n_regions());
     let mut cfg = cfg.clone();

@@ -221,7 +221,7 @@ fn main() -> Result<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..]]"
+                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]"
                 );
                 return Ok(());
             }

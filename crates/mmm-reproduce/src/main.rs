@@ -730,6 +730,15 @@ fn run_one(args: &[String]) -> Result<Row> {
     let (mut dag_tpr, mut dag_fdr, mut dag_shd, mut regret) = (None, None, None, None);
     let mut channels = Vec::new();
     let (mut equal_split, mut spend_split) = (None, None);
+    let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
+        a.indexed_iter()
+            .filter(|(i, _)| panel.observed[*i])
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let spend: Vec<f64> = (0..panel.n_channels())
+        .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
+        .collect();
     // The true attribution: from the simulator, or from truth columns of a data file.
     let truth: Option<(Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>)> =
         match (&sim, flag(args, "--truth")) {
@@ -747,27 +756,16 @@ fn run_one(args: &[String]) -> Result<Row> {
                 let contrib =
                     truth_from_columns(Path::new(&path), &list(Some(columns)), &panel.channels)?;
                 let shares = mmm_eval::contribution_shares(&contrib)?;
-                let spend = panel.spend_or_media();
-                let roi = (0..panel.n_channels())
-                    .map(|c| {
-                        let s: f64 = spend.index_axis(Axis(2), c).sum();
-                        if s > 0.0 { contrib[c] / s } else { 0.0 }
-                    })
+                let roi = contrib
+                    .iter()
+                    .zip(&spend)
+                    .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
                     .collect();
                 Some((panel.channels.clone(), contrib, shares, roi))
             }
             (None, None) => None,
         };
     if let Some((names, true_contrib, true_share, true_roi)) = &truth {
-        let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
-            a.indexed_iter()
-                .filter(|(i, _)| panel.observed[*i])
-                .map(|(_, v)| v)
-                .sum()
-        };
-        let spend: Vec<f64> = (0..panel.n_channels())
-            .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
-            .collect();
         for (is_dcmmm, scores, contributions) in [
             (true, &mut dcmmm, &decomposition.channels),
             (false, &mut classic_scores, &classic.contributions),

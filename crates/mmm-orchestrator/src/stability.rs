@@ -138,7 +138,7 @@ fn summarise(fitted: &FittedModel, panel: &Panel) -> Result<StabilityFit> {
         best_validation_loss: fitted
             .training
             .iter()
-            .filter(|e| e.stage == 1)
+            .filter(|e| e.stage == 1 && e.fold == 0)
             .filter_map(|e| e.validation_loss)
             .min_by(f64::total_cmp),
         best_epochs: fitted.best_epochs,

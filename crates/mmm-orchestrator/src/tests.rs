@@ -164,3 +164,70 @@ fn bad_settings_are_named() {
             .contains("plateau_factor")
     );
 }
+
+/// Validation loss per stage-1 epoch of one fold, from the training history.
+fn fold_curve(history: &[EpochRecord], fold: usize) -> Vec<f64> {
+    history
+        .iter()
+        .filter(|h| h.stage == 1 && h.fold == fold)
+        .map(|h| h.validation_loss.unwrap())
+        .collect()
+}
+
+fn argmin(v: impl Iterator<Item = f64>) -> usize {
+    v.enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(e, _)| e)
+        .unwrap()
+}
+
+#[test]
+fn validation_folds_choose_the_epochs_with_the_lowest_mean_validation_loss() {
+    // One region, a noisy target: the slices disagree on when to stop.
+    let (r_n, t_n, train_end) = (1, 90, 80);
+    let (_, _, target, _) = panel(4, r_n, t_n);
+    let inp = inputs(&target, 4, r_n, t_n, train_end);
+    let (mcfg, mut tcfg) = small_config();
+    tcfg.epochs = 150;
+    tcfg.patience = 30;
+    tcfg.validation_weeks = Some(8);
+    tcfg.validation_folds = 3;
+    let model = Model::new(mcfg, r_n, 2, 1).unwrap();
+    let w = vec![1.0; r_n];
+    let out = train(&model, &inp, 0..train_end, &w, &tcfg, &mut |_| {}).unwrap();
+
+    let curves: Vec<Vec<f64>> = (0..3).map(|k| fold_curve(&out.history, k)).collect();
+    assert!(curves.iter().all(|c| !c.is_empty()), "every fold trains");
+    assert!(
+        curves[0][0] != curves[1][0] && curves[1][0] != curves[2][0],
+        "each fold scores its own slice"
+    );
+    let reached = curves.iter().map(Vec::len).min().unwrap();
+    let mean = (0..reached).map(|e| curves.iter().map(|c| c[e]).sum::<f64>() / 3.0);
+    let expected = argmin(mean).max(1);
+    assert_eq!(out.best_epochs, expected);
+    let own = argmin(curves[0].iter().copied()).max(1);
+    assert_ne!(
+        own, expected,
+        "on this panel the latest slice alone would pick another epoch count"
+    );
+    let stage2 = out.history.iter().filter(|h| h.stage == 2).count();
+    assert_eq!(stage2, out.best_epochs);
+}
+
+#[test]
+fn validation_folds_are_checked_against_the_training_weeks() {
+    let cfg = |folds: usize, refit: bool| TrainConfig {
+        validation_folds: folds,
+        refit,
+        ..TrainConfig::default()
+    };
+    let err = |c: TrainConfig, n, v| c.validation_folds_for(n, v).unwrap_err().to_string();
+    assert!(err(cfg(0, true), 100, 13).contains("validation_folds"));
+    assert!(err(cfg(2, false), 100, 13).contains("refit"));
+    // 3 slices of 13 weeks leave 61 ≥ 26 training weeks; 6 slices leave 22.
+    assert_eq!(cfg(3, true).validation_folds_for(100, 13).unwrap(), 3);
+    assert!(err(cfg(6, true), 100, 13).contains("fewer than 26"));
+    // Without validation there is nothing to fold.
+    assert_eq!(cfg(6, true).validation_folds_for(100, 0).unwrap(), 1);
+}

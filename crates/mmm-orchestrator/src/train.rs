@@ -11,6 +11,13 @@
 //!    long* to train, and the final model still learns from the most recent weeks, which matter
 //!    most for a forecast.
 //!
+//! Validation folds (`validation_folds` = K > 1, rolling origin): stage 1 runs K times, fold k
+//! validating on the k-th slice counted back from the end of the training weeks and learning from
+//! the weeks before it; stage 2 trains for the epoch count with the lowest *mean* validation loss
+//! over the epochs every fold reached, replaying the learning rates of fold 0 (the latest slice).
+//! One slice of one region is a handful of noisy weeks; averaging K of them steadies the choice
+//! (docs/model.md §8 measures it).
+//!
 //! Determinism: the gradient is computed by the model with fixed-order reductions, so the same
 //! seed gives the same parameters whatever the number of rayon threads.
 
@@ -33,6 +40,10 @@ pub struct TrainConfig {
     /// Weeks at the end of the training span used for validation (0 = no validation: fixed
     /// epochs). Unset = automatic ([`TrainConfig::validation_weeks_for`]).
     pub validation_weeks: Option<usize>,
+    /// Consecutive validation slices counted back from the end of the training weeks (rolling
+    /// origin, module docs); their mean validation loss chooses stage 2's epoch count. 1 = only
+    /// the last slice.
+    pub validation_folds: usize,
     /// Early-stopping patience in epochs (on the validation loss).
     pub patience: usize,
     /// Epochs without validation improvement before the learning rate is reduced.
@@ -54,6 +65,7 @@ impl Default for TrainConfig {
             learning_rate: 0.02,
             clip_norm: 1.0,
             validation_weeks: None,
+            validation_folds: 1,
             patience: 60,
             plateau_patience: 20,
             plateau_factor: 0.5,
@@ -79,6 +91,38 @@ impl TrainConfig {
                 .div_ceil(regions.max(1))
                 .clamp(8, 13)
         })
+    }
+
+    /// The number of validation folds for `n_train` training weeks and slices of
+    /// `validation_weeks` (1 when there is no validation).
+    ///
+    /// # Errors
+    /// `validation_folds` is 0, exceeds 1 without the refit (the folds choose the refit's epoch
+    /// count), or leaves fewer than [`mmm_data::DEFAULT_MIN_TRAIN_WEEKS`] weeks to learn from
+    /// before the earliest slice.
+    pub fn validation_folds_for(&self, n_train: usize, validation_weeks: usize) -> Result<usize> {
+        let k = self.validation_folds;
+        let min_train = mmm_data::DEFAULT_MIN_TRAIN_WEEKS;
+        if k == 0 {
+            return Err(Error::Config(
+                "`validation_folds` must be at least 1".into(),
+            ));
+        }
+        if validation_weeks == 0 || k == 1 {
+            return Ok(1);
+        }
+        if !self.refit {
+            return Err(Error::Config(format!(
+                "`validation_folds` = {k} needs `refit` = true (the folds choose the refit's epochs)"
+            )));
+        }
+        if n_train < k * validation_weeks + min_train {
+            return Err(Error::Config(format!(
+                "`validation_folds` = {k} slices of {validation_weeks} weeks leave fewer than \
+                 {min_train} of the {n_train} training weeks to learn from"
+            )));
+        }
+        Ok(k)
     }
 
     /// Checks the values, naming the first bad key.
@@ -108,6 +152,10 @@ impl TrainConfig {
 pub struct EpochRecord {
     /// Stage (1 = with validation, 2 = refit on all training weeks).
     pub stage: u8,
+    /// Validation fold of a stage-1 epoch (0 = the slice at the end of the training weeks, whose
+    /// learning rates stage 2 replays); 0 in stage 2.
+    #[serde(default)]
+    pub fold: usize,
     /// 0-based epoch within the stage.
     pub epoch: usize,
     /// Training loss (data + penalty) before this epoch's update.
@@ -165,6 +213,7 @@ pub fn train(
     let n_train = train_weeks.len();
     let validation_weeks = cfg.validation_weeks_for(inputs.n_regions());
     let use_validation = validation_weeks > 0 && validation_weeks < n_train;
+    let folds = cfg.validation_folds_for(n_train, validation_weeks)?;
     let all_weights = inputs.loss_weights(train_weeks.clone(), region_weight)?;
     let mut history = Vec::new();
 
@@ -190,63 +239,50 @@ pub fn train(
         });
     }
 
-    let split = train_weeks.end - validation_weeks;
-    let fit_weights = inputs.loss_weights(train_weeks.start..split, region_weight)?;
-    let val_weights = inputs.loss_weights(split..train_weeks.end, region_weight)?;
-    let init = model.init_params(inputs, &fit_weights, cfg.seed);
-
-    // Stage 1.
-    let mut params = init.clone();
-    let mut grad = vec![0.0; params.len()];
-    let mut adam = Adam::new(cfg.learning_rate).map_err(|e| Error::Config(e.to_string()))?;
-    let mut plateau = ReduceOnPlateau::new(cfg.plateau_factor, cfg.plateau_patience)
-        .and_then(|p| p.min_lr(cfg.min_learning_rate))
-        .map_err(|e| Error::Config(e.to_string()))?;
-    let mut stopper =
-        EarlyStopping::new(cfg.patience, 0.0).map_err(|e| Error::Config(e.to_string()))?;
-    let mut lrs = Vec::new();
-    let mut stopped_early = false;
-    // The validation loss of the parameters *before* each update comes from the same forward pass
-    // as the training gradient, so each epoch costs one forward and one backward pass.
-    let mut before = params.clone();
-    for epoch in 0..cfg.epochs {
-        let (loss, prediction) =
-            model.loss_grad_and_prediction(&params, inputs, &fit_weights, &mut grad);
-        check_finite(loss.total(), epoch, 1)?;
-        let val = model.data_loss(&prediction, inputs, &val_weights).0;
-        before.copy_from_slice(&params);
-        let grad_norm = clip_global_norm(&mut grad, cfg.clip_norm);
-        let lr = adam.learning_rate();
-        adam.step(&mut params, &grad);
-        history.push(EpochRecord {
-            stage: 1,
-            epoch,
-            train_loss: loss.total(),
-            validation_loss: Some(val),
-            learning_rate: lr,
-            grad_norm,
-        });
-        progress(Progress {
-            stage: 1,
-            epoch: epoch + 1,
-            planned: cfg.epochs,
-            train_loss: loss.total(),
-            validation_loss: Some(val),
-        });
-        // `val` scores the parameters of `before`, reached after `epoch` updates.
-        if stopper.observe(val, &before).is_stop() {
-            stopped_early = epoch + 1 < cfg.epochs;
-            break;
-        }
-        lrs.push(lr);
-        let next_lr = plateau.observe(val, lr);
-        adam.set_learning_rate(next_lr);
+    // Stage 1, once per validation fold: fold k validates on the k-th slice counted back from the
+    // end of the training weeks and learns from the weeks before it.
+    let mut runs = Vec::with_capacity(folds);
+    for fold in 0..folds {
+        let split = train_weeks.end - (fold + 1) * validation_weeks;
+        let fit_weights = inputs.loss_weights(train_weeks.start..split, region_weight)?;
+        let val_weights = inputs.loss_weights(split..split + validation_weeks, region_weight)?;
+        runs.push(stage_one(
+            model,
+            inputs,
+            &fit_weights,
+            &val_weights,
+            cfg,
+            fold,
+            &mut history,
+            progress,
+        )?);
     }
-    // Observation k scored the parameters after k updates.
-    let best_epochs = stopper
-        .best_epoch()
+    let recent = runs.swap_remove(0);
+    let stopped_early = recent.stopped_early;
+    let lrs = recent.lrs;
+    // Observation k scored the parameters after k updates; with several folds, the epoch with the
+    // lowest mean validation loss over the epochs every fold reached.
+    let best = if runs.is_empty() {
+        recent.best_epoch
+    } else {
+        let reached = runs
+            .iter()
+            .map(|r| r.validation.len())
+            .fold(recent.validation.len(), usize::min);
+        (0..reached)
+            .map(|e| {
+                let sum: f64 = runs.iter().map(|r| r.validation[e]).sum();
+                (e, (sum + recent.validation[e]) / (runs.len() + 1) as f64)
+            })
+            .filter(|(_, v)| v.is_finite())
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(e, _)| e)
+    };
+    let best_epochs = best
         .map_or(lrs.len(), |e| e)
         .clamp(1.min(lrs.len()), lrs.len());
+    let mut params = recent.params;
+    let stopper = recent.stopper;
     if !cfg.refit {
         stopper.restore(&mut params);
         return Ok(TrainOutcome {
@@ -274,6 +310,94 @@ pub fn train(
         params,
         history,
         best_epochs,
+        stopped_early,
+    })
+}
+
+/// What one stage-1 run (one validation fold) produced.
+struct StageOne {
+    /// Parameters after the last update.
+    params: Vec<f64>,
+    /// The early stopper (it holds the best parameters of this fold).
+    stopper: EarlyStopping,
+    /// Validation loss of the parameters after `k` updates, k = 0, 1, ….
+    validation: Vec<f64>,
+    /// Learning rate of every update that was not followed by a stop.
+    lrs: Vec<f64>,
+    /// Observation with the lowest validation loss.
+    best_epoch: Option<usize>,
+    /// Whether the run stopped before `epochs`.
+    stopped_early: bool,
+}
+
+/// Stage 1 on one fold: Adam from the initial parameters for `fit_weights`, scoring
+/// `val_weights` every epoch, reducing the learning rate on plateaus and stopping early.
+#[allow(clippy::too_many_arguments)]
+fn stage_one(
+    model: &Model,
+    inputs: &ModelInputs,
+    fit_weights: &Array2<f64>,
+    val_weights: &Array2<f64>,
+    cfg: &TrainConfig,
+    fold: usize,
+    history: &mut Vec<EpochRecord>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<StageOne> {
+    let mut params = model.init_params(inputs, fit_weights, cfg.seed);
+    let mut grad = vec![0.0; params.len()];
+    let mut adam = Adam::new(cfg.learning_rate).map_err(|e| Error::Config(e.to_string()))?;
+    let mut plateau = ReduceOnPlateau::new(cfg.plateau_factor, cfg.plateau_patience)
+        .and_then(|p| p.min_lr(cfg.min_learning_rate))
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut stopper =
+        EarlyStopping::new(cfg.patience, 0.0).map_err(|e| Error::Config(e.to_string()))?;
+    let mut lrs = Vec::new();
+    let mut validation = Vec::new();
+    let mut stopped_early = false;
+    // The validation loss of the parameters *before* each update comes from the same forward pass
+    // as the training gradient, so each epoch costs one forward and one backward pass.
+    let mut before = params.clone();
+    for epoch in 0..cfg.epochs {
+        let (loss, prediction) =
+            model.loss_grad_and_prediction(&params, inputs, fit_weights, &mut grad);
+        check_finite(loss.total(), epoch, 1)?;
+        let val = model.data_loss(&prediction, inputs, val_weights).0;
+        validation.push(val);
+        before.copy_from_slice(&params);
+        let grad_norm = clip_global_norm(&mut grad, cfg.clip_norm);
+        let lr = adam.learning_rate();
+        adam.step(&mut params, &grad);
+        history.push(EpochRecord {
+            stage: 1,
+            fold,
+            epoch,
+            train_loss: loss.total(),
+            validation_loss: Some(val),
+            learning_rate: lr,
+            grad_norm,
+        });
+        progress(Progress {
+            stage: 1,
+            epoch: epoch + 1,
+            planned: cfg.epochs,
+            train_loss: loss.total(),
+            validation_loss: Some(val),
+        });
+        // `val` scores the parameters of `before`, reached after `epoch` updates.
+        if stopper.observe(val, &before).is_stop() {
+            stopped_early = epoch + 1 < cfg.epochs;
+            break;
+        }
+        lrs.push(lr);
+        let next_lr = plateau.observe(val, lr);
+        adam.set_learning_rate(next_lr);
+    }
+    Ok(StageOne {
+        params,
+        best_epoch: stopper.best_epoch(),
+        stopper,
+        validation,
+        lrs,
         stopped_early,
     })
 }
@@ -308,6 +432,7 @@ fn run_fixed(
         adam.step(&mut params, &grad);
         history.push(EpochRecord {
             stage,
+            fold: 0,
             epoch,
             train_loss: loss.total(),
             validation_loss: None,

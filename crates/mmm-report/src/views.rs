@@ -419,7 +419,12 @@ impl ReportData {
             scores.push(score(&format!("{} (holdout)", b.name), &b.holdout));
         }
 
-        let stage = |s: u8| f.training.iter().filter(move |e| e.stage == s);
+        // Stage 1 of the most recent validation fold: the one whose learning rates stage 2 replays.
+        let stage = |s: u8| {
+            f.training
+                .iter()
+                .filter(move |e| e.stage == s && e.fold == 0)
+        };
         let training = Training {
             epoch1: stage(1).map(|e| e.epoch).collect(),
             loss1: r5v(stage(1).map(|e| e.train_loss)),

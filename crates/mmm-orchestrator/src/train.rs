@@ -46,7 +46,9 @@ pub struct TrainConfig {
     pub validation_folds: usize,
     /// Early-stopping patience in epochs (on the validation loss).
     pub patience: usize,
-    /// Epochs without validation improvement before the learning rate is reduced.
+    /// Epochs without validation improvement before the learning rate is reduced. The default
+    /// equals `patience`, so the rate is not reduced before early stopping: on one-region panels
+    /// reductions triggered by a noisy validation slice stalled training (docs/model.md §8).
     pub plateau_patience: usize,
     /// Factor applied to the learning rate on a plateau.
     pub plateau_factor: f64,
@@ -67,7 +69,7 @@ impl Default for TrainConfig {
             validation_weeks: None,
             validation_folds: 1,
             patience: 60,
-            plateau_patience: 20,
+            plateau_patience: 60,
             plateau_factor: 0.5,
             min_learning_rate: 1e-4,
             refit: true,

@@ -541,7 +541,7 @@ fn markdown(rows: &[Row]) -> String {
         ));
         for (name, m) in &r.baselines {
             let naive = ModelScores {
-                holdout: Some(m.clone()),
+                holdout: Some(*m),
                 ..ModelScores::default()
             };
             s.push_str(&line(
@@ -558,6 +558,9 @@ fn shared_data() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     root.join(REAL_PANEL).is_file().then_some(root)
 }
+
+/// Per channel, in panel order: names, true contributions, shares and ROI.
+type TrueAttribution = (Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// True channel contributions from truth columns of the data file, in `channels` order: each spec is
 /// `channel=column` (the channel's contribution per row) or `channel=a-b` (a counterfactual
@@ -718,8 +721,8 @@ fn run_one(args: &[String]) -> Result<Row> {
         train_mask.view(),
     );
     let mut dcmmm = ModelScores {
-        holdout: card.holdout.clone(),
-        train: Some(card.train.clone()),
+        holdout: card.holdout,
+        train: Some(card.train),
         ..ModelScores::default()
     };
     let mut classic_scores = ModelScores {
@@ -739,32 +742,32 @@ fn run_one(args: &[String]) -> Result<Row> {
     let spend: Vec<f64> = (0..panel.n_channels())
         .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
         .collect();
-    // The true attribution: from the simulator, or from truth columns of a data file.
-    let truth: Option<(Vec<String>, Vec<f64>, Vec<f64>, Vec<f64>)> =
-        match (&sim, flag(args, "--truth")) {
-            (Some(sim), _) => {
-                let t = &sim.truth().channel_truth;
-                Some((
-                    t.iter().map(|c| c.name.clone()).collect(),
-                    t.iter().map(|c| c.contribution).collect(),
-                    t.iter().map(|c| c.share).collect(),
-                    t.iter().map(|c| c.roi).collect(),
-                ))
-            }
-            (None, Some(columns)) => {
-                let path = flag(args, "--data").context("--truth needs --data")?;
-                let contrib =
-                    truth_from_columns(Path::new(&path), &list(Some(columns)), &panel.channels)?;
-                let shares = mmm_eval::contribution_shares(&contrib)?;
-                let roi = contrib
-                    .iter()
-                    .zip(&spend)
-                    .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
-                    .collect();
-                Some((panel.channels.clone(), contrib, shares, roi))
-            }
-            (None, None) => None,
-        };
+    // The true attribution (names, contributions, shares, ROI): from the simulator, or from
+    // truth columns of a data file.
+    let truth: Option<TrueAttribution> = match (&sim, flag(args, "--truth")) {
+        (Some(sim), _) => {
+            let t = &sim.truth().channel_truth;
+            Some((
+                t.iter().map(|c| c.name.clone()).collect(),
+                t.iter().map(|c| c.contribution).collect(),
+                t.iter().map(|c| c.share).collect(),
+                t.iter().map(|c| c.roi).collect(),
+            ))
+        }
+        (None, Some(columns)) => {
+            let path = flag(args, "--data").context("--truth needs --data")?;
+            let contrib =
+                truth_from_columns(Path::new(&path), &list(Some(columns)), &panel.channels)?;
+            let shares = mmm_eval::contribution_shares(&contrib)?;
+            let roi = contrib
+                .iter()
+                .zip(&spend)
+                .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
+                .collect();
+            Some((panel.channels.clone(), contrib, shares, roi))
+        }
+        (None, None) => None,
+    };
     if let Some((names, true_contrib, true_share, true_roi)) = &truth {
         for (is_dcmmm, scores, contributions) in [
             (true, &mut dcmmm, &decomposition.channels),
@@ -846,7 +849,7 @@ fn run_one(args: &[String]) -> Result<Row> {
             .baselines
             .iter()
             .filter(|b| b.name != "same_week_last_year")
-            .map(|b| (b.name.clone(), b.holdout.clone()))
+            .map(|b| (b.name.clone(), b.holdout))
             .collect(),
         dag_tpr,
         dag_fdr,

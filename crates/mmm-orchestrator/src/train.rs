@@ -259,34 +259,30 @@ pub fn train(
             progress,
         )?);
     }
-    let recent = runs.swap_remove(0);
-    let stopped_early = recent.stopped_early;
-    let lrs = recent.lrs;
     // Observation k scored the parameters after k updates; with several folds, the epoch with the
     // lowest mean validation loss over the epochs every fold reached.
-    let best = if runs.is_empty() {
-        recent.best_epoch
+    let best = if folds == 1 {
+        runs[0].stopper.best_epoch()
     } else {
-        let reached = runs
-            .iter()
-            .map(|r| r.validation.len())
-            .fold(recent.validation.len(), usize::min);
+        let reached = runs.iter().map(|r| r.validation.len()).min().unwrap_or(0);
         (0..reached)
             .map(|e| {
                 let sum: f64 = runs.iter().map(|r| r.validation[e]).sum();
-                (e, (sum + recent.validation[e]) / (runs.len() + 1) as f64)
+                (e, sum / folds as f64)
             })
             .filter(|(_, v)| v.is_finite())
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(e, _)| e)
     };
+    let recent = runs.swap_remove(0);
+    let stopped_early = recent.stopped_early;
+    let lrs = recent.lrs;
     let best_epochs = best
         .map_or(lrs.len(), |e| e)
         .clamp(1.min(lrs.len()), lrs.len());
     let mut params = recent.params;
-    let stopper = recent.stopper;
     if !cfg.refit {
-        stopper.restore(&mut params);
+        recent.stopper.restore(&mut params);
         return Ok(TrainOutcome {
             params,
             history,
@@ -326,8 +322,6 @@ struct StageOne {
     validation: Vec<f64>,
     /// Learning rate of every update that was not followed by a stop.
     lrs: Vec<f64>,
-    /// Observation with the lowest validation loss.
-    best_epoch: Option<usize>,
     /// Whether the run stopped before `epochs`.
     stopped_early: bool,
 }
@@ -396,7 +390,6 @@ fn stage_one(
     }
     Ok(StageOne {
         params,
-        best_epoch: stopper.best_epoch(),
         stopper,
         validation,
         lrs,

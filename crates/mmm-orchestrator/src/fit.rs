@@ -412,6 +412,6 @@ impl FittedModel {
 /// The caveat of a one-region (national) fit.
 const SINGLE_REGION_CAVEAT: &str = "one region: a single time series identifies the channels' \
 effects only weakly — on simulated national panels the model's contribution shares were no closer to \
-the truth than an equal split, and the budget reallocation of one of eight seeds did worse than keeping \
+the truth than an equal split, and the budget reallocation of 5 of 24 seeds did worse than keeping \
 the historical split (docs/model.md §3 and §8, docs/results.md). Read ROI, curves and allocations as \
 rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data the allocations.";

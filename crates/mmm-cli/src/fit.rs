@@ -31,6 +31,7 @@ Examples:
       --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
   dcmmm fit --config fit.toml --restarts 4 --out fit/   # + how stable the attribution is
+  dcmmm fit --config fit.toml --converged --out fit-decisions/   # for curves and optimize
 
 Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   [[lift_test]]
@@ -56,6 +57,12 @@ pub struct FitArgs {
     /// Maximum training epochs (overrides the config).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Train to convergence: no validation slice, all epochs on all training weeks. Forecasts
+    /// worse, but on panels with many regions its curves gave better budget decisions: fit once
+    /// by default for `predict`, once with --converged for `curves` and `optimize`
+    /// (docs/analysis.md §5). Overrides `[train] validation_weeks`.
+    #[arg(long)]
+    pub converged: bool,
     /// Also refit from N random starting splits of the media and report each channel's range
     /// of share, ROI and marginal ROI over the fits (stability.json, summary.json, report).
     /// Costs N more fits; the saved model is the configured fit.
@@ -104,6 +111,9 @@ fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
     }
     if let Some(epochs) = args.epochs {
         cfg.train.epochs = epochs;
+    }
+    if args.converged {
+        cfg.train = cfg.train.converged();
     }
     cfg.model.validate()?;
     cfg.train.validate()?;
@@ -382,6 +392,7 @@ fn summary(
         "spend_columns_given": spend_given,
         "roi_units": if spend_given { "target units per unit of spend" } else { "target units per unit of the media column (spend when the media are spend)" },
         "notes": notes,
+        "caveats": fitted.caveats(),
         "regions": panel.n_regions(),
         "weeks": panel.n_weeks(),
     }))

@@ -310,6 +310,34 @@ fn fit_warns_that_one_region_identifies_attribution_weakly() {
 }
 
 #[test]
+fn converged_fit_trains_every_epoch_and_says_what_it_is_for() {
+    let dir = tmp("converged");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let read = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let default = dir.join("default");
+    let output = fit_sales(&panel, &["--epochs", "25"], &default);
+    assert!(output.status.success());
+    assert_eq!(read(&default)["caveats"].as_array().unwrap().len(), 0);
+
+    let converged = dir.join("converged");
+    let output = fit_sales(&panel, &["--epochs", "25", "--converged"], &converged);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("warning: trained to convergence"), "{err}");
+    let caveats = read(&converged)["caveats"].clone();
+    assert_eq!(caveats.as_array().unwrap().len(), 1, "{caveats}");
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(converged.join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(model["config"]["train"]["validation_weeks"], 0);
+    assert_eq!(model["best_epochs"], 25, "every epoch runs");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn restarts_write_stability_ranges_that_the_report_keeps() {
     let dir = tmp("restarts");
     let panel = dir.join("panel.csv");

@@ -401,11 +401,19 @@ impl FittedModel {
     /// What a reader of this model's attribution should know, measured on the simulator
     /// (docs/model.md §8): shown by `dcmmm fit` and in the report.
     pub fn caveats(&self) -> Vec<&'static str> {
-        if self.regions.len() == 1 {
-            vec![SINGLE_REGION_CAVEAT]
-        } else {
-            Vec::new()
+        let one_region = self.regions.len() == 1;
+        let converged = self.config.train.validation_weeks == Some(0);
+        let mut caveats = Vec::new();
+        if one_region {
+            caveats.push(SINGLE_REGION_CAVEAT);
         }
+        if converged {
+            caveats.push(CONVERGED_CAVEAT);
+        }
+        if one_region && converged {
+            caveats.push(CONVERGED_SINGLE_REGION_CAVEAT);
+        }
+        caveats
     }
 }
 
@@ -415,3 +423,13 @@ effects only weakly — on simulated national panels the model's contribution sh
 the truth than an equal split, and the budget reallocation of 5 of 24 seeds did worse than keeping \
 the historical split (docs/model.md §3 and §8, docs/results.md). Read ROI, curves and allocations as \
 rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data the allocations.";
+
+/// The caveat of a fit trained without a validation slice (`dcmmm fit --converged`).
+const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
+than early-stopped ones (on the reference panel behind the naive baseline) — use this fit for curves and \
+optimize, an early-stopped fit for predict (docs/analysis.md §5).";
+
+/// The caveat of a one-region fit trained to convergence.
+const CONVERGED_SINGLE_REGION_CAVEAT: &str = "one region trained to convergence: on simulated national \
+panels this made the budget reallocation worse than the early-stopped fit's (8 of 24 seeds did worse \
+than the historical split, against 5); keep the default fit for decisions on one region.";

@@ -182,6 +182,25 @@ fn automatic_validation_slice_grows_for_few_regions_and_is_recorded() {
 }
 
 #[test]
+fn caveats_follow_the_regions_and_the_training() {
+    let spec = ColumnSpec {
+        target: "sales".into(),
+        ..ColumnSpec::default()
+    };
+    let mut cfg = quick_config();
+    cfg.train.epochs = 5;
+    let caveats = |regions: usize, cfg: &FitConfig| {
+        let fitted = fit_panel(&panel(regions, 40), &spec, cfg, &mut |_| {}).unwrap();
+        fitted.caveats().len()
+    };
+    assert_eq!(caveats(2, &cfg), 0);
+    assert_eq!(caveats(1, &cfg), 1, "one region");
+    cfg.train = cfg.train.converged();
+    assert_eq!(caveats(2, &cfg), 1, "converged");
+    assert_eq!(caveats(1, &cfg), 3, "one region, converged");
+}
+
+#[test]
 fn channel_summaries_add_up() {
     let mut p = panel(2, 40);
     // Spend differs from the media column: ROI is per unit of spend.

@@ -93,6 +93,34 @@ fn training_lowers_the_loss_and_records_history() {
 }
 
 #[test]
+fn a_converged_config_trains_every_epoch_without_validation() {
+    let (r_n, t_n, train_end) = (2, 40, 34);
+    let (_, _, target, _) = panel(3, r_n, t_n);
+    let inp = inputs(&target, 1, r_n, t_n, train_end);
+    let (mcfg, tcfg) = small_config();
+    // Patience far below the epoch count: early stopping would end a validated run sooner.
+    let tcfg = TrainConfig {
+        patience: 2,
+        plateau_patience: 2,
+        ..tcfg
+    }
+    .converged();
+    let model = Model::new(mcfg, r_n, 2, 1).unwrap();
+    let out = train(
+        &model,
+        &inp,
+        0..train_end,
+        &vec![1.0; r_n],
+        &tcfg,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(out.history.len(), tcfg.epochs);
+    assert_eq!(out.best_epochs, tcfg.epochs);
+    assert!(out.history.iter().all(|h| h.validation_loss.is_none()));
+}
+
+#[test]
 fn holdout_targets_cannot_change_the_fit() {
     let (r_n, t_n, train_end) = (3, 50, 40);
     let (_, _, target, _) = panel(2, r_n, t_n);

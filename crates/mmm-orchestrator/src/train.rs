@@ -84,6 +84,18 @@ impl Default for TrainConfig {
 pub const VALIDATION_REGION_WEEKS: usize = 100;
 
 impl TrainConfig {
+    /// The same settings trained to convergence: no validation slice, so every one of `epochs`
+    /// epochs runs on all training weeks. Early stopping picks the epoch count that forecasts
+    /// best and keeps the fit near its starting split of the media; on panels with many regions
+    /// the converged fit's response curves gave better budget decisions and worse forecasts
+    /// (docs/analysis.md §5). `dcmmm fit --converged` uses it.
+    pub fn converged(self) -> Self {
+        TrainConfig {
+            validation_weeks: Some(0),
+            ..self
+        }
+    }
+
     /// The validation slice used for a panel of `regions` regions: the configured number of
     /// weeks, or automatically enough weeks for [`VALIDATION_REGION_WEEKS`] region-weeks, at least
     /// 8 and at most 13 (a quarter).

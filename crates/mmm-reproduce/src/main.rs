@@ -3,7 +3,8 @@
 //! Simulates the named scenarios (national, geo, paper; `--large` adds the 2000-region one), fits
 //! each with the default dcmmm model and the classic adstock/Hill/ridge MMM, scores both against
 //! the simulator's truth and the naive baselines, refits each simulation from random starts to score
-//! the stability ranges (`--restarts`), fits each again calibrated with simulated lift tests
+//! the stability ranges (`--restarts`) and trains each again to convergence to score the fit for
+//! decisions (`--converged`), fits each again calibrated with simulated lift tests
 //! (`--lift-tests`, separate rows), runs the reference's real panel when
 //! `../shared/data/deepcausalmmm_real/` exists, and writes `docs/results.md` and
 //! `docs/results.json`. Every fit runs in its own child process so that its peak memory is its own.
@@ -65,6 +66,15 @@ struct StabilityScores {
     best_validation_share_mae_pp: Option<f64>,
 }
 
+/// The same simulation fitted again to convergence (`dcmmm fit --converged`, `--converged`).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct ConvergedScores {
+    scores: ModelScores,
+    /// Optimiser regret of this fit under the true response (as [`Row::regret`]).
+    regret: Option<f64>,
+    fit_seconds: f64,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
@@ -96,6 +106,9 @@ struct Row {
     /// Refits from random starts against the truth (simulations with `--restarts`).
     #[serde(default)]
     stability: Option<StabilityScores>,
+    /// The fit trained to convergence (simulations with `--converged`).
+    #[serde(default)]
+    converged: Option<ConvergedScores>,
     fit_seconds: f64,
     peak_memory_mb: f64,
 }
@@ -246,6 +259,9 @@ fn main() -> Result<()> {
         jobs
     };
     let mut jobs = sim_jobs("--restarts", restarts);
+    for job in &mut jobs {
+        job.push("--converged".into());
+    }
     if lift_tests > 0 {
         // The same scenarios calibrated with simulated experiments, as separate rows.
         jobs.extend(sim_jobs("--lift-tests", lift_tests));
@@ -319,11 +335,12 @@ fn main() -> Result<()> {
     let table = markdown(&first);
     let robustness = seed_summary(&rows);
     let stability = stability_summary(&rows);
+    let converged = converged_summary(&rows);
     let detail = channel_detail(&first);
     std::fs::write(
         out.join("results.md"),
         format!(
-            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{DETAIL_HEADER}\n{detail}"
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{DETAIL_HEADER}\n{detail}"
         ),
     )?;
     println!("{table}\n{robustness}");
@@ -452,6 +469,68 @@ fn stability_summary(rows: &[Row]) -> String {
             f(col(&|r, _| r.dcmmm.share_mae_pp), 2),
             f(col(&|_, st| Some(st.median_share_mae_pp)), 2),
             f(col(&|_, st| st.best_validation_share_mae_pp), 2),
+        ));
+    }
+    s
+}
+
+const CONVERGED_HEADER: &str = "## Decisions from a converged fit (`dcmmm fit --converged`)\n\n\
+Every simulation of the first table fitted again without a validation slice, all 600 epochs on all training \
+weeks (docs/analysis.md §5): the default (early-stopped) fit → the converged fit, mean over the seeds (regret: \
+median and worst). The holdout is the same 13 weeks.\n";
+
+/// The default fit against the converged one, per scenario.
+fn converged_summary(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| scenario | seeds | regret median (worst) | share MAE pp | ρ ROI | holdout R² within | fit s |\n|---|---|---|---|---|---|---|\n",
+    );
+    let names = scenario_names(rows, |r| r.converged.is_some());
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    for name in names {
+        let rs: Vec<(&Row, &ConvergedScores)> = rows
+            .iter()
+            .filter(|r| r.name == name)
+            .filter_map(|r| Some((r, r.converged.as_ref()?)))
+            .collect();
+        let col = |g: &dyn Fn(&Row, &ConvergedScores) -> Option<f64>| -> Vec<f64> {
+            rs.iter()
+                .filter_map(|(r, c)| g(r, c))
+                .filter(|x| x.is_finite())
+                .collect()
+        };
+        let within = |m: &ModelScores| m.holdout.as_ref().map(|h| h.r2_within);
+        let pair = |a: Vec<f64>, b: Vec<f64>, digits: usize| {
+            format!("{} → {}", f(mean(&a), digits), f(mean(&b), digits))
+        };
+        let (regret, regret_conv) = (col(&|r, _| r.regret), col(&|_, c| c.regret));
+        let worst = |v: &[f64]| v.iter().copied().reduce(f64::max);
+        s.push_str(&format!(
+            "| {name} | {} | {} ({}) → {} ({}) | {} | {} | {} | {} |\n",
+            rs.len(),
+            f(mmm_eval::median(&regret), 2),
+            f(worst(&regret), 2),
+            f(mmm_eval::median(&regret_conv), 2),
+            f(worst(&regret_conv), 2),
+            pair(
+                col(&|r, _| r.dcmmm.share_mae_pp),
+                col(&|_, c| c.scores.share_mae_pp),
+                2
+            ),
+            pair(
+                col(&|r, _| r.dcmmm.roi_spearman),
+                col(&|_, c| c.scores.roi_spearman),
+                2
+            ),
+            pair(
+                col(&|r, _| within(&r.dcmmm)),
+                col(&|_, c| within(&c.scores)),
+                3
+            ),
+            pair(
+                col(&|r, _| Some(r.fit_seconds)),
+                col(&|_, c| Some(c.fit_seconds)),
+                1
+            ),
         ));
     }
     s
@@ -768,47 +847,36 @@ fn run_one(args: &[String]) -> Result<Row> {
         }
         (None, None) => None,
     };
-    if let Some((names, true_contrib, true_share, true_roi)) = &truth {
-        for (is_dcmmm, scores, contributions) in [
-            (true, &mut dcmmm, &decomposition.channels),
-            (false, &mut classic_scores, &classic.contributions),
-        ] {
-            let est: Vec<f64> = (0..panel.n_channels())
-                .map(|c| observed_sum(contributions.index_axis(Axis(0), c)))
-                .collect();
-            if is_dcmmm {
-                equal_split =
-                    mmm_eval::mean_abs_share_error_pp(&vec![1.0; panel.n_channels()], true_contrib)
-                        .ok();
-                spend_split = mmm_eval::mean_abs_share_error_pp(&spend, true_contrib).ok();
-            }
-            let est_roi: Vec<f64> = est
-                .iter()
-                .zip(&spend)
-                .map(|(e, s)| if *s > 0.0 { e / s } else { 0.0 })
-                .collect();
-            if is_dcmmm {
-                let shares = mmm_eval::contribution_shares(&est).unwrap_or_default();
-                channels = names
-                    .iter()
-                    .enumerate()
-                    .map(|(c, name)| ChannelDetail {
-                        name: name.clone(),
-                        share_true: true_share[c],
-                        share_est: shares.get(c).copied().unwrap_or(f64::NAN),
-                        roi_true: true_roi[c],
-                        roi_est: est_roi[c],
-                        ..ChannelDetail::default()
-                    })
-                    .collect();
-            }
-            scores.share_error = mmm_eval::share_error(&est, true_contrib).ok();
-            scores.share_mae_pp = mmm_eval::mean_abs_share_error_pp(&est, true_contrib).ok();
-            scores.roi_median_rel_error = mmm_eval::roi_relative_errors(&est_roi, true_roi)
-                .ok()
-                .and_then(|r| r.median);
-            scores.roi_spearman = mmm_eval::spearman(&est_roi, true_roi).ok();
-        }
+    let channel_totals = |contributions: &ndarray::Array3<f64>| -> Vec<f64> {
+        (0..panel.n_channels())
+            .map(|c| observed_sum(contributions.index_axis(Axis(0), c)))
+            .collect()
+    };
+    if let Some(t @ (names, true_contrib, true_share, true_roi)) = &truth {
+        let est = channel_totals(&decomposition.channels);
+        let est_roi = score_attribution(&mut dcmmm, &est, &spend, t);
+        score_attribution(
+            &mut classic_scores,
+            &channel_totals(&classic.contributions),
+            &spend,
+            t,
+        );
+        equal_split =
+            mmm_eval::mean_abs_share_error_pp(&vec![1.0; panel.n_channels()], true_contrib).ok();
+        spend_split = mmm_eval::mean_abs_share_error_pp(&spend, true_contrib).ok();
+        let shares = mmm_eval::contribution_shares(&est).unwrap_or_default();
+        channels = names
+            .iter()
+            .enumerate()
+            .map(|(c, name)| ChannelDetail {
+                name: name.clone(),
+                share_true: true_share[c],
+                share_est: shares.get(c).copied().unwrap_or(f64::NAN),
+                roi_true: true_roi[c],
+                roi_est: est_roi[c],
+                ..ChannelDetail::default()
+            })
+            .collect();
     }
     if let Some(sim) = &sim {
         let truth = sim.truth();
@@ -840,6 +908,42 @@ fn run_one(args: &[String]) -> Result<Row> {
             dag_shd = Some(mmm_dag::metrics::shd(est.view(), true_adj.view()));
         }
     }
+    let peak_memory_mb = peak_memory_mb();
+    // The same simulation trained to convergence, scored the same way (after the memory reading:
+    // it is a second fit in this process).
+    let converged = match (&sim, &truth) {
+        (Some(sim), Some(t)) if args.iter().any(|a| a == "--converged") => {
+            let cfg = FitConfig {
+                train: cfg.train.clone().converged(),
+                ..cfg.clone()
+            };
+            let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
+            let (pred, decomposition) = fitted.predict(&panel)?;
+            let card = Scorecard::compute(&fitted, &panel, &pred)?;
+            let mut scores = ModelScores {
+                holdout: card.holdout,
+                train: Some(card.train),
+                ..ModelScores::default()
+            };
+            score_attribution(
+                &mut scores,
+                &channel_totals(&decomposition.channels),
+                &spend,
+                t,
+            );
+            scores.curve_error = curve_error(&fitted, sim).ok().map(|(pooled, _)| pooled);
+            let regret =
+                mmm_analysis::regret_on_truth(sim, &fitted, &mmm_analysis::Bounds::default())
+                    .ok()
+                    .and_then(|cmp| cmp.regret.relative);
+            Some(ConvergedScores {
+                scores,
+                regret,
+                fit_seconds: fitted.fit_seconds,
+            })
+        }
+        _ => None,
+    };
     Ok(Row {
         name,
         shape: shape(&panel),
@@ -865,9 +969,32 @@ fn run_one(args: &[String]) -> Result<Row> {
             .map(|c| c.z)
             .collect(),
         stability,
+        converged,
         fit_seconds: fitted.fit_seconds,
-        peak_memory_mb: peak_memory_mb(),
+        peak_memory_mb,
     })
+}
+
+/// Scores estimated channel contributions (`est`, summed over the observed cells) against the
+/// truth: share error and MAE, ROI error and rank correlation. Returns the estimated ROIs.
+fn score_attribution(
+    scores: &mut ModelScores,
+    est: &[f64],
+    spend: &[f64],
+    (_, true_contrib, _, true_roi): &TrueAttribution,
+) -> Vec<f64> {
+    let est_roi: Vec<f64> = est
+        .iter()
+        .zip(spend)
+        .map(|(e, s)| if *s > 0.0 { e / s } else { 0.0 })
+        .collect();
+    scores.share_error = mmm_eval::share_error(est, true_contrib).ok();
+    scores.share_mae_pp = mmm_eval::mean_abs_share_error_pp(est, true_contrib).ok();
+    scores.roi_median_rel_error = mmm_eval::roi_relative_errors(&est_roi, true_roi)
+        .ok()
+        .and_then(|r| r.median);
+    scores.roi_spearman = mmm_eval::spearman(&est_roi, true_roi).ok();
+    est_roi
 }
 
 /// Weeks of a simulated lift test: the last weeks of the training span.

@@ -259,12 +259,12 @@ fn main() -> Result<()> {
         jobs
     };
     let mut jobs = sim_jobs("--restarts", restarts);
-    for job in &mut jobs {
-        job.push("--converged".into());
-    }
     if lift_tests > 0 {
         // The same scenarios calibrated with simulated experiments, as separate rows.
         jobs.extend(sim_jobs("--lift-tests", lift_tests));
+    }
+    for job in &mut jobs {
+        job.push("--converged".into());
     }
     if large {
         jobs.push(vec!["--scenario".into(), "large".into()]);

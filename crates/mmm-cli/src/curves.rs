@@ -45,9 +45,7 @@ pub struct CurvesArgs {
 /// Runs `dcmmm curves`.
 pub fn run(args: &CurvesArgs) -> Result<()> {
     let fitted = FittedModel::load(&args.model)?;
-    for c in fitted.caveats() {
-        eprintln!("warning: {c}");
-    }
+    crate::print_caveats(&fitted, true);
     let window: WindowSpec = args.window.parse()?;
     if !(args.max_multiplier.is_finite() && args.max_multiplier > 0.0) || args.steps == 0 {
         anyhow::bail!("--max-multiplier must be > 0 and --steps ≥ 1");

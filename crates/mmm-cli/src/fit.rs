@@ -197,9 +197,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         .iter()
         .map(ToString::to_string)
         .collect();
-    for c in fitted.caveats() {
-        eprintln!("warning: {c}");
-    }
+    crate::print_caveats(&fitted, false);
     let source = resolved.data.display().to_string();
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),

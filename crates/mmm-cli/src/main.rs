@@ -12,7 +12,19 @@ mod simulate;
 mod validate;
 
 use clap::{Parser, Subcommand};
+use mmm_orchestrator::FittedModel;
 use std::process::ExitCode;
+
+/// Prints the fit's caveats on stderr and, for commands that make decisions from it
+/// (`decisions`), the hint on which fit to use.
+fn print_caveats(fitted: &FittedModel, decisions: bool) {
+    for c in fitted.caveats() {
+        eprintln!("warning: {c}");
+    }
+    if let Some(hint) = fitted.decision_hint().filter(|_| decisions) {
+        eprintln!("note: {hint}");
+    }
+}
 
 const EXAMPLES: &str = "\
 Examples:

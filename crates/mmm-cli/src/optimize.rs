@@ -58,9 +58,7 @@ pub struct OptimizeArgs {
 /// Runs `dcmmm optimize`.
 pub fn run(args: &OptimizeArgs) -> Result<()> {
     let fitted = FittedModel::load(&args.model)?;
-    for c in fitted.caveats() {
-        eprintln!("warning: {c}");
-    }
+    crate::print_caveats(&fitted, true);
     let bounds = match &args.bounds {
         Some(p) => Bounds::read(p)?,
         None => Bounds::default(),

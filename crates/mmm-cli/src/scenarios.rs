@@ -45,6 +45,7 @@ pub struct ScenariosArgs {
 /// Runs `dcmmm scenarios`.
 pub fn run(args: &ScenariosArgs) -> Result<()> {
     let fitted = FittedModel::load(&args.model)?;
+    crate::print_caveats(&fitted, true);
     let scenarios = args
         .plans
         .iter()

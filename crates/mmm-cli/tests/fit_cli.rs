@@ -334,6 +334,20 @@ fn converged_fit_trains_every_epoch_and_says_what_it_is_for() {
             .unwrap();
     assert_eq!(model["config"]["train"]["validation_weeks"], 0);
     assert_eq!(model["best_epochs"], 25, "every epoch runs");
+
+    // Decisions from the early-stopped fit of this regional panel point to the converged one.
+    for (fit, hinted) in [(&default, true), (&converged, false)] {
+        let output = dcmmm()
+            .args(["optimize", "--budget", "5000", "--model"])
+            .arg(fit.join("model.json"))
+            .arg("--out")
+            .arg(fit.join("plan"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{err}");
+        assert_eq!(err.contains("dcmmm fit --converged"), hinted, "{err}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -415,6 +415,14 @@ impl FittedModel {
         }
         caveats
     }
+
+    /// A hint for the commands that turn this fit into decisions (`curves`, `optimize`,
+    /// `scenarios`): an early-stopped fit of a regional panel, where a converged fit measured
+    /// better (docs/analysis.md §5). `None` for converged and one-region fits.
+    pub fn decision_hint(&self) -> Option<&'static str> {
+        let converged = self.config.train.validation_weeks == Some(0);
+        (self.regions.len() > 1 && !converged).then_some(EARLY_STOPPED_DECISION_HINT)
+    }
 }
 
 /// The caveat of a one-region (national) fit.
@@ -428,6 +436,11 @@ rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data 
 const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
 than early-stopped ones (on the reference panel behind the naive baseline) — use this fit for curves and \
 optimize, an early-stopped fit for predict (docs/analysis.md §5).";
+
+/// The hint of [`FittedModel::decision_hint`].
+const EARLY_STOPPED_DECISION_HINT: &str = "this fit was stopped early, for forecasting; on regional \
+simulations the curves of a fit trained to convergence (`dcmmm fit --converged`) gave better budget \
+allocations (docs/analysis.md §5).";
 
 /// The caveat of a one-region fit trained to convergence.
 const CONVERGED_SINGLE_REGION_CAVEAT: &str = "one region trained to convergence: on simulated national \

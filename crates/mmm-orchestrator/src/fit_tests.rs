@@ -189,15 +189,16 @@ fn caveats_follow_the_regions_and_the_training() {
     };
     let mut cfg = quick_config();
     cfg.train.epochs = 5;
+    // (number of caveats, whether decisions get the hint to fit to convergence)
     let caveats = |regions: usize, cfg: &FitConfig| {
         let fitted = fit_panel(&panel(regions, 40), &spec, cfg, &mut |_| {}).unwrap();
-        fitted.caveats().len()
+        (fitted.caveats().len(), fitted.decision_hint().is_some())
     };
-    assert_eq!(caveats(2, &cfg), 0);
-    assert_eq!(caveats(1, &cfg), 1, "one region");
+    assert_eq!(caveats(2, &cfg), (0, true));
+    assert_eq!(caveats(1, &cfg), (1, false), "one region");
     cfg.train = cfg.train.converged();
-    assert_eq!(caveats(2, &cfg), 1, "converged");
-    assert_eq!(caveats(1, &cfg), 3, "one region, converged");
+    assert_eq!(caveats(2, &cfg), (1, false), "converged");
+    assert_eq!(caveats(1, &cfg), (3, false), "one region, converged");
 }
 
 #[test]

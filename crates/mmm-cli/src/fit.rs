@@ -141,19 +141,20 @@ pub fn run(args: &FitArgs) -> Result<()> {
             .expect("static template")
             .progress_chars("=> "),
     );
-    let mut shown = (usize::MAX, 0);
+    let mut shown = (usize::MAX, 0, 0);
+    let folds = cfg.train.validation_folds;
     let mut report = |restart: usize, p: Progress| {
-        if (restart, p.stage) != shown {
-            shown = (restart, p.stage);
+        if (restart, p.stage, p.fold) != shown {
+            shown = (restart, p.stage, p.fold);
             bar.reset();
             bar.set_length(p.planned as u64);
-            let what = if p.stage == 1 {
-                "fit (validation)"
-            } else {
-                "refit (all training weeks)"
+            let what = match p.stage {
+                1 if folds > 1 => format!("fit (validation fold {}/{folds})", p.fold + 1),
+                1 => "fit (validation)".to_string(),
+                _ => "refit (all training weeks)".to_string(),
             };
             bar.set_prefix(if restart == 0 {
-                what.to_string()
+                what
             } else {
                 format!("restart {restart}/{}: {what}", args.restarts)
             });

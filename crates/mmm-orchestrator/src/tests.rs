@@ -222,7 +222,16 @@ fn validation_folds_choose_the_epochs_with_the_lowest_mean_validation_loss() {
     tcfg.validation_folds = 3;
     let model = Model::new(mcfg, r_n, 2, 1).unwrap();
     let w = vec![1.0; r_n];
-    let out = train(&model, &inp, 0..train_end, &w, &tcfg, &mut |_| {}).unwrap();
+    let mut reported = Vec::new();
+    let out = train(&model, &inp, 0..train_end, &w, &tcfg, &mut |p| {
+        reported.push((p.stage, p.fold))
+    })
+    .unwrap();
+    let recorded: Vec<(u8, usize)> = out.history.iter().map(|h| (h.stage, h.fold)).collect();
+    assert_eq!(
+        reported, recorded,
+        "progress names each epoch's stage and fold"
+    );
 
     let curves: Vec<Vec<f64>> = (0..3).map(|k| fold_curve(&out.history, k)).collect();
     assert!(curves.iter().all(|c| !c.is_empty()), "every fold trains");

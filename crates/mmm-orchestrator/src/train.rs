@@ -200,6 +200,8 @@ pub struct TrainOutcome {
 pub struct Progress {
     /// Current stage (1 or 2).
     pub stage: u8,
+    /// Validation fold of stage 1 (0 = the latest slice; always 0 in stage 2).
+    pub fold: usize,
     /// Epochs done in this stage.
     pub epoch: usize,
     /// Planned epochs of this stage (an upper bound in stage 1).
@@ -386,6 +388,7 @@ fn stage_one(
         });
         progress(Progress {
             stage: 1,
+            fold,
             epoch: epoch + 1,
             planned: cfg.epochs,
             train_loss: loss.total(),
@@ -448,6 +451,7 @@ fn run_fixed(
         });
         progress(Progress {
             stage,
+            fold: 0,
             epoch: epoch + 1,
             planned: lrs.len(),
             train_loss: loss.total(),

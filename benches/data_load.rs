@@ -2,6 +2,9 @@
 //! 20 370 rows × 23 columns, 13 media globs, 7 control globs) into a dense `Panel`, with validation.
 //! Skips with a message when the file is absent.
 
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use mmm_data::{ColumnSpec, load_panel};
 use std::path::PathBuf;

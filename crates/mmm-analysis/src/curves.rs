@@ -314,7 +314,7 @@ pub fn fit_hill(x: &[f64], y: &[f64], current: f64) -> Result<Option<HillSummary
         ));
     }
     let y_max = y.iter().copied().fold(0.0, f64::max);
-    if !(y_max > 0.0) || !(current > 0.0) {
+    if y_max.is_nan() || y_max <= 0.0 || current.is_nan() || current <= 0.0 {
         return Ok(None);
     }
     let xs: Vec<f64> = x.iter().map(|v| v / current).collect();

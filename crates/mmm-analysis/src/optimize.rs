@@ -337,7 +337,7 @@ impl Planner {
             )));
         }
         let total = self.reference_total();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Err(Error::Invalid(
                 "no reference spend in the decision weeks: nothing to allocate".into(),
             ));

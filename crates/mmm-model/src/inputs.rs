@@ -189,7 +189,7 @@ impl ModelInputs {
             }
         }
         let total = w.sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Err(Error::Input(format!(
                 "no observed region-weeks in weeks {}..{}",
                 weeks.start, weeks.end

@@ -496,10 +496,13 @@ fn lag1_autocorrelation_recovers_ar1_and_ignores_region_boundaries() {
     // region boundary the sign flips; within regions consecutive weeks agree, so ρ = 1 only if
     // boundaries are skipped.
     let cells: Vec<(usize, usize)> = (0..4).flat_map(|r| (0..3).map(move |t| (r, t))).collect();
-    let col = Array2::from_shape_fn(
-        (12, 1),
-        |(k, _)| if cells[k].0 % 2 == 0 { 1.0 } else { -1.0 },
-    );
+    let col = Array2::from_shape_fn((12, 1), |(k, _)| {
+        if cells[k].0.is_multiple_of(2) {
+            1.0
+        } else {
+            -1.0
+        }
+    });
     assert_eq!(lag1_autocorrelation(&col, &cells), vec![1.0]);
 }
 

@@ -34,9 +34,10 @@ pub enum Error {
     /// The model rejected its inputs or configuration.
     #[error(transparent)]
     Model(#[from] mmm_model::Error),
-    /// The panel was rejected (too few weeks, a region with a non-positive mean, ...).
+    /// The panel was rejected (too few weeks, a region with a non-positive mean, ...). Boxed:
+    /// data errors carry file, row and column, and would make every `Result` of this crate large.
     #[error(transparent)]
-    Data(#[from] mmm_data::Error),
+    Data(Box<mmm_data::Error>),
     /// Scoring failed.
     #[error(transparent)]
     Eval(#[from] mmm_eval::Error),
@@ -68,6 +69,12 @@ pub enum Error {
         /// Training stage.
         stage: u8,
     },
+}
+
+impl From<mmm_data::Error> for Error {
+    fn from(e: mmm_data::Error) -> Self {
+        Error::Data(Box::new(e))
+    }
 }
 
 /// Result alias of the orchestrator crate.

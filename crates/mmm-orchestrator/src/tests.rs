@@ -78,7 +78,7 @@ fn training_lowers_the_loss_and_records_history() {
     let out = train(&model, &inp, 0..train_end, &w, &tcfg, &mut |_| calls += 1).unwrap();
     assert_eq!(calls, out.history.len());
     let first = out.history.first().unwrap().train_loss;
-    let stage1_last = out.history.iter().filter(|h| h.stage == 1).last().unwrap();
+    let stage1_last = out.history.iter().rfind(|h| h.stage == 1).unwrap();
     assert!(
         stage1_last.train_loss < 0.5 * first,
         "loss {first} -> {}",

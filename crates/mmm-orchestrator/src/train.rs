@@ -148,7 +148,7 @@ impl TrainConfig {
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return bad("learning_rate", "must be finite and > 0");
         }
-        if !(self.clip_norm > 0.0) {
+        if self.clip_norm.is_nan() || self.clip_norm <= 0.0 {
             return bad("clip_norm", "must be > 0");
         }
         if !(self.plateau_factor > 0.0 && self.plateau_factor < 1.0) {

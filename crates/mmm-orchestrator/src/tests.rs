@@ -191,6 +191,18 @@ fn bad_settings_are_named() {
             .to_string()
             .contains("plateau_factor")
     );
+    let folds_without_validation = TrainConfig {
+        validation_folds: 3,
+        ..TrainConfig::default()
+    }
+    .converged();
+    assert!(
+        folds_without_validation
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("validation_folds")
+    );
 }
 
 /// Validation loss per stage-1 epoch of one fold, from the training history.

@@ -157,6 +157,13 @@ impl TrainConfig {
         if !(self.min_learning_rate >= 0.0 && self.min_learning_rate <= self.learning_rate) {
             return bad("min_learning_rate", "must lie in [0, learning_rate]");
         }
+        if self.validation_weeks == Some(0) && self.validation_folds > 1 {
+            return bad(
+                "validation_folds",
+                "needs validation weeks, but `validation_weeks` = 0 (or `dcmmm fit --converged`) \
+                 turns validation off",
+            );
+        }
         Ok(())
     }
 }

@@ -149,6 +149,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
             bar.reset();
             bar.set_length(p.planned as u64);
             let what = match p.stage {
+                1 if p.validation_loss.is_none() => "fit (all training weeks)".to_string(),
                 1 if folds > 1 => format!("fit (validation fold {}/{folds})", p.fold + 1),
                 1 => "fit (validation)".to_string(),
                 _ => "refit (all training weeks)".to_string(),

@@ -931,11 +931,25 @@ fn run_one(args: &[String]) -> Result<Row> {
                 &spend,
                 t,
             );
-            scores.curve_error = curve_error(&fitted, sim).ok().map(|(pooled, _)| pooled);
+            let failed = |what: &str, e: &dyn std::fmt::Display| {
+                eprintln!("converged fit: {what} failed: {e}");
+            };
+            scores.curve_error = match curve_error(&fitted, sim) {
+                Ok((pooled, _)) => Some(pooled),
+                Err(e) => {
+                    failed("curve error", &e);
+                    None
+                }
+            };
             let regret =
-                mmm_analysis::regret_on_truth(sim, &fitted, &mmm_analysis::Bounds::default())
-                    .ok()
-                    .and_then(|cmp| cmp.regret.relative);
+                match mmm_analysis::regret_on_truth(sim, &fitted, &mmm_analysis::Bounds::default())
+                {
+                    Ok(cmp) => cmp.regret.relative,
+                    Err(e) => {
+                        failed("regret on the truth", &e);
+                        None
+                    }
+                };
             Some(ConvergedScores {
                 scores,
                 regret,

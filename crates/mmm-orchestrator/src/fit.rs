@@ -402,7 +402,7 @@ impl FittedModel {
     /// (docs/model.md §8): shown by `dcmmm fit` and in the report.
     pub fn caveats(&self) -> Vec<&'static str> {
         let one_region = self.regions.len() == 1;
-        let converged = self.config.train.validation_weeks == Some(0);
+        let converged = self.trained_without_validation();
         let mut caveats = Vec::new();
         if one_region {
             caveats.push(SINGLE_REGION_CAVEAT);
@@ -420,8 +420,13 @@ impl FittedModel {
     /// `scenarios`): an early-stopped fit of a regional panel, where a converged fit measured
     /// better (docs/analysis.md §5). `None` for converged and one-region fits.
     pub fn decision_hint(&self) -> Option<&'static str> {
-        let converged = self.config.train.validation_weeks == Some(0);
-        (self.regions.len() > 1 && !converged).then_some(EARLY_STOPPED_DECISION_HINT)
+        (self.regions.len() > 1 && !self.trained_without_validation())
+            .then_some(EARLY_STOPPED_DECISION_HINT)
+    }
+
+    /// Whether training ran all epochs without a validation slice (`dcmmm fit --converged`).
+    fn trained_without_validation(&self) -> bool {
+        self.config.train.validation_weeks == Some(0)
     }
 }
 
@@ -434,8 +439,8 @@ rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data 
 
 /// The caveat of a fit trained without a validation slice (`dcmmm fit --converged`).
 const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
-than early-stopped ones (on the reference panel behind the naive baseline) — use this fit for curves and \
-optimize, an early-stopped fit for predict (docs/analysis.md §5).";
+than early-stopped ones (on the reference panel behind the naive baseline) — on regional panels use this \
+fit for curves and optimize, an early-stopped fit for predict (docs/analysis.md §5).";
 
 /// The hint of [`FittedModel::decision_hint`].
 const EARLY_STOPPED_DECISION_HINT: &str = "this fit was stopped early, for forecasting; on regional \

@@ -880,24 +880,19 @@ fn run_one(args: &[String]) -> Result<Row> {
     }
     if let Some(sim) = &sim {
         let truth = sim.truth();
-        match curve_error(&fitted, sim) {
-            Ok((pooled, per_channel)) => {
-                dcmmm.curve_error = Some(pooled);
-                for (d, e) in channels.iter_mut().zip(per_channel) {
-                    d.curve_error = Some(e);
-                }
+        let (curves, comparison) = decisions_on_truth(&fitted, sim, "default fit");
+        if let Some((pooled, per_channel)) = curves {
+            dcmmm.curve_error = Some(pooled);
+            for (d, e) in channels.iter_mut().zip(per_channel) {
+                d.curve_error = Some(e);
             }
-            Err(e) => eprintln!("curve error failed: {e}"),
         }
-        match mmm_analysis::regret_on_truth(sim, &fitted, &mmm_analysis::Bounds::default()) {
-            Ok(cmp) => {
-                regret = cmp.regret.relative;
-                for (c, d) in channels.iter_mut().enumerate() {
-                    d.multiplier_recommended = cmp.recommended_multipliers.get(c).copied();
-                    d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
-                }
+        if let Some(cmp) = comparison {
+            regret = cmp.regret.relative;
+            for (c, d) in channels.iter_mut().enumerate() {
+                d.multiplier_recommended = cmp.recommended_multipliers.get(c).copied();
+                d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
             }
-            Err(e) => eprintln!("regret on the truth failed: {e}"),
         }
         if !truth.dag.edges.is_empty() {
             let c = panel.n_channels();
@@ -931,28 +926,11 @@ fn run_one(args: &[String]) -> Result<Row> {
                 &spend,
                 t,
             );
-            let failed = |what: &str, e: &dyn std::fmt::Display| {
-                eprintln!("converged fit: {what} failed: {e}");
-            };
-            scores.curve_error = match curve_error(&fitted, sim) {
-                Ok((pooled, _)) => Some(pooled),
-                Err(e) => {
-                    failed("curve error", &e);
-                    None
-                }
-            };
-            let regret =
-                match mmm_analysis::regret_on_truth(sim, &fitted, &mmm_analysis::Bounds::default())
-                {
-                    Ok(cmp) => cmp.regret.relative,
-                    Err(e) => {
-                        failed("regret on the truth", &e);
-                        None
-                    }
-                };
+            let (curves, comparison) = decisions_on_truth(&fitted, sim, "converged fit");
+            scores.curve_error = curves.map(|(pooled, _)| pooled);
             Some(ConvergedScores {
                 scores,
-                regret,
+                regret: comparison.and_then(|cmp| cmp.regret.relative),
                 fit_seconds: fitted.fit_seconds,
             })
         }
@@ -987,6 +965,26 @@ fn run_one(args: &[String]) -> Result<Row> {
         fit_seconds: fitted.fit_seconds,
         peak_memory_mb,
     })
+}
+
+/// The fit's response curves and budget recommendation against the simulator's truth: the curve
+/// error (pooled, per channel) and the regret comparison, each `None` with a message on stderr
+/// when it cannot be computed.
+fn decisions_on_truth(
+    fitted: &mmm_orchestrator::FittedModel,
+    sim: &mmm_sim::Simulation,
+    which: &str,
+) -> (
+    Option<(f64, Vec<f64>)>,
+    Option<mmm_analysis::TruthComparison>,
+) {
+    let curves = curve_error(fitted, sim)
+        .inspect_err(|e| eprintln!("{which}: curve error failed: {e}"))
+        .ok();
+    let comparison = mmm_analysis::regret_on_truth(sim, fitted, &mmm_analysis::Bounds::default())
+        .inspect_err(|e| eprintln!("{which}: regret on the truth failed: {e}"))
+        .ok();
+    (curves, comparison)
 }
 
 /// Scores estimated channel contributions (`est`, summed over the observed cells) against the

@@ -60,13 +60,7 @@ pub fn regret_on_truth(
             ..OptimizeConfig::default()
         },
     )?;
-    let planned = sim.planned_spend();
-    let c_n = fitted.channels.len();
-    let totals: Vec<f64> = (0..c_n)
-        .map(|c| planned.index_axis(Axis(2), c).sum())
-        .collect();
-    let budget: f64 = totals.iter().sum();
-    let mut m_rec: Vec<f64> = fitted
+    let m_rec: Vec<f64> = fitted
         .channels
         .iter()
         .map(|ch| {
@@ -78,6 +72,34 @@ pub fn regret_on_truth(
             }
         })
         .collect();
+    regret_of_multipliers(sim, m_rec, bounds)
+}
+
+/// Historical, recommended and true-optimal outcomes under the TRUE response for a recommendation
+/// given as one spend multiplier per channel of `sim` (module docs), from any model. The
+/// multipliers are rescaled so that the true budget is unchanged.
+///
+/// # Errors
+/// The number of multipliers differs from the simulation's channels, or the truth fails.
+pub fn regret_of_multipliers(
+    sim: &Simulation,
+    mut m_rec: Vec<f64>,
+    bounds: &Bounds,
+) -> Result<TruthComparison> {
+    let channels = sim.channels();
+    if m_rec.len() != channels.len() {
+        return Err(Error::Invalid(format!(
+            "{} multipliers for {} channels",
+            m_rec.len(),
+            channels.len()
+        )));
+    }
+    let planned = sim.planned_spend();
+    let c_n = channels.len();
+    let totals: Vec<f64> = (0..c_n)
+        .map(|c| planned.index_axis(Axis(2), c).sum())
+        .collect();
+    let budget: f64 = totals.iter().sum();
     let rec_budget: f64 = m_rec.iter().zip(&totals).map(|(m, s)| m * s).sum();
     if rec_budget > 0.0 {
         for m in &mut m_rec {
@@ -92,7 +114,7 @@ pub fn regret_on_truth(
         for c in 0..c_n {
             let cb = bounds
                 .channels
-                .get(&fitted.channels[c])
+                .get(&channels[c])
                 .cloned()
                 .unwrap_or_default();
             if totals[c] <= 0.0 {

@@ -5,7 +5,8 @@
 use mmm_analysis::plan::Setup;
 use mmm_analysis::{
     Bounds, CurveConfig, Effect, OptimizeConfig, ResponseSurface, Target, Unit, WindowSpec,
-    compare_scenarios, optimize, regret_on_truth, response_curves, smallest_budget,
+    compare_scenarios, optimize, regret_of_multipliers, regret_on_truth, response_curves,
+    smallest_budget,
 };
 use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use mmm_sim::{Scenario, Simulation, simulate};
@@ -196,4 +197,20 @@ fn scenarios_and_truth_regret() {
     let t = regret_on_truth(sim, fm, &Bounds::default()).unwrap();
     assert!(t.optimal >= t.historical && t.optimal >= t.recommended);
     assert!(t.regret.absolute >= 0.0);
+
+    // Any model's multipliers score the same way: the model's own reproduce its comparison,
+    // keeping the historical split is a regret of exactly 1, the true optimum one of 0.
+    let again =
+        regret_of_multipliers(sim, t.recommended_multipliers.clone(), &Bounds::default()).unwrap();
+    assert!(rel(again.recommended, t.recommended) < 1e-12);
+    let n = sim.channels().len();
+    let keep = regret_of_multipliers(sim, vec![1.0; n], &Bounds::default()).unwrap();
+    assert!(rel(keep.recommended, keep.historical) < 1e-12);
+    if keep.optimal > keep.historical {
+        assert!((keep.regret.relative.unwrap() - 1.0).abs() < 1e-9);
+    }
+    let best =
+        regret_of_multipliers(sim, t.optimal_multipliers.clone(), &Bounds::default()).unwrap();
+    assert!(best.regret.relative.unwrap_or(0.0) < 1e-6);
+    assert!(regret_of_multipliers(sim, vec![1.0; n + 1], &Bounds::default()).is_err());
 }

@@ -88,6 +88,9 @@ struct Row {
     dag_shd: Option<usize>,
     /// Optimiser regret under the true response, relative to the true optimum's lift over history.
     regret: Option<f64>,
+    /// The same regret of the classic ridge's recommendation (`ClassicFit::recommend`).
+    #[serde(default)]
+    classic_regret: Option<f64>,
     /// Simulation seed (simulations only).
     #[serde(default)]
     seed: Option<u64>,
@@ -399,7 +402,7 @@ fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
 /// Mean and worst over seeds for every simulated scenario.
 fn seed_summary(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| scenario | seeds | dcmmm share MAE pp mean (worst) | equal split | spend split | classic share MAE pp | ρ ROI mean (min) | curve err mean | regret median (worst) | dcmmm holdout R² mean (min) | classic holdout R² mean (min) |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | seeds | dcmmm share MAE pp mean (worst) | equal split | spend split | classic share MAE pp | ρ ROI mean (min) | curve err mean | regret median (worst) | classic regret median (worst) | dcmmm holdout R² mean (min) | classic holdout R² mean (min) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let names = scenario_names(rows, |r| r.seed.is_some());
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
@@ -420,10 +423,11 @@ fn seed_summary(rows: &[Row]) -> String {
         let share = col(&|r| r.dcmmm.share_mae_pp);
         let rho = col(&|r| r.dcmmm.roi_spearman);
         let regret = col(&|r| r.regret);
+        let classic_regret = col(&|r| r.classic_regret);
         let r2 = col(&|r| r.dcmmm.holdout.as_ref().map(|h| h.r2_pooled));
         let cr2 = col(&|r| r.classic.holdout.as_ref().map(|h| h.r2_pooled));
         s.push_str(&format!(
-            "| {name} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} | {} ({}) | {} ({}) | {} ({}) |\n",
+            "| {name} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |\n",
             rs.len(),
             f(mean(&share), 2),
             f(max(&share), 2),
@@ -435,6 +439,8 @@ fn seed_summary(rows: &[Row]) -> String {
             f(mean(&col(&|r| r.dcmmm.curve_error)), 2),
             f(median(&regret), 2),
             f(max(&regret), 2),
+            f(median(&classic_regret), 2),
+            f(max(&classic_regret), 2),
             f(mean(&r2), 3),
             f(min(&r2), 3),
             f(mean(&cr2), 3),
@@ -616,7 +622,7 @@ fn markdown(rows: &[Row]) -> String {
         s.push_str(&line(
             "classic ridge",
             &r.classic,
-            ("–", "–".into(), "–".into(), "–".into()),
+            ("–", f(r.classic_regret, 3), "–".into(), "–".into()),
         ));
         for (name, m) in &r.baselines {
             let naive = ModelScores {
@@ -810,6 +816,7 @@ fn run_one(args: &[String]) -> Result<Row> {
         ..ModelScores::default()
     };
     let (mut dag_tpr, mut dag_fdr, mut dag_shd, mut regret) = (None, None, None, None);
+    let mut classic_regret = None;
     let mut channels = Vec::new();
     let (mut equal_split, mut spend_split) = (None, None);
     let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
@@ -894,6 +901,13 @@ fn run_one(args: &[String]) -> Result<Row> {
                 d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
             }
         }
+        let bounds = mmm_analysis::Bounds::default();
+        classic_regret = classic
+            .recommend(&fitted, &panel, &bounds)
+            .and_then(|m| Ok(mmm_analysis::regret_of_multipliers(sim, m, &bounds)?))
+            .inspect_err(|e| eprintln!("classic ridge: regret on the truth failed: {e}"))
+            .ok()
+            .and_then(|cmp| cmp.regret.relative);
         if !truth.dag.edges.is_empty() {
             let c = panel.n_channels();
             let true_adj = Array2::from_shape_fn((c, c), |(i, j)| truth.dag.adjacency[i][j]);
@@ -951,6 +965,7 @@ fn run_one(args: &[String]) -> Result<Row> {
         dag_fdr,
         dag_shd,
         regret,
+        classic_regret,
         seed: sim.as_ref().map(|_| seed),
         equal_split_share_mae_pp: equal_split,
         spend_split_share_mae_pp: spend_split,

@@ -360,7 +360,9 @@ rank correlation of channel ROIs; `curve err` = Σ|f̂(m)−f(m)| / Σ f(m) of t
 multipliers 0…2 (all weeks scaled, carryover counted), pooled over channels. `classic` = adstock/Hill grid + ridge regression fitted on the same split. \
 Naive baselines: each region's training mean and the mean of its last 13 training weeks. \
 `regret` = (true outcome at the true optimum − true outcome of dcmmm's recommended reallocation of the historical budget) \
-/ (true optimum − historical allocation), all under the simulator's true response, channel bounds ±50 %. \
+/ (true optimum − historical allocation), all under the simulator's true response, channel bounds ±50 %; the \
+classic ridge's regret is that of its own recommendation (the reallocation maximising its fitted media response, \
+same solver and bounds). \
 Rows `+ 3 lift tests`: the same simulation fitted with three simulated experiments (`[[lift_test]]`, \
 docs/evaluation.md); their classic and naive lines are those of the row without tests. \
 The last rows are the peers' public example panels from `../shared/data` (Meridian, Robyn, pymc-marketing; \

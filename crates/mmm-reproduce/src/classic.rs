@@ -8,6 +8,7 @@
 //! optimiser and bounds `dcmmm optimize` uses, so that its regret can stand beside dcmmm's.
 
 use mmm_orchestrator::FittedModel;
+use mmm_orchestrator::attribution::observed_sum;
 use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation};
 use ndarray::{Array2, Array3, Axis};
 
@@ -236,13 +237,7 @@ impl ClassicFit {
         let (decay, half, coef) = self.media[c];
         let x = inp.media.index_axis(Axis(0), c).mapv(|v| v * m);
         let scaled = transformed(x.view(), decay, half).mapv(|v| v * coef);
-        fitted
-            .target_scaler
-            .inverse(&scaled)
-            .indexed_iter()
-            .filter(|(i, _)| panel.observed[*i])
-            .map(|(_, v)| v)
-            .sum()
+        observed_sum(panel, fitted.target_scaler.inverse(&scaled).view())
     }
 
     /// The classic model's historical reallocation: one spend multiplier per channel maximising
@@ -258,14 +253,7 @@ impl ClassicFit {
         let inp = fitted.inputs_for(panel)?;
         let spend = panel.spend_or_media();
         let current: Vec<f64> = (0..self.media.len())
-            .map(|c| {
-                spend
-                    .index_axis(Axis(2), c)
-                    .indexed_iter()
-                    .filter(|(i, _)| panel.observed[*i])
-                    .map(|(_, v)| v)
-                    .sum()
-            })
+            .map(|c| observed_sum(panel, spend.index_axis(Axis(2), c)))
             .collect();
         let response = |c: usize, m: f64| self.channel_response(fitted, &inp, panel, c, m);
         let mult = |b: &[f64]| -> Vec<f64> {
@@ -284,10 +272,11 @@ impl ClassicFit {
         let mut objective = |b: &[f64], g: &mut [f64]| -> f64 {
             let m = mult(b);
             for c in 0..b.len() {
-                let h = 1e-4 * current[c].max(1e-12);
-                let (up, down) = ((b[c] + h) / current[c], ((b[c] - h).max(0.0)) / current[c]);
-                g[c] = if current[c] > 0.0 {
-                    (response(c, up) - response(c, down)) / (current[c] * (up - down))
+                let s = current[c];
+                g[c] = if s > 0.0 {
+                    // Central difference in the multiplier, chain rule to spend: dm/db = 1/s.
+                    let (up, down) = ((b[c] + 1e-4 * s) / s, (b[c] - 1e-4 * s).max(0.0) / s);
+                    (response(c, up) - response(c, down)) / (s * (up - down))
                 } else {
                     0.0
                 };

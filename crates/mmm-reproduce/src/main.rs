@@ -821,12 +821,8 @@ fn run_one(args: &[String]) -> Result<Row> {
     let mut classic_regret = None;
     let mut channels = Vec::new();
     let (mut equal_split, mut spend_split) = (None, None);
-    let observed_sum = |a: ndarray::ArrayView2<f64>| -> f64 {
-        a.indexed_iter()
-            .filter(|(i, _)| panel.observed[*i])
-            .map(|(_, v)| v)
-            .sum()
-    };
+    let observed_sum =
+        |a: ndarray::ArrayView2<f64>| mmm_orchestrator::attribution::observed_sum(&panel, a);
     let spend: Vec<f64> = (0..panel.n_channels())
         .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
         .collect();

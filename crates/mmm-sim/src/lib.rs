@@ -205,6 +205,61 @@ impl Simulation {
     /// # Errors
     /// As [`Simulation::true_outcome`].
     pub fn true_media_outcome(&self, spend: &Array3<f64>) -> Result<f64> {
+        self.media_outcome_with_effects(spend, &self.dgp.beta)
+    }
+
+    /// [`Simulation::true_outcome`] of the same mechanism (activity, DAG, adstock, saturation,
+    /// region multipliers) with every channel's effect size `β_c` replaced by `effects[c]` — the
+    /// outcome a model that knows the true structure but estimated the effect sizes would predict.
+    /// With the true effect sizes ([`Simulation::unit_contributions`] documents them) it equals
+    /// [`Simulation::true_outcome`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSpend`] as for [`Simulation::true_outcome`], or for a wrong number of
+    /// effects or a negative / non-finite one.
+    pub fn true_outcome_with_effects(&self, spend: &Array3<f64>, effects: &[f64]) -> Result<f64> {
+        if effects.len() != self.dgp.beta.len() {
+            return Err(Error::InvalidSpend(format!(
+                "{} effect sizes for {} channels",
+                effects.len(),
+                self.dgp.beta.len()
+            )));
+        }
+        if let Some(v) = effects.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(Error::InvalidSpend(format!(
+                "effect sizes must be finite and ≥ 0, found {v}"
+            )));
+        }
+        Ok(self.expected_base + self.media_outcome_with_effects(spend, effects)?)
+    }
+
+    /// The true effect sizes `β_c` and every channel's contribution per unit of effect size,
+    /// `[region, week]` over the calendar (zero on unobserved region-weeks): the regressors of a
+    /// model that knows the true activity, DAG, adstock, saturation and region multipliers
+    /// (`ρ[r,c] · s_r · hill_c(adstock_c(x̃_c))`). `β_c` times its unit contribution is the
+    /// channel's component in [`Simulation::components`]; zero-effect channels have `β_c = 0` and
+    /// a non-zero unit contribution.
+    pub fn unit_contributions(&self) -> (Vec<f64>, Vec<Array2<f64>>) {
+        let real = self.dgp.realise(&self.dgp.planned);
+        let (nr, nt) = self.sales.dim();
+        let units = (0..self.dgp.n_channels())
+            .map(|c| {
+                let unit = self.dgp.contribution_with(c, &real.a[c], 1.0);
+                Array2::from_shape_fn((nr, nt), |(r, t)| {
+                    if self.observed(r, t) {
+                        unit[[r, t]]
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect();
+        (self.dgp.beta.clone(), units)
+    }
+
+    /// Σ of all media contributions (with tail) for planned spend `spend` and effect sizes
+    /// `effects` (checked by the callers).
+    fn media_outcome_with_effects(&self, spend: &Array3<f64>, effects: &[f64]) -> Result<f64> {
         let (nr, nt, nc) = self.planned_spend.dim();
         if spend.dim() != (nr, nt, nc) {
             return Err(Error::InvalidSpend(format!(
@@ -231,8 +286,16 @@ impl Simulation {
                 p
             })
             .collect();
-        let real = self.dgp.realise(&planned);
-        Ok(real.contrib.iter().map(|c| self.dgp.sums(c).all).sum())
+        let (_, adstocked) = self.dgp.activities(&planned);
+        Ok(adstocked
+            .iter()
+            .enumerate()
+            .map(|(c, a)| {
+                self.dgp
+                    .sums(&self.dgp.contribution_with(c, a, effects[c]))
+                    .all
+            })
+            .sum())
     }
 
     /// Writes `panel.csv` (the `dcmmm fit` input), `truth.json`, `truth_contributions.csv`

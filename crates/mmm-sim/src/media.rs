@@ -145,9 +145,14 @@ impl MediaDgp {
 
     /// Contribution of channel `j` given its adstocked activity.
     pub fn contribution(&self, j: usize, a: &Array2<f64>) -> Array2<f64> {
+        self.contribution_with(j, a, self.beta[j])
+    }
+
+    /// Contribution of channel `j` given its adstocked activity, with effect size `beta` in place
+    /// of `β_j` (activity does not depend on effect sizes, so this is all that changes).
+    pub fn contribution_with(&self, j: usize, a: &Array2<f64>, beta: f64) -> Array2<f64> {
         let mut out = Array2::zeros(a.dim());
         let hill = &self.hill[j];
-        let beta = self.beta[j];
         for (r, (mut o, ar)) in out.outer_iter_mut().zip(a.outer_iter()).enumerate() {
             let k = beta * self.rho[j][r] * self.size[r];
             if k == 0.0 {

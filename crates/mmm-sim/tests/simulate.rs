@@ -364,6 +364,81 @@ fn true_outcome_reproduces_the_simulation_and_the_curves() {
 }
 
 #[test]
+fn unit_contributions_and_other_effect_sizes_follow_the_mechanism() {
+    let sim = simulate(&small(), 5).unwrap();
+    let (beta, units) = sim.unit_contributions();
+    let nc = sim.channels().len();
+    assert_eq!((beta.len(), units.len()), (nc, nc));
+    let first_channel = sim.component_names().len() - 1 - nc;
+    let comps = sim.components();
+    let (nr, nt) = sim.sales().dim();
+    let mut zero_effect = None;
+    for c in 0..nc {
+        assert_eq!(units[c].dim(), (nr, nt));
+        for r in 0..nr {
+            for t in 0..nt {
+                let unit = units[c][[r, t]];
+                assert!(unit >= 0.0);
+                if !sim.observed(r, t) {
+                    assert_eq!(unit, 0.0);
+                }
+                let component = comps[[r, t, first_channel + c]];
+                assert!(
+                    (beta[c] * unit - component).abs() <= 1e-9 * component.abs().max(1.0),
+                    "channel {c}, region {r}, week {t}: {} vs {component}",
+                    beta[c] * unit
+                );
+            }
+        }
+        if beta[c] == 0.0 {
+            assert!(
+                units[c].sum() > 0.0,
+                "a zero-effect channel still has activity"
+            );
+            zero_effect = Some(c);
+        }
+    }
+    let zero = zero_effect.expect("the scenario has a zero-effect channel");
+    let planned = sim.planned_spend().clone();
+    let truth = sim.true_outcome(&planned).unwrap();
+    assert!(
+        rel(
+            sim.true_outcome_with_effects(&planned, &beta).unwrap(),
+            truth
+        ) < 1e-12
+    );
+    // The outcome is linear in the effect sizes: doubling all doubles the media part, and a
+    // zero-effect channel given an effect adds exactly that effect times its (tail-included) units.
+    let media = sim.true_media_outcome(&planned).unwrap();
+    let doubled: Vec<f64> = beta.iter().map(|b| 2.0 * b).collect();
+    let with_doubled = sim.true_outcome_with_effects(&planned, &doubled).unwrap();
+    assert!(
+        rel(with_doubled - truth, media) < 1e-9,
+        "{} vs {media}",
+        with_doubled - truth
+    );
+    let mut one = beta.clone();
+    one[zero] = 1.0;
+    let mut two = beta.clone();
+    two[zero] = 2.0;
+    let step1 = sim.true_outcome_with_effects(&planned, &one).unwrap() - truth;
+    let step2 = sim.true_outcome_with_effects(&planned, &two).unwrap() - truth;
+    assert!(
+        step1 >= units[zero].sum() * (1.0 - 1e-12),
+        "the tail adds, never removes"
+    );
+    assert!(rel(step2, 2.0 * step1) < 1e-9);
+    // Bad effect sizes are errors.
+    assert!(sim.true_outcome_with_effects(&planned, &beta[1..]).is_err());
+    let mut negative = beta.clone();
+    negative[0] = -0.1;
+    assert!(sim.true_outcome_with_effects(&planned, &negative).is_err());
+    let mut nan = beta;
+    nan[0] = f64::NAN;
+    assert!(sim.true_outcome_with_effects(&planned, &nan).is_err());
+}
+
+#[test]
 fn panel_loads_with_mmm_data() {
     let check = |sim: &Simulation, tag: &str| {
         let dir = tmpdir(tag);

@@ -4,9 +4,9 @@
 
 use mmm_analysis::plan::Setup;
 use mmm_analysis::{
-    Bounds, CurveConfig, Effect, OptimizeConfig, ResponseSurface, Target, Unit, WindowSpec,
-    compare_scenarios, optimize, regret_of_multipliers, regret_on_truth, response_curves,
-    smallest_budget,
+    Bounds, CurveConfig, Effect, OptimizeConfig, ResponseSurface, Target, TrueOptimum, Unit,
+    WindowSpec, compare_scenarios, multipliers_with_effects, optimize, recommended_multipliers,
+    response_curves, smallest_budget,
 };
 use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use mmm_sim::{Scenario, Simulation, simulate};
@@ -194,23 +194,62 @@ fn scenarios_and_truth_regret() {
     let rows = compare_scenarios(fm, 13, &[], &[]).unwrap();
     assert_eq!(rows[0].scenario, "baseline");
     assert_eq!(rows[0].difference, 0.0);
-    let t = regret_on_truth(sim, fm, &Bounds::default()).unwrap();
+    let bounds = Bounds::default();
+    let optimum = TrueOptimum::solve(sim, &bounds).unwrap();
+    let m = recommended_multipliers(fm, &bounds).unwrap();
+    let t = optimum.score(sim, m).unwrap();
     assert!(t.optimal >= t.historical && t.optimal >= t.recommended);
     assert!(t.regret.absolute >= 0.0);
+    // The budget is kept: the scored multipliers spend exactly the historical total.
+    let planned = sim.planned_spend();
+    let spend_of = |m: &[f64]| -> f64 {
+        m.iter()
+            .enumerate()
+            .map(|(c, m)| m * planned.index_axis(ndarray::Axis(2), c).sum())
+            .sum()
+    };
+    assert!(rel(spend_of(&t.recommended_multipliers), planned.sum()) < 1e-9);
+    assert!(rel(spend_of(&optimum.multipliers), planned.sum()) < 1e-6);
 
     // Any model's multipliers score the same way: the model's own reproduce its comparison,
     // keeping the historical split is a regret of exactly 1, the true optimum one of 0.
-    let again =
-        regret_of_multipliers(sim, t.recommended_multipliers.clone(), &Bounds::default()).unwrap();
+    let again = optimum
+        .score(sim, t.recommended_multipliers.clone())
+        .unwrap();
     assert!(rel(again.recommended, t.recommended) < 1e-12);
     let n = sim.channels().len();
-    let keep = regret_of_multipliers(sim, vec![1.0; n], &Bounds::default()).unwrap();
+    let keep = optimum.score(sim, vec![1.0; n]).unwrap();
     assert!(rel(keep.recommended, keep.historical) < 1e-12);
     if keep.optimal > keep.historical {
         assert!((keep.regret.relative.unwrap() - 1.0).abs() < 1e-9);
     }
-    let best =
-        regret_of_multipliers(sim, t.optimal_multipliers.clone(), &Bounds::default()).unwrap();
+    let best = optimum.score(sim, optimum.multipliers.clone()).unwrap();
     assert!(best.regret.relative.unwrap_or(0.0) < 1e-6);
-    assert!(regret_of_multipliers(sim, vec![1.0; n + 1], &Bounds::default()).is_err());
+    assert!(optimum.score(sim, vec![1.0; n + 1]).is_err());
+
+    // A model that knows the true structure AND the true effect sizes recommends the optimum;
+    // with every effect halved except one, it moves budget toward that channel.
+    let (beta, _) = sim.unit_contributions();
+    let same = multipliers_with_effects(sim, &beta, &bounds).unwrap();
+    for (a, b) in same.iter().zip(&optimum.multipliers) {
+        assert!(
+            (a - b).abs() < 1e-9,
+            "{same:?} vs {:?}",
+            optimum.multipliers
+        );
+    }
+    let favoured = beta.iter().position(|b| *b > 0.0).unwrap();
+    let skewed: Vec<f64> = beta
+        .iter()
+        .enumerate()
+        .map(|(c, b)| if c == favoured { *b } else { 0.5 * b })
+        .collect();
+    let moved = multipliers_with_effects(sim, &skewed, &bounds).unwrap();
+    assert!(
+        moved[favoured] > optimum.multipliers[favoured] || moved[favoured] >= bounds.upper - 1e-9,
+        "{moved:?} vs {:?}",
+        optimum.multipliers
+    );
+    assert!(multipliers_with_effects(sim, &beta[1..], &bounds).is_err());
+    assert!(multipliers_with_effects(sim, &vec![-1.0; n], &bounds).is_err());
 }

@@ -5,11 +5,13 @@
 //! the simulator's truth and the naive baselines, refits each simulation from random starts to score
 //! the stability ranges (`--restarts`) and trains each again to convergence to score the fit for
 //! decisions (`--converged`), fits each again calibrated with simulated lift tests
-//! (`--lift-tests`, separate rows), runs the reference's real panel when
+//! (`--lift-tests`, separate rows), fits the oracle regression that knows the true media
+//! mechanism (what the data allow, `oracle.rs`), runs the reference's real panel when
 //! `../shared/data/deepcausalmmm_real/` exists, and writes `docs/results.md` and
 //! `docs/results.json`. Every fit runs in its own child process so that its peak memory is its own.
 
 mod classic;
+mod oracle;
 
 use anyhow::{Context, Result, bail};
 use mmm_data::{ColumnSpec, Panel, load_panel};
@@ -75,6 +77,17 @@ struct ConvergedScores {
     fit_seconds: f64,
 }
 
+/// The regression that knows the true media mechanism (`oracle.rs`), scored like dcmmm.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct OracleScores {
+    share_mae_pp: Option<f64>,
+    roi_spearman: Option<f64>,
+    /// Regret of the optimum under its estimated effect sizes, under the true response.
+    regret: Option<f64>,
+    /// RMS of ln(β̂_c / β_c) over the channels with an effect (β̂ floored at 1 % of β).
+    rms_log_effect_error: Option<f64>,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
@@ -112,6 +125,9 @@ struct Row {
     /// The fit trained to convergence (simulations with `--converged`).
     #[serde(default)]
     converged: Option<ConvergedScores>,
+    /// The oracle regression (simulations without lift tests).
+    #[serde(default)]
+    oracle: Option<OracleScores>,
     fit_seconds: f64,
     peak_memory_mb: f64,
 }
@@ -339,11 +355,12 @@ fn main() -> Result<()> {
     let robustness = seed_summary(&rows);
     let stability = stability_summary(&rows);
     let converged = converged_summary(&rows);
+    let oracle = oracle_summary(&rows);
     let detail = channel_detail(&first);
     std::fs::write(
         out.join("results.md"),
         format!(
-            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{DETAIL_HEADER}\n{detail}"
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{ORACLE_HEADER}\n{oracle}\n{DETAIL_HEADER}\n{detail}"
         ),
     )?;
     println!("{table}\n{robustness}");
@@ -539,6 +556,53 @@ fn converged_summary(rows: &[Row]) -> String {
                 col(&|_, c| Some(c.fit_seconds)),
                 1
             ),
+        ));
+    }
+    s
+}
+
+const ORACLE_HEADER: &str = "## What the data allow: a regression that knows the true mechanism\n\n\
+The same simulations fitted by a regression that is GIVEN the simulator's true activity, DAG, adstock, \
+saturation and region multipliers and estimates only each channel's effect size (non-negative least squares \
+on the training weeks, region-specific level, trend and seasonality, linear controls; `crates/mmm-reproduce/src/oracle.rs`). \
+No model that has to learn the mechanism from the panel should be expected to beat it on average: its errors \
+come from noise and collinearity in the data. Its recommendation is the optimum under its estimated effect \
+sizes, scored under the truth like dcmmm's (same bounds). `effect err` = RMS of ln(β̂/β) over the channels with \
+an effect. Mean over seeds; regret median (worst).\n";
+
+/// The oracle regression beside the default dcmmm fit, per scenario.
+fn oracle_summary(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| scenario | seeds | share MAE pp: oracle | dcmmm | ρ ROI: oracle | dcmmm | effect err oracle | regret: oracle | dcmmm |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let names = scenario_names(rows, |r| r.oracle.is_some());
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let worst = |v: &[f64]| v.iter().copied().reduce(f64::max);
+    for name in names {
+        let rs: Vec<(&Row, &OracleScores)> = rows
+            .iter()
+            .filter(|r| r.name == name)
+            .filter_map(|r| Some((r, r.oracle.as_ref()?)))
+            .collect();
+        let col = |g: &dyn Fn(&Row, &OracleScores) -> Option<f64>| -> Vec<f64> {
+            rs.iter()
+                .filter_map(|(r, o)| g(r, o))
+                .filter(|x| x.is_finite())
+                .collect()
+        };
+        let (oracle_regret, regret) = (col(&|_, o| o.regret), col(&|r, _| r.regret));
+        s.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} ({}) | {} ({}) |\n",
+            rs.len(),
+            f(mean(&col(&|_, o| o.share_mae_pp)), 2),
+            f(mean(&col(&|r, _| r.dcmmm.share_mae_pp)), 2),
+            f(mean(&col(&|_, o| o.roi_spearman)), 2),
+            f(mean(&col(&|r, _| r.dcmmm.roi_spearman)), 2),
+            f(mean(&col(&|_, o| o.rms_log_effect_error)), 2),
+            f(mmm_eval::median(&oracle_regret), 3),
+            f(worst(&oracle_regret), 3),
+            f(mmm_eval::median(&regret), 2),
+            f(worst(&regret), 2),
         ));
     }
     s
@@ -883,9 +947,17 @@ fn run_one(args: &[String]) -> Result<Row> {
             })
             .collect();
     }
+    // The true optimum of the simulation, solved once for every model scored against it.
+    let bounds = mmm_analysis::Bounds::default();
+    let optimum = sim.as_ref().and_then(|sim| {
+        mmm_analysis::TrueOptimum::solve(sim, &bounds)
+            .inspect_err(|e| eprintln!("the true optimum failed: {e}"))
+            .ok()
+    });
     if let Some(sim) = &sim {
         let truth = sim.truth();
-        let (curves, comparison) = decisions_on_truth(&fitted, sim, "default fit");
+        let (curves, comparison) =
+            decisions_on_truth(&fitted, sim, optimum.as_ref(), "default fit");
         if let Some((pooled, per_channel)) = curves {
             dcmmm.curve_error = Some(pooled);
             for (d, e) in channels.iter_mut().zip(per_channel) {
@@ -899,13 +971,14 @@ fn run_one(args: &[String]) -> Result<Row> {
                 d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
             }
         }
-        let bounds = mmm_analysis::Bounds::default();
-        classic_regret = classic
-            .recommend(&fitted, &panel, &bounds)
-            .and_then(|m| Ok(mmm_analysis::regret_of_multipliers(sim, m, &bounds)?))
-            .inspect_err(|e| eprintln!("classic ridge: regret on the truth failed: {e}"))
-            .ok()
-            .and_then(|cmp| cmp.regret.relative);
+        classic_regret = optimum.as_ref().and_then(|optimum| {
+            classic
+                .recommend(&fitted, &panel, &bounds)
+                .and_then(|m| Ok(optimum.score(sim, m)?))
+                .inspect_err(|e| eprintln!("classic ridge: regret on the truth failed: {e}"))
+                .ok()
+                .and_then(|cmp| cmp.regret.relative)
+        });
         if !truth.dag.edges.is_empty() {
             let c = panel.n_channels();
             let true_adj = Array2::from_shape_fn((c, c), |(i, j)| truth.dag.adjacency[i][j]);
@@ -916,6 +989,19 @@ fn run_one(args: &[String]) -> Result<Row> {
         }
     }
     let peak_memory_mb = peak_memory_mb();
+    // What the data allow: the regression that knows the true mechanism (the same draw with lift
+    // tests adds nothing to it, so only rows without them).
+    let oracle = match (&sim, &truth) {
+        (Some(sim), Some(t)) if lift_tests == 0 => Some(oracle_scores(
+            sim,
+            cfg.holdout_weeks,
+            &spend,
+            t,
+            optimum.as_ref(),
+            &bounds,
+        )),
+        _ => None,
+    };
     // The same simulation trained to convergence, scored the same way (after the memory reading:
     // it is a second fit in this process).
     let converged = match (&sim, &truth) {
@@ -938,7 +1024,8 @@ fn run_one(args: &[String]) -> Result<Row> {
                 &spend,
                 t,
             );
-            let (curves, comparison) = decisions_on_truth(&fitted, sim, "converged fit");
+            let (curves, comparison) =
+                decisions_on_truth(&fitted, sim, optimum.as_ref(), "converged fit");
             scores.curve_error = curves.map(|(pooled, _)| pooled);
             Some(ConvergedScores {
                 scores,
@@ -975,17 +1062,19 @@ fn run_one(args: &[String]) -> Result<Row> {
             .collect(),
         stability,
         converged,
+        oracle,
         fit_seconds: fitted.fit_seconds,
         peak_memory_mb,
     })
 }
 
 /// The fit's response curves and budget recommendation against the simulator's truth: the curve
-/// error (pooled, per channel) and the regret comparison, each `None` with a message on stderr
-/// when it cannot be computed.
+/// error (pooled, per channel) and the regret comparison against the true `optimum`, each `None`
+/// with a message on stderr when it cannot be computed.
 fn decisions_on_truth(
     fitted: &mmm_orchestrator::FittedModel,
     sim: &mmm_sim::Simulation,
+    optimum: Option<&mmm_analysis::TrueOptimum>,
     which: &str,
 ) -> (
     Option<(f64, Vec<f64>)>,
@@ -994,10 +1083,55 @@ fn decisions_on_truth(
     let curves = curve_error(fitted, sim)
         .inspect_err(|e| eprintln!("{which}: curve error failed: {e}"))
         .ok();
-    let comparison = mmm_analysis::regret_on_truth(sim, fitted, &mmm_analysis::Bounds::default())
-        .inspect_err(|e| eprintln!("{which}: regret on the truth failed: {e}"))
-        .ok();
+    let comparison = optimum.and_then(|optimum| {
+        mmm_analysis::recommended_multipliers(fitted, &mmm_analysis::Bounds::default())
+            .and_then(|m| optimum.score(sim, m))
+            .inspect_err(|e| eprintln!("{which}: regret on the truth failed: {e}"))
+            .ok()
+    });
     (curves, comparison)
+}
+
+/// Fits the oracle regression (`oracle.rs`) and scores its attribution and its recommendation
+/// against the truth; a failing part is `None` with a message on stderr.
+fn oracle_scores(
+    sim: &mmm_sim::Simulation,
+    holdout_weeks: usize,
+    spend: &[f64],
+    truth: &TrueAttribution,
+    optimum: Option<&mmm_analysis::TrueOptimum>,
+    bounds: &mmm_analysis::Bounds,
+) -> OracleScores {
+    let fit = match oracle::fit_oracle(sim, holdout_weeks) {
+        Ok(fit) => fit,
+        Err(e) => {
+            eprintln!("oracle regression failed: {e}");
+            return OracleScores::default();
+        }
+    };
+    let mut scores = ModelScores::default();
+    score_attribution(&mut scores, &fit.contributions, spend, truth);
+    let (beta, _) = sim.unit_contributions();
+    let logs: Vec<f64> = beta
+        .iter()
+        .zip(&fit.effects)
+        .filter(|(b, _)| **b > 0.0)
+        .map(|(b, e)| (e.max(0.01 * b) / b).ln())
+        .collect();
+    let regret = optimum.and_then(|optimum| {
+        mmm_analysis::multipliers_with_effects(sim, &fit.effects, bounds)
+            .and_then(|m| optimum.score(sim, m))
+            .inspect_err(|e| eprintln!("oracle: regret on the truth failed: {e}"))
+            .ok()
+            .and_then(|cmp| cmp.regret.relative)
+    });
+    OracleScores {
+        share_mae_pp: scores.share_mae_pp,
+        roi_spearman: scores.roi_spearman,
+        regret,
+        rms_log_effect_error: (!logs.is_empty())
+            .then(|| (logs.iter().map(|v| v * v).sum::<f64>() / logs.len() as f64).sqrt()),
+    }
 }
 
 /// Scores estimated channel contributions (`est`, summed over the observed cells) against the

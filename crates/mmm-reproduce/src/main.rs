@@ -957,7 +957,7 @@ fn run_one(args: &[String]) -> Result<Row> {
     if let Some(sim) = &sim {
         let truth = sim.truth();
         let (curves, comparison) =
-            decisions_on_truth(&fitted, sim, optimum.as_ref(), "default fit");
+            decisions_on_truth(&fitted, sim, optimum.as_ref(), &bounds, "default fit");
         if let Some((pooled, per_channel)) = curves {
             dcmmm.curve_error = Some(pooled);
             for (d, e) in channels.iter_mut().zip(per_channel) {
@@ -1025,7 +1025,7 @@ fn run_one(args: &[String]) -> Result<Row> {
                 t,
             );
             let (curves, comparison) =
-                decisions_on_truth(&fitted, sim, optimum.as_ref(), "converged fit");
+                decisions_on_truth(&fitted, sim, optimum.as_ref(), &bounds, "converged fit");
             scores.curve_error = curves.map(|(pooled, _)| pooled);
             Some(ConvergedScores {
                 scores,
@@ -1069,12 +1069,13 @@ fn run_one(args: &[String]) -> Result<Row> {
 }
 
 /// The fit's response curves and budget recommendation against the simulator's truth: the curve
-/// error (pooled, per channel) and the regret comparison against the true `optimum`, each `None`
-/// with a message on stderr when it cannot be computed.
+/// error (pooled, per channel) and the regret comparison against the true `optimum` (solved with
+/// `bounds`), each `None` with a message on stderr when it cannot be computed.
 fn decisions_on_truth(
     fitted: &mmm_orchestrator::FittedModel,
     sim: &mmm_sim::Simulation,
     optimum: Option<&mmm_analysis::TrueOptimum>,
+    bounds: &mmm_analysis::Bounds,
     which: &str,
 ) -> (
     Option<(f64, Vec<f64>)>,
@@ -1084,7 +1085,7 @@ fn decisions_on_truth(
         .inspect_err(|e| eprintln!("{which}: curve error failed: {e}"))
         .ok();
     let comparison = optimum.and_then(|optimum| {
-        mmm_analysis::recommended_multipliers(fitted, &mmm_analysis::Bounds::default())
+        mmm_analysis::recommended_multipliers(fitted, bounds)
             .and_then(|m| optimum.score(sim, m))
             .inspect_err(|e| eprintln!("{which}: regret on the truth failed: {e}"))
             .ok()

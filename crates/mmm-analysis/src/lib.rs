@@ -35,7 +35,7 @@ pub use optimize::{
 pub use plan::{CostBasis, Setup, WindowSpec};
 pub use response::{Effect, ResponseSurface, Unit};
 pub use scenarios::{ScenarioResult, compare_scenarios, read_scenario};
-pub use truth::{TrueOptimum, TruthComparison, multipliers_with_effects, recommended_multipliers};
+pub use truth::{TrueOptimum, TruthComparison, multipliers_with_effects};
 
 /// Errors of the analysis crate.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! Scoring the optimiser under a simulator's TRUE response (for `cargo xtask reproduce`).
 //!
 //! Historical reallocation over the whole calendar: a model's recommendation gives one
-//! multiplier per channel, m_c = recommended_c / current_c ([`recommended_multipliers`]), applied
+//! multiplier per channel, m_c = recommended_c / current_c ([`TrueOptimum::score_fitted`]), applied
 //! to the simulator's planned spend (keeping each channel's flighting) and rescaled so that the
 //! true budget Σ planned spend is unchanged. The true optimum ([`TrueOptimum::solve`]) maximises
 //! `Simulation::true_outcome` over the same set — per channel multipliers of planned spend, the
@@ -45,11 +45,8 @@ fn scaled(planned: &Array3<f64>, m: &[f64]) -> Array3<f64> {
 
 /// The per-channel multipliers of `fitted`'s recommendation for historical reallocation over its
 /// whole calendar (`optimize` with `--window all` and `bounds`): recommended / current spend, 1 for
-/// a channel without spend. `fitted` must be a fit of the simulation's panel to be scored against it.
-///
-/// # Errors
-/// The optimiser fails.
-pub fn recommended_multipliers(fitted: &FittedModel, bounds: &Bounds) -> Result<Vec<f64>> {
+/// a channel without spend, in `fitted.channels` order.
+fn recommended_multipliers(fitted: &FittedModel, bounds: &Bounds) -> Result<Vec<f64>> {
     let alloc = optimize(
         fitted,
         &OptimizeConfig {
@@ -77,9 +74,9 @@ pub fn recommended_multipliers(fitted: &FittedModel, bounds: &Bounds) -> Result<
 #[derive(Debug, Clone)]
 pub struct TrueOptimum {
     channels: Vec<String>,
-    /// Outcome of the historical (planned) spend under the response that was optimised.
+    /// True outcome of the historical (planned) spend.
     pub historical: f64,
-    /// Outcome of the optimum under the response that was optimised.
+    /// True outcome at the optimum.
     pub optimal: f64,
     /// Per-channel multipliers of planned spend at the optimum.
     pub multipliers: Vec<f64>,
@@ -100,6 +97,27 @@ impl TrueOptimum {
             optimal: optimal.max(historical),
             multipliers,
         })
+    }
+
+    /// [`TrueOptimum::score`] of dcmmm's own recommendation: `fitted` (a fit of `sim`'s panel)
+    /// re-splits its whole history's budget with `optimize` (`--window all`, `bounds` — those
+    /// this optimum was solved with).
+    ///
+    /// # Errors
+    /// The model's channels differ from the simulation's (names and order), the optimiser or the
+    /// truth fails.
+    pub fn score_fitted(
+        &self,
+        sim: &Simulation,
+        fitted: &FittedModel,
+        bounds: &Bounds,
+    ) -> Result<TruthComparison> {
+        if fitted.channels != self.channels {
+            return Err(Error::Invalid(
+                "the model's channels differ from the simulation's".into(),
+            ));
+        }
+        self.score(sim, recommended_multipliers(fitted, bounds)?)
     }
 
     /// Historical, recommended and optimal outcomes under the TRUE response of `sim` (the

@@ -5,8 +5,8 @@
 use mmm_analysis::plan::Setup;
 use mmm_analysis::{
     Bounds, CurveConfig, Effect, OptimizeConfig, ResponseSurface, Target, TrueOptimum, Unit,
-    WindowSpec, compare_scenarios, multipliers_with_effects, optimize, recommended_multipliers,
-    response_curves, smallest_budget,
+    WindowSpec, compare_scenarios, multipliers_with_effects, optimize, response_curves,
+    smallest_budget,
 };
 use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use mmm_sim::{Scenario, Simulation, simulate};
@@ -196,8 +196,7 @@ fn scenarios_and_truth_regret() {
     assert_eq!(rows[0].difference, 0.0);
     let bounds = Bounds::default();
     let optimum = TrueOptimum::solve(sim, &bounds).unwrap();
-    let m = recommended_multipliers(fm, &bounds).unwrap();
-    let t = optimum.score(sim, m).unwrap();
+    let t = optimum.score_fitted(sim, fm, &bounds).unwrap();
     assert!(t.optimal >= t.historical && t.optimal >= t.recommended);
     assert!(t.regret.absolute >= 0.0);
     // The budget is kept: the scored multipliers spend exactly the historical total.
@@ -251,5 +250,12 @@ fn scenarios_and_truth_regret() {
         optimum.multipliers
     );
     assert!(multipliers_with_effects(sim, &beta[1..], &bounds).is_err());
+    // A model of another panel is refused, not scored channel by channel position.
+    let mut sc = Scenario::named("national").unwrap();
+    sc.weeks = 60;
+    sc.channels = 3;
+    let other = simulate(&sc, 7).unwrap();
+    let other_optimum = TrueOptimum::solve(&other, &bounds).unwrap();
+    assert!(other_optimum.score_fitted(&other, fm, &bounds).is_err());
     assert!(multipliers_with_effects(sim, &vec![-1.0; n], &bounds).is_err());
 }

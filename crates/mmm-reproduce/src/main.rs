@@ -1085,8 +1085,8 @@ fn decisions_on_truth(
         .inspect_err(|e| eprintln!("{which}: curve error failed: {e}"))
         .ok();
     let comparison = optimum.and_then(|optimum| {
-        mmm_analysis::recommended_multipliers(fitted, bounds)
-            .and_then(|m| optimum.score(sim, m))
+        optimum
+            .score_fitted(sim, fitted, bounds)
             .inspect_err(|e| eprintln!("{which}: regret on the truth failed: {e}"))
             .ok()
     });

@@ -418,14 +418,42 @@ fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
     names
 }
 
+/// The rows of scenario `name` that carry `part`, each with it.
+fn rows_with<'a, T>(
+    rows: &'a [Row],
+    name: &str,
+    part: impl Fn(&'a Row) -> Option<&'a T>,
+) -> Vec<(&'a Row, &'a T)> {
+    rows.iter()
+        .filter(|r| r.name == name)
+        .filter_map(|r| Some((r, part(r)?)))
+        .collect()
+}
+
+/// The finite values of `g` over `rs`.
+fn finite<T>(rs: &[(&Row, &T)], g: &dyn Fn(&Row, &T) -> Option<f64>) -> Vec<f64> {
+    rs.iter()
+        .filter_map(|(r, t)| g(r, t))
+        .filter(|x| x.is_finite())
+        .collect()
+}
+
+/// Mean of `v`, `None` when empty.
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Largest value of `v`, `None` when empty.
+fn worst(v: &[f64]) -> Option<f64> {
+    v.iter().copied().reduce(f64::max)
+}
+
 /// Mean and worst over seeds for every simulated scenario.
 fn seed_summary(rows: &[Row]) -> String {
     let mut s = String::from(
         "| scenario | seeds | dcmmm share MAE pp mean (worst) | equal split | spend split | classic share MAE pp | ρ ROI mean (min) | curve err mean | regret median (worst) | classic regret median (worst) | dcmmm holdout R² mean (min) | classic holdout R² mean (min) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let names = scenario_names(rows, |r| r.seed.is_some());
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
     let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
     let median = |v: &[f64]| mmm_eval::median(v);
     for name in names {
@@ -449,7 +477,7 @@ fn seed_summary(rows: &[Row]) -> String {
             "| {name} | {} | {} ({}) | {} | {} | {} | {} ({}) | {} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |\n",
             rs.len(),
             f(mean(&share), 2),
-            f(max(&share), 2),
+            f(worst(&share), 2),
             f(mean(&col(&|r| r.equal_split_share_mae_pp)), 2),
             f(mean(&col(&|r| r.spend_split_share_mae_pp)), 2),
             f(mean(&col(&|r| r.classic.share_mae_pp)), 2),
@@ -457,9 +485,9 @@ fn seed_summary(rows: &[Row]) -> String {
             f(min(&rho), 2),
             f(mean(&col(&|r| r.dcmmm.curve_error)), 2),
             f(median(&regret), 2),
-            f(max(&regret), 2),
+            f(worst(&regret), 2),
             f(median(&classic_regret), 2),
-            f(max(&classic_regret), 2),
+            f(worst(&classic_regret), 2),
             f(mean(&r2), 3),
             f(min(&r2), 3),
             f(mean(&cr2), 3),
@@ -475,15 +503,10 @@ fn stability_summary(rows: &[Row]) -> String {
         "| scenario | seeds | fits | coverage | width pp | share MAE pp: configured fit | median over fits | lowest validation loss |\n|---|---|---|---|---|---|---|---|\n",
     );
     let names = scenario_names(rows, |r| r.stability.is_some());
-    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     for name in names {
-        let rs: Vec<(&Row, &StabilityScores)> = rows
-            .iter()
-            .filter(|r| r.name == name)
-            .filter_map(|r| Some((r, r.stability.as_ref()?)))
-            .collect();
+        let rs = rows_with(rows, name, |r| r.stability.as_ref());
         let col = |g: &dyn Fn(&Row, &StabilityScores) -> Option<f64>| {
-            mean(rs.iter().filter_map(|(r, st)| g(r, st)).collect())
+            mean(&rs.iter().filter_map(|(r, st)| g(r, st)).collect::<Vec<_>>())
         };
         s.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -510,25 +533,14 @@ fn converged_summary(rows: &[Row]) -> String {
         "| scenario | seeds | regret median (worst) | share MAE pp | ρ ROI | holdout R² within | fit s |\n|---|---|---|---|---|---|---|\n",
     );
     let names = scenario_names(rows, |r| r.converged.is_some());
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     for name in names {
-        let rs: Vec<(&Row, &ConvergedScores)> = rows
-            .iter()
-            .filter(|r| r.name == name)
-            .filter_map(|r| Some((r, r.converged.as_ref()?)))
-            .collect();
-        let col = |g: &dyn Fn(&Row, &ConvergedScores) -> Option<f64>| -> Vec<f64> {
-            rs.iter()
-                .filter_map(|(r, c)| g(r, c))
-                .filter(|x| x.is_finite())
-                .collect()
-        };
+        let rs = rows_with(rows, name, |r| r.converged.as_ref());
+        let col = |g: &dyn Fn(&Row, &ConvergedScores) -> Option<f64>| finite(&rs, g);
         let within = |m: &ModelScores| m.holdout.as_ref().map(|h| h.r2_within);
         let pair = |a: Vec<f64>, b: Vec<f64>, digits: usize| {
             format!("{} → {}", f(mean(&a), digits), f(mean(&b), digits))
         };
         let (regret, regret_conv) = (col(&|r, _| r.regret), col(&|_, c| c.regret));
-        let worst = |v: &[f64]| v.iter().copied().reduce(f64::max);
         s.push_str(&format!(
             "| {name} | {} | {} ({}) → {} ({}) | {} | {} | {} | {} |\n",
             rs.len(),
@@ -576,20 +588,9 @@ fn oracle_summary(rows: &[Row]) -> String {
         "| scenario | seeds | share MAE pp: oracle | dcmmm | ρ ROI: oracle | dcmmm | effect err oracle | regret: oracle | dcmmm |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     let names = scenario_names(rows, |r| r.oracle.is_some());
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let worst = |v: &[f64]| v.iter().copied().reduce(f64::max);
     for name in names {
-        let rs: Vec<(&Row, &OracleScores)> = rows
-            .iter()
-            .filter(|r| r.name == name)
-            .filter_map(|r| Some((r, r.oracle.as_ref()?)))
-            .collect();
-        let col = |g: &dyn Fn(&Row, &OracleScores) -> Option<f64>| -> Vec<f64> {
-            rs.iter()
-                .filter_map(|(r, o)| g(r, o))
-                .filter(|x| x.is_finite())
-                .collect()
-        };
+        let rs = rows_with(rows, name, |r| r.oracle.as_ref());
+        let col = |g: &dyn Fn(&Row, &OracleScores) -> Option<f64>| finite(&rs, g);
         let (oracle_regret, regret) = (col(&|_, o| o.regret), col(&|r, _| r.regret));
         s.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} | {} ({}) | {} ({}) |\n",

@@ -1,0 +1,341 @@
+//! The lag-kernel screen: where each channel's adstock starts.
+//!
+//! Gradient training moves a lag kernel's shape only slowly and locally (docs/model.md §8): a
+//! model started at a short geometric decay keeps nearly that shape even when the data were made
+//! with a delayed peak. The screen looks at the whole grid first, with a model that is cheap
+//! enough to fit hundreds of times — linear in the adstocked activity:
+//!
+//! ```text
+//! ỹ[r,t] = (region r's level, trend, two Fourier pairs) + Σ_k γ_k z̃_k[r,t]
+//!        + Σ_c β_c · adstock(x̃_c; κ_c)[r,t] + ε
+//! ```
+//!
+//! on the training cells, with the region terms partialled out ([`WithinRegion`]). Starting from
+//! `start` for every channel, it runs `rounds` rounds of coordinate descent: channel by channel,
+//! the candidate kernel with the smallest residual sum of squares (the other channels at their
+//! current choice) is kept; a candidate replaces the current one only if it is strictly better,
+//! so ties (a channel without activity) keep the start. Candidates are scored in parallel (rayon);
+//! the result does not depend on the thread count.
+//!
+//! Saturation is ignored (the screen needs the kernel's shape, not the effect size), and the
+//! regression does not constrain β ≥ 0; both are left to training.
+
+use crate::{Error, Result, WithinRegion, cross, dot, explained, gram};
+use mmm_transforms::{Adstock, WeibullAdstock};
+use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
+use rayon::prelude::*;
+
+/// The panel the screen regresses, on the model's scale.
+#[derive(Debug, Clone, Copy)]
+pub struct ScreenData<'a> {
+    /// Target `[region, week]` (values outside the observed cells are never read).
+    pub target: ArrayView2<'a, f64>,
+    /// Media activity `[channel, region, week]`, ≥ 0.
+    pub media: ArrayView3<'a, f64>,
+    /// Controls `[control, region, week]`, entering linearly.
+    pub controls: ArrayView3<'a, f64>,
+}
+
+/// A grid of candidate kernels and the coordinate descent over it (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelScreen {
+    /// Candidate kernels: unconstrained parameters of the adstock being screened.
+    pub candidates: Vec<Vec<f64>>,
+    /// Index of the candidate every channel starts from.
+    pub start: usize,
+    /// Rounds of coordinate descent over the channels (it stops early when a round changes
+    /// nothing).
+    pub rounds: usize,
+}
+
+impl KernelScreen {
+    /// Weibull shapes k of the default grid.
+    pub const WEIBULL_SHAPES: [f64; 7] = [0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0];
+    /// Weibull scales λ (weeks) of the default grid. Longer kernels (λ up to 5.5) fitted the
+    /// simulations a little better but let the reference panel's channels start with long
+    /// carry-overs that cost it more than the naive baseline's holdout R² (docs/model.md §8).
+    pub const WEIBULL_SCALES: [f64; 5] = [0.5, 0.8, 1.2, 1.7, 2.3];
+    /// The start of every channel in the default grid: k = 1 (a geometric decay), λ = 1.2.
+    pub const WEIBULL_START: (f64, f64) = (1.0, 1.2);
+
+    /// The default Weibull grid: every (k, λ) of [`Self::WEIBULL_SHAPES`] × [`Self::WEIBULL_SCALES`],
+    /// three rounds, from [`Self::WEIBULL_START`].
+    pub fn weibull() -> Self {
+        let grid: Vec<(f64, f64)> = Self::weibull_grid().collect();
+        KernelScreen {
+            candidates: grid
+                .iter()
+                .map(|&(k, l)| WeibullAdstock::params_for(k, l))
+                .collect(),
+            start: grid
+                .iter()
+                .position(|&g| g == Self::WEIBULL_START)
+                .expect("the start is on the grid"),
+            rounds: 3,
+        }
+    }
+
+    /// The (k, λ) of the default Weibull grid, in the order of [`KernelScreen::weibull`]'s
+    /// candidates.
+    pub fn weibull_grid() -> impl Iterator<Item = (f64, f64)> {
+        Self::WEIBULL_SHAPES
+            .into_iter()
+            .flat_map(|k| Self::WEIBULL_SCALES.into_iter().map(move |l| (k, l)))
+    }
+
+    /// The chosen candidate (an index into `candidates`) for every channel.
+    ///
+    /// # Errors
+    /// [`Error::Screen`] for an empty grid, a start off the grid, zero rounds or candidates with
+    /// the wrong number of parameters for `adstock`; [`Error::Shape`] when the arrays do not
+    /// match `within`'s calendar.
+    pub fn choose(
+        &self,
+        adstock: &dyn Adstock,
+        within: &WithinRegion,
+        data: &ScreenData,
+    ) -> Result<Vec<usize>> {
+        if self.candidates.is_empty() || self.start >= self.candidates.len() || self.rounds == 0 {
+            return Err(Error::Screen(format!(
+                "needs candidates, a start among them and at least one round \
+                 ({} candidates, start {}, {} rounds)",
+                self.candidates.len(),
+                self.start,
+                self.rounds
+            )));
+        }
+        if let Some(bad) = self
+            .candidates
+            .iter()
+            .position(|c| c.len() != adstock.n_params())
+        {
+            return Err(Error::Screen(format!(
+                "candidate {bad} has {} parameters, the {} adstock takes {}",
+                self.candidates[bad].len(),
+                adstock.name(),
+                adstock.n_params()
+            )));
+        }
+        let shape = data.target.dim();
+        let (_, mr, mt) = data.media.dim();
+        let (_, cr, ct) = data.controls.dim();
+        if (mr, mt) != shape || (cr, ct) != shape || within.shape() != shape {
+            return Err(Error::Shape(format!(
+                "target {shape:?}, media {:?}, controls {:?} and the calendar {:?} must share \
+                 [region, week]",
+                (mr, mt),
+                (cr, ct),
+                within.shape()
+            )));
+        }
+        let y = within.residuals(data.target);
+        let yy = dot(&y, &y);
+        let controls: Vec<Vec<f64>> = data
+            .controls
+            .outer_iter()
+            .map(|z| within.residuals(z))
+            .collect();
+        let column = |c: usize, kernel: usize| -> Vec<f64> {
+            let x = data.media.index_axis(Axis(0), c);
+            let mut a = Array2::zeros(x.dim());
+            adstock.forward(&self.candidates[kernel], x, a.view_mut());
+            within.residuals(a.view())
+        };
+        let channels = data.media.dim().0;
+        let mut choice = vec![self.start; channels];
+        let mut chosen: Vec<Vec<f64>> = (0..channels).map(|c| column(c, self.start)).collect();
+        for _ in 0..self.rounds {
+            let mut changed = false;
+            for c in 0..channels {
+                let others: Vec<&[f64]> = controls
+                    .iter()
+                    .chain(chosen.iter().enumerate().filter(|(d, _)| *d != c).map(|(_, v)| v))
+                    .map(Vec::as_slice)
+                    .collect();
+                let p = others.len();
+                let g_others = gram(&others);
+                let b_others = cross(&others, &y);
+                // Residual sum of squares with channel c at each candidate.
+                let sse: Vec<f64> = (0..self.candidates.len())
+                    .into_par_iter()
+                    .map(|k| {
+                        let col = column(c, k);
+                        let mut g = Array2::zeros((p + 1, p + 1));
+                        g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
+                        for (i, o) in others.iter().enumerate() {
+                            let v = dot(o, &col);
+                            g[[i, p]] = v;
+                            g[[p, i]] = v;
+                        }
+                        g[[p, p]] = dot(&col, &col);
+                        let mut b = b_others.clone();
+                        b.push(dot(&col, &y));
+                        yy - explained(&g, &b)
+                    })
+                    .collect();
+                let mut best = choice[c];
+                for (k, s) in sse.iter().enumerate() {
+                    // Strictly better by more than rounding: ties keep the current kernel.
+                    if *s < sse[best] - 1e-12 * yy.max(f64::MIN_POSITIVE) {
+                        best = k;
+                    }
+                }
+                if best != choice[c] {
+                    choice[c] = best;
+                    chosen[c] = column(c, best);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        Ok(choice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, Array3};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    struct Synthetic {
+        year: Vec<f64>,
+        observed: Array2<bool>,
+        target: Array2<f64>,
+        media: Array3<f64>,
+        controls: Array3<f64>,
+    }
+
+    /// A panel made by the screen's own model with the given kernels (grid points) and effects:
+    /// region levels, trends and seasons differ, one control, Gaussian noise.
+    fn synthetic(kernels: &[(f64, f64)], effects: &[f64], noise: f64, seed: u64) -> Synthetic {
+        let (r_n, t_n) = (12, 120);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let year: Vec<f64> = (0..t_n).map(|t| (t as f64 / 52.1775).fract()).collect();
+        let mut observed = Array2::from_elem((r_n, t_n), true);
+        observed[[3, 40]] = false;
+        // Bursty activity (off in about half the weeks) so that lags are identifiable.
+        let media = Array3::from_shape_fn((kernels.len(), r_n, t_n), |(c, _, _)| {
+            if effects[c] == 0.0 && c + 1 == kernels.len() {
+                0.0 // the last channel is dark when its effect is 0
+            } else if rng.random::<f64>() < 0.5 {
+                0.0
+            } else {
+                rng.random::<f64>() * 2.0
+            }
+        });
+        let controls = Array3::from_shape_fn((1, r_n, t_n), |_| rng.random::<f64>());
+        let n = Normal::new(0.0, 1.0).unwrap();
+        let ad = WeibullAdstock::default();
+        let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+            let phase = std::f64::consts::TAU * year[t];
+            1.0 + 0.1 * r as f64
+                + 0.002 * (r as f64 - 5.0) * t as f64
+                + 0.2 * (phase + r as f64).sin()
+                + 0.3 * controls[[0, r, t]]
+                + noise * n.sample(&mut rng)
+        });
+        for (c, (&(k, l), &beta)) in kernels.iter().zip(effects).enumerate() {
+            let mut a = Array2::zeros((r_n, t_n));
+            ad.forward(
+                &WeibullAdstock::params_for(k, l),
+                media.index_axis(Axis(0), c),
+                a.view_mut(),
+            );
+            target.scaled_add(beta, &a);
+        }
+        Synthetic {
+            year,
+            observed,
+            target,
+            media,
+            controls,
+        }
+    }
+
+    fn screen(s: &Synthetic, screen: &KernelScreen) -> Result<Vec<(f64, f64)>> {
+        let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len())?;
+        let data = ScreenData {
+            target: s.target.view(),
+            media: s.media.view(),
+            controls: s.controls.view(),
+        };
+        let grid: Vec<(f64, f64)> = KernelScreen::weibull_grid().collect();
+        Ok(screen
+            .choose(&WeibullAdstock::default(), &within, &data)?
+            .into_iter()
+            .map(|i| grid[i])
+            .collect())
+    }
+
+    #[test]
+    fn the_screen_recovers_the_kernels_a_linear_panel_was_made_with() {
+        // Delayed peak, short decay and a long heavy tail: three shapes a geometric start cannot
+        // tell apart by gradient steps alone.
+        let truth = [(2.5, 2.3), (1.0, 0.8), (0.7, 1.7)];
+        for (noise, seed) in [(0.0, 1), (0.02, 2)] {
+            let s = synthetic(&truth, &[0.3, 0.2, 0.25], noise, seed);
+            assert_eq!(
+                screen(&s, &KernelScreen::weibull()).unwrap(),
+                truth,
+                "noise {noise}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_channel_without_activity_keeps_the_start_and_one_round_is_deterministic() {
+        let s = synthetic(&[(2.0, 1.7), (1.0, 0.5)], &[0.3, 0.0], 0.01, 3);
+        let chosen = screen(&s, &KernelScreen::weibull()).unwrap();
+        assert_eq!(chosen[0], (2.0, 1.7));
+        assert_eq!(chosen[1], KernelScreen::WEIBULL_START);
+        let once = KernelScreen {
+            rounds: 1,
+            ..KernelScreen::weibull()
+        };
+        assert_eq!(screen(&s, &once).unwrap(), screen(&s, &once).unwrap());
+    }
+
+    #[test]
+    fn a_screen_that_cannot_run_is_an_error() {
+        let s = synthetic(&[(1.0, 1.2)], &[0.3], 0.0, 4);
+        for bad in [
+            KernelScreen {
+                candidates: vec![],
+                start: 0,
+                rounds: 3,
+            },
+            KernelScreen {
+                start: 99,
+                ..KernelScreen::weibull()
+            },
+            KernelScreen {
+                rounds: 0,
+                ..KernelScreen::weibull()
+            },
+            KernelScreen {
+                candidates: vec![vec![0.0]],
+                start: 0,
+                rounds: 1,
+            },
+        ] {
+            assert!(matches!(screen(&s, &bad), Err(Error::Screen(_))), "{bad:?}");
+        }
+        // Arrays of another calendar.
+        let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len()).unwrap();
+        let short = s.target.slice(ndarray::s![.., ..50]);
+        let data = ScreenData {
+            target: short,
+            media: s.media.view(),
+            controls: s.controls.view(),
+        };
+        let err = KernelScreen::weibull()
+            .choose(&WeibullAdstock::default(), &within, &data)
+            .unwrap_err();
+        assert!(matches!(err, Error::Shape(_)), "{err}");
+    }
+}

@@ -149,7 +149,13 @@ impl KernelScreen {
             for c in 0..channels {
                 let others: Vec<&[f64]> = controls
                     .iter()
-                    .chain(chosen.iter().enumerate().filter(|(d, _)| *d != c).map(|(_, v)| v))
+                    .chain(
+                        chosen
+                            .iter()
+                            .enumerate()
+                            .filter(|(d, _)| *d != c)
+                            .map(|(_, v)| v),
+                    )
                     .map(Vec::as_slice)
                     .collect();
                 let p = others.len();

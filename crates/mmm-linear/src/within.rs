@@ -171,7 +171,8 @@ fn nuisance_terms(year_fraction: &[f64], last: usize) -> Vec<[f64; TERMS]> {
 /// six columns, and the residuals need nothing else from a QR.
 fn orthonormal_basis(weeks: &[usize], terms: &[[f64; TERMS]]) -> Vec<[f64; TERMS]> {
     let mut q: Vec<[f64; TERMS]> = weeks.iter().map(|&t| terms[t]).collect();
-    let norm = |q: &[[f64; TERMS]], j: usize| q.iter().map(|row| row[j] * row[j]).sum::<f64>().sqrt();
+    let norm =
+        |q: &[[f64; TERMS]], j: usize| q.iter().map(|row| row[j] * row[j]).sum::<f64>().sqrt();
     for j in 0..TERMS {
         let original = norm(&q, j);
         for _ in 0..2 {
@@ -199,7 +200,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     fn calendar(t_n: usize) -> Vec<f64> {
-        (0..t_n).map(|t| ((t as f64 + 3.0) / 52.1775).fract()).collect()
+        (0..t_n)
+            .map(|t| ((t as f64 + 3.0) / 52.1775).fract())
+            .collect()
     }
 
     #[test]
@@ -223,7 +226,10 @@ mod tests {
             let kept: Vec<usize> = w.regions().collect();
             assert!(kept.contains(&0));
             if r_n > 2 {
-                assert!(!kept.contains(&1), "a region with {MIN_WEEKS} weeks is left out");
+                assert!(
+                    !kept.contains(&1),
+                    "a region with {MIN_WEEKS} weeks is left out"
+                );
             }
             let x = Array2::from_shape_fn((r_n, t_n), |_| rng.random::<f64>() * 10.0 - 3.0);
             let res = w.residuals(x.view());

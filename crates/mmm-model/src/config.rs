@@ -21,11 +21,27 @@ pub enum RegionWeighting {
 pub enum AdstockKind {
     /// Normalised geometric decay `a_t = (1−α) x_t + α a_{t−1}`: the effect peaks in the week of
     /// the spend.
-    #[default]
     Geometric,
     /// Weibull-PDF lag weights over 13 weeks (shape k, scale λ): k = 1 is a geometric decay, k > 1
-    /// lets the effect peak weeks after the spend. Starts at k = 1 (geometric, α = 0.5).
+    /// lets the effect peak weeks after the spend. Where each channel starts is set by
+    /// [`KernelStart`]. The default: with the screened start it recovered the simulations'
+    /// attribution better than the geometric family (docs/model.md §8).
+    #[default]
     Weibull,
+}
+
+/// Where the channels' Weibull lag kernels start before gradient training (geometric adstocks
+/// always start at α = 0.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum KernelStart {
+    /// Each channel starts at the kernel a linear screen of the training weeks prefers
+    /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md §8).
+    /// Training moves a kernel's shape only locally, so the start matters.
+    #[default]
+    Screen,
+    /// Every channel starts at the geometric special case k = 1, e^{−1/λ} = 0.5.
+    Geometric,
 }
 
 /// Regularisation weights. Each penalty is a mean over its block, so a weight means the same thing
@@ -72,6 +88,8 @@ pub struct ModelConfig {
     pub fourier_harmonics: usize,
     /// Adstock family of the channels.
     pub adstock: AdstockKind,
+    /// Where Weibull lag kernels start (ignored by geometric adstocks).
+    pub kernel_start: KernelStart,
     /// Share of the target the media channels together explain at initialisation, split
     /// equally across channels. Attribution is only partly identified by data, so this starting
     /// point acts as a weak prior (docs/model.md §8).
@@ -103,6 +121,7 @@ impl Default for ModelConfig {
             hidden: 16,
             fourier_harmonics: 2,
             adstock: AdstockKind::default(),
+            kernel_start: KernelStart::default(),
             initial_media_share: 0.2,
             initial_media_split: None,
             effect_modulation: 0.3,

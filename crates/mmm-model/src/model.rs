@@ -212,6 +212,32 @@ impl Model {
         })
     }
 
+    /// The same model with channel c's adstock starting at `starts[c]` (unconstrained
+    /// parameters) instead of the family's default: where [`Model::init_params`] puts it.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless there is one finite start per channel with its adstock's
+    /// parameter count.
+    pub fn with_adstock_start(mut self, starts: Vec<Vec<f64>>) -> Result<Self> {
+        if starts.len() != self.adstock.len() {
+            return Err(Error::Shape(format!(
+                "{} adstock starts for {} channels",
+                starts.len(),
+                self.adstock.len()
+            )));
+        }
+        for (c, (s, a)) in starts.iter().zip(&self.adstock).enumerate() {
+            if s.len() != a.n_params() || !s.iter().all(|v| v.is_finite()) {
+                return Err(Error::Shape(format!(
+                    "channel {c}'s adstock start {s:?} is not {} finite parameters",
+                    a.n_params()
+                )));
+            }
+        }
+        self.adstock_init = starts;
+        Ok(self)
+    }
+
     /// The configuration the model was built with.
     pub fn config(&self) -> &ModelConfig {
         &self.config

@@ -137,7 +137,16 @@ fn whole_model_gradient_with_weibull_adstock() {
 
 #[test]
 fn weibull_adstock_starts_at_its_geometric_special_case() {
-    let geo = Model::new(ModelConfig::default(), 2, 2, 1).unwrap();
+    let geo = Model::new(
+        ModelConfig {
+            adstock: AdstockKind::Geometric,
+            ..ModelConfig::default()
+        },
+        2,
+        2,
+        1,
+    )
+    .unwrap();
     let wb = Model::new(
         ModelConfig {
             adstock: AdstockKind::Weibull,
@@ -162,6 +171,40 @@ fn weibull_adstock_starts_at_its_geometric_special_case() {
         assert!((a - b).abs() < 2.0 * 0.5f64.powi(13), "{lg:?} vs {lw:?}");
     }
     assert_eq!(wb.adstock(0).name(), "weibull");
+}
+
+#[test]
+fn a_given_adstock_start_is_where_initialisation_puts_each_channel() {
+    let cfg = ModelConfig {
+        adstock: AdstockKind::Weibull,
+        ..ModelConfig::default()
+    };
+    let starts = vec![
+        mmm_transforms::WeibullAdstock::params_for(2.5, 2.3),
+        mmm_transforms::WeibullAdstock::params_for(0.7, 0.5),
+    ];
+    let model = Model::new(cfg.clone(), 2, 2, 1)
+        .unwrap()
+        .with_adstock_start(starts.clone())
+        .unwrap();
+    let inp = small_inputs(5, 2, 30, 2, 1, 2);
+    let w = inp.loss_weights(0..30, &[1.0, 1.0]).unwrap();
+    let p = model.init_params(&inp, &w, 1);
+    for (c, s) in starts.iter().enumerate() {
+        assert_eq!(&p[model.layout().adstock_of(c)], s.as_slice());
+    }
+    // One start per channel, each with the family's parameter count, all finite.
+    for bad in [
+        vec![starts[0].clone()],
+        vec![starts[0].clone(), vec![0.0]],
+        vec![starts[0].clone(), vec![f64::NAN, 0.0]],
+    ] {
+        let err = Model::new(cfg.clone(), 2, 2, 1)
+            .unwrap()
+            .with_adstock_start(bad)
+            .unwrap_err();
+        assert!(matches!(err, Error::Shape(_)), "{err}");
+    }
 }
 
 #[test]

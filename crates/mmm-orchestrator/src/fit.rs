@@ -9,9 +9,12 @@ use crate::calibration::{LiftTestSpec, calibration_for};
 use crate::train::{EpochRecord, Progress, TrainConfig, train};
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
+use mmm_linear::{KernelScreen, ScreenData, WithinRegion};
 use mmm_model::{
-    ChannelDag, DagConfig, Decomposition, Model, ModelConfig, ModelInputs, fit_channel_dag,
+    AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, Model, ModelConfig,
+    ModelInputs, fit_channel_dag,
 };
+use mmm_transforms::WeibullAdstock;
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -103,6 +106,10 @@ pub struct FittedModel {
     pub best_epochs: usize,
     /// Wall-clock seconds of the fit.
     pub fit_seconds: f64,
+    /// The Weibull kernel `[k, λ]` each channel started from when the kernel screen chose it
+    /// (`[model] kernel_start = "screen"`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_start: Option<Vec<[f64; 2]>>,
     /// The data history.
     pub history: History,
 }
@@ -174,10 +181,23 @@ pub fn fit_panel(
         training: Vec::new(),
         best_epochs: 0,
         fit_seconds: 0.0,
+        kernel_start: None,
         history,
     };
-    let model = fitted.model()?;
     let mut inputs = fitted.inputs_for(panel)?;
+    let mut model = fitted.model()?;
+    if cfg.model.adstock == AdstockKind::Weibull && cfg.model.kernel_start == KernelStart::Screen {
+        match screen_kernels(panel, &inputs, split.train.clone()) {
+            Ok((kernels, starts)) => {
+                fitted.kernel_start = Some(kernels);
+                model = model.with_adstock_start(starts)?;
+            }
+            // Every region has too few observed training weeks to separate its own terms: the
+            // screen has nothing to go on, and the kernels start at the geometric default.
+            Err(Error::Screen(mmm_linear::Error::TooFewWeeks { .. })) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let weights = model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
     if let Some(cal) = calibration_for(&fitted, panel, &inputs, &train_weights)? {
@@ -203,6 +223,31 @@ pub fn fit_panel(
     fitted.best_epochs = outcome.best_epochs;
     fitted.fit_seconds = started.elapsed().as_secs_f64();
     Ok(fitted)
+}
+
+/// The Weibull kernels (`[k, λ]`) and their unconstrained parameters that the default screen
+/// (`mmm_linear::KernelScreen::weibull`) chooses on the training weeks of the scaled inputs.
+fn screen_kernels(
+    panel: &Panel,
+    inputs: &ModelInputs,
+    train: std::ops::Range<usize>,
+) -> Result<(Vec<[f64; 2]>, Vec<Vec<f64>>)> {
+    let year: Vec<f64> = (0..panel.n_weeks())
+        .map(|t| panel.year_fraction(t))
+        .collect();
+    let within = WithinRegion::new(&year, inputs.observed.view(), train)?;
+    let data = ScreenData {
+        target: inputs.target.view(),
+        media: inputs.media.view(),
+        controls: inputs.controls.view(),
+    };
+    let screen = KernelScreen::weibull();
+    let choice = screen.choose(&WeibullAdstock::default(), &within, &data)?;
+    let grid: Vec<(f64, f64)> = KernelScreen::weibull_grid().collect();
+    Ok(choice
+        .into_iter()
+        .map(|i| ([grid[i].0, grid[i].1], screen.candidates[i].clone()))
+        .unzip())
 }
 
 impl FittedModel {

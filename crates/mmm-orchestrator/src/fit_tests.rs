@@ -437,3 +437,59 @@ fn noise_variance_recovers_white_noise() {
     let w3 = inputs.loss_weights(0..3, &one_region).unwrap();
     assert!(crate::calibration::noise_variance(&inputs, &w3).is_none());
 }
+
+#[test]
+fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
+    use mmm_model::KernelStart;
+    use mmm_transforms::{Adstock, WeibullAdstock};
+    // Activity on/off in bursts, proportional to region size; the target is linear in each
+    // channel's Weibull-adstocked activity: a delayed peak for tv, a short decay for search.
+    let (r_n, t_n) = (6, 90);
+    let on = seeded_uniform(4, r_n * t_n * 2, 0.0, 1.0);
+    let level = seeded_uniform(5, r_n * t_n * 2, 0.0, 2.0);
+    let unit = Array3::from_shape_fn((r_n, t_n, 2), |(r, t, c)| {
+        let i = (r * t_n + t) * 2 + c;
+        if on[i] < 0.5 { 0.0 } else { level[i] }
+    });
+    let mut p = panel(r_n, t_n);
+    let truth = [(3.0, 2.3), (1.0, 0.5)];
+    let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+        100.0 - 2.0 * p.controls_data[[r, t, 0]]
+    });
+    for (c, &(k, l)) in truth.iter().enumerate() {
+        let x = unit.index_axis(ndarray::Axis(2), c).to_owned();
+        let mut a = Array2::zeros((r_n, t_n));
+        WeibullAdstock::default().forward(
+            &WeibullAdstock::params_for(k, l),
+            x.view(),
+            a.view_mut(),
+        );
+        target.scaled_add(20.0, &a);
+    }
+    for r in 0..r_n {
+        let size = 1.0 + r as f64;
+        p.target.row_mut(r).assign(&(&target.row(r) * size));
+        for c in 0..2 {
+            for t in 0..t_n {
+                p.media[[r, t, c]] = size * unit[[r, t, c]];
+            }
+        }
+    }
+    p.target[[0, 0]] = f64::NAN;
+    let spec = ColumnSpec::default();
+    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    let expected: Vec<[f64; 2]> = truth.iter().map(|&(k, l)| [k, l]).collect();
+    assert_eq!(fitted.kernel_start.as_deref(), Some(expected.as_slice()));
+    // Recorded in model.json.
+    let json = serde_json::to_string(&fitted).unwrap();
+    let back: FittedModel = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.kernel_start, fitted.kernel_start);
+    // Asked to start at the geometric special case, it does not screen.
+    let mut cfg = quick_config();
+    cfg.model.kernel_start = KernelStart::Geometric;
+    let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+    assert_eq!(plain.kernel_start, None);
+    let value = serde_json::to_value(&plain).unwrap();
+    assert!(value.get("kernel_start").is_none());
+    assert_eq!(value["config"]["model"]["kernel_start"], "geometric");
+}

@@ -41,6 +41,9 @@ pub enum Error {
     /// Scoring failed.
     #[error(transparent)]
     Eval(#[from] mmm_eval::Error),
+    /// The lag-kernel screen failed.
+    #[error("lag-kernel screen: {0}")]
+    Screen(#[from] mmm_linear::Error),
     /// Reading or writing a file failed.
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),

@@ -15,18 +15,14 @@
 //! with `u_c` the true contribution per unit of effect size (`Simulation::unit_contributions`),
 //! `φ_t` the calendar year fraction, τ in years, and the controls standardised but untransformed
 //! (as dcmmm sees them). Region-specific trend and seasonality match the simulator's baseline.
-//! The region-specific terms are partialled out region by region (Frisch–Waugh, with faer's LU;
+//! The region-specific terms are partialled out region by region (`mmm_linear::WithinRegion`;
 //! regions with at most 12 training weeks are left out), and the remaining small non-negative
 //! least-squares problem in the pooled coefficients is solved with the bounded L-BFGS of
 //! `mmm-optim` (a convex quadratic, solved to convergence).
 
-use faer::Mat;
-use faer::linalg::solvers::Solve;
+use mmm_linear::WithinRegion;
 use mmm_sim::Simulation;
 use ndarray::{Array2, Axis};
-
-/// Nuisance parameters per region: intercept, trend, two Fourier pairs.
-const PER_REGION: usize = 6;
 
 /// The oracle regression's estimate.
 pub struct OracleFit {
@@ -45,7 +41,7 @@ pub fn fit_oracle(sim: &Simulation, holdout_weeks: usize) -> anyhow::Result<Orac
     let sales = sim.sales();
     let (r_n, t_n) = sales.dim();
     anyhow::ensure!(
-        t_n > holdout_weeks + PER_REGION,
+        t_n > holdout_weeks + mmm_linear::TERMS,
         "{t_n} weeks leave too few for the oracle's training span"
     );
     let train = 0..t_n - holdout_weeks;
@@ -75,81 +71,23 @@ pub fn fit_oracle(sim: &Simulation, holdout_weeks: usize) -> anyhow::Result<Orac
             lane.mapv(|v| (v - mean) / sd)
         })
         .collect();
-    let c_n = units.len();
-    let last = (train.end - 1) as f64;
-    let nuisance: Vec<[f64; PER_REGION]> = sim
-        .weeks()
-        .iter()
-        .enumerate()
-        .map(|(t, w)| {
-            let phase = std::f64::consts::TAU * w.year_fraction();
-            [
-                1.0,
-                (t as f64 - last) / 52.0,
-                phase.sin(),
-                phase.cos(),
-                (2.0 * phase).sin(),
-                (2.0 * phase).cos(),
-            ]
-        })
-        .collect();
     // The region-specific terms are partialled out region by region (Frisch–Waugh), leaving a
     // small problem in the pooled coefficients: controls, then effects.
-    let p_n = k_n + c_n;
-    let mut gram = Array2::<f64>::zeros((p_n, p_n));
-    let mut rhs = vec![0.0; p_n];
-    for r in 0..r_n {
-        let weeks: Vec<usize> = cells
-            .iter()
-            .filter(|&&(cr, _)| cr == r)
-            .map(|&(_, t)| t)
-            .collect();
-        if weeks.len() <= 2 * PER_REGION {
-            continue; // too few weeks to separate the region's own terms
-        }
-        // Columns: scaled target, controls, effects' units.
-        let column = |j: usize, t: usize| -> f64 {
-            match j {
-                0 => sales[[r, t]] / level[r],
-                j if j <= k_n => controls[j - 1][[r, t]],
-                j => units[j - 1 - k_n][[r, t]] / level[r],
-            }
-        };
-        let ntn = Mat::<f64>::from_fn(PER_REGION, PER_REGION, |i, j| {
-            weeks
-                .iter()
-                .map(|&t| nuisance[t][i] * nuisance[t][j])
-                .sum::<f64>()
-        });
-        let nty = Mat::<f64>::from_fn(PER_REGION, 1 + p_n, |i, j| {
-            weeks
-                .iter()
-                .map(|&t| nuisance[t][i] * column(j, t))
-                .sum::<f64>()
-        });
-        let coef = ntn.partial_piv_lu().solve(&nty);
-        let resid: Vec<Vec<f64>> = weeks
-            .iter()
-            .map(|&t| {
-                (0..=p_n)
-                    .map(|j| {
-                        column(j, t)
-                            - (0..PER_REGION)
-                                .map(|i| nuisance[t][i] * coef[(i, j)])
-                                .sum::<f64>()
-                    })
-                    .collect()
-            })
-            .collect();
-        for e in &resid {
-            for i in 0..p_n {
-                rhs[i] += e[1 + i] * e[0];
-                for j in 0..p_n {
-                    gram[[i, j]] += e[1 + i] * e[1 + j];
-                }
-            }
-        }
-    }
+    let year: Vec<f64> = sim.weeks().iter().map(|w| w.year_fraction()).collect();
+    let observed = Array2::from_shape_fn((r_n, t_n), |(r, t)| sim.observed(r, t));
+    let within = WithinRegion::new(&year, observed.view(), train)?;
+    let per_level =
+        |a: &Array2<f64>| Array2::from_shape_fn((r_n, t_n), |(r, t)| a[[r, t]] / level[r]);
+    let y = within.residuals(per_level(&sales).view());
+    let columns: Vec<Vec<f64>> = controls
+        .iter()
+        .map(|z| within.residuals(z.view()))
+        .chain(units.iter().map(|u| within.residuals(per_level(u).view())))
+        .collect();
+    let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let p_n = columns.len();
+    let gram = mmm_linear::gram(&columns);
+    let rhs = mmm_linear::cross(&columns, &y);
     // min ½ θᵀGθ − bᵀθ with the effects ≥ 0, on unit-scaled columns for conditioning.
     let scale: Vec<f64> = (0..p_n)
         .map(|i| {

@@ -107,7 +107,8 @@ pub struct FittedModel {
     /// Wall-clock seconds of the fit.
     pub fit_seconds: f64,
     /// The Weibull kernel `[k, λ]` each channel started from when the kernel screen chose it
-    /// (`[model] kernel_start = "screen"`); absent otherwise.
+    /// (`[model] kernel_start = "screen"` and at least [`SCREEN_MIN_REGIONS`] regions); absent
+    /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_start: Option<Vec<[f64; 2]>>,
     /// The data history.
@@ -187,15 +188,9 @@ pub fn fit_panel(
     let mut inputs = fitted.inputs_for(panel)?;
     let mut model = fitted.model()?;
     if cfg.model.adstock == AdstockKind::Weibull && cfg.model.kernel_start == KernelStart::Screen {
-        match screen_kernels(panel, &inputs, split.train.clone()) {
-            Ok((kernels, starts)) => {
-                fitted.kernel_start = Some(kernels);
-                model = model.with_adstock_start(starts)?;
-            }
-            // Every region has too few observed training weeks to separate its own terms: the
-            // screen has nothing to go on, and the kernels start at the geometric default.
-            Err(Error::Screen(mmm_linear::Error::TooFewWeeks { .. })) => {}
-            Err(e) => return Err(e),
+        if let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())? {
+            fitted.kernel_start = Some(kernels);
+            model = model.with_adstock_start(starts)?;
         }
     }
     let weights = model.region_weights(&fitted.target_scaler.means);
@@ -225,17 +220,32 @@ pub fn fit_panel(
     Ok(fitted)
 }
 
+/// Fewest regions with enough training weeks (`mmm_linear::MIN_WEEKS`) for which the kernel
+/// screen runs. On one region (about 140 training weeks of one series) its choice made the holdout
+/// forecast of three of the four one-region example panels clearly worse (docs/model.md §8); from 40
+/// regions up it helped. Between 1 and 40 nothing was measured: 10 is a conservative guess.
+pub const SCREEN_MIN_REGIONS: usize = 10;
+
+/// Chosen kernels as `[k, λ]` per channel, and as the adstock's unconstrained parameters.
+type Screened = (Vec<[f64; 2]>, Vec<Vec<f64>>);
+
 /// The Weibull kernels (`[k, λ]`) and their unconstrained parameters that the default screen
-/// (`mmm_linear::KernelScreen::weibull`) chooses on the training weeks of the scaled inputs.
+/// (`mmm_linear::KernelScreen::weibull`) chooses on the training weeks of the scaled inputs; `None`
+/// (start at the geometric special case) when fewer than [`SCREEN_MIN_REGIONS`] regions have
+/// enough training weeks.
 fn screen_kernels(
     panel: &Panel,
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
-) -> Result<(Vec<[f64; 2]>, Vec<Vec<f64>>)> {
+) -> Result<Option<Screened>> {
     let year: Vec<f64> = (0..panel.n_weeks())
         .map(|t| panel.year_fraction(t))
         .collect();
-    let within = WithinRegion::new(&year, inputs.observed.view(), train)?;
+    let within = match WithinRegion::new(&year, inputs.observed.view(), train) {
+        Ok(w) if w.regions().count() >= SCREEN_MIN_REGIONS => w,
+        Ok(_) | Err(mmm_linear::Error::TooFewWeeks { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let data = ScreenData {
         target: inputs.target.view(),
         media: inputs.media.view(),
@@ -244,10 +254,12 @@ fn screen_kernels(
     let screen = KernelScreen::weibull();
     let choice = screen.choose(&WeibullAdstock::default(), &within, &data)?;
     let grid: Vec<(f64, f64)> = KernelScreen::weibull_grid().collect();
-    Ok(choice
-        .into_iter()
-        .map(|i| ([grid[i].0, grid[i].1], screen.candidates[i].clone()))
-        .unzip())
+    Ok(Some(
+        choice
+            .into_iter()
+            .map(|i| ([grid[i].0, grid[i].1], screen.candidates[i].clone()))
+            .unzip(),
+    ))
 }
 
 impl FittedModel {

@@ -444,7 +444,7 @@ fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
     use mmm_transforms::{Adstock, WeibullAdstock};
     // Activity on/off in bursts, proportional to region size; the target is linear in each
     // channel's Weibull-adstocked activity: a delayed peak for tv, a short decay for search.
-    let (r_n, t_n) = (6, 90);
+    let (r_n, t_n) = (crate::SCREEN_MIN_REGIONS, 90);
     let on = seeded_uniform(4, r_n * t_n * 2, 0.0, 1.0);
     let level = seeded_uniform(5, r_n * t_n * 2, 0.0, 2.0);
     let unit = Array3::from_shape_fn((r_n, t_n, 2), |(r, t, c)| {
@@ -484,11 +484,23 @@ fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
     let json = serde_json::to_string(&fitted).unwrap();
     let back: FittedModel = serde_json::from_str(&json).unwrap();
     assert_eq!(back.kernel_start, fitted.kernel_start);
-    // Asked to start at the geometric special case, it does not screen.
+    // Asked to start at the geometric special case, it does not screen; nor with one region
+    // fewer than the screen needs.
     let mut cfg = quick_config();
     cfg.model.kernel_start = KernelStart::Geometric;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
     assert_eq!(plain.kernel_start, None);
+    let mut fewer = p.clone();
+    fewer.regions.pop();
+    fewer.target = p.target.slice(ndarray::s![..r_n - 1, ..]).to_owned();
+    fewer.observed = p.observed.slice(ndarray::s![..r_n - 1, ..]).to_owned();
+    fewer.media = p.media.slice(ndarray::s![..r_n - 1, .., ..]).to_owned();
+    fewer.controls_data = p
+        .controls_data
+        .slice(ndarray::s![..r_n - 1, .., ..])
+        .to_owned();
+    let few = fit_panel(&fewer, &spec, &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(few.kernel_start, None);
     let value = serde_json::to_value(&plain).unwrap();
     assert!(value.get("kernel_start").is_none());
     assert_eq!(value["config"]["model"]["kernel_start"], "geometric");

@@ -19,7 +19,9 @@ pub mod train;
 
 pub use attribution::ChannelSummary;
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
-pub use fit::{FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, fit_panel};
+pub use fit::{
+    FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, SCREEN_MIN_REGIONS, fit_panel,
+};
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};

@@ -1,0 +1,61 @@
+//! The lag-kernel screen that starts every fit's Weibull kernels (`mmm_linear::KernelScreen`), at
+//! the paper's panel size: 190 regions × 109 weeks × 13 channels × 7 controls, 96 training weeks.
+//!
+//! Groups:
+//! * `within_region` — building the within-region residual maker (one orthonormal basis per region);
+//! * `weibull_grid` — the default screen: 35 Weibull kernels, up to 3 rounds of coordinate descent
+//!   over the channels (a target unrelated to the media: the choices settle on whatever fits noise).
+//!
+//! Run: `cargo bench -p dcmmm-benches --bench kernel_screen` (add `-- --quick` for a fast pass).
+
+use criterion::Criterion;
+use dcmmm_benches::PAPER_SHAPE;
+use mmm_linear::{KernelScreen, ScreenData, WithinRegion};
+use mmm_testkit::seeded_uniform;
+use mmm_transforms::WeibullAdstock;
+use ndarray::{Array2, Array3};
+use std::hint::black_box;
+
+fn main() {
+    let (regions, weeks, channels, controls) = PAPER_SHAPE;
+    let train = 0..96;
+    let year: Vec<f64> = (0..weeks).map(|t| (t as f64 / 52.1775).fract()).collect();
+    let observed = Array2::from_elem((regions, weeks), true);
+    let on = seeded_uniform(1, channels * regions * weeks, 0.0, 1.0);
+    let media = Array3::from_shape_vec(
+        (channels, regions, weeks),
+        on.iter()
+            .map(|&u| if u < 0.5 { 0.0 } else { 4.0 * (u - 0.5) })
+            .collect(),
+    )
+    .expect("shape");
+    let control_values = Array3::from_shape_vec(
+        (controls, regions, weeks),
+        seeded_uniform(2, controls * regions * weeks, -1.0, 1.0),
+    )
+    .expect("shape");
+    let target = Array2::from_shape_vec(
+        (regions, weeks),
+        seeded_uniform(3, regions * weeks, 0.8, 1.2),
+    )
+    .expect("shape");
+    let data = ScreenData {
+        target: target.view(),
+        media: media.view(),
+        controls: control_values.view(),
+    };
+    let within = WithinRegion::new(&year, observed.view(), train.clone()).expect("panel");
+    let screen = KernelScreen::weibull();
+    let adstock = WeibullAdstock::default();
+
+    let mut c = Criterion::default().sample_size(10).configure_from_args();
+    let mut group = c.benchmark_group("kernel_screen");
+    group.bench_function("within_region", |b| {
+        b.iter(|| black_box(WithinRegion::new(&year, observed.view(), train.clone())))
+    });
+    group.bench_function("weibull_grid", |b| {
+        b.iter(|| black_box(screen.choose(&adstock, &within, &data).expect("screen")))
+    });
+    group.finish();
+    c.final_summary();
+}

@@ -226,13 +226,10 @@ mod tests {
         observed[[3, 40]] = false;
         // Bursty activity (off in about half the weeks) so that lags are identifiable.
         let media = Array3::from_shape_fn((kernels.len(), r_n, t_n), |(c, _, _)| {
-            if effects[c] == 0.0 && c + 1 == kernels.len() {
-                0.0 // the last channel is dark when its effect is 0
-            } else if rng.random::<f64>() < 0.5 {
-                0.0
-            } else {
-                rng.random::<f64>() * 2.0
-            }
+            let (on, level) = (rng.random::<f64>(), rng.random::<f64>());
+            // The last channel is dark when its effect is 0.
+            let dark = effects[c] == 0.0 && c + 1 == kernels.len();
+            if dark || on < 0.5 { 0.0 } else { 2.0 * level }
         });
         let controls = Array3::from_shape_fn((1, r_n, t_n), |_| rng.random::<f64>());
         let n = Normal::new(0.0, 1.0).unwrap();

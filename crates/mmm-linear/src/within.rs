@@ -236,14 +236,14 @@ mod tests {
             let cells: Vec<(usize, usize)> = w.cells().collect();
             assert_eq!(res.len(), w.n_cells());
             assert_eq!(cells.len(), w.n_cells());
+            let mut sums = vec![[0.0; TERMS]; r_n];
+            for ((r, t), e) in cells.iter().zip(&res) {
+                for (acc, n) in sums[*r].iter_mut().zip(&terms[*t]) {
+                    *acc += n * e;
+                }
+            }
             for &r in &kept {
-                for i in 0..TERMS {
-                    let s: f64 = cells
-                        .iter()
-                        .zip(&res)
-                        .filter(|((cr, _), _)| *cr == r)
-                        .map(|((_, t), e)| terms[*t][i] * e)
-                        .sum();
+                for (i, s) in sums[r].iter().enumerate() {
                     assert!(s.abs() < 1e-8, "region {r} term {i}: {s}");
                 }
             }

@@ -37,7 +37,9 @@ pub enum AdstockKind {
 pub enum KernelStart {
     /// Each channel starts at the kernel a linear screen of the training weeks prefers
     /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md §8).
-    /// Training moves a kernel's shape only locally, so the start matters.
+    /// Training moves a kernel's shape only locally, so the start matters. `fit_panel` screens
+    /// only panels with at least `mmm_orchestrator::SCREEN_MIN_REGIONS` regions; smaller ones start
+    /// as with [`KernelStart::Geometric`].
     #[default]
     Screen,
     /// Every channel starts at the geometric special case k = 1, e^{−1/λ} = 0.5.

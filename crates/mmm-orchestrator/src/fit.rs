@@ -187,11 +187,12 @@ pub fn fit_panel(
     };
     let mut inputs = fitted.inputs_for(panel)?;
     let mut model = fitted.model()?;
-    if cfg.model.adstock == AdstockKind::Weibull && cfg.model.kernel_start == KernelStart::Screen {
-        if let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())? {
-            fitted.kernel_start = Some(kernels);
-            model = model.with_adstock_start(starts)?;
-        }
+    if cfg.model.adstock == AdstockKind::Weibull
+        && cfg.model.kernel_start == KernelStart::Screen
+        && let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())?
+    {
+        fitted.kernel_start = Some(kernels);
+        model = model.with_adstock_start(starts)?;
     }
     let weights = model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;

@@ -9,11 +9,10 @@
 //! Run: `cargo bench -p dcmmm-benches --bench kernel_screen` (add `-- --quick` for a fast pass).
 
 use criterion::Criterion;
-use dcmmm_benches::PAPER_SHAPE;
+use dcmmm_benches::{PAPER_SHAPE, uniform2, uniform3};
 use mmm_linear::{KernelScreen, ScreenData, WithinRegion};
-use mmm_testkit::seeded_uniform;
 use mmm_transforms::WeibullAdstock;
-use ndarray::{Array2, Array3};
+use ndarray::Array2;
 use std::hint::black_box;
 
 fn main() {
@@ -21,24 +20,11 @@ fn main() {
     let train = 0..96;
     let year: Vec<f64> = (0..weeks).map(|t| (t as f64 / 52.1775).fract()).collect();
     let observed = Array2::from_elem((regions, weeks), true);
-    let on = seeded_uniform(1, channels * regions * weeks, 0.0, 1.0);
-    let media = Array3::from_shape_vec(
-        (channels, regions, weeks),
-        on.iter()
-            .map(|&u| if u < 0.5 { 0.0 } else { 4.0 * (u - 0.5) })
-            .collect(),
-    )
-    .expect("shape");
-    let control_values = Array3::from_shape_vec(
-        (controls, regions, weeks),
-        seeded_uniform(2, controls * regions * weeks, -1.0, 1.0),
-    )
-    .expect("shape");
-    let target = Array2::from_shape_vec(
-        (regions, weeks),
-        seeded_uniform(3, regions * weeks, 0.8, 1.2),
-    )
-    .expect("shape");
+    // Bursty activity: off in about half the weeks.
+    let media = uniform3(1, (channels, regions, weeks), 0.0, 1.0)
+        .mapv(|u| if u < 0.5 { 0.0 } else { 4.0 * (u - 0.5) });
+    let control_values = uniform3(2, (controls, regions, weeks), -1.0, 1.0);
+    let target = uniform2(3, (regions, weeks), 0.8, 1.2);
     let data = ScreenData {
         target: target.view(),
         media: media.view(),

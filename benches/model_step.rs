@@ -3,37 +3,27 @@
 //! the defaults). This is what every epoch of `dcmmm fit` costs; the model reuses the previous
 //! step's tape, as in training, so repeated iterations measure the steady state.
 //!
+//! * `loss_and_grad` — the default model (Weibull lag kernels, 13-week convolutions);
+//! * `loss_and_grad_geometric` — the same with `adstock = "geometric"` (an O(T) recursion), for the
+//!   ratio between the two adstock families in one run.
+//!
 //! Run: `cargo bench -p dcmmm-benches --bench model_step` (add `-- --quick` for a fast pass).
 
 use criterion::{Criterion, Throughput};
-use dcmmm_benches::PAPER_SHAPE;
-use mmm_model::{Model, ModelConfig, ModelInputs};
-use mmm_testkit::seeded_uniform;
-use ndarray::{Array2, Array3};
+use dcmmm_benches::{PAPER_SHAPE, uniform2, uniform3};
+use mmm_model::{AdstockKind, Model, ModelConfig, ModelInputs};
+use ndarray::Array2;
 use std::hint::black_box;
 use std::time::Duration;
 
 fn main() {
     let (regions, weeks, channels, controls) = PAPER_SHAPE;
-    let media = Array3::from_shape_vec(
-        (regions, weeks, channels),
-        seeded_uniform(1, regions * weeks * channels, 0.0, 2.0),
-    )
-    .expect("shape");
-    let ctrl = Array3::from_shape_vec(
-        (regions, weeks, controls),
-        seeded_uniform(2, regions * weeks * controls, -2.0, 2.0),
-    )
-    .expect("shape");
-    let target = Array2::from_shape_vec(
-        (regions, weeks),
-        seeded_uniform(3, regions * weeks, 0.8, 1.2),
-    )
-    .expect("shape");
+    let media = uniform3(1, (regions, weeks, channels), 0.0, 2.0);
+    let ctrl = uniform3(2, (regions, weeks, controls), -2.0, 2.0);
+    let target = uniform2(3, (regions, weeks), 0.8, 1.2);
     let observed = Array2::from_elem((regions, weeks), true);
     let year: Vec<f64> = (0..weeks).map(|t| (t as f64 / 52.0).fract()).collect();
-    let cfg = ModelConfig::default();
-    let harmonics = cfg.fourier_harmonics;
+    let harmonics = ModelConfig::default().fourier_harmonics;
     let inputs = ModelInputs::new(
         &media,
         &ctrl,
@@ -44,12 +34,9 @@ fn main() {
         harmonics,
     )
     .expect("inputs");
-    let model = Model::new(cfg, regions, channels, controls).expect("model");
     let weights = inputs
         .loss_weights(0..weeks - 13, &vec![1.0; regions])
         .expect("weights");
-    let params = model.init_params(&inputs, &weights, 42);
-    let mut grad = vec![0.0; model.n_params()];
 
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("model_step_paper");
@@ -57,9 +44,21 @@ fn main() {
         .sample_size(20)
         .measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements((regions * weeks) as u64));
-    group.bench_function("loss_and_grad", |bench| {
-        bench.iter(|| black_box(model.loss_and_grad(&params, &inputs, &weights, &mut grad)))
-    });
+    for (name, adstock) in [
+        ("loss_and_grad", AdstockKind::default()),
+        ("loss_and_grad_geometric", AdstockKind::Geometric),
+    ] {
+        let cfg = ModelConfig {
+            adstock,
+            ..ModelConfig::default()
+        };
+        let model = Model::new(cfg, regions, channels, controls).expect("model");
+        let params = model.init_params(&inputs, &weights, 42);
+        let mut grad = vec![0.0; model.n_params()];
+        group.bench_function(name, |bench| {
+            bench.iter(|| black_box(model.loss_and_grad(&params, &inputs, &weights, &mut grad)))
+        });
+    }
     group.finish();
     c.final_summary();
 }

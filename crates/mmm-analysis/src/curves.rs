@@ -114,6 +114,12 @@ pub struct ChannelCurves {
     pub national: RegionCurve,
     /// Per region (empty for a one-region panel, where `national` is that region).
     pub regions: Vec<RegionCurve>,
+    /// How much the channel's activity moved apart from each region's level, trend and season
+    /// over the training weeks, relative to its level (`FittedModel::activity_variation`); below
+    /// `mmm_orchestrator::LOW_VARIATION` its curve rests on small movements. Absent when it could
+    /// not be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_variation: Option<f64>,
 }
 
 /// Every channel's curves (what `dcmmm curves` writes).
@@ -146,6 +152,7 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
         return Err(Error::Invalid("multipliers must be finite and ≥ 0".into()));
     }
     let setup = Setup::historical(fitted, &cfg.window, &cfg.impressions)?;
+    let variation = fitted.activity_variation()?;
     let (c_n, r_n) = (fitted.channels.len(), fitted.regions.len());
     let units: Vec<Unit> = (0..c_n)
         .flat_map(|c| {
@@ -255,6 +262,7 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
             unit: setup.basis[c].label().into(),
             national,
             regions,
+            activity_variation: variation[c],
         });
     }
     let weeks = &setup.panel.weeks;

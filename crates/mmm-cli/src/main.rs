@@ -16,13 +16,22 @@ use mmm_orchestrator::FittedModel;
 use std::process::ExitCode;
 
 /// Prints the fit's caveats on stderr and, for commands that make decisions from it
-/// (`decisions`), the hint on which fit to use.
+/// (`decisions`), the hint on which fit to use and the channels whose activity barely moves
+/// apart from the regions' baselines.
 fn print_caveats(fitted: &FittedModel, decisions: bool) {
     for c in fitted.caveats() {
         eprintln!("warning: {c}");
     }
-    if let Some(hint) = fitted.decision_hint().filter(|_| decisions) {
+    if !decisions {
+        return;
+    }
+    if let Some(hint) = fitted.decision_hint() {
         eprintln!("note: {hint}");
+    }
+    match fitted.low_variation_note() {
+        Ok(Some(note)) => eprintln!("note: {note}"),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: the channels' activity variation could not be measured: {e}"),
     }
 }
 

@@ -127,6 +127,31 @@ fn curves_writes_csv_and_json() {
     let j = json(&out.join("curves.json"));
     assert_eq!(j["channels"].as_array().unwrap().len(), 2);
     assert!(j["channels"][0]["national"]["roi_direct"].is_number());
+    // tv runs in bursts; search at a steady level ± 10/√12 ≈ 2.9 around 25 (0.115 of its level).
+    let variation = |c: usize| j["channels"][c]["activity_variation"].as_f64().unwrap();
+    assert!(variation(0) > 1.0, "tv {}", variation(0));
+    assert!(
+        (variation(1) - 0.115).abs() < 0.02,
+        "search {}",
+        variation(1)
+    );
+}
+
+#[test]
+fn decision_commands_name_the_channels_whose_activity_barely_moves() {
+    let out = dcmmm()
+        .args(["curves", "--model", model().to_str().unwrap(), "--out"])
+        .arg(tmp("curves-note"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let note = stderr
+        .lines()
+        .find(|l| l.contains("moves by less than 25 %"))
+        .unwrap_or_else(|| panic!("no low-variation note in {stderr}"));
+    assert!(note.contains("search (0.1"), "{note}");
+    assert!(!note.contains("tv ("), "{note}");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
 //! share; [`assess_stability`] refits from random starts to show how much of that the data decide;
-//! lift tests in the configuration ([`LiftTestSpec`]) calibrate the fit to experiments.
+//! lift tests in the configuration ([`LiftTestSpec`]) calibrate the fit to experiments;
+//! [`FittedModel::activity_variation`] says how much each channel's activity moves apart from its
+//! regions' baselines, the variation its effect is identified from.
 
 pub mod attribution;
 pub mod calibration;
@@ -16,6 +18,7 @@ pub mod fit;
 pub mod metrics;
 pub mod stability;
 pub mod train;
+pub mod variation;
 
 pub use attribution::ChannelSummary;
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
@@ -25,6 +28,7 @@ pub use fit::{
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};
+pub use variation::LOW_VARIATION;
 
 /// Errors of the orchestrator crate.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +47,8 @@ pub enum Error {
     /// Scoring failed.
     #[error(transparent)]
     Eval(#[from] mmm_eval::Error),
-    /// The lag-kernel screen failed.
-    #[error("lag-kernel screen: {0}")]
+    /// A within-region regression (the lag-kernel screen, the activity variation) failed.
+    #[error("within-region regression: {0}")]
     Screen(#[from] mmm_linear::Error),
     /// Reading or writing a file failed.
     #[error("{0}: {1}")]

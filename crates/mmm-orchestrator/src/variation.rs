@@ -1,0 +1,168 @@
+//! How much each channel's activity moves apart from its regions' level, trend and season over
+//! the training weeks.
+//!
+//! Each region has its own baseline level, trend and seasonality in the model, so a channel's
+//! effect is told apart from the baseline only by the part of its activity those do not explain.
+//! [`FittedModel::activity_variation`] measures that part relative to the channel's level
+//! (`mmm_linear::WithinRegion::relative_variation`). Channels run at a steady level that follows
+//! demand score low; on the simulations their recommended budgets were the furthest from the true
+//! optimum (mean |recommended − optimal| spend multiplier 0.30 on geo and 0.21 on paper-scale
+//! panels, against 0.11 and 0.09 for the other channels; docs/analysis.md §5), so decision
+//! commands name them.
+
+use crate::{FittedModel, Result};
+use mmm_linear::WithinRegion;
+use ndarray::Axis;
+
+/// Relative within-region variation below which decision commands name a channel: its activity
+/// moves by less than a quarter of its level around each region's own pattern. The simulator's
+/// always-on and seasonal channels score 0.15–0.19, its flighted ones above 1; the reference
+/// panel's channels 0.12–2.5 (docs/analysis.md §5).
+pub const LOW_VARIATION: f64 = 0.25;
+
+impl FittedModel {
+    /// Each channel's relative within-region variation of its activity over the training weeks
+    /// (module docs). `None` for a channel without activity, and for every channel when no region
+    /// has more than `mmm_linear::MIN_WEEKS` observed training weeks.
+    ///
+    /// # Errors
+    /// The stored history is malformed.
+    pub fn activity_variation(&self) -> Result<Vec<Option<f64>>> {
+        let panel = self.history_panel()?;
+        let year: Vec<f64> = (0..panel.n_weeks())
+            .map(|t| panel.year_fraction(t))
+            .collect();
+        let within = match WithinRegion::new(&year, panel.observed.view(), self.split.train.clone())
+        {
+            Ok(w) => w,
+            Err(mmm_linear::Error::TooFewWeeks { .. }) => {
+                return Ok(vec![None; panel.n_channels()]);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(panel
+            .media
+            .axis_iter(Axis(2))
+            .map(|x| within.relative_variation(x))
+            .collect())
+    }
+
+    /// A note naming the channels whose variation is below [`LOW_VARIATION`], for the commands
+    /// that turn the fit into decisions; `None` when there are none.
+    ///
+    /// # Errors
+    /// As [`FittedModel::activity_variation`].
+    pub fn low_variation_note(&self) -> Result<Option<String>> {
+        let low: Vec<String> = self
+            .channels
+            .iter()
+            .zip(self.activity_variation()?)
+            .filter_map(|(name, v)| {
+                v.filter(|&v| v < LOW_VARIATION)
+                    .map(|v| format!("{name} ({v:.2})"))
+            })
+            .collect();
+        Ok((!low.is_empty()).then(|| {
+            format!(
+                "the weekly activity of {} moves by less than {:.0} % of its level around each \
+                 region's own level, trend and season (relative variation in brackets): the model \
+                 tells these effects from the baseline only by such small movements. On simulated \
+                 panels the recommended budgets of channels like these were the furthest from the \
+                 true optimum; read their ROI and any change recommended for them as the least \
+                 certain (docs/analysis.md §5).",
+                low.join(", "),
+                100.0 * LOW_VARIATION
+            )
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{FitConfig, TrainConfig, fit_panel};
+    use mmm_data::{ColumnSpec, Panel, Week};
+    use ndarray::{Array2, Array3};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Channel 0 runs in bursts, channel 1 at a steady level with 10 % weekly noise that follows
+    /// the season, channel 2 is dark.
+    fn panel(r_n: usize, t_n: usize, seed: u64) -> Panel {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let season = |t: usize| 1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 52.0).cos();
+        let media = Array3::from_shape_fn((r_n, t_n, 3), |(r, t, c)| match c {
+            0 => {
+                if rng.random::<f64>() < 0.3 {
+                    50.0
+                } else {
+                    0.0
+                }
+            }
+            1 => (10.0 + r as f64) * season(t) * (1.0 + 0.1 * (rng.random::<f64>() - 0.5) * 3.46),
+            _ => 0.0,
+        });
+        let target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+            (100.0 + 10.0 * r as f64) * season(t) + 0.2 * media[[r, t, 0]] + 0.5 * media[[r, t, 1]]
+        });
+        Panel {
+            regions: (0..r_n).map(|r| format!("r{r}")).collect(),
+            weeks: (0..t_n).map(|t| Week::Index(t as i64)).collect(),
+            channels: vec!["tv".into(), "display".into(), "dark".into()],
+            controls: vec![],
+            target,
+            media,
+            spend: None,
+            controls_data: Array3::zeros((r_n, t_n, 0)),
+            observed: Array2::from_elem((r_n, t_n), true),
+        }
+    }
+
+    fn fit(p: &Panel) -> crate::FittedModel {
+        let mut cfg = FitConfig {
+            holdout_weeks: 8,
+            ..FitConfig::default()
+        };
+        cfg.model.hidden = 2;
+        cfg.train = TrainConfig {
+            epochs: 2,
+            validation_weeks: Some(4),
+            ..TrainConfig::default()
+        };
+        let spec = ColumnSpec {
+            target: "sales".into(),
+            ..ColumnSpec::default()
+        };
+        fit_panel(p, &spec, &cfg, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn steady_channels_are_named_and_flighted_ones_are_not() {
+        let fitted = fit(&panel(4, 70, 1));
+        let v = fitted.activity_variation().unwrap();
+        let (bursts, steady) = (v[0].unwrap(), v[1].unwrap());
+        assert!(bursts > 1.0, "bursts {bursts}");
+        // Uniform noise of ±17 % has a standard deviation of 10 % of the level.
+        assert!((steady - 0.1).abs() < 0.02, "steady {steady}");
+        assert_eq!(v[2], None, "a dark channel has no variation to measure");
+        let note = fitted
+            .low_variation_note()
+            .unwrap()
+            .expect("display is named");
+        assert!(note.contains("display (0.1"), "{note}");
+        assert!(!note.contains("tv") && !note.contains("dark"), "{note}");
+    }
+
+    #[test]
+    fn regions_with_too_few_training_weeks_measure_nothing() {
+        // 40 weeks − 8 holdout = 32 training weeks, but every region starts at week 20: 12
+        // observed training weeks each, not more than mmm_linear::MIN_WEEKS.
+        let mut p = panel(2, 40, 2);
+        for t in 0..20 {
+            p.observed.column_mut(t).fill(false);
+            p.target.column_mut(t).fill(f64::NAN);
+        }
+        let fitted = fit(&p);
+        assert_eq!(fitted.activity_variation().unwrap(), vec![None; 3]);
+        assert_eq!(fitted.low_variation_note().unwrap(), None);
+    }
+}

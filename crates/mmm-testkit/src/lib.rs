@@ -24,8 +24,8 @@
 //! (each value of `f` taken as accurate to 16 units in the last place, which covers the
 //! accumulated rounding of a log-determinant or a matrix exponential). The checker does not count
 //! that much of `|analytic − numeric|` as error. It only matters where the tolerance asks for
-//! less than the rounding: a DAGMA gradient entry of 1.6e-7 beside entries of 0.39, with
-//! h = 0.29, differed from the stencil by 4e-13 with step 1e-3 and by 1e-14 with step 1e-2 —
+//! less than the rounding: a DAGMA gradient entry of 1.6e-7 beside entries of 0.39, the function
+//! itself at 0.29, differed from the stencil by 4e-13 with step 1e-3 and by 1e-14 with step 1e-2 —
 //! rounding, not a wrong derivative. On every other coordinate `noise_i` is orders of magnitude
 //! below `tol · |g_i|`, so a wrong gradient is still caught (tests).
 
@@ -202,7 +202,7 @@ mod tests {
     /// must neither fail a correct gradient nor pass a wrong one on the other coordinates.
     #[test]
     fn rounding_limited_coordinates_are_judged_on_what_the_stencil_resolves() {
-        // f ≈ 1e4, so with step 1e-3 each coordinate's stencil carries ~1e-8 of rounding; the
+        // f ≈ 1e4, so with step 1e-3 each coordinate's stencil carries ~5e-8 of rounding; the
         // first derivative is 2e-7, below the floor (1e-6 of the largest, 2.0).
         let f = |x: &[f64]| 1e4 + x[0] * x[0] + x[1] * x[1];
         let x = [1e-7, 1.0];

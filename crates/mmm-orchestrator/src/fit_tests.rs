@@ -36,7 +36,8 @@ fn panel(r_n: usize, t_n: usize) -> Panel {
     }
 }
 
-fn quick_config() -> FitConfig {
+/// A small, fast fit configuration for tests (8 holdout weeks, hidden size 4, 40 epochs).
+pub(crate) fn quick_config() -> FitConfig {
     let mut cfg = FitConfig {
         holdout_weeks: 8,
         ..FitConfig::default()

@@ -79,7 +79,8 @@ impl FittedModel {
 
 #[cfg(test)]
 mod tests {
-    use crate::{FitConfig, TrainConfig, fit_panel};
+    use crate::fit_panel;
+    use crate::fit_tests::quick_config;
     use mmm_data::{ColumnSpec, Panel, Week};
     use ndarray::{Array2, Array3};
     use rand::{Rng, SeedableRng};
@@ -91,13 +92,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let season = |t: usize| 1.0 + 0.3 * (std::f64::consts::TAU * t as f64 / 52.0).cos();
         let media = Array3::from_shape_fn((r_n, t_n, 3), |(r, t, c)| match c {
-            0 => {
-                if rng.random::<f64>() < 0.3 {
-                    50.0
-                } else {
-                    0.0
-                }
-            }
+            0 if rng.random::<f64>() < 0.3 => 50.0,
+            0 => 0.0,
             1 => (10.0 + r as f64) * season(t) * (1.0 + 0.1 * (rng.random::<f64>() - 0.5) * 3.46),
             _ => 0.0,
         });
@@ -118,16 +114,10 @@ mod tests {
     }
 
     fn fit(p: &Panel) -> crate::FittedModel {
-        let mut cfg = FitConfig {
-            holdout_weeks: 8,
-            ..FitConfig::default()
-        };
-        cfg.model.hidden = 2;
-        cfg.train = TrainConfig {
-            epochs: 2,
-            validation_weeks: Some(4),
-            ..TrainConfig::default()
-        };
+        // The shared small-fit configuration; two epochs are enough: only the history is read.
+        let mut cfg = quick_config();
+        cfg.train.epochs = 2;
+        cfg.train.validation_weeks = Some(4);
         let spec = ColumnSpec {
             target: "sales".into(),
             ..ColumnSpec::default()

@@ -239,13 +239,10 @@ fn screen_kernels(
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
 ) -> Result<Option<Screened>> {
-    let year: Vec<f64> = (0..panel.n_weeks())
-        .map(|t| panel.year_fraction(t))
-        .collect();
-    let within = match WithinRegion::new(&year, inputs.observed.view(), train) {
-        Ok(w) if w.regions().count() >= SCREEN_MIN_REGIONS => w,
-        Ok(_) | Err(mmm_linear::Error::TooFewWeeks { .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
+    let Some(within) =
+        training_within(panel, train)?.filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
+    else {
+        return Ok(None);
     };
     let data = ScreenData {
         target: inputs.target.view(),
@@ -261,6 +258,23 @@ fn screen_kernels(
             .map(|i| ([grid[i].0, grid[i].1], screen.candidates[i].clone()))
             .unzip(),
     ))
+}
+
+/// Each region's level, trend and season partialled out over the observed `train` weeks of
+/// `panel` (`mmm_linear::WithinRegion`); `None` when no region has more than
+/// `mmm_linear::MIN_WEEKS` of them.
+pub(crate) fn training_within(
+    panel: &Panel,
+    train: std::ops::Range<usize>,
+) -> Result<Option<WithinRegion>> {
+    let year: Vec<f64> = (0..panel.n_weeks())
+        .map(|t| panel.year_fraction(t))
+        .collect();
+    match WithinRegion::new(&year, panel.observed.view(), train) {
+        Ok(w) => Ok(Some(w)),
+        Err(mmm_linear::Error::TooFewWeeks { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl FittedModel {

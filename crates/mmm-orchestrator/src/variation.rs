@@ -10,8 +10,8 @@
 //! panels, against 0.11 and 0.09 for the other channels; docs/analysis.md §5), so decision
 //! commands name them.
 
+use crate::fit::training_within;
 use crate::{FittedModel, Result};
-use mmm_linear::WithinRegion;
 use ndarray::Axis;
 
 /// Relative within-region variation below which decision commands name a channel: its activity
@@ -29,16 +29,8 @@ impl FittedModel {
     /// The stored history is malformed.
     pub fn activity_variation(&self) -> Result<Vec<Option<f64>>> {
         let panel = self.history_panel()?;
-        let year: Vec<f64> = (0..panel.n_weeks())
-            .map(|t| panel.year_fraction(t))
-            .collect();
-        let within = match WithinRegion::new(&year, panel.observed.view(), self.split.train.clone())
-        {
-            Ok(w) => w,
-            Err(mmm_linear::Error::TooFewWeeks { .. }) => {
-                return Ok(vec![None; panel.n_channels()]);
-            }
-            Err(e) => return Err(e.into()),
+        let Some(within) = training_within(&panel, self.split.train.clone())? else {
+            return Ok(vec![None; panel.n_channels()]);
         };
         Ok(panel
             .media

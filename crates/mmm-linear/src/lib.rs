@@ -8,13 +8,21 @@
 //! * [`KernelScreen`]: chooses, channel by channel, the lag kernel under which the channels'
 //!   adstocked activity best explains the target in such a regression — where dcmmm's adstocks
 //!   start before gradient training refines them (docs/model.md §8).
-//! * [`gram`], [`cross`], [`explained`]: the small dense algebra both use.
+//! * [`MediaScreen`]: chooses each channel's lag kernel and saturation curve together and
+//!   estimates its non-negative effect — the media part of dcmmm when it is fitted in two
+//!   stages (`[model] media_fit = "screen"`, docs/model.md §2).
+//! * [`gram`], [`cross`], [`explained`], [`bounded_least_squares`]: the small dense algebra they
+//!   use.
 //!
 //! The maths and the measurements behind the screen's grid are in `docs/model.md` §8.
 
+mod media;
 mod screen;
+#[cfg(test)]
+mod testdata;
 mod within;
 
+pub use media::{MediaScreen, ScreenedMedia};
 pub use screen::{KernelScreen, ScreenData};
 pub use within::{MIN_WEEKS, TERMS, WithinRegion};
 
@@ -41,8 +49,11 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
     /// A screen that cannot run as configured.
-    #[error("kernel screen: {0}")]
+    #[error("screen: {0}")]
     Screen(String),
+    /// The bounded least-squares solver failed or did not converge.
+    #[error("bounded least squares: {0}")]
+    Solver(String),
 }
 
 /// Result alias of this crate.
@@ -92,6 +103,73 @@ pub fn explained(gram: &Array2<f64>, rhs: &[f64]) -> f64 {
     (0..p).map(|a| theta[(a, 0)] * b[(a, 0)]).sum()
 }
 
+/// The least-squares coefficients `θ = argmin ½ θᵀGθ − bᵀθ` for `G = XᵀX`, `b = Xᵀy`, with
+/// `θ_i ≥ 0` for every `i ≥ nonnegative_from` (the others free).
+///
+/// A convex quadratic with box constraints, solved to convergence by the bounded L-BFGS of
+/// `mmm-optim` on unit-length columns (for conditioning; an all-zero column gets θ = 0). With no
+/// active bound this is ordinary least squares.
+///
+/// # Errors
+/// [`Error::Shape`] when `gram` is not `p × p` for `p = rhs.len()`; [`Error::Solver`] when the
+/// solver fails or does not converge.
+pub fn bounded_least_squares(
+    gram: &Array2<f64>,
+    rhs: &[f64],
+    nonnegative_from: usize,
+) -> Result<Vec<f64>> {
+    let p = rhs.len();
+    if gram.dim() != (p, p) {
+        return Err(Error::Shape(format!(
+            "a {:?} Gram matrix for {p} right-hand sides",
+            gram.dim()
+        )));
+    }
+    if p == 0 {
+        return Ok(Vec::new());
+    }
+    let scale: Vec<f64> = (0..p)
+        .map(|i| {
+            let d = gram[[i, i]].sqrt();
+            if d > 0.0 { d } else { 1.0 }
+        })
+        .collect();
+    let objective = |x: &[f64], g: &mut [f64]| {
+        let mut f = 0.0;
+        for i in 0..p {
+            let gx: f64 = (0..p)
+                .map(|j| gram[[i, j]] / (scale[i] * scale[j]) * x[j])
+                .sum();
+            g[i] = gx - rhs[i] / scale[i];
+            f += 0.5 * x[i] * gx - rhs[i] / scale[i] * x[i];
+        }
+        f
+    };
+    let mut lower = vec![f64::NEG_INFINITY; p];
+    lower[nonnegative_from.min(p)..].fill(0.0);
+    let upper = vec![f64::INFINITY; p];
+    let cfg = mmm_optim::LbfgsConfig {
+        max_iters: 10_000,
+        grad_tol: 1e-10,
+        ..Default::default()
+    };
+    let res = mmm_optim::minimize_lbfgs_box(objective, &vec![0.0; p], &lower, &upper, &cfg)
+        .map_err(|e| Error::Solver(e.to_string()))?;
+    if !res.converged {
+        return Err(Error::Solver(format!(
+            "no convergence ({:?})",
+            res.termination
+        )));
+    }
+    Ok(res
+        .x
+        .iter()
+        .zip(&scale)
+        .enumerate()
+        .map(|(i, (x, d))| if gram[[i, i]] > 0.0 { x / d } else { 0.0 })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +193,50 @@ mod tests {
         let all = explained(&gram(&cols), &cross(&cols, &y));
         assert!((all - dot(&y, &y)).abs() < 1e-8, "{all}");
         assert_eq!(explained(&gram(&[]), &[]), 0.0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// At the solution the KKT conditions hold: zero gradient on free and positive
+        /// coefficients, a non-negative one on coefficients at their bound; without bounds it is
+        /// the ordinary least-squares fit.
+        #[test]
+        fn bounded_least_squares_meets_the_kkt_conditions(
+            seed in 0u64..1000, p in 1usize..7, n_extra in 0usize..30, free in 0usize..7,
+        ) {
+            let n = p + n_extra + 1;
+            let x = mmm_testkit::seeded_uniform(seed, n * p, -1.0, 1.0);
+            let y = mmm_testkit::seeded_uniform(seed + 1, n, -1.0, 1.0);
+            let columns: Vec<&[f64]> = x.chunks(n).collect();
+            let (g, b) = (gram(&columns), cross(&columns, &y));
+            let theta = bounded_least_squares(&g, &b, free).unwrap();
+            let scale = g.diag().iter().cloned().fold(0.0, f64::max);
+            for i in 0..p {
+                let grad: f64 = (0..p).map(|j| g[[i, j]] * theta[j]).sum::<f64>() - b[i];
+                if i < free || theta[i] > 0.0 {
+                    proptest::prop_assert!(grad.abs() < 1e-6 * scale, "{i}: {grad} {theta:?}");
+                } else {
+                    proptest::prop_assert!(theta[i] == 0.0 && grad > -1e-6 * scale, "{i}: {grad}");
+                }
+            }
+            // Unbounded: the explained sum of squares is the projection's.
+            let ols = bounded_least_squares(&g, &b, p).unwrap();
+            let fit: f64 = ols.iter().zip(&b).map(|(t, b)| t * b).sum();
+            let ex = explained(&g, &b);
+            proptest::prop_assert!((fit - ex).abs() < 1e-6 * ex.max(1e-3), "{fit} vs {ex}");
+        }
+    }
+
+    #[test]
+    fn bounded_least_squares_checks_shapes() {
+        let g = Array2::zeros((2, 3));
+        assert!(matches!(
+            bounded_least_squares(&g, &[1.0, 2.0], 0),
+            Err(Error::Shape(_))
+        ));
+        assert_eq!(
+            bounded_least_squares(&Array2::zeros((0, 0)), &[], 0).unwrap(),
+            Vec::<f64>::new()
+        );
     }
 }

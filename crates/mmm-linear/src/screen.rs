@@ -95,170 +95,153 @@ impl KernelScreen {
         within: &WithinRegion,
         data: &ScreenData,
     ) -> Result<Vec<usize>> {
-        if self.candidates.is_empty() || self.start >= self.candidates.len() || self.rounds == 0 {
-            return Err(Error::Screen(format!(
-                "needs candidates, a start among them and at least one round \
-                 ({} candidates, start {}, {} rounds)",
-                self.candidates.len(),
-                self.start,
-                self.rounds
-            )));
-        }
-        if let Some(bad) = self
-            .candidates
-            .iter()
-            .position(|c| c.len() != adstock.n_params())
-        {
-            return Err(Error::Screen(format!(
-                "candidate {bad} has {} parameters, the {} adstock takes {}",
-                self.candidates[bad].len(),
-                adstock.name(),
-                adstock.n_params()
-            )));
-        }
-        let shape = data.target.dim();
-        let (_, mr, mt) = data.media.dim();
-        let (_, cr, ct) = data.controls.dim();
-        if (mr, mt) != shape || (cr, ct) != shape || within.shape() != shape {
-            return Err(Error::Shape(format!(
-                "target {shape:?}, media {:?}, controls {:?} and the calendar {:?} must share \
-                 [region, week]",
-                (mr, mt),
-                (cr, ct),
-                within.shape()
-            )));
-        }
-        let y = within.residuals(data.target);
-        let yy = dot(&y, &y);
-        let controls: Vec<Vec<f64>> = data
-            .controls
-            .outer_iter()
-            .map(|z| within.residuals(z))
-            .collect();
+        check_grid(
+            &self.candidates,
+            self.start,
+            self.rounds,
+            adstock.n_params(),
+            adstock.name(),
+        )?;
+        check_shapes(within, data)?;
         let column = |c: usize, kernel: usize| -> Vec<f64> {
             let x = data.media.index_axis(Axis(0), c);
             let mut a = Array2::zeros(x.dim());
             adstock.forward(&self.candidates[kernel], x, a.view_mut());
             within.residuals(a.view())
         };
-        let channels = data.media.dim().0;
-        let mut choice = vec![self.start; channels];
-        let mut chosen: Vec<Vec<f64>> = (0..channels).map(|c| column(c, self.start)).collect();
-        for _ in 0..self.rounds {
-            let mut changed = false;
-            for c in 0..channels {
-                let others: Vec<&[f64]> = controls
-                    .iter()
-                    .chain(
-                        chosen
-                            .iter()
-                            .enumerate()
-                            .filter(|(d, _)| *d != c)
-                            .map(|(_, v)| v),
-                    )
-                    .map(Vec::as_slice)
-                    .collect();
-                let p = others.len();
-                let g_others = gram(&others);
-                let b_others = cross(&others, &y);
-                // Residual sum of squares with channel c at each candidate.
-                let sse: Vec<f64> = (0..self.candidates.len())
-                    .into_par_iter()
-                    .map(|k| {
-                        let col = column(c, k);
-                        let mut g = Array2::zeros((p + 1, p + 1));
-                        g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
-                        for (i, o) in others.iter().enumerate() {
-                            let v = dot(o, &col);
-                            g[[i, p]] = v;
-                            g[[p, i]] = v;
-                        }
-                        g[[p, p]] = dot(&col, &col);
-                        let mut b = b_others.clone();
-                        b.push(dot(&col, &y));
-                        yy - explained(&g, &b)
-                    })
-                    .collect();
-                let mut best = choice[c];
-                for (k, s) in sse.iter().enumerate() {
-                    // Strictly better by more than rounding: ties keep the current kernel.
-                    if *s < sse[best] - 1e-12 * yy.max(f64::MIN_POSITIVE) {
-                        best = k;
+        Ok(descend(
+            within,
+            data,
+            self.candidates.len(),
+            vec![self.start; data.media.dim().0],
+            self.rounds,
+            column,
+        ))
+    }
+}
+
+/// A grid that can be screened: candidates, a start among them, at least one round, and every
+/// candidate with the transform's `n_params` parameters.
+pub(crate) fn check_grid(
+    candidates: &[Vec<f64>],
+    start: usize,
+    rounds: usize,
+    n_params: usize,
+    transform: &str,
+) -> Result<()> {
+    if candidates.is_empty() || start >= candidates.len() || rounds == 0 {
+        return Err(Error::Screen(format!(
+            "needs candidates, a start among them and at least one round \
+             ({} candidates, start {start}, {rounds} rounds)",
+            candidates.len(),
+        )));
+    }
+    if let Some(bad) = candidates.iter().position(|c| c.len() != n_params) {
+        return Err(Error::Screen(format!(
+            "candidate {bad} has {} parameters, the {transform} transform takes {n_params}",
+            candidates[bad].len(),
+        )));
+    }
+    Ok(())
+}
+
+/// Target, media, controls and the calendar share `[region, week]`.
+pub(crate) fn check_shapes(within: &WithinRegion, data: &ScreenData) -> Result<()> {
+    let shape = data.target.dim();
+    let (_, mr, mt) = data.media.dim();
+    let (_, cr, ct) = data.controls.dim();
+    if (mr, mt) != shape || (cr, ct) != shape || within.shape() != shape {
+        return Err(Error::Shape(format!(
+            "target {shape:?}, media {:?}, controls {:?} and the calendar {:?} must share \
+             [region, week]",
+            (mr, mt),
+            (cr, ct),
+            within.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// Coordinate descent over candidate columns: `column(c, k)` is channel c's within-region
+/// residual column under candidate k; every channel starts at `start[c]`, and a channel moves only
+/// to a strictly better candidate (see the module docs).
+pub(crate) fn descend(
+    within: &WithinRegion,
+    data: &ScreenData,
+    n_candidates: usize,
+    start: Vec<usize>,
+    rounds: usize,
+    column: impl Fn(usize, usize) -> Vec<f64> + Sync,
+) -> Vec<usize> {
+    let y = within.residuals(data.target);
+    let yy = dot(&y, &y);
+    let controls: Vec<Vec<f64>> = data
+        .controls
+        .outer_iter()
+        .map(|z| within.residuals(z))
+        .collect();
+    let channels = data.media.dim().0;
+    let mut choice = start;
+    let mut chosen: Vec<Vec<f64>> = (0..channels).map(|c| column(c, choice[c])).collect();
+    for _ in 0..rounds {
+        let mut changed = false;
+        for c in 0..channels {
+            let others: Vec<&[f64]> = controls
+                .iter()
+                .chain(
+                    chosen
+                        .iter()
+                        .enumerate()
+                        .filter(|(d, _)| *d != c)
+                        .map(|(_, v)| v),
+                )
+                .map(Vec::as_slice)
+                .collect();
+            let p = others.len();
+            let g_others = gram(&others);
+            let b_others = cross(&others, &y);
+            // Residual sum of squares with channel c at each candidate.
+            let sse: Vec<f64> = (0..n_candidates)
+                .into_par_iter()
+                .map(|k| {
+                    let col = column(c, k);
+                    let mut g = Array2::zeros((p + 1, p + 1));
+                    g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
+                    for (i, o) in others.iter().enumerate() {
+                        let v = dot(o, &col);
+                        g[[i, p]] = v;
+                        g[[p, i]] = v;
                     }
-                }
-                if best != choice[c] {
-                    choice[c] = best;
-                    chosen[c] = column(c, best);
-                    changed = true;
+                    g[[p, p]] = dot(&col, &col);
+                    let mut b = b_others.clone();
+                    b.push(dot(&col, &y));
+                    yy - explained(&g, &b)
+                })
+                .collect();
+            let mut best = choice[c];
+            for (k, s) in sse.iter().enumerate() {
+                // Strictly better by more than rounding: ties keep the current kernel.
+                if *s < sse[best] - 1e-12 * yy.max(f64::MIN_POSITIVE) {
+                    best = k;
                 }
             }
-            if !changed {
-                break;
+            if best != choice[c] {
+                choice[c] = best;
+                chosen[c] = column(c, best);
+                changed = true;
             }
         }
-        Ok(choice)
+        if !changed {
+            break;
+        }
     }
+    choice
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{Array2, Array3};
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-    use rand_distr::{Distribution, Normal};
-
-    struct Synthetic {
-        year: Vec<f64>,
-        observed: Array2<bool>,
-        target: Array2<f64>,
-        media: Array3<f64>,
-        controls: Array3<f64>,
-    }
-
-    /// A panel made by the screen's own model with the given kernels (grid points) and effects:
-    /// region levels, trends and seasons differ, one control, Gaussian noise.
-    fn synthetic(kernels: &[(f64, f64)], effects: &[f64], noise: f64, seed: u64) -> Synthetic {
-        let (r_n, t_n) = (12, 120);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let year: Vec<f64> = (0..t_n).map(|t| (t as f64 / 52.1775).fract()).collect();
-        let mut observed = Array2::from_elem((r_n, t_n), true);
-        observed[[3, 40]] = false;
-        // Bursty activity (off in about half the weeks) so that lags are identifiable.
-        let media = Array3::from_shape_fn((kernels.len(), r_n, t_n), |(c, _, _)| {
-            let (on, level) = (rng.random::<f64>(), rng.random::<f64>());
-            // The last channel is dark when its effect is 0.
-            let dark = effects[c] == 0.0 && c + 1 == kernels.len();
-            if dark || on < 0.5 { 0.0 } else { 2.0 * level }
-        });
-        let controls = Array3::from_shape_fn((1, r_n, t_n), |_| rng.random::<f64>());
-        let n = Normal::new(0.0, 1.0).unwrap();
-        let ad = WeibullAdstock::default();
-        let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
-            let phase = std::f64::consts::TAU * year[t];
-            1.0 + 0.1 * r as f64
-                + 0.002 * (r as f64 - 5.0) * t as f64
-                + 0.2 * (phase + r as f64).sin()
-                + 0.3 * controls[[0, r, t]]
-                + noise * n.sample(&mut rng)
-        });
-        for (c, (&(k, l), &beta)) in kernels.iter().zip(effects).enumerate() {
-            let mut a = Array2::zeros((r_n, t_n));
-            ad.forward(
-                &WeibullAdstock::params_for(k, l),
-                media.index_axis(Axis(0), c),
-                a.view_mut(),
-            );
-            target.scaled_add(beta, &a);
-        }
-        Synthetic {
-            year,
-            observed,
-            target,
-            media,
-            controls,
-        }
-    }
+    use crate::testdata::{Synthetic, synthetic};
 
     fn screen(s: &Synthetic, screen: &KernelScreen) -> Result<Vec<(f64, f64)>> {
         let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len())?;
@@ -281,7 +264,7 @@ mod tests {
         // tell apart by gradient steps alone.
         let truth = [(2.5, 2.3), (1.0, 0.8), (0.7, 1.7)];
         for (noise, seed) in [(0.0, 1), (0.02, 2)] {
-            let s = synthetic(&truth, &[0.3, 0.2, 0.25], noise, seed);
+            let s = synthetic(&truth, None, &[0.3, 0.2, 0.25], noise, seed);
             assert_eq!(
                 screen(&s, &KernelScreen::weibull()).unwrap(),
                 truth,
@@ -292,7 +275,7 @@ mod tests {
 
     #[test]
     fn a_channel_without_activity_keeps_the_start_and_one_round_is_deterministic() {
-        let s = synthetic(&[(2.0, 1.7), (1.0, 0.5)], &[0.3, 0.0], 0.01, 3);
+        let s = synthetic(&[(2.0, 1.7), (1.0, 0.5)], None, &[0.3, 0.0], 0.01, 3);
         let chosen = screen(&s, &KernelScreen::weibull()).unwrap();
         assert_eq!(chosen[0], (2.0, 1.7));
         assert_eq!(chosen[1], KernelScreen::WEIBULL_START);
@@ -305,7 +288,7 @@ mod tests {
 
     #[test]
     fn a_screen_that_cannot_run_is_an_error() {
-        let s = synthetic(&[(1.0, 1.2)], &[0.3], 0.0, 4);
+        let s = synthetic(&[(1.0, 1.2)], None, &[0.3], 0.0, 4);
         for bad in [
             KernelScreen {
                 candidates: vec![],

@@ -1,0 +1,296 @@
+//! The media screen: every channel's lag kernel, saturation curve and effect size from one
+//! linear regression with each region's own level, trend and season partialled out.
+//!
+//! For channel c with Weibull kernel κ_c = (k_c, λ_c) and Hill curve (K_c, s_c), the regressor is
+//! `s_c[r,t] = Hill(adstock(x̃_c; κ_c)[r,t]; K_c, s_c)`, and the regression is
+//!
+//! ```text
+//! ỹ[r,t] = (region r's level, trend, two Fourier pairs) + Σ_k γ_k z̃_k[r,t] + Σ_c β_c s_c[r,t] + ε,
+//! β_c ≥ 0,
+//! ```
+//!
+//! on the training cells ([`WithinRegion`]). Half-saturation points are screened relative to the
+//! mean of the channel's positive activity on those cells, `K_c = q · x̄⁺_c`, so one grid suits
+//! bursty and always-on channels alike. Starting from (k, λ) = (1, 1.2) and q = s = 1 for every
+//! channel, each round runs one pass of coordinate descent over the kernels (curves fixed) and one
+//! over the curves (kernels fixed) — the same strictly-better rule as [`crate::KernelScreen`] —
+//! and stops after `rounds` rounds or a round that changes nothing. The chosen columns then get
+//! their non-negative effects and the controls their free coefficients by
+//! [`crate::bounded_least_squares`].
+//!
+//! Why a linear screen and not gradient training for the media: on the simulations its choice
+//! recommended budgets with a fraction of dcmmm's jointly trained regret (docs/model.md §8):
+//! gradient training moves a kernel or a curve only locally from where it starts, and the loss is
+//! nearly flat along directions that trade one channel against the baseline.
+
+use crate::screen::{check_shapes, descend};
+use crate::{Error, Result, WithinRegion, bounded_least_squares, cross, gram};
+use mmm_transforms::{Adstock, Hill, Saturation, WeibullAdstock};
+use ndarray::{Array2, Axis};
+
+use crate::ScreenData;
+
+/// The grids and the number of rounds of the media screen (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaScreen {
+    /// Candidate Weibull kernels `(k, λ)`, λ in weeks.
+    pub kernels: Vec<(f64, f64)>,
+    /// Candidate Hill curves `(q, s)`: half-saturation `q` times the mean of the channel's
+    /// positive activity, slope `s`.
+    pub curves: Vec<(f64, f64)>,
+    /// Rounds of alternating coordinate descent.
+    pub rounds: usize,
+}
+
+/// What the media screen chose and estimated, per channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenedMedia {
+    /// Weibull kernel `(k, λ)` of each channel.
+    pub kernels: Vec<(f64, f64)>,
+    /// Hill curve `(K, s)` of each channel, K in the scaled activity's units.
+    pub curves: Vec<(f64, f64)>,
+    /// Effect size `β_c ≥ 0` of each channel (target per unit of saturated activity).
+    pub effects: Vec<f64>,
+    /// Coefficients of the controls.
+    pub controls: Vec<f64>,
+}
+
+impl MediaScreen {
+    /// Weibull shapes k of the default grid.
+    pub const SHAPES: [f64; 7] = [0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0];
+    /// Weibull scales λ (weeks) of the default grid: the kernel start screen's up to 2.3 weeks
+    /// and three longer ones (the simulations' kernels reach λ ≈ 3.8).
+    pub const SCALES: [f64; 8] = [0.5, 0.8, 1.2, 1.7, 2.3, 3.2, 4.2, 5.5];
+    /// Relative half-saturation points q of the default grid.
+    pub const HALF_SATURATIONS: [f64; 6] = [0.3, 0.5, 0.75, 1.0, 1.5, 2.5];
+    /// Hill slopes s of the default grid.
+    pub const SLOPES: [f64; 3] = [1.0, 1.5, 2.0];
+    /// Where every channel starts: a geometric decay (k = 1) with λ = 1.2 weeks.
+    pub const KERNEL_START: (f64, f64) = (1.0, 1.2);
+    /// Where every channel's curve starts: half-saturation at its mean positive activity, s = 1.
+    pub const CURVE_START: (f64, f64) = (1.0, 1.0);
+
+    /// The default screen: 56 kernels × 18 curves, two rounds.
+    pub fn new() -> Self {
+        MediaScreen {
+            kernels: Self::SHAPES
+                .into_iter()
+                .flat_map(|k| Self::SCALES.into_iter().map(move |l| (k, l)))
+                .collect(),
+            curves: Self::HALF_SATURATIONS
+                .into_iter()
+                .flat_map(|q| Self::SLOPES.into_iter().map(move |s| (q, s)))
+                .collect(),
+            rounds: 2,
+        }
+    }
+
+    /// Chooses every channel's kernel and curve and estimates the effects (module docs).
+    ///
+    /// # Errors
+    /// [`Error::Screen`] when a grid lacks its start, holds a non-positive value, or `rounds` is 0;
+    /// [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
+    /// the final regression fails.
+    pub fn fit(&self, within: &WithinRegion, data: &ScreenData) -> Result<ScreenedMedia> {
+        let start = |grid: &[(f64, f64)], at: (f64, f64), what: &str| {
+            if grid
+                .iter()
+                .any(|&(a, b)| !(a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()))
+            {
+                return Err(Error::Screen(format!(
+                    "{what} values must be finite and > 0"
+                )));
+            }
+            grid.iter()
+                .position(|&g| g == at)
+                .ok_or_else(|| Error::Screen(format!("the {what} grid must hold the start {at:?}")))
+        };
+        let k0 = start(&self.kernels, Self::KERNEL_START, "kernel")?;
+        let q0 = start(&self.curves, Self::CURVE_START, "curve")?;
+        if self.rounds == 0 {
+            return Err(Error::Screen("needs at least one round".into()));
+        }
+        check_shapes(within, data)?;
+        let channels = data.media.dim().0;
+        // Mean positive activity of each channel on the training cells (1 when it has none).
+        let level: Vec<f64> = data
+            .media
+            .outer_iter()
+            .map(|x| {
+                let (sum, n) = within
+                    .cells()
+                    .map(|cell| x[cell])
+                    .filter(|v| *v > 0.0)
+                    .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+                if n > 0 { sum / n as f64 } else { 1.0 }
+            })
+            .collect();
+        let kernel_params: Vec<Vec<f64>> = self
+            .kernels
+            .iter()
+            .map(|&(k, l)| WeibullAdstock::params_for(k, l))
+            .collect();
+        let curve = |c: usize, q: usize| (self.curves[q].0 * level[c], self.curves[q].1);
+        let column = |c: usize, k: usize, q: usize| -> Vec<f64> {
+            let x = data.media.index_axis(Axis(0), c);
+            let mut a = Array2::zeros(x.dim());
+            WeibullAdstock::default().forward(&kernel_params[k], x, a.view_mut());
+            let (half, slope) = curve(c, q);
+            let mut s = Array2::zeros(a.dim());
+            Hill.forward(&Hill::params_for(half, slope), a.view(), s.view_mut());
+            within.residuals(s.view())
+        };
+        let mut kernels = vec![k0; channels];
+        let mut curves = vec![q0; channels];
+        for _ in 0..self.rounds {
+            let fixed = curves.clone();
+            let new_kernels = descend(
+                within,
+                data,
+                self.kernels.len(),
+                kernels.clone(),
+                1,
+                |c, k| column(c, k, fixed[c]),
+            );
+            let fixed = new_kernels.clone();
+            let new_curves = descend(
+                within,
+                data,
+                self.curves.len(),
+                curves.clone(),
+                1,
+                |c, q| column(c, fixed[c], q),
+            );
+            let changed = new_kernels != kernels || new_curves != curves;
+            (kernels, curves) = (new_kernels, new_curves);
+            if !changed {
+                break;
+            }
+        }
+        let y = within.residuals(data.target);
+        let columns: Vec<Vec<f64>> = data
+            .controls
+            .outer_iter()
+            .map(|z| within.residuals(z))
+            .chain((0..channels).map(|c| column(c, kernels[c], curves[c])))
+            .collect();
+        let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        let n_controls = data.controls.dim().0;
+        let theta = bounded_least_squares(&gram(&columns), &cross(&columns, &y), n_controls)?;
+        Ok(ScreenedMedia {
+            kernels: kernels.iter().map(|&k| self.kernels[k]).collect(),
+            curves: (0..channels).map(|c| curve(c, curves[c])).collect(),
+            effects: theta[n_controls..].to_vec(),
+            controls: theta[..n_controls].to_vec(),
+        })
+    }
+}
+
+impl Default for MediaScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::{Synthetic, synthetic};
+
+    fn fit(s: &Synthetic, screen: &MediaScreen) -> Result<ScreenedMedia> {
+        let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len())?;
+        screen.fit(
+            &within,
+            &ScreenData {
+                target: s.target.view(),
+                media: s.media.view(),
+                controls: s.controls.view(),
+            },
+        )
+    }
+
+    /// The curve a grid point `(q, s)` means for channel c of `s`.
+    fn absolute(s: &Synthetic, c: usize, (q, slope): (f64, f64)) -> (f64, f64) {
+        let x = s.media.index_axis(Axis(0), c);
+        let positive: Vec<f64> = x
+            .iter()
+            .zip(s.observed.iter())
+            .filter(|&(v, o)| *o && *v > 0.0)
+            .map(|(v, _)| *v)
+            .collect();
+        (
+            q * positive.iter().sum::<f64>() / positive.len() as f64,
+            slope,
+        )
+    }
+
+    #[test]
+    fn the_screen_recovers_kernels_curves_and_effects_of_a_panel_made_by_its_model() {
+        let kernels = [(2.5, 3.2), (1.0, 0.8), (0.7, 1.7)];
+        let curves = [(0.5, 2.0), (1.5, 1.0), (0.75, 1.5)];
+        let effects = [0.4, 0.3, 0.35];
+        let s = synthetic(&kernels, Some(&curves), &effects, 0.0, 5);
+        let got = fit(&s, &MediaScreen::new()).unwrap();
+        assert_eq!(got.kernels, kernels);
+        for c in 0..3 {
+            let want = absolute(&s, c, curves[c]);
+            assert!((got.curves[c].0 - want.0).abs() < 1e-12 * want.0, "{c}");
+            assert_eq!(got.curves[c].1, want.1);
+            assert!(
+                (got.effects[c] - effects[c]).abs() < 1e-6,
+                "{:?}",
+                got.effects
+            );
+        }
+        assert!((got.controls[0] - 0.3).abs() < 1e-6, "{:?}", got.controls);
+        // With noise the effects are estimated, not known.
+        let s = synthetic(&kernels, Some(&curves), &effects, 0.02, 6);
+        let got = fit(&s, &MediaScreen::new()).unwrap();
+        for c in 0..3 {
+            assert!(
+                (got.effects[c] - effects[c]).abs() < 0.1 * effects[c],
+                "{:?}",
+                got.effects
+            );
+        }
+    }
+
+    #[test]
+    fn a_harmful_channel_gets_no_effect_and_a_dark_one_keeps_the_start() {
+        // Channel 1 lowers the target: the screen cannot say so, its effect is 0, and the other
+        // channel's estimate is not disturbed. The dark last channel keeps the starts.
+        let s = synthetic(
+            &[(2.0, 1.7), (1.0, 0.5), (1.0, 1.2)],
+            Some(&[(1.0, 1.0), (1.0, 1.0), (1.0, 1.0)]),
+            &[0.3, -0.2, 0.0],
+            0.0,
+            7,
+        );
+        let got = fit(&s, &MediaScreen::new()).unwrap();
+        assert_eq!(got.effects[1], 0.0);
+        assert_eq!(got.effects[2], 0.0);
+        assert_eq!(got.kernels[2], MediaScreen::KERNEL_START);
+        assert_eq!(got.curves[2], (1.0, 1.0), "a dark channel's level is 1");
+        assert!((got.effects[0] - 0.3).abs() < 0.05, "{:?}", got.effects);
+    }
+
+    #[test]
+    fn a_screen_that_cannot_run_is_an_error() {
+        let s = synthetic(&[(1.0, 1.2)], None, &[0.3], 0.0, 8);
+        let no_start = MediaScreen {
+            kernels: vec![(2.0, 2.0)],
+            ..MediaScreen::new()
+        };
+        let negative = MediaScreen {
+            curves: vec![(1.0, 1.0), (-1.0, 1.0)],
+            ..MediaScreen::new()
+        };
+        let no_rounds = MediaScreen {
+            rounds: 0,
+            ..MediaScreen::new()
+        };
+        for bad in [no_start, negative, no_rounds] {
+            assert!(matches!(fit(&s, &bad), Err(Error::Screen(_))), "{bad:?}");
+        }
+    }
+}

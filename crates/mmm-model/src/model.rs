@@ -35,6 +35,10 @@ pub struct Model {
     /// Initial adstock parameters per channel (the transforms' defaults unless `new` says otherwise).
     adstock_init: Vec<Vec<f64>>,
     saturation: Vec<Box<dyn Saturation>>,
+    /// Initial saturation parameters per channel (the transforms' defaults unless set).
+    saturation_init: Vec<Vec<f64>>,
+    /// Media coefficients β_c of a media part held fixed ([`Model::with_fixed_media`]).
+    fixed_effects: Option<Vec<f64>>,
     gru: Gru,
     /// The last training step's tape, whose buffers the next forward pass reuses: on a
     /// 2000-region panel the fresh [C, R, T] and [T, R, 4H] arrays of every epoch cost more
@@ -206,7 +210,9 @@ impl Model {
             layout,
             adstock_init: adstock.iter().map(|a| a.default_params()).collect(),
             adstock,
+            saturation_init: saturation.iter().map(|s| s.default_params()).collect(),
             saturation,
+            fixed_effects: None,
             gru,
             recycled: Mutex::new(None),
         })
@@ -236,6 +242,59 @@ impl Model {
         }
         self.adstock_init = starts;
         Ok(self)
+    }
+
+    /// The same model with channel c's saturation starting at `starts[c]` (unconstrained
+    /// parameters) instead of the transform's default.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless there is one finite start per channel with its saturation's
+    /// parameter count.
+    pub fn with_saturation_start(mut self, starts: Vec<Vec<f64>>) -> Result<Self> {
+        if starts.len() != self.saturation.len() {
+            return Err(Error::Shape(format!(
+                "{} saturation starts for {} channels",
+                starts.len(),
+                self.saturation.len()
+            )));
+        }
+        for (c, (s, t)) in starts.iter().zip(&self.saturation).enumerate() {
+            if s.len() != t.n_params() || !s.iter().all(|v| v.is_finite()) {
+                return Err(Error::Shape(format!(
+                    "channel {c}'s saturation start {s:?} is not {} finite parameters",
+                    t.n_params()
+                )));
+            }
+        }
+        self.saturation_init = starts;
+        Ok(self)
+    }
+
+    /// The same model with its media part held fixed during training: adstocks and saturations
+    /// at their starts ([`Model::with_adstock_start`], [`Model::with_saturation_start`]), media
+    /// coefficients β_c = `effects[c]`, region multipliers exp(η) = 1 and effectiveness m = 1
+    /// (modulation head at zero). The gradient of every media parameter is zero, so training fits
+    /// only the baseline, trend, seasonality and controls around the given media contributions:
+    /// the second stage of a two-stage fit (docs/model.md §2).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] unless there is one finite, non-negative effect per channel.
+    pub fn with_fixed_media(mut self, effects: Vec<f64>) -> Result<Self> {
+        if effects.len() != self.layout.channels
+            || !effects.iter().all(|b| *b >= 0.0 && b.is_finite())
+        {
+            return Err(Error::Shape(format!(
+                "fixed media effects {effects:?} are not {} finite values ≥ 0",
+                self.layout.channels
+            )));
+        }
+        self.fixed_effects = Some(effects);
+        Ok(self)
+    }
+
+    /// Whether the media part is held fixed ([`Model::with_fixed_media`]).
+    pub fn media_fixed(&self) -> bool {
+        self.fixed_effects.is_some()
     }
 
     /// The configuration the model was built with.
@@ -289,10 +348,9 @@ impl Model {
         }
     }
 
-    /// Initial parameters: transforms at their defaults, media coefficients splitting
-    /// `initial_media_share` of the target across channels (equally, or by
-    /// `initial_media_split`), region
-    /// baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
+    /// Initial parameters: transforms at their starts, media coefficients fixed
+    /// ([`Model::with_fixed_media`]) or splitting `initial_media_share` of the target across
+    /// channels (equally, or by `initial_media_split`), region baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
     /// `seed`, heads at zero (so modulation starts neutral).
     pub fn init_params(&self, inp: &ModelInputs, weights: &Array2<f64>, seed: u64) -> Vec<f64> {
         self.check_inputs(inp);
@@ -300,17 +358,39 @@ impl Model {
         let mut p = vec![0.0; l.len];
         for c in 0..l.channels {
             p[l.adstock_of(c)].copy_from_slice(&self.adstock_init[c]);
-            p[l.saturation_of(c)].copy_from_slice(&self.saturation[c].default_params());
+            p[l.saturation_of(c)].copy_from_slice(&self.saturation_init[c]);
         }
         p[l.gru.clone()].copy_from_slice(&self.gru.init_params(seed));
-        // Media coefficients: together the channels start explaining `initial_media_share` of
-        // the (scaled) target, split equally (or by the configured weights w_c) —
-        // β_c = share · w_c / (Σw · weighted mean of Hill_c). The
-        // data move them from there; where they cannot tell a channel from the baseline, this
-        // starting point remains (docs/model.md §8).
+        if let Some(effects) = &self.fixed_effects {
+            let inv = mmm_transforms::param::softplus_inv;
+            // The smallest positive β that softplus represents stands for 0.
+            for (c, b) in effects.iter().enumerate() {
+                p[l.beta.start + c] = inv(b.max(1e-12));
+            }
+        } else {
+            self.split_initial_media(&mut p, inp, weights);
+        }
+        let tape = self.forward(&p, inp);
+        for r in 0..l.regions {
+            let w = weights.row(r);
+            let wsum: f64 = w.sum();
+            let resid: f64 = (0..inp.n_weeks())
+                .map(|t| w[t] * (inp.target[[r, t]] - tape.prediction[[r, t]]))
+                .sum();
+            p[l.base.start + r] = if wsum > 0.0 { resid / wsum } else { 1.0 };
+        }
+        p
+    }
+
+    /// Media coefficients that together explain `initial_media_share` of the (scaled) target,
+    /// split equally (or by the configured weights w_c): β_c = share · w_c / (Σw · weighted mean
+    /// of Hill_c). The data move them from there; where they cannot tell a channel from the
+    /// baseline, this starting point remains (docs/model.md §8).
+    fn split_initial_media(&self, p: &mut [f64], inp: &ModelInputs, weights: &Array2<f64>) {
+        let l = &self.layout;
         let inv = mmm_transforms::param::softplus_inv;
         p[l.beta.clone()].fill(inv(1.0));
-        let unit = self.forward(&p, inp);
+        let unit = self.forward(p, inp);
         let wsum = weights.sum();
         let split = self.config.initial_media_fractions(l.channels);
         for c in 0..l.channels {
@@ -328,16 +408,6 @@ impl Model {
             let beta = if mean > 1e-9 { share / mean } else { share };
             p[l.beta.start + c] = inv(beta.max(1e-6));
         }
-        let tape = self.forward(&p, inp);
-        for r in 0..l.regions {
-            let w = weights.row(r);
-            let wsum: f64 = w.sum();
-            let resid: f64 = (0..inp.n_weeks())
-                .map(|t| w[t] * (inp.target[[r, t]] - tape.prediction[[r, t]]))
-                .sum();
-            p[l.base.start + r] = if wsum > 0.0 { resid / wsum } else { 1.0 };
-        }
-        p
     }
 
     /// Runs the model over every week of `inp` (training, holdout and forecast weeks alike, so
@@ -707,6 +777,19 @@ impl Model {
         };
         self.backward(p, inp, &tape, &g_pred, g_channel.as_ref(), grad);
         let penalty = self.penalty(p, grad);
+        if self.fixed_effects.is_some() {
+            let l = &self.layout;
+            for block in [
+                &l.adstock,
+                &l.saturation,
+                &l.beta,
+                &l.eta,
+                &l.effect_head,
+                &l.effect_bias,
+            ] {
+                grad[block.clone()].fill(0.0);
+            }
+        }
         let prediction = tape.prediction.clone();
         self.recycle(tape);
         (

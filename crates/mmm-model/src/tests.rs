@@ -208,6 +208,78 @@ fn a_given_adstock_start_is_where_initialisation_puts_each_channel() {
 }
 
 #[test]
+fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
+    let cfg = ModelConfig {
+        adstock: AdstockKind::Weibull,
+        huber_delta: 50.0,
+        ..ModelConfig::default()
+    };
+    let kernels = vec![
+        mmm_transforms::WeibullAdstock::params_for(2.5, 3.2),
+        mmm_transforms::WeibullAdstock::params_for(1.0, 0.8),
+    ];
+    let curves = vec![
+        mmm_transforms::Hill::params_for(0.5, 2.0),
+        mmm_transforms::Hill::params_for(1.5, 1.0),
+    ];
+    let effects = vec![0.3, 0.0];
+    let (r_n, t_n) = (3, 24);
+    let free = Model::new(cfg.clone(), r_n, 2, 1).unwrap();
+    let fixed = Model::new(cfg.clone(), r_n, 2, 1)
+        .unwrap()
+        .with_adstock_start(kernels.clone())
+        .unwrap()
+        .with_saturation_start(curves.clone())
+        .unwrap()
+        .with_fixed_media(effects.clone())
+        .unwrap();
+    assert!(fixed.media_fixed() && !free.media_fixed());
+    let inp = small_inputs(6, r_n, t_n, 2, 1, 2);
+    let w = inp.loss_weights(0..t_n - 2, &[1.0, 2.0, 0.5]).unwrap();
+    let p = fixed.init_params(&inp, &w, 3);
+    let l = fixed.layout();
+    for c in 0..2 {
+        assert_eq!(&p[l.adstock_of(c)], kernels[c].as_slice());
+        assert_eq!(&p[l.saturation_of(c)], curves[c].as_slice());
+    }
+    let beta = fixed.media_coefficients(&p);
+    assert!((beta[0] - 0.3).abs() < 1e-12 && beta[1] < 1e-11, "{beta:?}");
+    // At perturbed parameters, the media blocks get no gradient and every other entry is the
+    // free model's (which itself matches central differences elsewhere in these tests).
+    let p = perturbed_params(&fixed, &inp, &w, 4);
+    let (mut g_fixed, mut g_free) = (vec![0.0; l.len], vec![0.0; l.len]);
+    let loss_fixed = fixed.loss_and_grad(&p, &inp, &w, &mut g_fixed).total();
+    let loss_free = free.loss_and_grad(&p, &inp, &w, &mut g_free).total();
+    assert_eq!(loss_fixed, loss_free);
+    let media: Vec<usize> = [
+        &l.adstock,
+        &l.saturation,
+        &l.beta,
+        &l.eta,
+        &l.effect_head,
+        &l.effect_bias,
+    ]
+    .into_iter()
+    .flat_map(|r| r.clone())
+    .collect();
+    for i in 0..l.len {
+        if media.contains(&i) {
+            assert_eq!(g_fixed[i], 0.0, "media parameter {i}");
+        } else {
+            assert_eq!(g_fixed[i], g_free[i], "parameter {i}");
+        }
+    }
+    assert!(media.iter().any(|&i| g_free[i] != 0.0));
+    for bad in [vec![0.3], vec![0.3, -0.1], vec![0.3, f64::NAN]] {
+        let err = Model::new(cfg.clone(), r_n, 2, 1)
+            .unwrap()
+            .with_fixed_media(bad)
+            .unwrap_err();
+        assert!(matches!(err, Error::Shape(_)), "{err}");
+    }
+}
+
+#[test]
 fn whole_model_gradient_at_edge_sizes() {
     check_whole_model(12, 1, 4, 1, 0, 0, 1); // one region, no controls, no seasonality
     check_whole_model(13, 2, 1, 3, 1, 2, 2); // one week

@@ -450,6 +450,26 @@ fn print_summary(
         fitted.fit_seconds,
         fitted.best_epochs
     );
+    match &fitted.screened_media {
+        Some(m) if m.used => {
+            let _ = writeln!(
+                s,
+                "media part: chosen by the media screen ({:.0} % of the training target), the rest \
+                 trained around it (two stages; [model] media_fit = \"screen\")",
+                100.0 * m.media_share
+            );
+        }
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "media part: trained jointly — the media screen gave the media {:.0} % of the \
+                 training target (≥ {:.0} %: implausible, docs/model.md §8)",
+                100.0 * m.media_share,
+                100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
+            );
+        }
+        None => {}
+    }
     let _ = writeln!(s, "{}", line("train", &card.train));
     if let Some(h) = &card.holdout {
         let _ = writeln!(s, "{}", line("holdout", h));

@@ -53,6 +53,9 @@ pub struct ScreenedMedia {
     pub effects: Vec<f64>,
     /// Coefficients of the controls.
     pub controls: Vec<f64>,
+    /// Mean of the media part `Σ_c β_c s_c[r,t]` over the training cells: on a target scaled by
+    /// each region's training mean, the share of the target the screen gives the media.
+    pub media_share: f64,
 }
 
 impl MediaScreen {
@@ -131,15 +134,18 @@ impl MediaScreen {
             .map(|&(k, l)| WeibullAdstock::params_for(k, l))
             .collect();
         let curve = |c: usize, q: usize| (self.curves[q].0 * level[c], self.curves[q].1);
-        let column = |c: usize, k: usize, q: usize| -> Vec<f64> {
+        // Channel c's regressor under kernel k and curve q, before and after the region terms
+        // are partialled out.
+        let saturated = |c: usize, k: usize, q: usize| -> Array2<f64> {
             let x = data.media.index_axis(Axis(0), c);
             let mut a = Array2::zeros(x.dim());
             WeibullAdstock::default().forward(&kernel_params[k], x, a.view_mut());
             let (half, slope) = curve(c, q);
             let mut s = Array2::zeros(a.dim());
             Hill.forward(&Hill::params_for(half, slope), a.view(), s.view_mut());
-            within.residuals(s.view())
+            s
         };
+        let column = |c: usize, k: usize, q: usize| within.residuals(saturated(c, k, q).view());
         let mut kernels = vec![k0; channels];
         let mut curves = vec![q0; channels];
         for _ in 0..self.rounds {
@@ -177,7 +183,14 @@ impl MediaScreen {
         let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let n_controls = data.controls.dim().0;
         let theta = bounded_least_squares(&gram(&columns), &cross(&columns, &y), n_controls)?;
+        let effects = &theta[n_controls..];
+        let mut media_total = 0.0;
+        for (c, beta) in effects.iter().enumerate().filter(|(_, b)| **b > 0.0) {
+            let s = saturated(c, kernels[c], curves[c]);
+            media_total += beta * within.cells().map(|cell| s[cell]).sum::<f64>();
+        }
         Ok(ScreenedMedia {
+            media_share: media_total / within.n_cells().max(1) as f64,
             kernels: kernels.iter().map(|&k| self.kernels[k]).collect(),
             curves: (0..channels).map(|c| curve(c, curves[c])).collect(),
             effects: theta[n_controls..].to_vec(),
@@ -243,6 +256,21 @@ mod tests {
             );
         }
         assert!((got.controls[0] - 0.3).abs() < 1e-6, "{:?}", got.controls);
+        // The media share is the mean of the true media part over the (observed) cells.
+        let made_without_media = synthetic(&kernels, Some(&curves), &[0.0; 3], 0.0, 5);
+        let media = &s.target - &made_without_media.target;
+        let cells: Vec<f64> = media
+            .iter()
+            .zip(s.observed.iter())
+            .filter(|(_, o)| **o)
+            .map(|(v, _)| *v)
+            .collect();
+        let share = cells.iter().sum::<f64>() / cells.len() as f64;
+        assert!(
+            (got.media_share - share).abs() < 1e-6 * share,
+            "{} vs {share}",
+            got.media_share
+        );
         // With noise the effects are estimated, not known.
         let s = synthetic(&kernels, Some(&curves), &effects, 0.02, 6);
         let got = fit(&s, &MediaScreen::new()).unwrap();

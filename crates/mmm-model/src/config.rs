@@ -46,6 +46,26 @@ pub enum KernelStart {
     Geometric,
 }
 
+/// How the media part (lag kernels, saturation curves, effect sizes) is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaFit {
+    /// Two stages: a linear screen of the training weeks (`mmm_linear::MediaScreen`) chooses
+    /// every channel's Weibull kernel and Hill curve and estimates its effect β_c ≥ 0 with each
+    /// region's level, trend and season partialled out; gradient training then fits the rest of
+    /// the model (baseline, GRU baseline modulation, trend, seasonality, controls) around those
+    /// fixed media contributions, with region multipliers and effectiveness modulation at 1. The
+    /// default: on the simulations its budget recommendations had a fraction of the joint fit's
+    /// regret (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks, at least
+    /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions and no lift tests; otherwise it fits
+    /// jointly.
+    #[default]
+    Screen,
+    /// Every parameter trained together by gradient descent, the media part starting as
+    /// [`KernelStart`] and `initial_media_share` say.
+    Joint,
+}
+
 /// Regularisation weights. Each penalty is a mean over its block, so a weight means the same thing
 /// whatever the panel size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,8 +110,11 @@ pub struct ModelConfig {
     pub fourier_harmonics: usize,
     /// Adstock family of the channels.
     pub adstock: AdstockKind,
-    /// Where Weibull lag kernels start (ignored by geometric adstocks).
+    /// Where Weibull lag kernels start (ignored by geometric adstocks and by a screened media
+    /// part).
     pub kernel_start: KernelStart,
+    /// How the media part is fitted.
+    pub media_fit: MediaFit,
     /// Share of the target the media channels together explain at initialisation, split
     /// equally across channels. Attribution is only partly identified by data, so this starting
     /// point acts as a weak prior (docs/model.md §8).
@@ -124,6 +147,7 @@ impl Default for ModelConfig {
             fourier_harmonics: 2,
             adstock: AdstockKind::default(),
             kernel_start: KernelStart::default(),
+            media_fit: MediaFit::default(),
             initial_media_share: 0.2,
             initial_media_split: None,
             effect_modulation: 0.3,

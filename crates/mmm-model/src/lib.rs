@@ -18,7 +18,7 @@ pub mod model;
 
 pub use calibration::{Calibration, LiftTest};
 pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
-pub use config::{AdstockKind, KernelStart, ModelConfig, Penalties, RegionWeighting};
+pub use config::{AdstockKind, KernelStart, MediaFit, ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;
 pub use layout::Layout;
 pub use model::{Decomposition, Loss, Model, Tape};

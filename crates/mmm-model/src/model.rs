@@ -39,6 +39,8 @@ pub struct Model {
     saturation_init: Vec<Vec<f64>>,
     /// Media coefficients β_c of a media part held fixed ([`Model::with_fixed_media`]).
     fixed_effects: Option<Vec<f64>>,
+    /// Where the control coefficients γ_k start with a fixed media part.
+    control_start: Vec<f64>,
     gru: Gru,
     /// The last training step's tape, whose buffers the next forward pass reuses: on a
     /// 2000-region panel the fresh [C, R, T] and [T, R, 4H] arrays of every epoch cost more
@@ -213,6 +215,7 @@ impl Model {
             saturation_init: saturation.iter().map(|s| s.default_params()).collect(),
             saturation,
             fixed_effects: None,
+            control_start: vec![0.0; controls],
             gru,
             recycled: Mutex::new(None),
         })
@@ -275,11 +278,19 @@ impl Model {
     /// coefficients β_c = `effects[c]`, region multipliers exp(η) = 1 and effectiveness m = 1
     /// (modulation head at zero). The gradient of every media parameter is zero, so training fits
     /// only the baseline, trend, seasonality and controls around the given media contributions:
-    /// the second stage of a two-stage fit (docs/model.md §2).
+    /// the second stage of a two-stage fit (docs/model.md §2). The control coefficients start at
+    /// `control_effects` (the first stage's estimates; they stay trainable), and each region's
+    /// level, trend and season at their least-squares fit to what media and controls leave
+    /// ([`Model::init_params`]).
     ///
     /// # Errors
-    /// [`Error::Shape`] unless there is one finite, non-negative effect per channel.
-    pub fn with_fixed_media(mut self, effects: Vec<f64>) -> Result<Self> {
+    /// [`Error::Shape`] unless there is one finite, non-negative effect per channel and one finite
+    /// coefficient per control.
+    pub fn with_fixed_media(
+        mut self,
+        effects: Vec<f64>,
+        control_effects: Vec<f64>,
+    ) -> Result<Self> {
         if effects.len() != self.layout.channels
             || !effects.iter().all(|b| *b >= 0.0 && b.is_finite())
         {
@@ -288,7 +299,16 @@ impl Model {
                 self.layout.channels
             )));
         }
+        if control_effects.len() != self.layout.controls
+            || !control_effects.iter().all(|g| g.is_finite())
+        {
+            return Err(Error::Shape(format!(
+                "control starts {control_effects:?} are not {} finite values",
+                self.layout.controls
+            )));
+        }
         self.fixed_effects = Some(effects);
+        self.control_start = control_effects;
         Ok(self)
     }
 
@@ -367,9 +387,11 @@ impl Model {
             for (c, b) in effects.iter().enumerate() {
                 p[l.beta.start + c] = inv(b.max(1e-12));
             }
-        } else {
-            self.split_initial_media(&mut p, inp, weights);
+            p[l.gamma.clone()].copy_from_slice(&self.control_start);
+            self.fit_region_baselines(&mut p, inp, weights);
+            return p;
         }
+        self.split_initial_media(&mut p, inp, weights);
         let tape = self.forward(&p, inp);
         for r in 0..l.regions {
             let w = weights.row(r);
@@ -380,6 +402,87 @@ impl Model {
             p[l.base.start + r] = if wsum > 0.0 { resid / wsum } else { 1.0 };
         }
         p
+    }
+
+    /// The shared trend and seasonality as the mean over regions of each region's least-squares
+    /// trend slope and Fourier coefficients on what the rest of `p` leaves of the target (cells
+    /// with positive `weights`; regions with too few cells for their terms are left out), and
+    /// each region's level as the mean of what then remains. Region deviations stay at zero:
+    /// unshrunk per-region trends extrapolated badly into the reference panel's holdout.
+    fn fit_region_baselines(&self, p: &mut [f64], inp: &ModelInputs, weights: &Array2<f64>) {
+        use faer::Mat;
+        use faer::linalg::solvers::Solve;
+        let l = &self.layout;
+        let tape = self.forward(p, inp);
+        let n_terms = 2 + l.fourier;
+        let row = |t: usize| {
+            let mut x = vec![1.0, inp.tau[t]];
+            x.extend((0..l.fourier).map(|f| inp.fourier[[t, f]]));
+            x
+        };
+        let resid = |r: usize, t: usize| inp.target[[r, t]] - tape.prediction[[r, t]];
+        let cells: Vec<Vec<usize>> = (0..l.regions)
+            .map(|r| {
+                (0..inp.n_weeks())
+                    .filter(|&t| weights[[r, t]] > 0.0)
+                    .collect()
+            })
+            .collect();
+        let mut fitted: Vec<Option<Vec<f64>>> = Vec::with_capacity(l.regions);
+        for (r, cells) in cells.iter().enumerate() {
+            let resid = |t: usize| resid(r, t);
+            if cells.len() <= n_terms + 2 {
+                fitted.push(None);
+                continue;
+            }
+            let mut g = Mat::<f64>::zeros(n_terms, n_terms);
+            let mut b = Mat::<f64>::zeros(n_terms, 1);
+            for &t in cells {
+                let x = row(t);
+                let e = resid(t);
+                for i in 0..n_terms {
+                    b[(i, 0)] += x[i] * e;
+                    for j in 0..n_terms {
+                        g[(i, j)] += x[i] * x[j];
+                    }
+                }
+            }
+            for i in 0..n_terms {
+                g[(i, i)] += 1e-9 * (1.0 + g[(i, i)]);
+            }
+            let theta = g.partial_piv_lu().solve(&b);
+            let theta: Vec<f64> = (0..n_terms).map(|i| theta[(i, 0)]).collect();
+            fitted.push(theta.iter().all(|v| v.is_finite()).then_some(theta));
+        }
+        let known: Vec<&Vec<f64>> = fitted.iter().flatten().collect();
+        let shared: Vec<f64> = (1..n_terms)
+            .map(|i| {
+                if known.is_empty() {
+                    0.0
+                } else {
+                    known.iter().map(|th| th[i]).sum::<f64>() / known.len() as f64
+                }
+            })
+            .collect();
+        p[l.trend.start] = shared[0];
+        p[l.season.clone()].copy_from_slice(&shared[1..]);
+        // Each region's level: the mean of what is left once the shared trend and season are
+        // counted (region deviations start at zero, where their shrinkage pulls them).
+        for (r, cells) in cells.iter().enumerate() {
+            let n = cells.len();
+            p[l.base.start + r] = if n == 0 {
+                1.0
+            } else {
+                cells
+                    .iter()
+                    .map(|&t| {
+                        let x = row(t);
+                        resid(r, t) - (1..n_terms).map(|i| shared[i - 1] * x[i]).sum::<f64>()
+                    })
+                    .sum::<f64>()
+                    / n as f64
+            };
+        }
     }
 
     /// Media coefficients that together explain `initial_media_share` of the (scaled) target,

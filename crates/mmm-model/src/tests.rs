@@ -223,7 +223,7 @@ fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
         mmm_transforms::Hill::params_for(1.5, 1.0),
     ];
     let effects = vec![0.3, 0.0];
-    let (r_n, t_n) = (3, 24);
+    let (r_n, t_n) = (3, 80);
     let free = Model::new(cfg.clone(), r_n, 2, 1).unwrap();
     let fixed = Model::new(cfg.clone(), r_n, 2, 1)
         .unwrap()
@@ -231,7 +231,7 @@ fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
         .unwrap()
         .with_saturation_start(curves.clone())
         .unwrap()
-        .with_fixed_media(effects.clone())
+        .with_fixed_media(effects.clone(), vec![0.25])
         .unwrap();
     assert!(fixed.media_fixed() && !free.media_fixed());
     let inp = small_inputs(6, r_n, t_n, 2, 1, 2);
@@ -244,6 +244,30 @@ fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
     }
     let beta = fixed.media_coefficients(&p);
     assert!((beta[0] - 0.3).abs() < 1e-12 && beta[1] < 1e-11, "{beta:?}");
+    assert_eq!(p[l.gamma.start], 0.25);
+    // A target made of the fixed media, the controls, region levels and a shared trend and
+    // season: the start recovers the levels, trend and season.
+    let mut truth = p.clone();
+    truth[l.base.clone()].copy_from_slice(&[0.9, 1.1, 1.3]);
+    truth[l.trend.start] = 0.05;
+    truth[l.season.clone()].copy_from_slice(&[0.1, -0.05, 0.02, 0.03]);
+    let mut made = inp.clone();
+    made.target = fixed.forward(&truth, &inp).prediction;
+    let start = fixed.init_params(&made, &w, 3);
+    for i in l
+        .base
+        .clone()
+        .chain(l.trend.clone())
+        .chain(l.season.clone())
+    {
+        assert!(
+            (start[i] - truth[i]).abs() < 1e-7,
+            "{i}: {} vs {}",
+            start[i],
+            truth[i]
+        );
+    }
+    assert!(start[l.region_trend.clone()].iter().all(|v| *v == 0.0));
     // At perturbed parameters, the media blocks get no gradient and every other entry is the
     // free model's (which itself matches central differences elsewhere in these tests).
     let p = perturbed_params(&fixed, &inp, &w, 4);
@@ -270,10 +294,16 @@ fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
         }
     }
     assert!(media.iter().any(|&i| g_free[i] != 0.0));
-    for bad in [vec![0.3], vec![0.3, -0.1], vec![0.3, f64::NAN]] {
+    for (bad, controls) in [
+        (vec![0.3], vec![0.0]),
+        (vec![0.3, -0.1], vec![0.0]),
+        (vec![0.3, f64::NAN], vec![0.0]),
+        (vec![0.3, 0.1], vec![]),
+        (vec![0.3, 0.1], vec![f64::INFINITY]),
+    ] {
         let err = Model::new(cfg.clone(), r_n, 2, 1)
             .unwrap()
-            .with_fixed_media(bad)
+            .with_fixed_media(bad, controls)
             .unwrap_err();
         assert!(matches!(err, Error::Shape(_)), "{err}");
     }

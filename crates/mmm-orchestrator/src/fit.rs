@@ -9,12 +9,12 @@ use crate::calibration::{LiftTestSpec, calibration_for};
 use crate::train::{EpochRecord, Progress, TrainConfig, train};
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
-use mmm_linear::{KernelScreen, ScreenData, WithinRegion};
+use mmm_linear::{KernelScreen, MediaScreen, ScreenData, WithinRegion};
 use mmm_model::{
-    AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, Model, ModelConfig,
+    AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, MediaFit, Model, ModelConfig,
     ModelInputs, fit_channel_dag,
 };
-use mmm_transforms::WeibullAdstock;
+use mmm_transforms::{Hill, WeibullAdstock};
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -111,8 +111,42 @@ pub struct FittedModel {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_start: Option<Vec<[f64; 2]>>,
+    /// The media part the media screen chose (`[model] media_fit = "screen"`, Weibull adstocks,
+    /// at least [`SCREEN_MIN_REGIONS`] regions, no lift tests; absent otherwise). When `used`,
+    /// the fit ran in two stages and the same values are in `params`; when not, the screen's
+    /// media share was implausible and the model was fitted jointly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screened_media: Option<ScreenedMedia>,
     /// The data history.
     pub history: History,
+}
+
+/// A media part chosen by the media screen (`mmm_linear::MediaScreen`), channel by channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenedMedia {
+    /// Weibull kernel `[k, λ]` (λ in weeks).
+    pub kernels: Vec<[f64; 2]>,
+    /// Hill curve `[K, s]`, K in scaled activity (1 = the channel's mean training activity).
+    pub curves: Vec<[f64; 2]>,
+    /// Effect size β_c ≥ 0 on the scaled target.
+    pub effects: Vec<f64>,
+    /// Share of the training target this media part explains.
+    pub media_share: f64,
+    /// Whether the fit used it; `false` when its share reached [`MAX_SCREENED_MEDIA_SHARE`] and
+    /// the model was fitted jointly instead.
+    pub used: bool,
+}
+
+impl ScreenedMedia {
+    fn from_screen(m: &mmm_linear::ScreenedMedia, used: bool) -> Self {
+        ScreenedMedia {
+            kernels: m.kernels.iter().map(|&(k, l)| [k, l]).collect(),
+            curves: m.curves.iter().map(|&(h, s)| [h, s]).collect(),
+            effects: m.effects.clone(),
+            media_share: m.media_share,
+            used,
+        }
+    }
 }
 
 fn nested3(a: &Array3<f64>) -> Vec<Vec<Vec<f64>>> {
@@ -183,16 +217,49 @@ pub fn fit_panel(
         best_epochs: 0,
         fit_seconds: 0.0,
         kernel_start: None,
+        screened_media: None,
         history,
     };
     let mut inputs = fitted.inputs_for(panel)?;
     let mut model = fitted.model()?;
-    if cfg.model.adstock == AdstockKind::Weibull
-        && cfg.model.kernel_start == KernelStart::Screen
-        && let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())?
+    let screened = if cfg.model.adstock == AdstockKind::Weibull
+        && cfg.model.media_fit == MediaFit::Screen
+        && cfg.lift_tests.is_empty()
     {
-        fitted.kernel_start = Some(kernels);
-        model = model.with_adstock_start(starts)?;
+        screen_media(panel, &inputs, split.train.clone())?
+    } else {
+        None
+    };
+    if let Some(media) = screened
+        .as_ref()
+        .filter(|m| m.media_share < MAX_SCREENED_MEDIA_SHARE)
+    {
+        model = model
+            .with_adstock_start(
+                media
+                    .kernels
+                    .iter()
+                    .map(|&(k, l)| WeibullAdstock::params_for(k, l))
+                    .collect(),
+            )?
+            .with_saturation_start(
+                media
+                    .curves
+                    .iter()
+                    .map(|&(h, s)| Hill::params_for(h, s))
+                    .collect(),
+            )?
+            .with_fixed_media(media.effects.clone(), media.controls.clone())?;
+        fitted.screened_media = Some(ScreenedMedia::from_screen(media, true));
+    } else {
+        fitted.screened_media = screened.map(|m| ScreenedMedia::from_screen(&m, false));
+        if cfg.model.adstock == AdstockKind::Weibull
+            && cfg.model.kernel_start == KernelStart::Screen
+            && let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())?
+        {
+            fitted.kernel_start = Some(kernels);
+            model = model.with_adstock_start(starts)?;
+        }
     }
     let weights = model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
@@ -226,6 +293,35 @@ pub fn fit_panel(
 /// forecast of three of the four one-region example panels clearly worse (docs/model.md §8); from 40
 /// regions up it helped. Between 1 and 40 nothing was measured: 10 is a conservative guess.
 pub const SCREEN_MIN_REGIONS: usize = 10;
+
+/// Largest share of the training target a screened media part may explain; above it the fit
+/// runs jointly. The screen sees only how media and target move together within regions, so a
+/// channel that barely varies can get an effect whose level — extrapolated to zero activity —
+/// is most of the target: on the reference panel the screen gave the media 104 % of it (a
+/// negative baseline) and the two-stage fit forecast the holdout far worse than the joint one
+/// (docs/model.md §8).
+pub const MAX_SCREENED_MEDIA_SHARE: f64 = 0.8;
+
+/// The media part the media screen (`mmm_linear::MediaScreen`) chooses and estimates on the
+/// training weeks of the scaled inputs; `None` (fit jointly) when fewer than
+/// [`SCREEN_MIN_REGIONS`] regions have enough training weeks.
+fn screen_media(
+    panel: &Panel,
+    inputs: &ModelInputs,
+    train: std::ops::Range<usize>,
+) -> Result<Option<mmm_linear::ScreenedMedia>> {
+    let Some(within) =
+        training_within(panel, train)?.filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
+    else {
+        return Ok(None);
+    };
+    let data = ScreenData {
+        target: inputs.target.view(),
+        media: inputs.media.view(),
+        controls: inputs.controls.view(),
+    };
+    Ok(Some(MediaScreen::new().fit(&within, &data)?))
+}
 
 /// Chosen kernels as `[k, λ]` per channel, and as the adstock's unconstrained parameters.
 type Screened = (Vec<[f64; 2]>, Vec<Vec<f64>>);

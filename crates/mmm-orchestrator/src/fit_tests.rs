@@ -440,8 +440,8 @@ fn noise_variance_recovers_white_noise() {
 }
 
 #[test]
-fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
-    use mmm_model::KernelStart;
+fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_its_kernels_there() {
+    use mmm_model::{KernelStart, MediaFit};
     use mmm_transforms::{Adstock, WeibullAdstock};
     // Activity on/off in bursts, proportional to region size; the target is linear in each
     // channel's Weibull-adstocked activity: a delayed peak for tv, a short decay for search.
@@ -478,8 +478,56 @@ fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
     }
     p.target[[0, 0]] = f64::NAN;
     let spec = ColumnSpec::default();
-    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
     let expected: Vec<[f64; 2]> = truth.iter().map(|&(k, l)| [k, l]).collect();
+    // Default: two stages. Training leaves the media part as the media screen chose it (what the
+    // screen chooses is tested in mmm-linear; this target is linear in the adstocked activity, so
+    // a Hill curve and a different kernel can fit search's short decay equally well).
+    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    let media = fitted.screened_media.clone().expect("screened");
+    assert!(media.used && media.media_share < crate::MAX_SCREENED_MEDIA_SHARE);
+    assert_eq!(fitted.kernel_start, None);
+    let model = fitted.model().unwrap();
+    let l = model.layout();
+    let beta = model.media_coefficients(&fitted.params);
+    for c in 0..2 {
+        let [k, lam] = media.kernels[c];
+        assert_eq!(
+            fitted.params[l.adstock_of(c)],
+            WeibullAdstock::params_for(k, lam)[..]
+        );
+        let [half, slope] = media.curves[c];
+        assert_eq!(
+            fitted.params[l.saturation_of(c)],
+            mmm_transforms::Hill::params_for(half, slope)[..]
+        );
+        assert!((beta[c] - media.effects[c]).abs() < 1e-9 * media.effects[c].max(1e-3));
+    }
+    assert!(fitted.params[l.eta.clone()].iter().all(|v| *v == 0.0));
+    let json = serde_json::to_string(&fitted).unwrap();
+    let back: FittedModel = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.screened_media, fitted.screened_media);
+    // A media part that would explain most of the target is not believed: the fit runs jointly.
+    let mut heavy = p.clone();
+    for r in 0..r_n {
+        let size = 1.0 + r as f64;
+        heavy
+            .target
+            .row_mut(r)
+            .assign(&((&target.row(r) - 95.0) * size));
+    }
+    heavy.target[[0, 0]] = f64::NAN;
+    let fitted = fit_panel(&heavy, &spec, &quick_config(), &mut |_| {}).unwrap();
+    let media = fitted.screened_media.clone().expect("screened");
+    assert!(
+        !media.used && media.media_share >= crate::MAX_SCREENED_MEDIA_SHARE,
+        "{media:?}"
+    );
+    assert!(fitted.kernel_start.is_some());
+    // Fitted jointly, every kernel starts where the kernel screen finds it.
+    let mut joint = quick_config();
+    joint.model.media_fit = MediaFit::Joint;
+    let fitted = fit_panel(&p, &spec, &joint, &mut |_| {}).unwrap();
+    assert_eq!(fitted.screened_media, None);
     assert_eq!(fitted.kernel_start.as_deref(), Some(expected.as_slice()));
     // Recorded in model.json.
     let json = serde_json::to_string(&fitted).unwrap();
@@ -487,7 +535,7 @@ fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
     assert_eq!(back.kernel_start, fitted.kernel_start);
     // Asked to start at the geometric special case, it does not screen; nor with one region
     // fewer than the screen needs.
-    let mut cfg = quick_config();
+    let mut cfg = joint.clone();
     cfg.model.kernel_start = KernelStart::Geometric;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
     assert_eq!(plain.kernel_start, None);
@@ -500,8 +548,10 @@ fn the_default_fit_starts_each_weibull_kernel_where_the_screen_finds_it() {
         .controls_data
         .slice(ndarray::s![..r_n - 1, .., ..])
         .to_owned();
-    let few = fit_panel(&fewer, &spec, &quick_config(), &mut |_| {}).unwrap();
-    assert_eq!(few.kernel_start, None);
+    for cfg in [quick_config(), joint] {
+        let few = fit_panel(&fewer, &spec, &cfg, &mut |_| {}).unwrap();
+        assert_eq!((few.kernel_start, few.screened_media), (None, None));
+    }
     let value = serde_json::to_value(&plain).unwrap();
     assert!(value.get("kernel_start").is_none());
     assert_eq!(value["config"]["model"]["kernel_start"], "geometric");

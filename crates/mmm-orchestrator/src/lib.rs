@@ -23,7 +23,8 @@ pub mod variation;
 pub use attribution::ChannelSummary;
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
-    FitConfig, FittedModel, History, MODEL_FORMAT, MODEL_VERSION, SCREEN_MIN_REGIONS, fit_panel,
+    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MODEL_FORMAT, MODEL_VERSION,
+    SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};

@@ -17,8 +17,8 @@
 //! (as dcmmm sees them). Region-specific trend and seasonality match the simulator's baseline.
 //! The region-specific terms are partialled out region by region (`mmm_linear::WithinRegion`;
 //! regions with at most 12 training weeks are left out), and the remaining small non-negative
-//! least-squares problem in the pooled coefficients is solved with the bounded L-BFGS of
-//! `mmm-optim` (a convex quadratic, solved to convergence).
+//! least-squares problem in the pooled coefficients is solved by
+//! `mmm_linear::bounded_least_squares`.
 
 use mmm_linear::WithinRegion;
 use mmm_sim::Simulation;
@@ -85,42 +85,12 @@ pub fn fit_oracle(sim: &Simulation, holdout_weeks: usize) -> anyhow::Result<Orac
         .chain(units.iter().map(|u| within.residuals(per_level(u).view())))
         .collect();
     let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
-    let p_n = columns.len();
-    let gram = mmm_linear::gram(&columns);
-    let rhs = mmm_linear::cross(&columns, &y);
-    // min ½ θᵀGθ − bᵀθ with the effects ≥ 0, on unit-scaled columns for conditioning.
-    let scale: Vec<f64> = (0..p_n)
-        .map(|i| {
-            let d = gram[[i, i]].sqrt();
-            if d > 0.0 { d } else { 1.0 }
-        })
-        .collect();
-    let objective = |x: &[f64], g: &mut [f64]| {
-        let mut f = 0.0;
-        for i in 0..p_n {
-            let gx: f64 = (0..p_n)
-                .map(|j| gram[[i, j]] / (scale[i] * scale[j]) * x[j])
-                .sum();
-            g[i] = gx - rhs[i] / scale[i];
-            f += 0.5 * x[i] * gx - rhs[i] / scale[i] * x[i];
-        }
-        f
-    };
-    let mut lower = vec![f64::NEG_INFINITY; p_n];
-    lower[k_n..].fill(0.0); // effects are non-negative, as in the simulator
-    let upper = vec![f64::INFINITY; p_n];
-    let cfg = mmm_optim::LbfgsConfig {
-        max_iters: 10_000,
-        grad_tol: 1e-10,
-        ..Default::default()
-    };
-    let res = mmm_optim::minimize_lbfgs_box(objective, &vec![0.0; p_n], &lower, &upper, &cfg)?;
-    anyhow::ensure!(
-        res.converged,
-        "the oracle regression did not converge ({:?})",
-        res.termination
-    );
-    let effects: Vec<f64> = (k_n..p_n).map(|i| res.x[i] / scale[i]).collect();
+    let theta = mmm_linear::bounded_least_squares(
+        &mmm_linear::gram(&columns),
+        &mmm_linear::cross(&columns, &y),
+        k_n, // effects are non-negative, as in the simulator
+    )?;
+    let effects = theta[k_n..].to_vec();
     // Units are zero on unobserved region-weeks.
     let contributions = effects
         .iter()

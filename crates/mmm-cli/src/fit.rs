@@ -58,9 +58,9 @@ pub struct FitArgs {
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Train to convergence: no validation slice, all epochs on all training weeks. Forecasts
-    /// worse, but on panels with many regions its curves gave better budget decisions: fit once
-    /// by default for `predict`, once with --converged for `curves` and `optimize`
-    /// (docs/analysis.md §5). Overrides `[train] validation_weeks`.
+    /// worse; with `media_fit = "joint"` on panels with many regions its curves gave better
+    /// budget decisions than the early-stopped joint fit (docs/analysis.md §5). The default
+    /// two-stage fit's media part does not depend on it. Overrides `[train] validation_weeks`.
     #[arg(long)]
     pub converged: bool,
     /// Also refit from N random starting splits of the media and report each channel's range
@@ -492,6 +492,15 @@ fn print_summary(
                 100.0 * ch.share.median,
                 100.0 * ch.share.min,
                 100.0 * ch.share.max
+            );
+        }
+        if fitted.screened_media.as_ref().is_some_and(|m| m.used) {
+            let _ = writeln!(
+                s,
+                "  (the media part came from the media screen, which has no starting point: the \
+                 restarts cannot move it, so these ranges say nothing about how well the data pin \
+                 the split down; [model] media_fit = \"joint\" gives start-sensitivity ranges, \
+                 docs/model.md §9)"
             );
         }
     }

@@ -368,10 +368,13 @@ impl Model {
         }
     }
 
-    /// Initial parameters: transforms at their starts, media coefficients fixed
-    /// ([`Model::with_fixed_media`]) or splitting `initial_media_share` of the target across
-    /// channels (equally, or by `initial_media_split`), region baselines at the weighted mean of what the rest of the model leaves unexplained, GRU from
-    /// `seed`, heads at zero (so modulation starts neutral).
+    /// Initial parameters: transforms at their starts, GRU from `seed`, heads at zero (so
+    /// modulation starts neutral). With a fixed media part ([`Model::with_fixed_media`]): its
+    /// coefficients, the controls at their given start, the shared trend and season and the region
+    /// levels by least squares on what media and controls leave. Otherwise: media coefficients
+    /// splitting `initial_media_share` of the target across channels (equally, or by
+    /// `initial_media_split`) and region baselines at the weighted mean of what the rest of the
+    /// model leaves unexplained.
     pub fn init_params(&self, inp: &ModelInputs, weights: &Array2<f64>, seed: u64) -> Vec<f64> {
         self.check_inputs(inp);
         let l = &self.layout;
@@ -383,7 +386,7 @@ impl Model {
         p[l.gru.clone()].copy_from_slice(&self.gru.init_params(seed));
         if let Some(effects) = &self.fixed_effects {
             let inv = mmm_transforms::param::softplus_inv;
-            // The smallest positive β that softplus represents stands for 0.
+            // softplus never reaches 0: β = 0 is represented by 1e-12.
             for (c, b) in effects.iter().enumerate() {
                 p[l.beta.start + c] = inv(b.max(1e-12));
             }

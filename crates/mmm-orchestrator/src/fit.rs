@@ -310,6 +310,19 @@ fn screen_media(
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
 ) -> Result<Option<mmm_linear::ScreenedMedia>> {
+    let Some((within, data)) = screen_setup(panel, inputs, train)? else {
+        return Ok(None);
+    };
+    Ok(Some(MediaScreen::new().fit(&within, &data)?))
+}
+
+/// What both screens regress: the training weeks of the scaled inputs with each region's terms
+/// partialled out; `None` when fewer than [`SCREEN_MIN_REGIONS`] regions have enough of them.
+fn screen_setup<'a>(
+    panel: &Panel,
+    inputs: &'a ModelInputs,
+    train: std::ops::Range<usize>,
+) -> Result<Option<(WithinRegion, ScreenData<'a>)>> {
     let Some(within) =
         training_within(panel, train)?.filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
     else {
@@ -320,7 +333,7 @@ fn screen_media(
         media: inputs.media.view(),
         controls: inputs.controls.view(),
     };
-    Ok(Some(MediaScreen::new().fit(&within, &data)?))
+    Ok(Some((within, data)))
 }
 
 /// Chosen kernels as `[k, λ]` per channel, and as the adstock's unconstrained parameters.
@@ -335,15 +348,8 @@ fn screen_kernels(
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
 ) -> Result<Option<Screened>> {
-    let Some(within) =
-        training_within(panel, train)?.filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
-    else {
+    let Some((within, data)) = screen_setup(panel, inputs, train)? else {
         return Ok(None);
-    };
-    let data = ScreenData {
-        target: inputs.target.view(),
-        media: inputs.media.view(),
-        controls: inputs.controls.view(),
     };
     let screen = KernelScreen::weibull();
     let choice = screen.choose(&WeibullAdstock::default(), &within, &data)?;

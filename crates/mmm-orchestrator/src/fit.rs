@@ -591,10 +591,12 @@ impl FittedModel {
     }
 
     /// A hint for the commands that turn this fit into decisions (`curves`, `optimize`,
-    /// `scenarios`): an early-stopped fit of a regional panel, where a converged fit measured
-    /// better (docs/analysis.md §5). `None` for converged and one-region fits.
+    /// `scenarios`): an early-stopped joint fit of a regional panel, where a converged fit
+    /// measured better (docs/analysis.md §5). `None` for converged and one-region fits, and for
+    /// two-stage fits, whose media part training does not change.
     pub fn decision_hint(&self) -> Option<&'static str> {
-        (self.regions.len() > 1 && !self.trained_without_validation())
+        let two_stage = self.screened_media.as_ref().is_some_and(|m| m.used);
+        (self.regions.len() > 1 && !self.trained_without_validation() && !two_stage)
             .then_some(EARLY_STOPPED_DECISION_HINT)
     }
 
@@ -613,13 +615,14 @@ rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data 
 
 /// The caveat of a fit trained without a validation slice (`dcmmm fit --converged`).
 const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
-than early-stopped ones (on the reference panel behind the naive baseline) — on regional panels use this \
-fit for curves and optimize, an early-stopped fit for predict (docs/analysis.md §5).";
+than early-stopped ones (on the reference panel behind the naive baseline) — on regional panels fitted \
+jointly use this fit for curves and optimize, an early-stopped fit for predict; a two-stage fit's media \
+part does not depend on it (docs/analysis.md §5).";
 
 /// The hint of [`FittedModel::decision_hint`].
-const EARLY_STOPPED_DECISION_HINT: &str = "this fit was stopped early, for forecasting; on regional \
-simulations the curves of a fit trained to convergence (`dcmmm fit --converged`) gave better budget \
-allocations (docs/analysis.md §5).";
+const EARLY_STOPPED_DECISION_HINT: &str = "this joint fit was stopped early, for forecasting; on \
+regional simulations the curves of a joint fit trained to convergence (`dcmmm fit --converged`) gave \
+better budget allocations, and the default two-stage fit better still (docs/analysis.md §5).";
 
 /// The caveat of a one-region fit trained to convergence.
 const CONVERGED_SINGLE_REGION_CAVEAT: &str = "one region trained to convergence: on simulated national \

@@ -197,6 +197,16 @@ fn caveats_follow_the_regions_and_the_training() {
     };
     assert_eq!(caveats(2, &cfg), (0, true));
     assert_eq!(caveats(1, &cfg), (1, false), "one region");
+    // A two-stage fit's media part does not depend on training: no hint.
+    let fitted = fit_panel(
+        &panel(crate::SCREEN_MIN_REGIONS, 40),
+        &spec,
+        &cfg,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(fitted.screened_media.as_ref().is_some_and(|m| m.used));
+    assert_eq!((fitted.caveats().len(), fitted.decision_hint()), (0, None));
     cfg.train = cfg.train.converged();
     assert_eq!(caveats(2, &cfg), (1, false), "converged");
     assert_eq!(caveats(1, &cfg), (3, false), "one region, converged");

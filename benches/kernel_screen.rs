@@ -1,16 +1,20 @@
-//! The lag-kernel screen that starts every fit's Weibull kernels (`mmm_linear::KernelScreen`), at
-//! the paper's panel size: 190 regions × 109 weeks × 13 channels × 7 controls, 96 training weeks.
+//! The screens of a regional fit — the media screen of the default two-stage fit
+//! (`mmm_linear::MediaScreen`) and the lag-kernel screen that starts a joint fit's Weibull kernels
+//! (`mmm_linear::KernelScreen`) — at the paper's panel size: 190 regions × 109 weeks × 13 channels ×
+//! 7 controls, 96 training weeks.
 //!
 //! Groups:
 //! * `within_region` — building the within-region residual maker (one orthonormal basis per region);
 //! * `weibull_grid` — the default screen: 35 Weibull kernels, up to 3 rounds of coordinate descent
-//!   over the channels (a target unrelated to the media: the choices settle on whatever fits noise).
+//!   over the channels (a target unrelated to the media: the choices settle on whatever fits noise);
+//! * `media_screen` — the default media screen: 56 kernels × 18 Hill curves, up to 2 rounds of
+//!   alternating coordinate descent, then the non-negative effects (same target).
 //!
 //! Run: `cargo bench -p dcmmm-benches --bench kernel_screen` (add `-- --quick` for a fast pass).
 
 use criterion::Criterion;
 use dcmmm_benches::{PAPER_SHAPE, uniform2, uniform3};
-use mmm_linear::{KernelScreen, ScreenData, WithinRegion};
+use mmm_linear::{KernelScreen, MediaScreen, ScreenData, WithinRegion};
 use mmm_transforms::WeibullAdstock;
 use ndarray::Array2;
 use std::hint::black_box;
@@ -41,6 +45,10 @@ fn main() {
     });
     group.bench_function("weibull_grid", |b| {
         b.iter(|| black_box(screen.choose(&adstock, &within, &data).expect("screen")))
+    });
+    let media_screen = MediaScreen::new();
+    group.bench_function("media_screen", |b| {
+        b.iter(|| black_box(media_screen.fit(&within, &data).expect("media screen")))
     });
     group.finish();
     c.final_summary();

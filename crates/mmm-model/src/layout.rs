@@ -141,6 +141,19 @@ impl Layout {
         self.region_season.start + r * self.fourier + f
     }
 
+    /// Every block of the media part: adstocks, saturations, coefficients β, region multipliers η
+    /// and the effectiveness head (what a fixed media part holds, `Model::with_fixed_media`).
+    pub fn media(&self) -> [Range<usize>; 6] {
+        [
+            self.adstock.clone(),
+            self.saturation.clone(),
+            self.beta.clone(),
+            self.eta.clone(),
+            self.effect_head.clone(),
+            self.effect_bias.clone(),
+        ]
+    }
+
     /// The blocks that the GRU penalty covers (GRU weights and both modulation heads' weights).
     pub fn gru_penalised(&self) -> [Range<usize>; 3] {
         [

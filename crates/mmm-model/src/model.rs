@@ -122,6 +122,30 @@ fn fast_tanh(x: f64) -> f64 {
     2.0 * sigmoid(2.0 * x) - 1.0
 }
 
+/// One finite start per channel, each with its transform's parameter count (`n_params`, channel
+/// order); `what` names the transform in the error.
+fn check_starts(
+    what: &str,
+    starts: &[Vec<f64>],
+    n_params: impl ExactSizeIterator<Item = usize>,
+) -> Result<()> {
+    if starts.len() != n_params.len() {
+        return Err(Error::Shape(format!(
+            "{} {what} starts for {} channels",
+            starts.len(),
+            n_params.len()
+        )));
+    }
+    for (c, (s, n)) in starts.iter().zip(n_params).enumerate() {
+        if s.len() != n || !s.iter().all(|v| v.is_finite()) {
+            return Err(Error::Shape(format!(
+                "channel {c}'s {what} start {s:?} is not {n} finite parameters"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Model {
     /// A model with the adstock family of `config.adstock` (geometric: exact recursion, normalised;
     /// Weibull: 13 lags, started at its geometric special case) and Hill saturation on every channel.
@@ -228,21 +252,11 @@ impl Model {
     /// [`Error::Shape`] unless there is one finite start per channel with its adstock's
     /// parameter count.
     pub fn with_adstock_start(mut self, starts: Vec<Vec<f64>>) -> Result<Self> {
-        if starts.len() != self.adstock.len() {
-            return Err(Error::Shape(format!(
-                "{} adstock starts for {} channels",
-                starts.len(),
-                self.adstock.len()
-            )));
-        }
-        for (c, (s, a)) in starts.iter().zip(&self.adstock).enumerate() {
-            if s.len() != a.n_params() || !s.iter().all(|v| v.is_finite()) {
-                return Err(Error::Shape(format!(
-                    "channel {c}'s adstock start {s:?} is not {} finite parameters",
-                    a.n_params()
-                )));
-            }
-        }
+        check_starts(
+            "adstock",
+            &starts,
+            self.adstock.iter().map(|a| a.n_params()),
+        )?;
         self.adstock_init = starts;
         Ok(self)
     }
@@ -254,21 +268,11 @@ impl Model {
     /// [`Error::Shape`] unless there is one finite start per channel with its saturation's
     /// parameter count.
     pub fn with_saturation_start(mut self, starts: Vec<Vec<f64>>) -> Result<Self> {
-        if starts.len() != self.saturation.len() {
-            return Err(Error::Shape(format!(
-                "{} saturation starts for {} channels",
-                starts.len(),
-                self.saturation.len()
-            )));
-        }
-        for (c, (s, t)) in starts.iter().zip(&self.saturation).enumerate() {
-            if s.len() != t.n_params() || !s.iter().all(|v| v.is_finite()) {
-                return Err(Error::Shape(format!(
-                    "channel {c}'s saturation start {s:?} is not {} finite parameters",
-                    t.n_params()
-                )));
-            }
-        }
+        check_starts(
+            "saturation",
+            &starts,
+            self.saturation.iter().map(|t| t.n_params()),
+        )?;
         self.saturation_init = starts;
         Ok(self)
     }
@@ -884,16 +888,8 @@ impl Model {
         self.backward(p, inp, &tape, &g_pred, g_channel.as_ref(), grad);
         let penalty = self.penalty(p, grad);
         if self.fixed_effects.is_some() {
-            let l = &self.layout;
-            for block in [
-                &l.adstock,
-                &l.saturation,
-                &l.beta,
-                &l.eta,
-                &l.effect_head,
-                &l.effect_bias,
-            ] {
-                grad[block.clone()].fill(0.0);
+            for block in self.layout.media() {
+                grad[block].fill(0.0);
             }
         }
         let prediction = tape.prediction.clone();

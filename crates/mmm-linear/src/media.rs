@@ -149,23 +149,21 @@ impl MediaScreen {
         let mut kernels = vec![k0; channels];
         let mut curves = vec![q0; channels];
         for _ in 0..self.rounds {
-            let fixed = curves.clone();
             let new_kernels = descend(
                 within,
                 data,
                 self.kernels.len(),
                 kernels.clone(),
                 1,
-                |c, k| column(c, k, fixed[c]),
+                |c, k| column(c, k, curves[c]),
             );
-            let fixed = new_kernels.clone();
             let new_curves = descend(
                 within,
                 data,
                 self.curves.len(),
                 curves.clone(),
                 1,
-                |c, q| column(c, fixed[c], q),
+                |c, q| column(c, new_kernels[c], q),
             );
             let changed = new_kernels != kernels || new_curves != curves;
             (kernels, curves) = (new_kernels, new_curves);

@@ -63,9 +63,10 @@ pub struct FitArgs {
     /// two-stage fit's media part does not depend on it. Overrides `[train] validation_weeks`.
     #[arg(long)]
     pub converged: bool,
-    /// Also refit from N random starting splits of the media and report each channel's range
-    /// of share, ROI and marginal ROI over the fits (stability.json, summary.json, report).
-    /// Costs N more fits; the saved model is the configured fit.
+    /// Also refit N more times and report each channel's range of share, ROI and marginal ROI
+    /// over the fits (stability.json, summary.json, report): from random starting splits of the
+    /// media, or, for a two-stage fit, with the media screen on bootstrap resamples of the
+    /// regions (docs/model.md §9). Costs N more fits; the saved model is the configured fit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub restarts: usize,
     /// Output directory (created if missing).
@@ -374,8 +375,9 @@ fn summary(
     });
     if let Some(st) = stability {
         notes["share_range"] = json!(format!(
-            "[min, max] over this fit and {} refits from random starting splits of the media (stability.json); wide = the data do not pin the number down",
-            st.fits.len() - 1
+            "[min, max] over this fit and {} {} (stability.json); wide = the data do not pin the number down",
+            st.fits.len() - 1,
+            st.refits_described()
         ));
     }
     let lift_tests = fitted.lift_test_checks(panel)?;
@@ -480,8 +482,9 @@ fn print_summary(
     if let Some(st) = stability {
         let _ = writeln!(
             s,
-            "attribution over {} fits from random starts (share: this fit, median [min – max]):",
-            st.fits.len()
+            "attribution over this fit and {} {} (share: this fit, median [min – max]):",
+            st.fits.len() - 1,
+            st.refits_described()
         );
         for (c, ch) in st.channels.iter().enumerate() {
             let _ = writeln!(
@@ -492,15 +495,6 @@ fn print_summary(
                 100.0 * ch.share.median,
                 100.0 * ch.share.min,
                 100.0 * ch.share.max
-            );
-        }
-        if fitted.screened_media.as_ref().is_some_and(|m| m.used) {
-            let _ = writeln!(
-                s,
-                "  (the media part came from the media screen, which has no starting point: the \
-                 restarts cannot move it, so these ranges say nothing about how well the data pin \
-                 the split down; [model] media_fit = \"joint\" gives start-sensitivity ranges, \
-                 docs/model.md §9)"
             );
         }
     }

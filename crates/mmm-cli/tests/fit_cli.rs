@@ -364,7 +364,10 @@ fn restarts_write_stability_ranges_that_the_report_keeps() {
         String::from_utf8_lossy(&output.stderr)
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("attribution over 3 fits"), "{stdout}");
+    assert!(
+        stdout.contains("attribution over this fit and 2 refits from random starting splits"),
+        "{stdout}"
+    );
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
     };

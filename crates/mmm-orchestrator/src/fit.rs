@@ -15,7 +15,7 @@ use mmm_model::{
     ModelInputs, fit_channel_dag,
 };
 use mmm_transforms::{Hill, WeibullAdstock};
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -171,6 +171,19 @@ pub fn fit_panel(
     cfg: &FitConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
+    fit_panel_screening(panel, columns, cfg, None, progress)
+}
+
+/// [`fit_panel`], with the media and kernel screens run on the regions `screen_sample` (indices
+/// into `panel.regions`, repeats allowed: a bootstrap resample; `None` = every region once).
+/// Everything else is fitted on the whole panel.
+pub(crate) fn fit_panel_screening(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    screen_sample: Option<&[usize]>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FittedModel> {
     let started = Instant::now();
     // Checked before training, not after it, where the DAG is fitted.
     cfg.dag.validate()?;
@@ -226,7 +239,7 @@ pub fn fit_panel(
         && cfg.model.media_fit == MediaFit::Screen
         && cfg.lift_tests.is_empty()
     {
-        screen_media(panel, &inputs, split.train.clone())?
+        screen_media(panel, &inputs, split.train.clone(), screen_sample)?
     } else {
         None
     };
@@ -255,7 +268,8 @@ pub fn fit_panel(
         fitted.screened_media = screened.map(|m| ScreenedMedia::from_screen(&m, false));
         if cfg.model.adstock == AdstockKind::Weibull
             && cfg.model.kernel_start == KernelStart::Screen
-            && let Some((kernels, starts)) = screen_kernels(panel, &inputs, split.train.clone())?
+            && let Some((kernels, starts)) =
+                screen_kernels(panel, &inputs, split.train.clone(), screen_sample)?
         {
             fitted.kernel_start = Some(kernels);
             model = model.with_adstock_start(starts)?;
@@ -309,29 +323,59 @@ fn screen_media(
     panel: &Panel,
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
+    sample: Option<&[usize]>,
 ) -> Result<Option<mmm_linear::ScreenedMedia>> {
-    let Some((within, data)) = screen_setup(panel, inputs, train)? else {
+    let Some((within, data)) = screen_setup(panel, inputs, train, sample)? else {
         return Ok(None);
     };
-    Ok(Some(MediaScreen::new().fit(&within, &data)?))
+    Ok(Some(MediaScreen::new().fit(&within, &data.view())?))
 }
 
-/// What both screens regress: the training weeks of the scaled inputs with each region's terms
-/// partialled out; `None` when fewer than [`SCREEN_MIN_REGIONS`] regions have enough of them.
-fn screen_setup<'a>(
+/// The scaled inputs of the regions a screen regresses.
+struct ScreenInputs {
+    target: Array2<f64>,
+    media: Array3<f64>,
+    controls: Array3<f64>,
+}
+
+impl ScreenInputs {
+    fn view(&self) -> ScreenData<'_> {
+        ScreenData {
+            target: self.target.view(),
+            media: self.media.view(),
+            controls: self.controls.view(),
+        }
+    }
+}
+
+/// What both screens regress: the training weeks of the scaled inputs of the regions `sample`
+/// (every region when `None`; a region drawn twice counts as two, each with its own terms), with
+/// each region's terms partialled out; `None` when fewer than [`SCREEN_MIN_REGIONS`] of them have
+/// enough training weeks.
+fn screen_setup(
     panel: &Panel,
-    inputs: &'a ModelInputs,
+    inputs: &ModelInputs,
     train: std::ops::Range<usize>,
-) -> Result<Option<(WithinRegion, ScreenData<'a>)>> {
-    let Some(within) =
-        training_within(panel, train)?.filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
+    sample: Option<&[usize]>,
+) -> Result<Option<(WithinRegion, ScreenInputs)>> {
+    let all: Vec<usize> = (0..panel.n_regions()).collect();
+    let regions = sample.unwrap_or(&all);
+    if let Some(&r) = regions.iter().find(|&&r| r >= panel.n_regions()) {
+        return Err(Error::Config(format!(
+            "screen sample region {r} of a panel with {} regions",
+            panel.n_regions()
+        )));
+    }
+    let observed = panel.observed.select(Axis(0), regions);
+    let Some(within) = within_region(panel, observed.view(), train)?
+        .filter(|w| w.regions().count() >= SCREEN_MIN_REGIONS)
     else {
         return Ok(None);
     };
-    let data = ScreenData {
-        target: inputs.target.view(),
-        media: inputs.media.view(),
-        controls: inputs.controls.view(),
+    let data = ScreenInputs {
+        target: inputs.target.select(Axis(0), regions),
+        media: inputs.media.select(Axis(1), regions),
+        controls: inputs.controls.select(Axis(1), regions),
     };
     Ok(Some((within, data)))
 }
@@ -347,12 +391,13 @@ fn screen_kernels(
     panel: &Panel,
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
+    sample: Option<&[usize]>,
 ) -> Result<Option<Screened>> {
-    let Some((within, data)) = screen_setup(panel, inputs, train)? else {
+    let Some((within, data)) = screen_setup(panel, inputs, train, sample)? else {
         return Ok(None);
     };
     let screen = KernelScreen::weibull();
-    let choice = screen.choose(&WeibullAdstock::default(), &within, &data)?;
+    let choice = screen.choose(&WeibullAdstock::default(), &within, &data.view())?;
     let grid: Vec<(f64, f64)> = KernelScreen::weibull_grid().collect();
     Ok(Some(
         choice
@@ -369,10 +414,19 @@ pub(crate) fn training_within(
     panel: &Panel,
     train: std::ops::Range<usize>,
 ) -> Result<Option<WithinRegion>> {
+    within_region(panel, panel.observed.view(), train)
+}
+
+/// [`training_within`] for the rows `observed` (`[region, week]` on `panel`'s weeks).
+fn within_region(
+    panel: &Panel,
+    observed: ArrayView2<bool>,
+    train: std::ops::Range<usize>,
+) -> Result<Option<WithinRegion>> {
     let year: Vec<f64> = (0..panel.n_weeks())
         .map(|t| panel.year_fraction(t))
         .collect();
-    match WithinRegion::new(&year, panel.observed.view(), train) {
+    match WithinRegion::new(&year, observed, train) {
         Ok(w) => Ok(Some(w)),
         Err(mmm_linear::Error::TooFewWeeks { .. }) => Ok(None),
         Err(e) => Err(e.into()),

@@ -319,6 +319,55 @@ fn stability_reports_every_fit_and_its_spread() {
 }
 
 #[test]
+fn a_two_stage_fit_restarts_on_bootstrap_resamples_of_the_regions() {
+    let n = crate::SCREEN_MIN_REGIONS;
+    let p = panel(n, 40);
+    let spec = ColumnSpec::default();
+    let mut cfg = quick_config();
+    cfg.train.epochs = 5;
+    let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+    let media = |f: &FittedModel| f.screened_media.clone().unwrap();
+    assert!(media(&fitted).used);
+    // The sample "every region once" is the plain fit; a resample moves the media part.
+    let screened = |sample: &[usize]| {
+        crate::fit::fit_panel_screening(&p, &spec, &cfg, Some(sample), &mut |_| {})
+            .map(|f| media(&f))
+    };
+    let all: Vec<usize> = (0..n).collect();
+    assert_eq!(screened(&all).unwrap(), media(&fitted));
+    let resample = crate::stability::bootstrap_regions(n, 7);
+    assert_eq!(resample, crate::stability::bootstrap_regions(n, 7));
+    assert!(resample.iter().all(|&r| r < n));
+    assert!(
+        (1..n).any(|i| resample[i..].contains(&resample[i - 1])),
+        "no repeat"
+    );
+    assert_ne!(screened(&resample).unwrap().effects, media(&fitted).effects);
+    assert!(screened(&[0, n]).is_err(), "a region outside the panel");
+
+    let st = assess_stability(&p, &spec, &cfg, &fitted, 2, &mut |_, _| {}).unwrap();
+    assert_eq!(st.fits[0].screen_regions, None);
+    for (k, fit) in st.fits.iter().enumerate().skip(1) {
+        let sample = crate::stability::bootstrap_regions(n, restart_config(&cfg, 2, k).train.seed);
+        let names: Vec<String> = sample.iter().map(|&r| p.regions[r].clone()).collect();
+        assert_eq!(fit.screen_regions.as_ref(), Some(&names));
+        assert_ne!(fit.channels[0].share, st.fits[0].channels[0].share);
+    }
+    assert!(st.refits_described().contains("bootstrap"));
+    let joint = assess_stability(
+        &panel(2, 40),
+        &spec,
+        &cfg,
+        &fit_panel(&panel(2, 40), &spec, &cfg, &mut |_| {}).unwrap(),
+        1,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(joint.fits.iter().all(|f| f.screen_regions.is_none()));
+    assert!(joint.refits_described().contains("random starting splits"));
+}
+
+#[test]
 fn spread_is_min_median_max() {
     let s = Spread::of([Some(3.0), Some(1.0), Some(2.0)]).unwrap();
     assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));

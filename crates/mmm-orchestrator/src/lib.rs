@@ -7,7 +7,8 @@
 //!
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
-//! share; [`assess_stability`] refits from random starts to show how much of that the data decide;
+//! share; [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
+//! show how much of that the data decide;
 //! lift tests in the configuration ([`LiftTestSpec`]) calibrate the fit to experiments;
 //! [`FittedModel::activity_variation`] says how much each channel's activity moves apart from its
 //! regions' baselines, the variation its effect is identified from.

@@ -17,9 +17,20 @@
 //! channel's number; a wide one means the number mostly reflects the starting point (the prior).
 //! The range is a sensitivity interval, not a confidence interval: it says nothing about sampling
 //! noise in the data.
+//!
+//! A two-stage fit (`media_fit = "screen"`, docs/model.md §2) has no starting point for its media
+//! part: the media screen chooses kernels, curves and effects from the data alone. Its restarts
+//! therefore resample the data instead: restart k runs the media screen on a bootstrap resample of
+//! the regions (as many draws as regions, with replacement, from a generator seeded by
+//! `seed + k`; a region drawn twice enters the screen's regression twice, each copy with its own
+//! level, trend and season) and fits the rest of the model on the whole panel around that media
+//! part. Regions are the resampled unit because they are the panel's independent replicates
+//! (weeks are not: they share national flighting, season and autocorrelated noise). The range
+//! over those fits is then a rough sampling interval of the screened attribution (min–max of a
+//! few bootstrap fits, not a calibrated confidence level).
 
 use crate::attribution::ChannelSummary;
-use crate::fit::{FitConfig, FittedModel, fit_panel};
+use crate::fit::{FitConfig, FittedModel, fit_panel_screening};
 use crate::train::Progress;
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, Panel};
@@ -44,6 +55,10 @@ pub struct Start {
 pub struct StabilityFit {
     /// Its starting point.
     pub start: Start,
+    /// The regions (with repeats) its media screen was run on, for a restart of a two-stage fit
+    /// (a bootstrap resample; see the module docs); `None` = every region once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_regions: Option<Vec<String>>,
     /// Lowest validation loss of its first stage (`None` without a validation slice): fits with
     /// clearly higher values explain the validation weeks worse.
     pub best_validation_loss: Option<f64>,
@@ -106,6 +121,18 @@ pub struct Stability {
     pub channels: Vec<ChannelStability>,
 }
 
+impl Stability {
+    /// How the refits were made, for notes and captions: "refits from random starting splits of
+    /// the media", or "refits with the media screen on bootstrap resamples of the regions".
+    pub fn refits_described(&self) -> &'static str {
+        if self.fits.iter().any(|f| f.screen_regions.is_some()) {
+            "refits with the media screen on bootstrap resamples of the regions"
+        } else {
+            "refits from random starting splits of the media"
+        }
+    }
+}
+
 /// The configuration of restart `k` (k ≥ 1) of `base` for a panel with `channels` channels.
 pub fn restart_config(base: &FitConfig, channels: usize, k: usize) -> FitConfig {
     let seed = base.train.seed.wrapping_add(k as u64);
@@ -131,10 +158,22 @@ fn start_of(fitted: &FittedModel) -> Start {
     }
 }
 
-fn summarise(fitted: &FittedModel, panel: &Panel) -> Result<StabilityFit> {
+/// `n` region indices drawn uniformly with replacement, from a generator seeded by `seed`.
+pub(crate) fn bootstrap_regions(n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xb007_5742_e610);
+    (0..n).map(|_| rng.random_range(0..n)).collect()
+}
+
+fn summarise(
+    fitted: &FittedModel,
+    panel: &Panel,
+    screen_sample: Option<&[usize]>,
+) -> Result<StabilityFit> {
     let (_, decomposition) = fitted.predict(panel)?;
     Ok(StabilityFit {
         start: start_of(fitted),
+        screen_regions: screen_sample
+            .map(|sample| sample.iter().map(|&r| panel.regions[r].clone()).collect()),
         best_validation_loss: fitted
             .training
             .iter()
@@ -162,11 +201,15 @@ pub fn assess_stability(
             "the stability assessment needs the fit of the same panel".into(),
         ));
     }
-    let mut fits = vec![summarise(fitted, panel)?];
+    let two_stage = fitted.screened_media.as_ref().is_some_and(|m| m.used);
+    let mut fits = vec![summarise(fitted, panel, None)?];
     for k in 1..=restarts {
         let cfg_k = restart_config(cfg, panel.n_channels(), k);
-        let refit = fit_panel(panel, columns, &cfg_k, &mut |p| progress(k, p))?;
-        fits.push(summarise(&refit, panel)?);
+        let sample = two_stage.then(|| bootstrap_regions(panel.n_regions(), cfg_k.train.seed));
+        let refit = fit_panel_screening(panel, columns, &cfg_k, sample.as_deref(), &mut |p| {
+            progress(k, p)
+        })?;
+        fits.push(summarise(&refit, panel, sample.as_deref())?);
     }
     let channels = panel
         .channels

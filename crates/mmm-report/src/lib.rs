@@ -85,7 +85,7 @@ pub struct ReportInput<'a> {
     pub curves: Option<&'a ResponseCurves>,
     /// A budget allocation (view 16), when an optimisation was run.
     pub allocation: Option<&'a Allocation>,
-    /// Refits from random starts (`dcmmm fit --restarts`): ROI ranges in view 10 and a note in
+    /// Refits (`dcmmm fit --restarts`): ROI ranges in view 10 and a note in
     /// the summary card.
     pub stability: Option<&'a Stability>,
 }

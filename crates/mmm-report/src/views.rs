@@ -501,7 +501,7 @@ fn fmt_metric(x: f64, digits: usize) -> String {
 }
 
 /// The stability table of the summary card: each channel's share, ROI and marginal ROI as
-/// median and [min, max] over the configured fit and its refits from random starts.
+/// median and [min, max] over the configured fit and its refits.
 fn stability_html(st: &Stability) -> String {
     let pct = |x: f64| fmt_metric(100.0 * x, 1) + " %";
     let num = |x: f64| fmt_metric(x, 3);
@@ -511,12 +511,13 @@ fn stability_html(st: &Stability) -> String {
         })
     };
     let mut h = format!(
-        "<p class=\"note\">Attribution stability: this fit and {} refits from random starting splits \
-         of the media (<code>stability.json</code>). Median [min – max] over the {} fits; a wide \
-         range means the data do not pin that number down and it mostly reflects the starting point.</p>\
+        "<p class=\"note\">Attribution stability: this fit and {} {} \
+         (<code>stability.json</code>). Median [min – max] over the {} fits; a wide \
+         range means the data do not pin that number down.</p>\
          <table class=\"metrics\"><thead><tr><th>channel</th><th>share</th><th>ROI</th>\
          <th>marginal ROI</th></tr></thead><tbody>",
         st.fits.len() - 1,
+        st.refits_described(),
         st.fits.len()
     );
     for c in &st.channels {

@@ -397,8 +397,9 @@ beside it: `equal split` gives every channel the same share, `spend split` sets 
 a model's attribution is only informative where it beats them.\n";
 
 const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
-Every simulated fit above is repeated from K random starting splits of the media (`--restarts K`, default 4; \
-docs/model.md §9): `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
+Every simulated fit above is repeated K times (`--restarts K`, default 4; docs/model.md §9): a two-stage fit \
+with its media screen on K bootstrap resamples of the regions, a joint fit from K random starting splits of \
+the media. `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
 `width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
 configured fit (what `dcmmm fit` saves), the per-channel median over the fits, and the fit with the lowest \
 validation loss (never the holdout). Mean over seeds.\n";

@@ -26,7 +26,7 @@
 use crate::screen::{check_shapes, descend};
 use crate::{Error, Result, WithinRegion, bounded_least_squares, cross, gram};
 use mmm_transforms::{Adstock, Hill, Saturation, WeibullAdstock};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::ScreenData;
 
@@ -128,24 +128,12 @@ impl MediaScreen {
                 if n > 0 { sum / n as f64 } else { 1.0 }
             })
             .collect();
-        let kernel_params: Vec<Vec<f64>> = self
-            .kernels
-            .iter()
-            .map(|&(k, l)| WeibullAdstock::params_for(k, l))
-            .collect();
         let curve = |c: usize, q: usize| (self.curves[q].0 * level[c], self.curves[q].1);
-        // Channel c's regressor under kernel k and curve q, before and after the region terms
-        // are partialled out.
-        let saturated = |c: usize, k: usize, q: usize| -> Array2<f64> {
+        // Channel c's regressor under kernel k and curve q, with the region terms partialled out.
+        let column = |c: usize, k: usize, q: usize| {
             let x = data.media.index_axis(Axis(0), c);
-            let mut a = Array2::zeros(x.dim());
-            WeibullAdstock::default().forward(&kernel_params[k], x, a.view_mut());
-            let (half, slope) = curve(c, q);
-            let mut s = Array2::zeros(a.dim());
-            Hill.forward(&Hill::params_for(half, slope), a.view(), s.view_mut());
-            s
+            within.residuals(saturate(x, self.kernels[k], curve(c, q)).view())
         };
-        let column = |c: usize, k: usize, q: usize| within.residuals(saturated(c, k, q).view());
         let mut kernels = vec![k0; channels];
         let mut curves = vec![q0; channels];
         for _ in 0..self.rounds {
@@ -171,30 +159,70 @@ impl MediaScreen {
                 break;
             }
         }
+        let kernels: Vec<(f64, f64)> = kernels.iter().map(|&k| self.kernels[k]).collect();
+        let curves: Vec<(f64, f64)> = (0..channels).map(|c| curve(c, curves[c])).collect();
+        Self::effects(within, data, &kernels, &curves)
+    }
+
+    /// The effects `β ≥ 0`, the controls' coefficients and the media share of the media part
+    /// with the given Weibull kernels `(k, λ)` and Hill curves `(K, s)` (K in the media's units),
+    /// one per channel: the screen's final regression (module docs).
+    ///
+    /// # Errors
+    /// [`Error::Screen`] when there is not one kernel and one curve per channel;
+    /// [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
+    /// the regression fails.
+    pub fn effects(
+        within: &WithinRegion,
+        data: &ScreenData,
+        kernels: &[(f64, f64)],
+        curves: &[(f64, f64)],
+    ) -> Result<ScreenedMedia> {
+        check_shapes(within, data)?;
+        let channels = data.media.dim().0;
+        if kernels.len() != channels || curves.len() != channels {
+            return Err(Error::Screen(format!(
+                "{} kernels and {} curves for {channels} channels",
+                kernels.len(),
+                curves.len()
+            )));
+        }
+        let saturated: Vec<Array2<f64>> = (0..channels)
+            .map(|c| saturate(data.media.index_axis(Axis(0), c), kernels[c], curves[c]))
+            .collect();
         let y = within.residuals(data.target);
         let columns: Vec<Vec<f64>> = data
             .controls
             .outer_iter()
             .map(|z| within.residuals(z))
-            .chain((0..channels).map(|c| column(c, kernels[c], curves[c])))
+            .chain(saturated.iter().map(|s| within.residuals(s.view())))
             .collect();
         let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let n_controls = data.controls.dim().0;
         let theta = bounded_least_squares(&gram(&columns), &cross(&columns, &y), n_controls)?;
         let effects = &theta[n_controls..];
-        let mut media_total = 0.0;
-        for (c, beta) in effects.iter().enumerate().filter(|(_, b)| **b > 0.0) {
-            let s = saturated(c, kernels[c], curves[c]);
-            media_total += beta * within.cells().map(|cell| s[cell]).sum::<f64>();
-        }
+        let media_total: f64 = effects
+            .iter()
+            .zip(&saturated)
+            .map(|(beta, s)| beta * within.cells().map(|cell| s[cell]).sum::<f64>())
+            .sum();
         Ok(ScreenedMedia {
             media_share: media_total / within.n_cells().max(1) as f64,
-            kernels: kernels.iter().map(|&k| self.kernels[k]).collect(),
-            curves: (0..channels).map(|c| curve(c, curves[c])).collect(),
-            effects: theta[n_controls..].to_vec(),
+            kernels: kernels.to_vec(),
+            curves: curves.to_vec(),
+            effects: effects.to_vec(),
             controls: theta[..n_controls].to_vec(),
         })
     }
+}
+
+/// Hill(Weibull-adstock(x)) with kernel `(k, λ)` and curve `(K, s)`.
+fn saturate(x: ArrayView2<f64>, (k, lambda): (f64, f64), (half, slope): (f64, f64)) -> Array2<f64> {
+    let mut a = Array2::zeros(x.dim());
+    WeibullAdstock::default().forward(&WeibullAdstock::params_for(k, lambda), x, a.view_mut());
+    let mut s = Array2::zeros(a.dim());
+    Hill.forward(&Hill::params_for(half, slope), a.view(), s.view_mut());
+    s
 }
 
 impl Default for MediaScreen {
@@ -298,6 +326,38 @@ mod tests {
         assert_eq!(got.kernels[2], MediaScreen::KERNEL_START);
         assert_eq!(got.curves[2], (1.0, 1.0), "a dark channel's level is 1");
         assert!((got.effects[0] - 0.3).abs() < 0.05, "{:?}", got.effects);
+    }
+
+    #[test]
+    fn effects_at_off_grid_kernels_and_curves_are_recovered() {
+        // Kernels and curves the grid does not hold: only the final regression runs.
+        let kernels = [(1.8, 2.7), (1.2, 0.6)];
+        let curves = [(0.9, 1.3), (0.4, 2.2)];
+        let effects = [0.25, 0.45];
+        let s = synthetic(&kernels, Some(&curves), &effects, 0.0, 8);
+        let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len()).unwrap();
+        let data = ScreenData {
+            target: s.target.view(),
+            media: s.media.view(),
+            controls: s.controls.view(),
+        };
+        let absolute: Vec<(f64, f64)> = (0..2).map(|c| absolute(&s, c, curves[c])).collect();
+        let got = MediaScreen::effects(&within, &data, &kernels, &absolute).unwrap();
+        assert_eq!(
+            (got.kernels.as_slice(), got.curves.as_slice()),
+            (&kernels[..], &absolute[..])
+        );
+        for c in 0..2 {
+            assert!(
+                (got.effects[c] - effects[c]).abs() < 1e-6,
+                "{:?}",
+                got.effects
+            );
+        }
+        assert!((got.controls[0] - 0.3).abs() < 1e-6, "{:?}", got.controls);
+        // One kernel and one curve per channel.
+        assert!(MediaScreen::effects(&within, &data, &kernels[1..], &absolute).is_err());
+        assert!(MediaScreen::effects(&within, &data, &kernels, &absolute[1..]).is_err());
     }
 
     #[test]

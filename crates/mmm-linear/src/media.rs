@@ -18,6 +18,20 @@
 //! their non-negative effects and the controls their free coefficients by
 //! [`crate::bounded_least_squares`].
 //!
+//! **Experiments.** A lift test e of channel c measured `lift_e`; the screen's answer is
+//! `β_c Σ u_e ⊙ s_c` (u_e weighs the tested cells, carryover into them included). With
+//! [`MediaScreen::experiments`] every step — each candidate's score and the final regression —
+//! minimises
+//!
+//! ```text
+//! SSE + Σ_e weight_e · (β_c Σ u_e ⊙ s_c − lift_e)²,     weight_e = w σ² / se_e²
+//! ```
+//!
+//! i.e. the experiments are extra rows of the regression, `√weight_e · (Σ u_e ⊙ s_c, lift_e)`, zero
+//! in every other column. With σ² the noise variance of a cell, w = 1 is the Gaussian likelihood of
+//! the experiment beside that of the data; so a lift test moves both the effect and the choice of
+//! the channel's kernel and curve.
+//!
 //! Why a linear screen and not gradient training for the media: on the simulations its choice
 //! recommended budgets with a fraction of dcmmm's jointly trained regret (docs/model.md §8):
 //! gradient training moves a kernel or a curve only locally from where it starts, and the loss is
@@ -30,7 +44,8 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::ScreenData;
 
-/// The grids and the number of rounds of the media screen (see the module docs).
+/// The grids and the number of rounds of the media screen, and the experiments it is calibrated
+/// to (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaScreen {
     /// Candidate Weibull kernels `(k, λ)`, λ in weeks.
@@ -40,6 +55,25 @@ pub struct MediaScreen {
     pub curves: Vec<(f64, f64)>,
     /// Rounds of alternating coordinate descent.
     pub rounds: usize,
+    /// Measured effects the regression is calibrated to (none by default).
+    pub experiments: Vec<Experiment>,
+}
+
+/// A measured effect of one channel (a lift test) that the media screen is calibrated to: the
+/// regression minimises `SSE + Σ_e weight_e · (β_c Σ u_e ⊙ s_c − lift_e)²` (module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    /// Index of the tested channel.
+    pub channel: usize,
+    /// `[region, week]` weights u_e on the screen's panel: the channel's effect on the
+    /// experiment is `β_c Σ u_e ⊙ s_c` (0 outside the tested cells).
+    pub cells: Array2<f64>,
+    /// The measured effect, in the units of `β_c Σ u_e ⊙ s_c`.
+    pub lift: f64,
+    /// Weight of the squared misfit against the sum of squared residuals, ≥ 0: `w σ² / se²`
+    /// for noise variance σ² of the regression and standard error se of the lift gives a
+    /// Gaussian likelihood weighted w times.
+    pub weight: f64,
 }
 
 /// What the media screen chose and estimated, per channel.
@@ -85,13 +119,15 @@ impl MediaScreen {
                 .flat_map(|q| Self::SLOPES.into_iter().map(move |s| (q, s)))
                 .collect(),
             rounds: 2,
+            experiments: Vec::new(),
         }
     }
 
     /// Chooses every channel's kernel and curve and estimates the effects (module docs).
     ///
     /// # Errors
-    /// [`Error::Screen`] when a grid lacks its start, holds a non-positive value, or `rounds` is 0;
+    /// [`Error::Screen`] when a grid lacks its start, holds a non-positive value, or `rounds` is 0,
+    /// or an experiment names no channel or has a non-finite value or a negative weight;
     /// [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
     /// the final regression fails.
     pub fn fit(&self, within: &WithinRegion, data: &ScreenData) -> Result<ScreenedMedia> {
@@ -113,7 +149,7 @@ impl MediaScreen {
         if self.rounds == 0 {
             return Err(Error::Screen("needs at least one round".into()));
         }
-        check_shapes(within, data)?;
+        self.check_experiments(within, data)?;
         let channels = data.media.dim().0;
         // Mean positive activity of each channel on the training cells (1 when it has none).
         let level: Vec<f64> = data
@@ -129,11 +165,13 @@ impl MediaScreen {
             })
             .collect();
         let curve = |c: usize, q: usize| (self.curves[q].0 * level[c], self.curves[q].1);
-        // Channel c's regressor under kernel k and curve q, with the region terms partialled out.
+        // Channel c's regressor under kernel k and curve q, with the region terms partialled out
+        // (and its rows of the experiments).
         let column = |c: usize, k: usize, q: usize| {
             let x = data.media.index_axis(Axis(0), c);
-            within.residuals(saturate(x, self.kernels[k], curve(c, q)).view())
+            self.calibrated(c, within, &saturate(x, self.kernels[k], curve(c, q)))
         };
+        let extra = self.experiment_targets();
         let mut kernels = vec![k0; channels];
         let mut curves = vec![q0; channels];
         for _ in 0..self.rounds {
@@ -143,6 +181,7 @@ impl MediaScreen {
                 self.kernels.len(),
                 kernels.clone(),
                 1,
+                &extra,
                 |c, k| column(c, k, curves[c]),
             );
             let new_curves = descend(
@@ -151,6 +190,7 @@ impl MediaScreen {
                 self.curves.len(),
                 curves.clone(),
                 1,
+                &extra,
                 |c, q| column(c, new_kernels[c], q),
             );
             let changed = new_kernels != kernels || new_curves != curves;
@@ -161,24 +201,81 @@ impl MediaScreen {
         }
         let kernels: Vec<(f64, f64)> = kernels.iter().map(|&k| self.kernels[k]).collect();
         let curves: Vec<(f64, f64)> = (0..channels).map(|c| curve(c, curves[c])).collect();
-        Self::effects(within, data, &kernels, &curves)
+        self.effects(within, data, &kernels, &curves)
+    }
+
+    /// Checks the shapes and the experiments against the panel.
+    fn check_experiments(&self, within: &WithinRegion, data: &ScreenData) -> Result<()> {
+        check_shapes(within, data)?;
+        let channels = data.media.dim().0;
+        for (i, e) in self.experiments.iter().enumerate() {
+            let which = format!("experiment {}", i + 1);
+            if e.channel >= channels {
+                return Err(Error::Screen(format!(
+                    "{which}: channel {} of {channels}",
+                    e.channel
+                )));
+            }
+            if e.cells.dim() != within.shape() {
+                return Err(Error::Shape(format!(
+                    "{which}: cells {:?}, panel {:?}",
+                    e.cells.dim(),
+                    within.shape()
+                )));
+            }
+            if !(e.lift.is_finite()
+                && e.weight.is_finite()
+                && e.weight >= 0.0
+                && e.cells.iter().all(|u| u.is_finite()))
+            {
+                return Err(Error::Screen(format!(
+                    "{which}: lift, weight and cells must be finite and the weight ≥ 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The experiments' rows of the target: `√weight_e · lift_e`.
+    fn experiment_targets(&self) -> Vec<f64> {
+        self.experiments
+            .iter()
+            .map(|e| e.weight.sqrt() * e.lift)
+            .collect()
+    }
+
+    /// Channel c's column of the calibrated regression: the within-region residuals of its
+    /// saturated activity `s`, then one row per experiment, `√weight_e · Σ u_e ⊙ s` for the
+    /// experiments of c and 0 for the others.
+    fn calibrated(&self, c: usize, within: &WithinRegion, s: &Array2<f64>) -> Vec<f64> {
+        let mut column = within.residuals(s.view());
+        column.extend(self.experiments.iter().map(|e| {
+            if e.channel == c {
+                e.weight.sqrt() * (&e.cells * s).sum()
+            } else {
+                0.0
+            }
+        }));
+        column
     }
 
     /// The effects `β ≥ 0`, the controls' coefficients and the media share of the media part
     /// with the given Weibull kernels `(k, λ)` and Hill curves `(K, s)` (K in the media's units),
-    /// one per channel: the screen's final regression (module docs).
+    /// one per channel: the screen's final regression, calibrated to [`MediaScreen::experiments`]
+    /// (module docs).
     ///
     /// # Errors
     /// [`Error::Screen`] when there is not one kernel and one curve per channel;
     /// [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
     /// the regression fails.
     pub fn effects(
+        &self,
         within: &WithinRegion,
         data: &ScreenData,
         kernels: &[(f64, f64)],
         curves: &[(f64, f64)],
     ) -> Result<ScreenedMedia> {
-        check_shapes(within, data)?;
+        self.check_experiments(within, data)?;
         let channels = data.media.dim().0;
         if kernels.len() != channels || curves.len() != channels {
             return Err(Error::Screen(format!(
@@ -190,12 +287,23 @@ impl MediaScreen {
         let saturated: Vec<Array2<f64>> = (0..channels)
             .map(|c| saturate(data.media.index_axis(Axis(0), c), kernels[c], curves[c]))
             .collect();
-        let y = within.residuals(data.target);
+        let mut y = within.residuals(data.target);
+        y.extend(self.experiment_targets());
+        let n_experiments = self.experiments.len();
         let columns: Vec<Vec<f64>> = data
             .controls
             .outer_iter()
-            .map(|z| within.residuals(z))
-            .chain(saturated.iter().map(|s| within.residuals(s.view())))
+            .map(|z| {
+                let mut column = within.residuals(z);
+                column.extend(std::iter::repeat_n(0.0, n_experiments));
+                column
+            })
+            .chain(
+                saturated
+                    .iter()
+                    .enumerate()
+                    .map(|(c, s)| self.calibrated(c, within, s)),
+            )
             .collect();
         let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let n_controls = data.controls.dim().0;
@@ -342,7 +450,8 @@ mod tests {
             controls: s.controls.view(),
         };
         let absolute: Vec<(f64, f64)> = (0..2).map(|c| absolute(&s, c, curves[c])).collect();
-        let got = MediaScreen::effects(&within, &data, &kernels, &absolute).unwrap();
+        let screen = MediaScreen::new();
+        let got = screen.effects(&within, &data, &kernels, &absolute).unwrap();
         assert_eq!(
             (got.kernels.as_slice(), got.curves.as_slice()),
             (&kernels[..], &absolute[..])
@@ -356,8 +465,81 @@ mod tests {
         }
         assert!((got.controls[0] - 0.3).abs() < 1e-6, "{:?}", got.controls);
         // One kernel and one curve per channel.
-        assert!(MediaScreen::effects(&within, &data, &kernels[1..], &absolute).is_err());
-        assert!(MediaScreen::effects(&within, &data, &kernels, &absolute[1..]).is_err());
+        assert!(
+            screen
+                .effects(&within, &data, &kernels[1..], &absolute)
+                .is_err()
+        );
+        assert!(
+            screen
+                .effects(&within, &data, &kernels, &absolute[1..])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn experiments_pull_the_effect_toward_the_measured_lift() {
+        let kernels = [(2.0, 2.3), (1.0, 1.2)];
+        let curves = [(1.0, 1.5), (0.75, 1.0)];
+        let effects = [0.3, 0.4];
+        let s = synthetic(&kernels, Some(&curves), &effects, 0.02, 9);
+        let plain = fit(&s, &MediaScreen::new()).unwrap();
+        // An experiment on channel 0 over the second half of the weeks in regions 0–5, whose lift
+        // says the effect is twice what the data say.
+        let mut cells = Array2::zeros(s.observed.dim());
+        cells.slice_mut(ndarray::s![..6, 60..]).fill(1.0);
+        let answer = |m: &ScreenedMedia| {
+            let sat = saturate(s.media.index_axis(Axis(0), 0), m.kernels[0], m.curves[0]);
+            m.effects[0] * (&cells * &sat).sum()
+        };
+        let lift = 2.0 * answer(&plain);
+        let with = |weight: f64| MediaScreen {
+            experiments: vec![Experiment {
+                channel: 0,
+                cells: cells.clone(),
+                lift,
+                weight,
+            }],
+            ..MediaScreen::new()
+        };
+        // Weight 0: the plain screen.
+        assert_eq!(fit(&s, &with(0.0)).unwrap(), plain);
+        // Any weight brings the answer closer to the lift; a dominant experiment is matched.
+        let mut last = answer(&plain);
+        for weight in [1e-3, 1e-1, 1e1, 1e4] {
+            last = answer(&fit(&s, &with(weight)).unwrap());
+            assert!(
+                (last - lift).abs() < (answer(&plain) - lift).abs(),
+                "weight {weight}: {last}, plain {}, lift {lift}",
+                answer(&plain)
+            );
+        }
+        assert!((last - lift).abs() < 1e-3 * lift, "{last} vs {lift}");
+        // Bad experiments are errors.
+        let bad = |e: Experiment| {
+            let screen = MediaScreen {
+                experiments: vec![e],
+                ..MediaScreen::new()
+            };
+            fit(&s, &screen).is_err()
+        };
+        let good = with(1.0).experiments[0].clone();
+        assert!(bad(Experiment {
+            channel: 2,
+            ..good.clone()
+        }));
+        assert!(bad(Experiment {
+            weight: -1.0,
+            ..good.clone()
+        }));
+        assert!(bad(Experiment {
+            lift: f64::NAN,
+            ..good.clone()
+        }));
+        assert!(bad(Experiment {
+            cells: Array2::zeros((2, 2)),
+            ..good
+        }));
     }
 
     #[test]

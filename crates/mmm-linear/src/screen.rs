@@ -115,6 +115,7 @@ impl KernelScreen {
             self.candidates.len(),
             vec![self.start; data.media.dim().0],
             self.rounds,
+            &[],
             column,
         ))
     }
@@ -164,21 +165,29 @@ pub(crate) fn check_shapes(within: &WithinRegion, data: &ScreenData) -> Result<(
 
 /// Coordinate descent over candidate columns: `column(c, k)` is channel c's within-region
 /// residual column under candidate k; every channel starts at `start[c]`, and a channel moves only
-/// to a strictly better candidate (see the module docs).
+/// to a strictly better candidate (see the module docs). `extra_target` are rows appended to the
+/// target (the media screen's experiments): the columns then carry as many more rows, and the
+/// controls 0 in them.
 pub(crate) fn descend(
     within: &WithinRegion,
     data: &ScreenData,
     n_candidates: usize,
     start: Vec<usize>,
     rounds: usize,
+    extra_target: &[f64],
     column: impl Fn(usize, usize) -> Vec<f64> + Sync,
 ) -> Vec<usize> {
-    let y = within.residuals(data.target);
+    let mut y = within.residuals(data.target);
+    y.extend_from_slice(extra_target);
     let yy = dot(&y, &y);
     let controls: Vec<Vec<f64>> = data
         .controls
         .outer_iter()
-        .map(|z| within.residuals(z))
+        .map(|z| {
+            let mut column = within.residuals(z);
+            column.extend(std::iter::repeat_n(0.0, extra_target.len()));
+            column
+        })
         .collect();
     let channels = data.media.dim().0;
     let mut choice = start;

@@ -56,9 +56,9 @@ pub enum MediaFit {
     /// the model (baseline, GRU baseline modulation, trend, seasonality, controls) around those
     /// fixed media contributions, with region multipliers and effectiveness modulation at 1. The
     /// default: on the simulations its budget recommendations had a fraction of the joint fit's
-    /// regret (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks, at least
-    /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions and no lift tests; otherwise it fits
-    /// jointly.
+    /// regret (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks and at least
+    /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions (lift tests enter the screen's regression);
+    /// otherwise it fits jointly.
     #[default]
     Screen,
     /// Every parameter trained together by gradient descent, the media part starting as

@@ -18,6 +18,7 @@
 use crate::fit::FittedModel;
 use crate::{Error, Result};
 use mmm_data::Panel;
+use mmm_linear::Experiment;
 use mmm_model::{Calibration, LiftTest, ModelInputs};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -200,18 +201,49 @@ pub fn calibration_for(
         return Ok(None);
     }
     let tests = resolve(fitted, panel)?;
-    let sigma2 = noise_variance(inputs, weights).ok_or_else(|| {
-        Error::Config(
-            "lift tests need at least 10 triples of consecutive observed training weeks to \
-             weigh them against the data"
-                .into(),
-        )
-    })?;
+    let sigma2 = needed_noise_variance(inputs, weights)?;
     let n_eff = 1.0 / weights.iter().map(|w| w * w).sum::<f64>();
     Ok(Some(Calibration {
         tests,
         scale: fitted.config.model.calibration_weight * sigma2 / n_eff,
     }))
+}
+
+/// [`noise_variance`], or the error that lift tests cannot be weighed without it.
+fn needed_noise_variance(inputs: &ModelInputs, weights: &Array2<f64>) -> Result<f64> {
+    noise_variance(inputs, weights).ok_or_else(|| {
+        Error::Config(
+            "lift tests need at least 10 triples of consecutive observed training weeks to \
+             weigh them against the data"
+                .into(),
+        )
+    })
+}
+
+/// `fitted.config.lift_tests` on `panel` as experiments of the media screen
+/// (`mmm_linear::Experiment`): the same cells and lift, weighted `w σ² / se²` against the screen's
+/// sum of squared residuals (w = `[model] calibration_weight`, σ² as for the model; the screen's
+/// data term is the unweighted sum over cells, so N does not enter).
+pub(crate) fn screen_experiments(
+    fitted: &FittedModel,
+    panel: &Panel,
+    inputs: &ModelInputs,
+    weights: &Array2<f64>,
+) -> Result<Vec<Experiment>> {
+    if fitted.config.lift_tests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sigma2 = needed_noise_variance(inputs, weights)?;
+    let w = fitted.config.model.calibration_weight;
+    Ok(resolve(fitted, panel)?
+        .into_iter()
+        .map(|t| Experiment {
+            channel: t.channel,
+            cells: t.cells,
+            lift: t.lift,
+            weight: w * sigma2 / (t.se * t.se),
+        })
+        .collect())
 }
 
 impl FittedModel {

@@ -5,11 +5,11 @@
 //! returns a [`FittedModel`]: everything needed to predict, decompose, and forecast new weeks with
 //! state carried from the fitted history — saved as one versioned JSON file.
 
-use crate::calibration::{LiftTestSpec, calibration_for};
+use crate::calibration::{LiftTestSpec, calibration_for, screen_experiments};
 use crate::train::{EpochRecord, Progress, TrainConfig, train};
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
-use mmm_linear::{KernelScreen, MediaScreen, ScreenData, WithinRegion};
+use mmm_linear::{Experiment, KernelScreen, MediaScreen, ScreenData, WithinRegion};
 use mmm_model::{
     AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, MediaFit, Model, ModelConfig,
     ModelInputs, fit_channel_dag,
@@ -112,7 +112,7 @@ pub struct FittedModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_start: Option<Vec<[f64; 2]>>,
     /// The media part the media screen chose (`[model] media_fit = "screen"`, Weibull adstocks,
-    /// at least [`SCREEN_MIN_REGIONS`] regions, no lift tests; absent otherwise). When `used`,
+    /// at least [`SCREEN_MIN_REGIONS`] regions, calibrated to any lift tests; absent otherwise). When `used`,
     /// the fit ran in two stages and the same values are in `params`; when not, the screen's
     /// media share was implausible and the model was fitted jointly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,14 +235,21 @@ pub(crate) fn fit_panel_screening(
     };
     let mut inputs = fitted.inputs_for(panel)?;
     let mut model = fitted.model()?;
-    let screened = if cfg.model.adstock == AdstockKind::Weibull
-        && cfg.model.media_fit == MediaFit::Screen
-        && cfg.lift_tests.is_empty()
-    {
-        screen_media(panel, &inputs, split.train.clone(), screen_sample)?
-    } else {
-        None
-    };
+    let weights = model.region_weights(&fitted.target_scaler.means);
+    let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
+    let screened =
+        if cfg.model.adstock == AdstockKind::Weibull && cfg.model.media_fit == MediaFit::Screen {
+            let experiments = screen_experiments(&fitted, panel, &inputs, &train_weights)?;
+            screen_media(
+                panel,
+                &inputs,
+                split.train.clone(),
+                screen_sample,
+                experiments,
+            )?
+        } else {
+            None
+        };
     if let Some(media) = screened
         .as_ref()
         .filter(|m| m.media_share < MAX_SCREENED_MEDIA_SHARE)
@@ -275,8 +282,6 @@ pub(crate) fn fit_panel_screening(
             model = model.with_adstock_start(starts)?;
         }
     }
-    let weights = model.region_weights(&fitted.target_scaler.means);
-    let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
     if let Some(cal) = calibration_for(&fitted, panel, &inputs, &train_weights)? {
         inputs = inputs.with_calibration(cal)?;
     }
@@ -324,11 +329,28 @@ fn screen_media(
     inputs: &ModelInputs,
     train: std::ops::Range<usize>,
     sample: Option<&[usize]>,
+    experiments: Vec<Experiment>,
 ) -> Result<Option<mmm_linear::ScreenedMedia>> {
     let Some((within, data)) = screen_setup(panel, inputs, train, sample)? else {
         return Ok(None);
     };
-    Ok(Some(MediaScreen::new().fit(&within, &data.view())?))
+    let regions = sample_or_all(panel, sample);
+    let screen = MediaScreen {
+        experiments: experiments
+            .into_iter()
+            .map(|e| Experiment {
+                cells: e.cells.select(Axis(0), &regions),
+                ..e
+            })
+            .collect(),
+        ..MediaScreen::new()
+    };
+    Ok(Some(screen.fit(&within, &data.view())?))
+}
+
+/// The regions of a screen sample: `sample`, or every region once.
+fn sample_or_all(panel: &Panel, sample: Option<&[usize]>) -> Vec<usize> {
+    sample.map_or_else(|| (0..panel.n_regions()).collect(), <[usize]>::to_vec)
 }
 
 /// The scaled inputs of the regions a screen regresses.
@@ -358,8 +380,7 @@ fn screen_setup(
     train: std::ops::Range<usize>,
     sample: Option<&[usize]>,
 ) -> Result<Option<(WithinRegion, ScreenInputs)>> {
-    let all: Vec<usize> = (0..panel.n_regions()).collect();
-    let regions = sample.unwrap_or(&all);
+    let regions = &sample_or_all(panel, sample);
     if let Some(&r) = regions.iter().find(|&&r| r >= panel.n_regions()) {
         return Err(Error::Config(format!(
             "screen sample region {r} of a panel with {} regions",

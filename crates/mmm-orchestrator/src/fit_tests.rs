@@ -432,6 +432,37 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
 }
 
 #[test]
+fn a_two_stage_fit_takes_lift_tests_into_its_media_screen() {
+    let p = panel(crate::SCREEN_MIN_REGIONS, 60);
+    let spec = ColumnSpec::default();
+    let mut cfg = quick_config();
+    cfg.train.epochs = 5;
+    let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+    let mut probe = plain.clone();
+    probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
+    let before = probe.lift_test_checks(&p).unwrap()[0].model;
+    assert!(before > 0.0);
+    let target = 2.0 * before;
+    let calibrated_with = |se: f64| {
+        let mut cfg = cfg.clone();
+        cfg.lift_tests = vec![lift("search", 10, 29, target, se * target)];
+        let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+        assert!(fitted.screened_media.as_ref().is_some_and(|m| m.used));
+        fitted.lift_test_checks(&p).unwrap()[0].model
+    };
+    // A precise experiment is matched; a vague one moves the answer less, but toward it.
+    let (precise, vague) = (calibrated_with(0.001), calibrated_with(1.0));
+    assert!(
+        (precise - target).abs() < 0.02 * target,
+        "{before} → {precise}, lift {target}"
+    );
+    assert!(
+        before < vague && vague < precise,
+        "{before} → {vague} / {precise}"
+    );
+}
+
+#[test]
 fn lift_tests_that_do_not_match_the_panel_are_named() {
     let spec = ColumnSpec::default();
     let mut with_region = lift("tv", 1, 5, 10.0, 1.0);

@@ -265,8 +265,8 @@ impl MediaScreen {
     /// (module docs).
     ///
     /// # Errors
-    /// [`Error::Screen`] when there is not one kernel and one curve per channel;
-    /// [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
+    /// [`Error::Screen`] when there is not one kernel and one curve per channel or an experiment
+    /// is invalid (as for [`MediaScreen::fit`]); [`Error::Shape`] when the arrays do not match `within`'s calendar; [`Error::Solver`] when
     /// the regression fails.
     pub fn effects(
         &self,

@@ -112,9 +112,9 @@ pub struct FittedModel {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_start: Option<Vec<[f64; 2]>>,
     /// The media part the media screen chose (`[model] media_fit = "screen"`, Weibull adstocks,
-    /// at least [`SCREEN_MIN_REGIONS`] regions, calibrated to any lift tests; absent otherwise). When `used`,
-    /// the fit ran in two stages and the same values are in `params`; when not, the screen's
-    /// media share was implausible and the model was fitted jointly.
+    /// at least [`SCREEN_MIN_REGIONS`] regions, calibrated to any lift tests; absent otherwise).
+    /// When `used`, the fit ran in two stages and the same values are in `params`; when not, the
+    /// screen's media share was implausible and the model was fitted jointly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screened_media: Option<ScreenedMedia>,
     /// The data history.

@@ -390,6 +390,15 @@ fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftT
     }
 }
 
+/// An uncalibrated fit's answer (> 0) to a lift test of search over weeks 10..=29 of every region.
+fn search_answer(fitted: &FittedModel, p: &Panel) -> f64 {
+    let mut probe = fitted.clone();
+    probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
+    let answer = probe.lift_test_checks(p).unwrap()[0].model;
+    assert!(answer > 0.0);
+    answer
+}
+
 #[test]
 fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
     let p = panel(3, 60);
@@ -397,12 +406,8 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
     let mut cfg = quick_config();
     cfg.train.epochs = 150;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-    // Ask the uncalibrated model about weeks 10..=29 of every region, then tell it the truth was
-    // twice that, measured with a 2 % standard error.
-    let mut probe = plain.clone();
-    probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
-    let before = probe.lift_test_checks(&p).unwrap()[0].model;
-    assert!(before > 0.0);
+    // Tell the model the truth was twice its answer, measured with a 2 % standard error.
+    let before = search_answer(&plain, &p);
     let target = 2.0 * before;
     cfg.lift_tests = vec![lift("search", 10, 29, target, 0.02 * target)];
     let calibrated = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
@@ -438,10 +443,7 @@ fn a_two_stage_fit_takes_lift_tests_into_its_media_screen() {
     let mut cfg = quick_config();
     cfg.train.epochs = 5;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-    let mut probe = plain.clone();
-    probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
-    let before = probe.lift_test_checks(&p).unwrap()[0].model;
-    assert!(before > 0.0);
+    let before = search_answer(&plain, &p);
     let target = 2.0 * before;
     let calibrated_with = |se: f64| {
         let mut cfg = cfg.clone();

@@ -344,16 +344,20 @@ mod tests {
     use super::*;
     use crate::testdata::{Synthetic, synthetic};
 
-    fn fit(s: &Synthetic, screen: &MediaScreen) -> Result<ScreenedMedia> {
+    /// The screen's view of `s`: all weeks, the region terms partialled out.
+    fn screen_input(s: &Synthetic) -> Result<(WithinRegion, ScreenData<'_>)> {
         let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len())?;
-        screen.fit(
-            &within,
-            &ScreenData {
-                target: s.target.view(),
-                media: s.media.view(),
-                controls: s.controls.view(),
-            },
-        )
+        let data = ScreenData {
+            target: s.target.view(),
+            media: s.media.view(),
+            controls: s.controls.view(),
+        };
+        Ok((within, data))
+    }
+
+    fn fit(s: &Synthetic, screen: &MediaScreen) -> Result<ScreenedMedia> {
+        let (within, data) = screen_input(s)?;
+        screen.fit(&within, &data)
     }
 
     /// The curve a grid point `(q, s)` means for channel c of `s`.
@@ -443,12 +447,7 @@ mod tests {
         let curves = [(0.9, 1.3), (0.4, 2.2)];
         let effects = [0.25, 0.45];
         let s = synthetic(&kernels, Some(&curves), &effects, 0.0, 8);
-        let within = WithinRegion::new(&s.year, s.observed.view(), 0..s.year.len()).unwrap();
-        let data = ScreenData {
-            target: s.target.view(),
-            media: s.media.view(),
-            controls: s.controls.view(),
-        };
+        let (within, data) = screen_input(&s).unwrap();
         let absolute: Vec<(f64, f64)> = (0..2).map(|c| absolute(&s, c, curves[c])).collect();
         let screen = MediaScreen::new();
         let got = screen.effects(&within, &data, &kernels, &absolute).unwrap();

@@ -347,6 +347,7 @@ fn summary(
         .map(|(_, v)| observed_sum(panel, *v))
         .sum();
     let spend_given = panel.spend.is_some();
+    let screened = fitted.screened_media.as_ref().filter(|m| m.used);
     let mut channels = serde_json::Map::new();
     for (c, s) in summaries.iter().enumerate() {
         let mut entry = json!({
@@ -365,6 +366,10 @@ fn summary(
             entry["roi_range"] = json!(range(ch.roi));
             entry["mroi_range"] = json!(range(ch.mroi));
         }
+        if let Some(e) = screened.and_then(|m| m.evidence.get(c)) {
+            entry["evidence"] = json!(e);
+            entry["undetermined"] = json!(screened.is_some_and(|m| m.undetermined().contains(&c)));
+        }
         channels.insert(s.channel.clone(), entry);
     }
     let mut notes = json!({
@@ -373,6 +378,14 @@ fn summary(
         "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
         "share": "share of the total direct media contribution",
     });
+    if screened.is_some_and(|m| !m.evidence.is_empty()) {
+        notes["evidence"] = json!(
+            "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best"
+        );
+        notes["undetermined"] = json!(
+            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits — a lift test would pin it down"
+        );
+    }
     if let Some(st) = stability {
         notes["share_range"] = json!(format!(
             "[min, max] over this fit and {} {} (stability.json); wide = the data do not pin the number down",
@@ -460,6 +473,26 @@ fn print_summary(
                  trained around it (two stages; [model] media_fit = \"screen\")",
                 100.0 * m.media_share
             );
+            let open: Vec<String> = m
+                .undetermined()
+                .into_iter()
+                .map(|c| {
+                    let e = &m.evidence[c];
+                    format!(
+                        "{} (effect χ² {:.0}, {} kernels and {} curves alike)",
+                        fitted.channels[c], e.effect, e.kernels_alike, e.curves_alike
+                    )
+                })
+                .collect();
+            if !open.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "  the data leave the response of {} open: their curves and marginal ROI are \
+                     the best guess among near-equal fits (summary.json \"evidence\"; a lift test \
+                     would pin them down)",
+                    open.join(", ")
+                );
+            }
         }
         Some(m) => {
             let _ = writeln!(

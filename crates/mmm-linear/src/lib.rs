@@ -22,7 +22,7 @@ mod screen;
 mod testdata;
 mod within;
 
-pub use media::{Experiment, MediaScreen, ScreenedMedia};
+pub use media::{Evidence, Experiment, MediaScreen, ScreenedMedia};
 pub use screen::{KernelScreen, ScreenData};
 pub use within::{MIN_WEEKS, TERMS, WithinRegion};
 

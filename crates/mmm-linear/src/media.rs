@@ -37,7 +37,7 @@
 //! gradient training moves a kernel or a curve only locally from where it starts, and the loss is
 //! nearly flat along directions that trade one channel against the baseline.
 
-use crate::screen::{check_shapes, descend};
+use crate::screen::{Regression, check_shapes, descend};
 use crate::{Error, Result, WithinRegion, bounded_least_squares, cross, gram};
 use mmm_transforms::{Adstock, Hill, Saturation, WeibullAdstock};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -90,6 +90,37 @@ pub struct ScreenedMedia {
     /// Mean of the media part `Σ_c β_c s_c[r,t]` over the training cells: on a target scaled by
     /// each region's training mean, the share of the target the screen gives the media.
     pub media_share: f64,
+    /// How strongly the data determine each channel's effect, kernel and curve.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How strongly the data determine one channel's part of the screen, in χ² units: differences of
+/// the residual sum of squares divided by the noise variance σ̂² of the fit (its residual sum of
+/// squares over its degrees of freedom), the other channels at their kernels and curves, effects
+/// and controls refitted by ordinary least squares (unconstrained, as the screen scores its
+/// candidates). Under Gaussian noise a difference of `d` is a likelihood ratio of `exp(d/2)`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// How much worse the fit gets without the channel: ≈ z² of its effect (9 = three standard
+    /// errors).
+    pub effect: f64,
+    /// How much worse the fit gets with the default kernel [`MediaScreen::KERNEL_START`] instead
+    /// of the channel's: how clearly the data prefer its carryover (0 when it is the default,
+    /// negative when the default fits better — the descent stopped before reaching it).
+    pub kernel: f64,
+    /// The same for the default curve [`MediaScreen::CURVE_START`].
+    pub curve: f64,
+    /// Kernels of the grid that fit within [`Evidence::ALIKE`] of the best one (the channel's
+    /// own counted if on the grid): how many carryovers the data cannot tell apart.
+    pub kernels_alike: usize,
+    /// The same for the curves of the grid.
+    pub curves_alike: usize,
+}
+
+impl Evidence {
+    /// The χ² difference within which two kernels or two curves count as alike: 2.3, the 68 %
+    /// quantile of χ² with two degrees of freedom (each kernel and each curve has two parameters).
+    pub const ALIKE: f64 = 2.3;
 }
 
 impl MediaScreen {
@@ -151,19 +182,7 @@ impl MediaScreen {
         }
         self.check_experiments(within, data)?;
         let channels = data.media.dim().0;
-        // Mean positive activity of each channel on the training cells (1 when it has none).
-        let level: Vec<f64> = data
-            .media
-            .outer_iter()
-            .map(|x| {
-                let (sum, n) = within
-                    .cells()
-                    .map(|cell| x[cell])
-                    .filter(|v| *v > 0.0)
-                    .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-                if n > 0 { sum / n as f64 } else { 1.0 }
-            })
-            .collect();
+        let level = levels(within, data);
         let curve = |c: usize, q: usize| (self.curves[q].0 * level[c], self.curves[q].1);
         // Channel c's regressor under kernel k and curve q, with the region terms partialled out
         // (and its rows of the experiments).
@@ -320,8 +339,83 @@ impl MediaScreen {
             curves: curves.to_vec(),
             effects: effects.to_vec(),
             controls: theta[..n_controls].to_vec(),
+            evidence: self.evidence(within, data, &columns[n_controls..], kernels, curves),
         })
     }
+
+    /// Every channel's [`Evidence`] with the given kernels and curves; `chosen` are the channels'
+    /// columns of the calibrated regression under them.
+    fn evidence(
+        &self,
+        within: &WithinRegion,
+        data: &ScreenData,
+        chosen: &[&[f64]],
+        kernels: &[(f64, f64)],
+        curves: &[(f64, f64)],
+    ) -> Vec<Evidence> {
+        let regression = Regression::new(within, data, &self.experiment_targets());
+        let chosen: Vec<Vec<f64>> = chosen.iter().map(|c| c.to_vec()).collect();
+        let level = levels(within, data);
+        (0..chosen.len())
+            .map(|c| {
+                let x = data.media.index_axis(Axis(0), c);
+                let column = |kernel, curve| self.calibrated(c, within, &saturate(x, kernel, curve));
+                let relative = |(q, s): (f64, f64)| (q * level[c], s);
+                // Residual sums of squares: as given, without the channel, at the defaults.
+                let sse = regression.profile(&chosen, c, 4, &|i| match i {
+                    0 => chosen[c].clone(),
+                    1 => vec![0.0; chosen[c].len()],
+                    2 => column(Self::KERNEL_START, curves[c]),
+                    _ => column(kernels[c], relative(Self::CURVE_START)),
+                });
+                let on_kernels = regression.profile(&chosen, c, self.kernels.len(), &|k| {
+                    column(self.kernels[k], curves[c])
+                });
+                let on_curves = regression.profile(&chosen, c, self.curves.len(), &|q| {
+                    column(kernels[c], relative(self.curves[q]))
+                });
+                // An exact fit has σ̂² = 0: then any worse fit is infinitely worse.
+                let sigma2 = regression
+                    .noise_variance(sse[0], chosen.len())
+                    .max(f64::MIN_POSITIVE);
+                let tolerance = regression.tolerance();
+                let chi2 = |s: f64| {
+                    let d = s - sse[0];
+                    if d.abs() <= tolerance { 0.0 } else { d / sigma2 }
+                };
+                let alike = |profile: &[f64]| {
+                    let best = profile.iter().fold(sse[0], |m, &s| m.min(s));
+                    profile
+                        .iter()
+                        .filter(|&&s| s - best <= Evidence::ALIKE * sigma2 + tolerance)
+                        .count()
+                };
+                Evidence {
+                    effect: chi2(sse[1]),
+                    kernel: chi2(sse[2]),
+                    curve: chi2(sse[3]),
+                    kernels_alike: alike(&on_kernels),
+                    curves_alike: alike(&on_curves),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Mean positive activity of each channel on the training cells (1 when it has none): the unit
+/// of the curves' relative half-saturation points.
+fn levels(within: &WithinRegion, data: &ScreenData) -> Vec<f64> {
+    data.media
+        .outer_iter()
+        .map(|x| {
+            let (sum, n) = within
+                .cells()
+                .map(|cell| x[cell])
+                .filter(|v| *v > 0.0)
+                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            if n > 0 { sum / n as f64 } else { 1.0 }
+        })
+        .collect()
 }
 
 /// Hill(Weibull-adstock(x)) with kernel `(k, λ)` and curve `(K, s)`.
@@ -419,6 +513,52 @@ mod tests {
                 got.effects
             );
         }
+    }
+
+    #[test]
+    fn evidence_is_in_chi_square_units_of_what_the_data_tell_apart() {
+        // Channel 0: a delayed kernel and a steep curve; 1: made with the defaults; 2: dark.
+        let kernels = [(2.5, 3.2), MediaScreen::KERNEL_START, (1.0, 1.2)];
+        let curves = [(0.5, 2.0), MediaScreen::CURVE_START, (1.0, 1.0)];
+        let effects = [0.4, 0.1, 0.0];
+        let evidence = |noise: f64, scale: f64| {
+            let mut s = synthetic(&kernels, Some(&curves), &effects, noise, 9);
+            s.target *= scale;
+            fit(&s, &MediaScreen::new()).unwrap().evidence
+        };
+        let e = evidence(0.02, 1.0);
+        let screen = MediaScreen::new();
+        let (all_kernels, all_curves) = (screen.kernels.len(), screen.curves.len());
+        // The delayed, steep channel is unmistakable: the defaults fit far worse, few kernels
+        // and curves come close.
+        assert!(e[0].effect > 1000.0, "{:?}", e[0]);
+        assert!(e[0].kernel > 100.0 && e[0].curve > 9.0, "{:?}", e[0]);
+        assert!(e[0].kernels_alike < all_kernels / 4, "{:?}", e[0]);
+        // The channel made with the defaults keeps them: nothing to prefer over them.
+        assert_eq!((e[1].kernel, e[1].curve), (0.0, 0.0), "{:?}", e[1]);
+        assert!(e[1].effect > 9.0, "{:?}", e[1]);
+        // A dark channel: nothing to tell apart.
+        assert_eq!(
+            e[2],
+            Evidence {
+                effect: 0.0,
+                kernel: 0.0,
+                curve: 0.0,
+                kernels_alike: all_kernels,
+                curves_alike: all_curves
+            }
+        );
+        // Differences of sums of squares over the noise variance: the target's unit cancels,
+        // and half the noise makes the same signal about four times as clear.
+        let scaled = evidence(0.02, 3.0);
+        for (a, b) in e.iter().zip(&scaled) {
+            assert!((a.effect - b.effect).abs() <= 1e-6 * a.effect.max(1.0), "{a:?} {b:?}");
+            assert!((a.kernel - b.kernel).abs() <= 1e-6 * a.kernel.abs().max(1.0));
+            assert_eq!((a.kernels_alike, a.curves_alike), (b.kernels_alike, b.curves_alike));
+        }
+        let quiet = evidence(0.01, 1.0);
+        let ratio = quiet[0].effect / e[0].effect;
+        assert!((3.0..5.0).contains(&ratio), "{ratio}");
     }
 
     #[test]

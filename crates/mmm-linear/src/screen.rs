@@ -163,6 +163,101 @@ pub(crate) fn check_shapes(within: &WithinRegion, data: &ScreenData) -> Result<(
     Ok(())
 }
 
+/// The screen's regression after the region terms are partialled out: the target's residuals
+/// and the controls' residual columns, with `extra_target` rows appended to the target (the media
+/// screen's experiments; the controls are 0 in them, and every channel column carries as many
+/// more rows).
+pub(crate) struct Regression {
+    y: Vec<f64>,
+    yy: f64,
+    controls: Vec<Vec<f64>>,
+    /// Degrees of freedom of the region terms: [`crate::TERMS`] per region with training cells.
+    region_terms: usize,
+    /// Rows appended to the cells' (`extra_target`).
+    extra_rows: usize,
+}
+
+impl Regression {
+    pub(crate) fn new(within: &WithinRegion, data: &ScreenData, extra_target: &[f64]) -> Self {
+        let mut y = within.residuals(data.target);
+        y.extend_from_slice(extra_target);
+        let controls = data
+            .controls
+            .outer_iter()
+            .map(|z| {
+                let mut column = within.residuals(z);
+                column.extend(std::iter::repeat_n(0.0, extra_target.len()));
+                column
+            })
+            .collect();
+        Regression {
+            yy: dot(&y, &y),
+            y,
+            controls,
+            region_terms: crate::TERMS * within.regions().count(),
+            extra_rows: extra_target.len(),
+        }
+    }
+
+    /// The residual sum of squares with channel c's column at each of `n_candidates` candidates
+    /// (`column(k)`) and every other channel d at `chosen[d]` (`chosen[c]` is ignored): ordinary
+    /// least squares, the effects unconstrained. Candidates are scored in parallel.
+    pub(crate) fn profile(
+        &self,
+        chosen: &[Vec<f64>],
+        c: usize,
+        n_candidates: usize,
+        column: &(dyn Fn(usize) -> Vec<f64> + Sync),
+    ) -> Vec<f64> {
+        let others: Vec<&[f64]> = self
+            .controls
+            .iter()
+            .chain(
+                chosen
+                    .iter()
+                    .enumerate()
+                    .filter(|(d, _)| *d != c)
+                    .map(|(_, v)| v),
+            )
+            .map(Vec::as_slice)
+            .collect();
+        let p = others.len();
+        let g_others = gram(&others);
+        let b_others = cross(&others, &self.y);
+        (0..n_candidates)
+            .into_par_iter()
+            .map(|k| {
+                let col = column(k);
+                let mut g = Array2::zeros((p + 1, p + 1));
+                g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
+                for (i, o) in others.iter().enumerate() {
+                    let v = dot(o, &col);
+                    g[[i, p]] = v;
+                    g[[p, i]] = v;
+                }
+                g[[p, p]] = dot(&col, &col);
+                let mut b = b_others.clone();
+                b.push(dot(&col, &self.y));
+                self.yy - explained(&g, &b)
+            })
+            .collect()
+    }
+
+    /// The noise variance of a fit with residual sum of squares `sse` and `channels` channel
+    /// columns: `sse / (cells − region terms − controls − channels)` (`sse / cells` when that is
+    /// not positive; the extra rows are not cells).
+    pub(crate) fn noise_variance(&self, sse: f64, channels: usize) -> f64 {
+        let rows = self.y.len() - self.extra_rows;
+        let dof = rows.saturating_sub(self.region_terms + self.controls.len() + channels);
+        sse / if dof > 0 { dof } else { rows.max(1) } as f64
+    }
+
+    /// Rounding-level tolerance for comparing sums of squares.
+    pub(crate) fn tolerance(&self) -> f64 {
+        1e-12 * self.yy.max(f64::MIN_POSITIVE)
+    }
+}
+
 /// Coordinate descent over candidate columns: `column(c, k)` is channel c's within-region
 /// residual column under candidate k; every channel starts at `start[c]`, and a channel moves only
 /// to a strictly better candidate (see the module docs). `extra_target` are rows appended to the
@@ -177,60 +272,18 @@ pub(crate) fn descend(
     extra_target: &[f64],
     column: impl Fn(usize, usize) -> Vec<f64> + Sync,
 ) -> Vec<usize> {
-    let mut y = within.residuals(data.target);
-    y.extend_from_slice(extra_target);
-    let yy = dot(&y, &y);
-    let controls: Vec<Vec<f64>> = data
-        .controls
-        .outer_iter()
-        .map(|z| {
-            let mut column = within.residuals(z);
-            column.extend(std::iter::repeat_n(0.0, extra_target.len()));
-            column
-        })
-        .collect();
+    let regression = Regression::new(within, data, extra_target);
     let channels = data.media.dim().0;
     let mut choice = start;
     let mut chosen: Vec<Vec<f64>> = (0..channels).map(|c| column(c, choice[c])).collect();
     for _ in 0..rounds {
         let mut changed = false;
         for c in 0..channels {
-            let others: Vec<&[f64]> = controls
-                .iter()
-                .chain(
-                    chosen
-                        .iter()
-                        .enumerate()
-                        .filter(|(d, _)| *d != c)
-                        .map(|(_, v)| v),
-                )
-                .map(Vec::as_slice)
-                .collect();
-            let p = others.len();
-            let g_others = gram(&others);
-            let b_others = cross(&others, &y);
-            // Residual sum of squares with channel c at each candidate.
-            let sse: Vec<f64> = (0..n_candidates)
-                .into_par_iter()
-                .map(|k| {
-                    let col = column(c, k);
-                    let mut g = Array2::zeros((p + 1, p + 1));
-                    g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
-                    for (i, o) in others.iter().enumerate() {
-                        let v = dot(o, &col);
-                        g[[i, p]] = v;
-                        g[[p, i]] = v;
-                    }
-                    g[[p, p]] = dot(&col, &col);
-                    let mut b = b_others.clone();
-                    b.push(dot(&col, &y));
-                    yy - explained(&g, &b)
-                })
-                .collect();
+            let sse = regression.profile(&chosen, c, n_candidates, &|k| column(c, k));
             let mut best = choice[c];
             for (k, s) in sse.iter().enumerate() {
                 // Strictly better by more than rounding: ties keep the current kernel.
-                if *s < sse[best] - 1e-12 * yy.max(f64::MIN_POSITIVE) {
+                if *s < sse[best] - regression.tolerance() {
                     best = k;
                 }
             }

@@ -9,7 +9,7 @@ use crate::calibration::{LiftTestSpec, calibration_for, screen_experiments};
 use crate::train::{EpochRecord, Progress, TrainConfig, train};
 use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
-use mmm_linear::{Experiment, KernelScreen, MediaScreen, ScreenData, WithinRegion};
+use mmm_linear::{Evidence, Experiment, KernelScreen, MediaScreen, ScreenData, WithinRegion};
 use mmm_model::{
     AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, MediaFit, Model, ModelConfig,
     ModelInputs, fit_channel_dag,
@@ -135,9 +135,36 @@ pub struct ScreenedMedia {
     /// Whether the fit used it; `false` when its share reached [`MAX_SCREENED_MEDIA_SHARE`] and
     /// the model was fitted jointly instead.
     pub used: bool,
+    /// How strongly the training data determine each channel's effect, kernel and curve
+    /// (`mmm_linear::Evidence`; empty in models saved before it was recorded).
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
 }
 
 impl ScreenedMedia {
+    /// The channels whose response the training data leave open: the effect is less than three
+    /// standard errors from zero (`evidence.effect` < 9), or at least a quarter of the screen's
+    /// kernels or of its curves fit as well as the chosen one (`mmm_linear::Evidence::ALIKE`; the
+    /// grids spread over the plausible shapes, so a quarter of them is a wide range of carryovers
+    /// or saturations). Their curves and marginal ROI are the screen's best guess among
+    /// near-equal fits.
+    pub fn undetermined(&self) -> Vec<usize> {
+        let grid = MediaScreen::new();
+        self.evidence
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.effect < Self::CLEAR_EFFECT
+                    || 4 * e.kernels_alike >= grid.kernels.len()
+                    || 4 * e.curves_alike >= grid.curves.len()
+            })
+            .map(|(c, _)| c)
+            .collect()
+    }
+
+    /// Evidence of an effect (χ²) from which it counts as shown: three standard errors.
+    pub const CLEAR_EFFECT: f64 = 9.0;
+
     fn from_screen(m: &mmm_linear::ScreenedMedia, used: bool) -> Self {
         ScreenedMedia {
             kernels: m.kernels.iter().map(|&(k, l)| [k, l]).collect(),
@@ -145,6 +172,7 @@ impl ScreenedMedia {
             effects: m.effects.clone(),
             media_share: m.media_share,
             used,
+            evidence: m.evidence.clone(),
         }
     }
 }

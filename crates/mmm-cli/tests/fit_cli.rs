@@ -476,3 +476,70 @@ fn lift_tests_in_the_config_are_fitted_and_reported() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_two_stage_fit_reports_how_clearly_the_data_determine_each_channel() {
+    // A simulated panel with enough regions for the media screen: a flighted channel (tv) and an
+    // always-on one (search, whose activity barely moves within a region).
+    let dir = tmp("evidence");
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"small\"\nregions = 12\nweeks = 80\nchannels = 2\ncontrols = 1\n\
+         dag_edges = 0\nzero_effect_channels = 0\nimpressions = false\n",
+    )
+    .unwrap();
+    let sim = dir.join("sim");
+    let status = dcmmm()
+        .args(["simulate", "--scenario"])
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&sim)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let config = sim.join("fit.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[train]\nepochs = 40\n");
+    std::fs::write(&config, text).unwrap();
+    let out = dir.join("out");
+    let output = dcmmm()
+        .args(["fit", "--data"])
+        .arg(sim.join("panel.csv"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("chosen by the media screen"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["notes"]["evidence"].is_string());
+    for channel in ["tv", "search"] {
+        let entry = &summary["channels"][channel];
+        let e = &entry["evidence"];
+        assert!(e["effect"].as_f64().unwrap() >= 0.0, "{channel}: {entry}");
+        for alike in ["kernels_alike", "curves_alike"] {
+            assert!(e[alike].as_u64().unwrap() >= 1, "{channel}: {entry}");
+        }
+        // Stdout names exactly the channels summary.json calls undetermined.
+        let undetermined = entry["undetermined"].as_bool().unwrap();
+        let named = stdout
+            .lines()
+            .any(|l| l.contains("leave the response of") && l.contains(&format!("{channel} (")));
+        assert_eq!(named, undetermined, "{channel}: {stdout}");
+    }
+    // The flighted channel's effect is unmistakable; the always-on one's response is left open.
+    let tv = &summary["channels"]["tv"]["evidence"];
+    assert!(tv["effect"].as_f64().unwrap() > 100.0, "{tv}");
+    assert_eq!(summary["channels"]["tv"]["undetermined"], false);
+    assert_eq!(summary["channels"]["search"]["undetermined"], true);
+    std::fs::remove_dir_all(&dir).ok();
+}

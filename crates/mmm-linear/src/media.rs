@@ -359,7 +359,8 @@ impl MediaScreen {
         (0..chosen.len())
             .map(|c| {
                 let x = data.media.index_axis(Axis(0), c);
-                let column = |kernel, curve| self.calibrated(c, within, &saturate(x, kernel, curve));
+                let column =
+                    |kernel, curve| self.calibrated(c, within, &saturate(x, kernel, curve));
                 let relative = |(q, s): (f64, f64)| (q * level[c], s);
                 // Residual sums of squares: as given, without the channel, at the defaults.
                 let sse = regression.profile(&chosen, c, 4, &|i| match i {
@@ -381,7 +382,11 @@ impl MediaScreen {
                 let tolerance = regression.tolerance();
                 let chi2 = |s: f64| {
                     let d = s - sse[0];
-                    if d.abs() <= tolerance { 0.0 } else { d / sigma2 }
+                    if d.abs() <= tolerance {
+                        0.0
+                    } else {
+                        d / sigma2
+                    }
                 };
                 let alike = |profile: &[f64]| {
                     let best = profile.iter().fold(sse[0], |m, &s| m.min(s));
@@ -552,9 +557,15 @@ mod tests {
         // and half the noise makes the same signal about four times as clear.
         let scaled = evidence(0.02, 3.0);
         for (a, b) in e.iter().zip(&scaled) {
-            assert!((a.effect - b.effect).abs() <= 1e-6 * a.effect.max(1.0), "{a:?} {b:?}");
+            assert!(
+                (a.effect - b.effect).abs() <= 1e-6 * a.effect.max(1.0),
+                "{a:?} {b:?}"
+            );
             assert!((a.kernel - b.kernel).abs() <= 1e-6 * a.kernel.abs().max(1.0));
-            assert_eq!((a.kernels_alike, a.curves_alike), (b.kernels_alike, b.curves_alike));
+            assert_eq!(
+                (a.kernels_alike, a.curves_alike),
+                (b.kernels_alike, b.curves_alike)
+            );
         }
         let quiet = evidence(0.01, 1.0);
         let ratio = quiet[0].effect / e[0].effect;

@@ -595,9 +595,24 @@ fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
         assert!((beta[c] - media.effects[c]).abs() < 1e-9 * media.effects[c].max(1e-3));
     }
     assert!(fitted.params[l.eta.clone()].iter().all(|v| *v == 0.0));
+    // Both channels are flighted and strong: the data show their effects clearly.
+    assert_eq!(media.evidence.len(), 2);
+    assert!(
+        media.evidence.iter().all(|e| e.effect > 100.0),
+        "{:?}",
+        media.evidence
+    );
     let json = serde_json::to_string(&fitted).unwrap();
     let back: FittedModel = serde_json::from_str(&json).unwrap();
     assert_eq!(back.screened_media, fitted.screened_media);
+    // A model saved before the evidence was recorded still loads, with none.
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    old["screened_media"]
+        .as_object_mut()
+        .unwrap()
+        .remove("evidence");
+    let back: FittedModel = serde_json::from_value(old).unwrap();
+    assert!(back.screened_media.unwrap().evidence.is_empty());
     // A media part that would explain most of the target is not believed: the fit runs jointly.
     let mut heavy = p.clone();
     for r in 0..r_n {
@@ -647,4 +662,53 @@ fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
     let value = serde_json::to_value(&plain).unwrap();
     assert!(value.get("kernel_start").is_none());
     assert_eq!(value["config"]["model"]["kernel_start"], "geometric");
+}
+
+#[test]
+fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike() {
+    let clear = mmm_linear::Evidence {
+        effect: 500.0,
+        kernel: 40.0,
+        curve: 12.0,
+        kernels_alike: 1,
+        curves_alike: 2,
+    };
+    let grid = mmm_linear::MediaScreen::new();
+    let (kernels, curves) = (grid.kernels.len(), grid.curves.len());
+    let evidence = vec![
+        clear,
+        mmm_linear::Evidence {
+            effect: 8.9,
+            ..clear
+        },
+        mmm_linear::Evidence {
+            kernels_alike: kernels.div_ceil(4),
+            ..clear
+        },
+        mmm_linear::Evidence {
+            curves_alike: curves.div_ceil(4),
+            ..clear
+        },
+        mmm_linear::Evidence {
+            effect: 9.0,
+            kernels_alike: kernels.div_ceil(4) - 1,
+            curves_alike: curves.div_ceil(4) - 1,
+            ..clear
+        },
+    ];
+    let media = crate::ScreenedMedia {
+        kernels: vec![[1.0, 1.2]; 5],
+        curves: vec![[1.0, 1.0]; 5],
+        effects: vec![0.1; 5],
+        media_share: 0.2,
+        used: true,
+        evidence,
+    };
+    assert_eq!(media.undetermined(), vec![1, 2, 3]);
+    // No evidence recorded (an older model.json): nothing is flagged.
+    let older = crate::ScreenedMedia {
+        evidence: Vec::new(),
+        ..media
+    };
+    assert!(older.undetermined().is_empty());
 }

@@ -28,6 +28,8 @@ pub use fit::{
     SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
+/// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).
+pub use mmm_linear::Evidence;
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};
 pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};
 pub use variation::LOW_VARIATION;

@@ -353,3 +353,52 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
     assert!(c0.total[0].abs() <= 1e-8 * totals[0].abs().max(1.0));
     assert!(c0.total[2] > c0.total[1]);
 }
+
+#[test]
+fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
+    let f = fixture();
+    let n = f.panel.n_channels();
+    let clear = mmm_orchestrator::Evidence {
+        effect: 400.0,
+        kernel: 30.0,
+        curve: 10.0,
+        kernels_alike: 1,
+        curves_alike: 1,
+    };
+    let mut evidence = vec![clear; n];
+    evidence[0].effect = 4.0;
+    let mut fitted = f.fitted.clone();
+    fitted.screened_media = Some(mmm_orchestrator::ScreenedMedia {
+        kernels: vec![[1.0, 1.2]; n],
+        curves: vec![[1.0, 1.0]; n],
+        effects: vec![0.1; n],
+        media_share: 0.2,
+        used: true,
+        evidence,
+    });
+    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+    };
+    let html = summary(&fitted);
+    let note = html
+        .split("<p class=\"note\">")
+        .find(|p| p.starts_with("The data leave the response of"))
+        .expect("a note on the undetermined channel");
+    // The first channel (a hostile name, escaped), and only it.
+    assert!(note.contains("&lt;script&gt;"), "{note}");
+    assert!(note.contains("effect χ² 4,"), "{note}");
+    assert!(
+        !note.contains(&crate::escape::html(&f.fitted.channels[1])),
+        "{note}"
+    );
+    // Nothing to say when the fit did not use the screened media part, when every channel is
+    // clear, or when there was no screen.
+    fitted.screened_media.as_mut().unwrap().used = false;
+    assert!(!summary(&fitted).contains("leave the response"));
+    let media = fitted.screened_media.as_mut().unwrap();
+    media.used = true;
+    media.evidence = vec![clear; n];
+    assert!(!summary(&fitted).contains("leave the response"));
+    fitted.screened_media = None;
+    assert!(!summary(&fitted).contains("leave the response"));
+}

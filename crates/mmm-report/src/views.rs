@@ -17,7 +17,7 @@ use crate::curves::{Allocation, ResponseCurves, default_multipliers};
 use crate::escape::html;
 use crate::{Error, ReportInput, Result};
 use mmm_eval::FitMetrics;
-use mmm_orchestrator::{ChannelStability, Spread, Stability};
+use mmm_orchestrator::{ChannelStability, FittedModel, Spread, Stability};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
@@ -500,6 +500,37 @@ fn fmt_metric(x: f64, digits: usize) -> String {
     }
 }
 
+/// The summary card's note naming the channels whose response the data leave open
+/// (`ScreenedMedia::undetermined`, docs/model.md §9); `None` when there are none or the media
+/// part was not screened.
+fn undetermined_html(f: &FittedModel) -> Option<String> {
+    let media = f.screened_media.as_ref().filter(|m| m.used)?;
+    let open = media.undetermined();
+    if open.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = open
+        .iter()
+        .map(|&c| {
+            let e = &media.evidence[c];
+            format!(
+                "<b>{}</b> (effect χ² {:.0}, {} kernels and {} curves alike)",
+                html(&f.channels[c]),
+                e.effect,
+                e.kernels_alike,
+                e.curves_alike
+            )
+        })
+        .collect();
+    Some(format!(
+        "<p class=\"note\">The data leave the response of {} open: the effect is under three \
+         standard errors or many carryovers or saturations fit as well, so their curves and \
+         marginal ROI are the best guess among near-equal fits. A lift test would pin them down \
+         (<code>summary.json</code> <code>evidence</code>).</p>",
+        names.join(", ")
+    ))
+}
+
 /// The stability table of the summary card: each channel's share, ROI and marginal ROI as
 /// median and [min, max] over the configured fit and its refits.
 fn stability_html(st: &Stability) -> String {
@@ -614,6 +645,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
 
     for c in f.caveats() {
         h.push_str(&format!("<p class=\"note\">{}</p>", html(c)));
+    }
+    if let Some(note) = undetermined_html(f) {
+        h.push_str(&note);
     }
     if let Some(st) = input.stability {
         h.push_str(&stability_html(st));

@@ -51,6 +51,10 @@ struct ChannelDetail {
     multiplier_recommended: Option<f64>,
     /// Spend multiplier of the true optimum under the same constraints.
     multiplier_optimal: Option<f64>,
+    /// Whether the fit says the data leave this channel's response open
+    /// (`ScreenedMedia::undetermined`; `None` when the media part was not screened).
+    #[serde(default)]
+    undetermined: Option<bool>,
 }
 
 /// How well the ranges of `dcmmm fit --restarts` describe the truth.
@@ -406,7 +410,10 @@ validation loss (never the holdout). Mean over seeds.\n";
 
 const DETAIL_HEADER: &str = "## Where the attribution error comes from (seed 1)\n\n\
 Per channel: true and estimated contribution share and ROI, the direct-curve error, and the spend \
-multiplier of dcmmm's recommended historical reallocation beside the true optimum's (bounds ±50 %).\n";
+multiplier of dcmmm's recommended historical reallocation beside the true optimum's (bounds ±50 %), and \
+whether the fit itself says the data leave the channel's response open (`undetermined` in summary.json: the \
+effect is under three standard errors, or a quarter of the media screen's kernels or curves fit alike; – when \
+the media part was not screened; docs/model.md §9).\n";
 
 /// Names of the rows `keep` selects, each once, in order of first appearance.
 fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
@@ -615,12 +622,12 @@ fn channel_detail(rows: &[Row]) -> String {
     let mut s = String::new();
     for r in rows.iter().filter(|r| !r.channels.is_empty()) {
         s.push_str(&format!(
-            "\n**{}**\n\n| channel | share true | share dcmmm | ROI true | ROI dcmmm | curve err | multiplier dcmmm | multiplier true optimum |\n|---|---|---|---|---|---|---|---|\n",
+            "\n**{}**\n\n| channel | share true | share dcmmm | ROI true | ROI dcmmm | curve err | multiplier dcmmm | multiplier true optimum | data leave it open |\n|---|---|---|---|---|---|---|---|---|\n",
             r.name
         ));
         for c in &r.channels {
             s.push_str(&format!(
-                "| {} | {:.3} | {:.3} | {:.2} | {:.2} | {} | {} | {} |\n",
+                "| {} | {:.3} | {:.3} | {:.2} | {:.2} | {} | {} | {} | {} |\n",
                 c.name,
                 c.share_true,
                 c.share_est,
@@ -629,6 +636,11 @@ fn channel_detail(rows: &[Row]) -> String {
                 f(c.curve_error, 2),
                 f(c.multiplier_recommended, 2),
                 f(c.multiplier_optimal, 2),
+                match c.undetermined {
+                    Some(true) => "yes",
+                    Some(false) => "",
+                    None => "–",
+                },
             ));
         }
     }
@@ -945,6 +957,11 @@ fn run_one(args: &[String]) -> Result<Row> {
                 share_est: shares.get(c).copied().unwrap_or(f64::NAN),
                 roi_true: true_roi[c],
                 roi_est: est_roi[c],
+                undetermined: fitted
+                    .screened_media
+                    .as_ref()
+                    .filter(|m| m.used)
+                    .map(|m| m.undetermined().contains(&c)),
                 ..ChannelDetail::default()
             })
             .collect();

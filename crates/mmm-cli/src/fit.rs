@@ -383,7 +383,7 @@ fn summary(
             "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best"
         );
         notes["undetermined"] = json!(
-            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits — a lift test would pin it down"
+            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a lift test pins down its contribution, not its curve"
         );
     }
     if let Some(st) = stability {
@@ -488,8 +488,8 @@ fn print_summary(
                 let _ = writeln!(
                     s,
                     "  the data leave the response of {} open: their curves and marginal ROI are \
-                     the best guess among near-equal fits (summary.json \"evidence\"; a lift test \
-                     would pin them down)",
+                     the best guess among near-equal fits, so are the optimiser's moves of them \
+                     (summary.json \"evidence\", docs/model.md §9)",
                     open.join(", ")
                 );
             }

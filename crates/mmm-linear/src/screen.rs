@@ -247,9 +247,9 @@ impl Regression {
     /// columns: `sse / (cells − region terms − controls − channels)` (`sse / cells` when that is
     /// not positive; the extra rows are not cells).
     pub(crate) fn noise_variance(&self, sse: f64, channels: usize) -> f64 {
-        let rows = self.y.len() - self.extra_rows;
-        let dof = rows.saturating_sub(self.region_terms + self.controls.len() + channels);
-        sse / if dof > 0 { dof } else { rows.max(1) } as f64
+        let cells = self.y.len() - self.extra_rows;
+        let dof = cells.saturating_sub(self.region_terms + self.controls.len() + channels);
+        sse / if dof > 0 { dof } else { cells.max(1) } as f64
     }
 
     /// Rounding-level tolerance for comparing sums of squares.

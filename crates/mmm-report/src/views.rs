@@ -525,8 +525,9 @@ fn undetermined_html(f: &FittedModel) -> Option<String> {
     Some(format!(
         "<p class=\"note\">The data leave the response of {} open: the effect is under three \
          standard errors or many carryovers or saturations fit as well, so their curves and \
-         marginal ROI are the best guess among near-equal fits. A lift test would pin them down \
-         (<code>summary.json</code> <code>evidence</code>).</p>",
+         marginal ROI — and the optimiser's moves of them — are the best guess among near-equal \
+         fits. A lift test pins down a channel's contribution, not its curve \
+         (<code>summary.json</code> <code>evidence</code>, docs/model.md §9).</p>",
         names.join(", ")
     ))
 }

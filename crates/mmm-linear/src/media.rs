@@ -32,6 +32,11 @@
 //! the experiment beside that of the data; so a lift test moves both the effect and the choice of
 //! the channel's kernel and curve.
 //!
+//! **Evidence.** The grid's best is chosen whether it is far ahead or one of many near-equal fits,
+//! so the final regression also reports, per channel, how much worse the fit gets without the
+//! channel, with the default kernel or curve, and how many of the grid's kernels and curves fit
+//! about as well ([`Evidence`], in χ² units).
+//!
 //! Why a linear screen and not gradient training for the media: on the simulations its choice
 //! recommended budgets with a fraction of dcmmm's jointly trained regret (docs/model.md §8):
 //! gradient training moves a kernel or a curve only locally from where it starts, and the loss is

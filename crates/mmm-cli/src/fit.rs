@@ -476,13 +476,7 @@ fn print_summary(
             let open: Vec<String> = m
                 .undetermined()
                 .into_iter()
-                .map(|c| {
-                    let e = &m.evidence[c];
-                    format!(
-                        "{} (effect χ² {:.0}, {} kernels and {} curves alike)",
-                        fitted.channels[c], e.effect, e.kernels_alike, e.curves_alike
-                    )
-                })
+                .map(|c| format!("{} ({})", fitted.channels[c], m.evidence[c].brief()))
                 .collect();
             if !open.is_empty() {
                 let _ = writeln!(

@@ -126,6 +126,14 @@ impl Evidence {
     /// The χ² difference within which two kernels or two curves count as alike: 2.3, the 68 %
     /// quantile of χ² with two degrees of freedom (each kernel and each curve has two parameters).
     pub const ALIKE: f64 = 2.3;
+
+    /// One line for people: "effect χ² 12, 15 kernels and 16 curves alike".
+    pub fn brief(&self) -> String {
+        format!(
+            "effect χ² {:.0}, {} kernels and {} curves alike",
+            self.effect, self.kernels_alike, self.curves_alike
+        )
+    }
 }
 
 impl MediaScreen {

@@ -512,13 +512,10 @@ fn undetermined_html(f: &FittedModel) -> Option<String> {
     let names: Vec<String> = open
         .iter()
         .map(|&c| {
-            let e = &media.evidence[c];
             format!(
-                "<b>{}</b> (effect χ² {:.0}, {} kernels and {} curves alike)",
+                "<b>{}</b> ({})",
                 html(&f.channels[c]),
-                e.effect,
-                e.kernels_alike,
-                e.curves_alike
+                media.evidence[c].brief()
             )
         })
         .collect();

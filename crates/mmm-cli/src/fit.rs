@@ -473,19 +473,8 @@ fn print_summary(
                  trained around it (two stages; [model] media_fit = \"screen\")",
                 100.0 * m.media_share
             );
-            let open: Vec<String> = m
-                .undetermined()
-                .into_iter()
-                .map(|c| format!("{} ({})", fitted.channels[c], m.evidence[c].brief()))
-                .collect();
-            if !open.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "  the data leave the response of {} open: their curves and marginal ROI are \
-                     the best guess among near-equal fits, so are the optimiser's moves of them \
-                     (summary.json \"evidence\", docs/model.md §9)",
-                    open.join(", ")
-                );
+            if let Some(note) = fitted.undetermined_note() {
+                let _ = writeln!(s, "  note: {note}");
             }
         }
         Some(m) => {

@@ -28,6 +28,12 @@ fn print_caveats(fitted: &FittedModel, decisions: bool) {
     if let Some(hint) = fitted.decision_hint() {
         eprintln!("note: {hint}");
     }
+    // A two-stage fit measured how clearly the data determine each channel; otherwise the
+    // activity's variation is the proxy.
+    if let Some(note) = fitted.undetermined_note() {
+        eprintln!("note: {note}");
+        return;
+    }
     match fitted.low_variation_note() {
         Ok(Some(note)) => eprintln!("note: {note}"),
         Ok(None) => {}

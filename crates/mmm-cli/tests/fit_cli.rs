@@ -541,5 +541,21 @@ fn a_two_stage_fit_reports_how_clearly_the_data_determine_each_channel() {
     assert!(tv["effect"].as_f64().unwrap() > 100.0, "{tv}");
     assert_eq!(summary["channels"]["tv"]["undetermined"], false);
     assert_eq!(summary["channels"]["search"]["undetermined"], true);
+    // The commands that turn the fit into decisions say it too, instead of the cruder note on
+    // low activity variation.
+    let output = dcmmm()
+        .args(["optimize", "--model"])
+        .arg(out.join("model.json"))
+        .arg("--out")
+        .arg(dir.join("opt"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("leave the response of search ("),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("weekly activity of"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }

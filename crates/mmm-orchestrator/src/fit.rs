@@ -703,6 +703,28 @@ impl FittedModel {
             .then_some(EARLY_STOPPED_DECISION_HINT)
     }
 
+    /// A note naming the channels whose response the training data leave open
+    /// ([`ScreenedMedia::undetermined`]) with their evidence, for `dcmmm fit` and the commands
+    /// that turn the fit into decisions; `None` when there are none or the media part was not
+    /// screened (or was saved without evidence).
+    pub fn undetermined_note(&self) -> Option<String> {
+        let media = self.screened_media.as_ref().filter(|m| m.used)?;
+        let open: Vec<String> = media
+            .undetermined()
+            .into_iter()
+            .map(|c| format!("{} ({})", self.channels[c], media.evidence[c].brief()))
+            .collect();
+        (!open.is_empty()).then(|| {
+            format!(
+                "the data leave the response of {} open: their curves and marginal ROI are the \
+                 best guess among near-equal fits, so read any change recommended for them as the \
+                 least certain; a lift test pins down a contribution, not a curve (summary.json \
+                 \"evidence\", docs/model.md §9)",
+                open.join(", ")
+            )
+        })
+    }
+
     /// Whether training ran all epochs without a validation slice (`dcmmm fit --converged`).
     fn trained_without_validation(&self) -> bool {
         self.config.train.validation_weeks == Some(0)

@@ -19,16 +19,19 @@
 //! [`crate::bounded_least_squares`].
 //!
 //! **Experiments.** A lift test e of channel c measured `lift_e`; the screen's answer is
-//! `β_c Σ u_e ⊙ s_c` (u_e weighs the tested cells, carryover into them included). With
-//! [`MediaScreen::experiments`] every step — each candidate's score and the final regression —
-//! minimises
+//! `β_c Σ u_e ⊙ (s_c − s_c^e)` (u_e weighs the measured cells, carryover into them included),
+//! where `s_c^e` is the saturated activity the experiment compared the data's with: none
+//! (`s_c^e = 0`, the channel's contribution) or the activity times factors f_e (a heavy-up or
+//! scale-down test: `s_c^e = Hill(adstock(x̃_c ⊙ f_e))`, the difference a point on the curve's
+//! slope). With [`MediaScreen::experiments`] every step — each candidate's score and the final
+//! regression — minimises
 //!
 //! ```text
-//! SSE + Σ_e weight_e · (β_c Σ u_e ⊙ s_c − lift_e)²,     weight_e = w σ² / se_e²
+//! SSE + Σ_e weight_e · (β_c Σ u_e ⊙ (s_c − s_c^e) − lift_e)²,     weight_e = w σ² / se_e²
 //! ```
 //!
-//! i.e. the experiments are extra rows of the regression, `√weight_e · (Σ u_e ⊙ s_c, lift_e)`, zero
-//! in every other column. With σ² the noise variance of a cell, w = 1 is the Gaussian likelihood of
+//! i.e. the experiments are extra rows of the regression, `√weight_e · (Σ u_e ⊙ (s_c − s_c^e),
+//! lift_e)`, zero in every other column. With σ² the noise variance of a cell, w = 1 is the Gaussian likelihood of
 //! the experiment beside that of the data; so a lift test moves both the effect and the choice of
 //! the channel's kernel and curve.
 //!
@@ -65,15 +68,21 @@ pub struct MediaScreen {
 }
 
 /// A measured effect of one channel (a lift test) that the media screen is calibrated to: the
-/// regression minimises `SSE + Σ_e weight_e · (β_c Σ u_e ⊙ s_c − lift_e)²` (module docs).
+/// regression minimises `SSE + Σ_e weight_e · (β_c Σ u_e ⊙ (s_c − s_c^e) − lift_e)²` (module
+/// docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experiment {
     /// Index of the tested channel.
     pub channel: usize,
     /// `[region, week]` weights u_e on the screen's panel: the channel's effect on the
-    /// experiment is `β_c Σ u_e ⊙ s_c` (0 outside the tested cells).
+    /// experiment is `β_c Σ u_e ⊙ (s_c − s_c^e)` (0 outside the measured cells).
     pub cells: Array2<f64>,
-    /// The measured effect, in the units of `β_c Σ u_e ⊙ s_c`.
+    /// What the experiment compared the data's activity with: `None`, no activity (the answer
+    /// is the channel's contribution `β_c Σ u_e ⊙ s_c`); `Some(f)`, the activity times the
+    /// `[region, week]` factors f (a heavy-up test that ran m times the usual spend has f = 1/m
+    /// on its weeks and 1 elsewhere).
+    pub counterfactual: Option<Array2<f64>>,
+    /// The measured effect, in the units of `β_c Σ u_e ⊙ (s_c − s_c^e)`.
     pub lift: f64,
     /// Weight of the squared misfit against the sum of squared residuals, ≥ 0: `w σ² / se²`
     /// for noise variance σ² of the regression and standard error se of the lift gives a
@@ -201,7 +210,8 @@ impl MediaScreen {
         // (and its rows of the experiments).
         let column = |c: usize, k: usize, q: usize| {
             let x = data.media.index_axis(Axis(0), c);
-            self.calibrated(c, within, &saturate(x, self.kernels[k], curve(c, q)))
+            let (kernel, curve) = (self.kernels[k], curve(c, q));
+            self.calibrated(c, within, x, &saturate(x, kernel, curve), kernel, curve)
         };
         let extra = self.experiment_targets();
         let mut kernels = vec![k0; channels];
@@ -248,10 +258,11 @@ impl MediaScreen {
                     e.channel
                 )));
             }
-            if e.cells.dim() != within.shape() {
+            let shapes = std::iter::once(&e.cells).chain(&e.counterfactual);
+            if let Some(bad) = shapes.clone().find(|a| a.dim() != within.shape()) {
                 return Err(Error::Shape(format!(
-                    "{which}: cells {:?}, panel {:?}",
-                    e.cells.dim(),
+                    "{which}: cells or factors {:?}, panel {:?}",
+                    bad.dim(),
                     within.shape()
                 )));
             }
@@ -259,9 +270,14 @@ impl MediaScreen {
                 && e.weight.is_finite()
                 && e.weight >= 0.0
                 && e.cells.iter().all(|u| u.is_finite()))
+                || e.counterfactual
+                    .iter()
+                    .flatten()
+                    .any(|f| !(*f >= 0.0 && f.is_finite()))
             {
                 return Err(Error::Screen(format!(
-                    "{which}: lift, weight and cells must be finite and the weight ≥ 0"
+                    "{which}: lift, weight and cells must be finite, the weight and the \
+                     counterfactual factors finite and ≥ 0"
                 )));
             }
         }
@@ -277,16 +293,27 @@ impl MediaScreen {
     }
 
     /// Channel c's column of the calibrated regression: the within-region residuals of its
-    /// saturated activity `s`, then one row per experiment, `√weight_e · Σ u_e ⊙ s` for the
-    /// experiments of c and 0 for the others.
-    fn calibrated(&self, c: usize, within: &WithinRegion, s: &Array2<f64>) -> Vec<f64> {
+    /// saturated activity `s` (activity `x` under `kernel` and `curve`), then one row per
+    /// experiment, `√weight_e · Σ u_e ⊙ (s − s^e)` for the experiments of c and 0 for the others.
+    fn calibrated(
+        &self,
+        c: usize,
+        within: &WithinRegion,
+        x: ArrayView2<f64>,
+        s: &Array2<f64>,
+        kernel: (f64, f64),
+        curve: (f64, f64),
+    ) -> Vec<f64> {
         let mut column = within.residuals(s.view());
         column.extend(self.experiments.iter().map(|e| {
-            if e.channel == c {
-                e.weight.sqrt() * (&e.cells * s).sum()
-            } else {
-                0.0
+            if e.channel != c {
+                return 0.0;
             }
+            let answer = match &e.counterfactual {
+                None => (&e.cells * s).sum(),
+                Some(f) => (&e.cells * &(s - &saturate((&x * f).view(), kernel, curve))).sum(),
+            };
+            e.weight.sqrt() * answer
         }));
         column
     }
@@ -330,12 +357,10 @@ impl MediaScreen {
                 column.extend(std::iter::repeat_n(0.0, n_experiments));
                 column
             })
-            .chain(
-                saturated
-                    .iter()
-                    .enumerate()
-                    .map(|(c, s)| self.calibrated(c, within, s)),
-            )
+            .chain(saturated.iter().enumerate().map(|(c, s)| {
+                let x = data.media.index_axis(Axis(0), c);
+                self.calibrated(c, within, x, s, kernels[c], curves[c])
+            }))
             .collect();
         let columns: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let n_controls = data.controls.dim().0;
@@ -372,8 +397,9 @@ impl MediaScreen {
         (0..chosen.len())
             .map(|c| {
                 let x = data.media.index_axis(Axis(0), c);
-                let column =
-                    |kernel, curve| self.calibrated(c, within, &saturate(x, kernel, curve));
+                let column = |kernel, curve| {
+                    self.calibrated(c, within, x, &saturate(x, kernel, curve), kernel, curve)
+                };
                 let relative = |(q, s): (f64, f64)| (q * level[c], s);
                 // Residual sums of squares: as given, without the channel, at the defaults.
                 let sse = regression.profile(&chosen, c, 4, &|i| match i {
@@ -454,7 +480,7 @@ impl Default for MediaScreen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::{Synthetic, synthetic};
+    use crate::testdata::{Synthetic, synthetic, synthetic_always_on};
 
     /// The screen's view of `s`: all weeks, the region terms partialled out.
     fn screen_input(s: &Synthetic) -> Result<(WithinRegion, ScreenData<'_>)> {
@@ -647,38 +673,55 @@ mod tests {
         let effects = [0.3, 0.4];
         let s = synthetic(&kernels, Some(&curves), &effects, 0.02, 9);
         let plain = fit(&s, &MediaScreen::new()).unwrap();
-        // An experiment on channel 0 over the second half of the weeks in regions 0–5, whose lift
-        // says the effect is twice what the data say.
+        // An experiment on channel 0 measured over the second half of the weeks in regions 0–5,
+        // whose lift says the effect is twice what the data say: a contribution (go-dark) test,
+        // and a heavy-up test that ran 1.5 times the usual activity in weeks 60–67.
         let mut cells = Array2::zeros(s.observed.dim());
         cells.slice_mut(ndarray::s![..6, 60..]).fill(1.0);
-        let answer = |m: &ScreenedMedia| {
-            let sat = saturate(s.media.index_axis(Axis(0), 0), m.kernels[0], m.curves[0]);
-            m.effects[0] * (&cells * &sat).sum()
-        };
-        let lift = 2.0 * answer(&plain);
-        let with = |weight: f64| MediaScreen {
-            experiments: vec![Experiment {
-                channel: 0,
-                cells: cells.clone(),
-                lift,
-                weight,
-            }],
-            ..MediaScreen::new()
-        };
-        // Weight 0: the plain screen.
-        assert_eq!(fit(&s, &with(0.0)).unwrap(), plain);
-        // Any weight brings the answer closer to the lift; a dominant experiment is matched.
-        let mut last = answer(&plain);
-        for weight in [1e-3, 1e-1, 1e1, 1e4] {
-            last = answer(&fit(&s, &with(weight)).unwrap());
-            assert!(
-                (last - lift).abs() < (answer(&plain) - lift).abs(),
-                "weight {weight}: {last}, plain {}, lift {lift}",
-                answer(&plain)
-            );
+        let mut heavy_up = Array2::ones(s.observed.dim());
+        heavy_up.slice_mut(ndarray::s![..6, 60..68]).fill(1.0 / 1.5);
+        for counterfactual in [None, Some(heavy_up)] {
+            let x = s.media.index_axis(Axis(0), 0);
+            let answer = |m: &ScreenedMedia| {
+                let sat = |x: ArrayView2<f64>| saturate(x, m.kernels[0], m.curves[0]);
+                let compared = counterfactual
+                    .as_ref()
+                    .map_or(Array2::zeros(x.dim()), |f| sat((&x * f).view()));
+                m.effects[0] * (&cells * &(sat(x) - compared)).sum()
+            };
+            let lift = 2.0 * answer(&plain);
+            let with = |weight: f64| MediaScreen {
+                experiments: vec![Experiment {
+                    channel: 0,
+                    cells: cells.clone(),
+                    counterfactual: counterfactual.clone(),
+                    lift,
+                    weight,
+                }],
+                ..MediaScreen::new()
+            };
+            // Weight 0: the plain screen.
+            assert_eq!(fit(&s, &with(0.0)).unwrap(), plain);
+            // Any weight brings the answer closer to the lift; a dominant experiment is matched.
+            let mut last = answer(&plain);
+            for weight in [1e-3, 1e-1, 1e1, 1e4] {
+                last = answer(&fit(&s, &with(weight)).unwrap());
+                assert!(
+                    (last - lift).abs() < (answer(&plain) - lift).abs(),
+                    "weight {weight}: {last}, plain {}, lift {lift}",
+                    answer(&plain)
+                );
+            }
+            assert!((last - lift).abs() < 1e-3 * lift, "{last} vs {lift}");
         }
-        assert!((last - lift).abs() < 1e-3 * lift, "{last} vs {lift}");
         // Bad experiments are errors.
+        let good = Experiment {
+            channel: 0,
+            cells,
+            counterfactual: None,
+            lift: 1.0,
+            weight: 1.0,
+        };
         let bad = |e: Experiment| {
             let screen = MediaScreen {
                 experiments: vec![e],
@@ -686,23 +729,113 @@ mod tests {
             };
             fit(&s, &screen).is_err()
         };
-        let good = with(1.0).experiments[0].clone();
-        assert!(bad(Experiment {
-            channel: 2,
-            ..good.clone()
-        }));
-        assert!(bad(Experiment {
-            weight: -1.0,
-            ..good.clone()
-        }));
-        assert!(bad(Experiment {
-            lift: f64::NAN,
-            ..good.clone()
-        }));
-        assert!(bad(Experiment {
-            cells: Array2::zeros((2, 2)),
-            ..good
-        }));
+        assert!(!bad(good.clone()));
+        for e in [
+            Experiment {
+                channel: 2,
+                ..good.clone()
+            },
+            Experiment {
+                weight: -1.0,
+                ..good.clone()
+            },
+            Experiment {
+                lift: f64::NAN,
+                ..good.clone()
+            },
+            Experiment {
+                cells: Array2::zeros((2, 2)),
+                ..good.clone()
+            },
+            Experiment {
+                counterfactual: Some(Array2::ones((2, 2))),
+                ..good.clone()
+            },
+            Experiment {
+                counterfactual: Some(Array2::from_elem(s.observed.dim(), -0.5)),
+                ..good
+            },
+        ] {
+            assert!(bad(e));
+        }
+    }
+
+    #[test]
+    fn experiments_at_two_spend_levels_tell_the_curve_the_data_leave_open() {
+        // An always-on channel (activity between 1 and 2 every week) bends its curve over a
+        // narrow range; with noise the screen cannot tell its curve. Two exact experiments —
+        // a heavy-up (1.5×) and a scale-down (0.5×) in half the regions each — measure two
+        // slopes of it, and the screen's curve then has them.
+        let kernels = [(1.0, 1.2), (1.5, 0.8)];
+        let curves = [(0.5, 2.0), (1.0, 1.0)];
+        let effects = [0.3, 0.3];
+        let noise = 0.1;
+        let s = synthetic_always_on(&kernels, Some(&curves), &effects, noise, 4);
+        let plain = fit(&s, &MediaScreen::new()).unwrap();
+        let truth = absolute(&s, 0, curves[0]);
+        assert_ne!(
+            plain.curves[0], truth,
+            "the data alone should leave the curve open"
+        );
+        assert!(
+            plain.evidence[0].curves_alike > 1,
+            "{:?}",
+            plain.evidence[0]
+        );
+        let x = s.media.index_axis(Axis(0), 0);
+        let experiment = |regions: std::ops::Range<usize>, weeks: usize, multiplier: f64| {
+            let mut cells = Array2::zeros(s.observed.dim());
+            cells
+                .slice_mut(ndarray::s![regions.clone(), weeks..])
+                .fill(1.0);
+            let mut factors = Array2::ones(s.observed.dim());
+            factors
+                .slice_mut(ndarray::s![regions, weeks..weeks + 8])
+                .fill(1.0 / multiplier);
+            let sat = |x: ArrayView2<f64>| saturate(x, kernels[0], truth);
+            let lift = effects[0] * (&cells * &(sat(x) - sat((&x * &factors).view()))).sum();
+            let se = 0.01 * lift.abs();
+            Experiment {
+                channel: 0,
+                cells,
+                counterfactual: Some(factors),
+                lift,
+                weight: noise * noise / (se * se),
+            }
+        };
+        let screen = MediaScreen {
+            experiments: vec![experiment(0..6, 60, 1.5), experiment(6..12, 80, 0.5)],
+            ..MediaScreen::new()
+        };
+        let calibrated = fit(&s, &screen).unwrap();
+        // What the experiments measure and the optimiser needs: how the channel's outcome
+        // changes as all its activity is scaled from m₀ to m₁ (its level is a region intercept's).
+        let step = |kernel, curve, beta: f64, (m0, m1): (f64, f64)| {
+            let at = |m: f64| saturate((&x * m).view(), kernel, curve).sum();
+            beta * (at(m1) - at(m0))
+        };
+        let up = (1.0, 1.5);
+        let (t, p) = (
+            step(kernels[0], truth, effects[0], up),
+            step(plain.kernels[0], plain.curves[0], plain.effects[0], up),
+        );
+        assert!(
+            (p - t).abs() > 0.2 * t,
+            "the data alone miss the heavy-up: {p} vs {t}"
+        );
+        for steps in [(0.5, 1.0), up] {
+            let t = step(kernels[0], truth, effects[0], steps);
+            let c = step(
+                calibrated.kernels[0],
+                calibrated.curves[0],
+                calibrated.effects[0],
+                steps,
+            );
+            assert!(
+                (c - t).abs() < 0.05 * t,
+                "{steps:?}: truth {t}, calibrated {c}"
+            );
+        }
     }
 
     #[test]

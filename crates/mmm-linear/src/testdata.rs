@@ -26,18 +26,49 @@ pub fn synthetic(
     noise: f64,
     seed: u64,
 ) -> Synthetic {
-    let (r_n, t_n) = (12, 120);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let year: Vec<f64> = (0..t_n).map(|t| (t as f64 / 52.1775).fract()).collect();
-    let mut observed = Array2::from_elem((r_n, t_n), true);
-    observed[[3, 40]] = false;
     // Bursty activity (off in about half the weeks) so that lags are identifiable.
-    let media = Array3::from_shape_fn((kernels.len(), r_n, t_n), |(c, _, _)| {
+    let media = Array3::from_shape_fn((kernels.len(), REGIONS, WEEKS), |(c, _, _)| {
         let (on, level) = (rng.random::<f64>(), rng.random::<f64>());
         // The last channel is dark when its effect is 0.
         let dark = effects[c] == 0.0 && c + 1 == kernels.len();
         if dark || on < 0.5 { 0.0 } else { 2.0 * level }
     });
+    made_with(media, kernels, curves, effects, noise, rng)
+}
+
+/// [`synthetic`] with always-on activity: every channel between 1 and 2 in every week, so that
+/// its curve is seen over a narrow range only.
+pub fn synthetic_always_on(
+    kernels: &[(f64, f64)],
+    curves: Option<&[(f64, f64)]>,
+    effects: &[f64],
+    noise: f64,
+    seed: u64,
+) -> Synthetic {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let media = Array3::from_shape_fn((kernels.len(), REGIONS, WEEKS), |_| {
+        1.0 + rng.random::<f64>()
+    });
+    made_with(media, kernels, curves, effects, noise, rng)
+}
+
+const REGIONS: usize = 12;
+const WEEKS: usize = 120;
+
+/// The rest of the panel around the channels' activity `media`.
+fn made_with(
+    media: Array3<f64>,
+    kernels: &[(f64, f64)],
+    curves: Option<&[(f64, f64)]>,
+    effects: &[f64],
+    noise: f64,
+    mut rng: ChaCha8Rng,
+) -> Synthetic {
+    let (r_n, t_n) = (REGIONS, WEEKS);
+    let year: Vec<f64> = (0..t_n).map(|t| (t as f64 / 52.1775).fract()).collect();
+    let mut observed = Array2::from_elem((r_n, t_n), true);
+    observed[[3, 40]] = false;
     let controls = Array3::from_shape_fn((1, r_n, t_n), |_| rng.random::<f64>());
     let n = Normal::new(0.0, 1.0).unwrap();
     let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {

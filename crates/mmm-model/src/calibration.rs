@@ -11,7 +11,17 @@
 //! C_e(θ) = Σ_{r,t} u_e[r,t] · β_c · exp(η_{r,c}) · m_c[r,t] · s_c[r,t]
 //! ```
 //!
-//! and the training objective gains the Gaussian log-likelihood of the measured lift L_e ± se_e,
+//! A heavy-up or scale-down test instead compares the data's activity with the usual one,
+//! x_c ⊙ f_e (f_e = 1/m on the weeks that ran m times the usual spend, 1 elsewhere); its answer is
+//! the difference of the contributions, a point on the slope of the channel's curve:
+//!
+//! ```text
+//! C_e(θ) = Σ_{r,t} u_e[r,t] · β_c · exp(η_{r,c}) · m_c[r,t] · (s_c[r,t] − s_c^e[r,t]),
+//! s_c^e = Hill(adstock(x_c ⊙ f_e))
+//! ```
+//!
+//! (the modulation m_c does not depend on the media). The training objective gains the Gaussian
+//! log-likelihood of the measured lift L_e ± se_e,
 //! on the scale of the data loss:
 //!
 //! ```text
@@ -35,6 +45,9 @@ pub struct LiftTest {
     /// `[region, week]` weights u_e: the region's mean target ȳ_r on tested cells, 0 elsewhere,
     /// so that Σ u·(scaled contribution) is the contribution in target units.
     pub cells: Array2<f64>,
+    /// `[region, week]` factors f_e of the activity the test compared the data's with (module
+    /// docs); `None`: no activity, the answer is the channel's contribution.
+    pub counterfactual: Option<Array2<f64>>,
     /// Measured incremental outcome L_e, target units.
     pub lift: f64,
     /// Its standard error se_e (> 0), target units.
@@ -72,6 +85,19 @@ impl Calibration {
                     "{which}: cells are {:?}, the inputs are {regions}×{weeks}",
                     t.cells.dim()
                 )));
+            }
+            if let Some(f) = &t.counterfactual {
+                if f.dim() != (regions, weeks) {
+                    return Err(Error::Shape(format!(
+                        "{which}: counterfactual factors are {:?}, the inputs are {regions}×{weeks}",
+                        f.dim()
+                    )));
+                }
+                if !f.iter().all(|v| *v >= 0.0 && v.is_finite()) {
+                    return Err(Error::Input(format!(
+                        "{which}: counterfactual factors must be finite and ≥ 0"
+                    )));
+                }
             }
             if !t.cells.iter().all(|u| *u >= 0.0 && u.is_finite()) || t.cells.sum() == 0.0 {
                 return Err(Error::Input(format!(

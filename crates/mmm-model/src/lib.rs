@@ -21,7 +21,7 @@ pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
 pub use config::{AdstockKind, KernelStart, MediaFit, ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;
 pub use layout::Layout;
-pub use model::{Decomposition, Loss, Model, Tape};
+pub use model::{ChannelSeeds, Decomposition, Loss, Model, Tape};
 
 /// Errors of the model crate.
 #[derive(Debug, thiserror::Error)]

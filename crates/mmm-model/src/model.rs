@@ -62,6 +62,16 @@ pub struct Tape {
     pub prediction: Array2<f64>,
 }
 
+/// Seeds of [`Model::backward`] from loss terms that read single channels (the lift tests),
+/// `[channel, region, week]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSeeds {
+    /// ∂L/∂(channel c's scaled contribution β_c exp(η) m_c s_c).
+    pub contribution: Array3<f64>,
+    /// ∂L/∂(β_c exp(η) m_c) beyond what reaches it through the contribution.
+    pub effect: Array3<f64>,
+}
+
 /// The loss split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Loss {
@@ -648,15 +658,14 @@ impl Model {
 
     /// Back-propagates `grad_pred` = ∂L/∂(scaled prediction) `[region, week]` through the forward
     /// pass recorded in `tape`, ACCUMULATING (+=) ∂L/∂θ into `grad`. `grad_channel`, when given,
-    /// adds ∂L/∂(channel c's scaled contribution) `[channel, region, week]` for terms of the loss
-    /// that read single channels' contributions (the lift tests).
+    /// adds the terms of the loss that read single channels (the lift tests).
     pub fn backward(
         &self,
         p: &[f64],
         inp: &ModelInputs,
         tape: &Tape,
         grad_pred: &Array2<f64>,
-        grad_channel: Option<&Array3<f64>>,
+        grad_channel: Option<&ChannelSeeds>,
         grad: &mut [f64],
     ) {
         let l = &self.layout;
@@ -687,7 +696,9 @@ impl Model {
             let mut g_base = 0.0;
             for t in 0..t_n {
                 let g = grad_pred[[r, t]];
-                let seeded = grad_channel.is_some_and(|s| (0..c_n).any(|c| s[[c, r, t]] != 0.0));
+                let seeded = grad_channel.is_some_and(|s| {
+                    (0..c_n).any(|c| s.contribution[[c, r, t]] != 0.0 || s.effect[[c, r, t]] != 0.0)
+                });
                 if g == 0.0 && !seeded {
                     continue;
                 }
@@ -702,14 +713,17 @@ impl Model {
                     grad[l.region_season_at(r, f)] += gf;
                 }
                 for c in 0..c_n {
-                    let g = g + grad_channel.map_or(0.0, |s| s[[c, r, t]]);
+                    let (g, g_effect) = grad_channel.map_or((g, 0.0), |s| {
+                        (g + s.contribution[[c, r, t]], s.effect[[c, r, t]])
+                    });
                     let s = tape.saturated[[c, r, t]];
                     let te = tape.effect_tanh[[row, c]];
                     let m = 1.0 + km * te;
-                    let term = beta[c] * eta[c] * m * s;
-                    g_beta[c] += g * eta[c] * m * s;
-                    grad[l.eta_at(r, c)] += g * term;
-                    g_effect_pre[[row, c]] = g * beta[c] * eta[c] * s * km * (1.0 - te * te);
+                    // ∂L/∂(β_c exp(η) m): through the contribution, and directly.
+                    let g_scale = g * s + g_effect;
+                    g_beta[c] += g_scale * eta[c] * m;
+                    grad[l.eta_at(r, c)] += g_scale * beta[c] * eta[c] * m;
+                    g_effect_pre[[row, c]] = g_scale * beta[c] * eta[c] * km * (1.0 - te * te);
                     g_sat[[c, r, t]] = g * beta[c] * eta[c] * m;
                 }
                 for k in 0..k_n {
@@ -878,14 +892,21 @@ impl Model {
         grad.fill(0.0);
         let tape = self.forward(p, inp);
         let (data, g_pred) = self.data_loss(&tape.prediction, inp, weights);
-        let (calibration, g_channel) = match &inp.calibration {
+        let calibration = match &inp.calibration {
             Some(cal) => {
-                let (loss, g) = cal.loss(&self.lift_answers(p, inp, &tape));
-                (loss, Some(self.lift_seeds(cal, &g, inp)))
+                let counterfactuals = self.counterfactuals(p, inp, cal);
+                let answers = self.answers(p, &tape, cal, &counterfactuals);
+                let (loss, g) = cal.loss(&answers);
+                let seeds = self.lift_seeds(cal, &g, &counterfactuals, inp);
+                self.backward(p, inp, &tape, &g_pred, Some(&seeds), grad);
+                self.counterfactual_backward(p, inp, &tape, cal, &g, &counterfactuals, grad);
+                loss
             }
-            None => (0.0, None),
+            None => {
+                self.backward(p, inp, &tape, &g_pred, None, grad);
+                0.0
+            }
         };
-        self.backward(p, inp, &tape, &g_pred, g_channel.as_ref(), grad);
         let penalty = self.penalty(p, grad);
         if self.fixed_effects.is_some() {
             for block in self.layout.media() {
@@ -907,22 +928,61 @@ impl Model {
     /// The model's answer to every lift test of `inp` (target units): C_e of
     /// [`crate::calibration`]. Empty without calibration.
     pub fn lift_answers(&self, p: &[f64], inp: &ModelInputs, tape: &Tape) -> Vec<f64> {
-        let Some(cal) = &inp.calibration else {
-            return Vec::new();
-        };
+        inp.calibration.as_ref().map_or_else(Vec::new, |cal| {
+            self.answers(p, tape, cal, &self.counterfactuals(p, inp, cal))
+        })
+    }
+
+    /// Every test's counterfactual `(adstocked, saturated)` activity of its channel, x_c ⊙ f_e
+    /// through the channel's transforms (`None` for tests without a counterfactual).
+    fn counterfactuals(
+        &self,
+        p: &[f64],
+        inp: &ModelInputs,
+        cal: &Calibration,
+    ) -> Vec<Option<(Array2<f64>, Array2<f64>)>> {
         let l = &self.layout;
-        let km = self.config.effect_modulation;
-        let r_n = l.regions;
         cal.tests
             .iter()
             .map(|test| {
+                let f = test.counterfactual.as_ref()?;
                 let c = test.channel;
-                let beta = softplus(p[l.beta.start + c]);
+                let x = &inp.media.index_axis(Axis(0), c) * f;
+                let mut a = Array2::zeros(x.dim());
+                let mut s = Array2::zeros(x.dim());
+                self.adstock[c].forward(&p[l.adstock_of(c)], x.view(), a.view_mut());
+                self.saturation[c].forward(&p[l.saturation_of(c)], a.view(), s.view_mut());
+                Some((a, s))
+            })
+            .collect()
+    }
+
+    /// β_c · exp(η_{r,c}) · m_c[r,t], channel c's effect on its saturated activity.
+    fn effect_at(&self, p: &[f64], tape: &Tape, c: usize, r: usize, t: usize) -> f64 {
+        let l = &self.layout;
+        let m = 1.0 + self.config.effect_modulation * tape.effect_tanh[[t * l.regions + r, c]];
+        softplus(p[l.beta.start + c]) * p[l.eta_at(r, c)].exp() * m
+    }
+
+    /// C_e of every test given the tests' counterfactuals.
+    fn answers(
+        &self,
+        p: &[f64],
+        tape: &Tape,
+        cal: &Calibration,
+        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+    ) -> Vec<f64> {
+        cal.tests
+            .iter()
+            .zip(counterfactuals)
+            .map(|(test, cf)| {
+                let c = test.channel;
                 let mut total = 0.0;
                 for ((r, t), &u) in test.cells.indexed_iter() {
                     if u != 0.0 {
-                        let m = 1.0 + km * tape.effect_tanh[[t * r_n + r, c]];
-                        total += u * beta * p[l.eta_at(r, c)].exp() * m * tape.saturated[[c, r, t]];
+                        let compared = cf.as_ref().map_or(0.0, |(_, s)| s[[r, t]]);
+                        let s = tape.saturated[[c, r, t]] - compared;
+                        total += u * self.effect_at(p, tape, c, r, t) * s;
                     }
                 }
                 total
@@ -930,15 +990,81 @@ impl Model {
             .collect()
     }
 
-    /// ∂loss/∂(scaled channel contribution) `[channel, region, week]` from ∂loss/∂C_e.
-    fn lift_seeds(&self, cal: &Calibration, g_answers: &[f64], inp: &ModelInputs) -> Array3<f64> {
-        let mut seeds = Array3::zeros((self.layout.channels, inp.n_regions(), inp.n_weeks()));
-        for (test, g) in cal.tests.iter().zip(g_answers) {
+    /// The lift tests' seeds of [`Model::backward`] from ∂loss/∂C_e.
+    fn lift_seeds(
+        &self,
+        cal: &Calibration,
+        g_answers: &[f64],
+        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+        inp: &ModelInputs,
+    ) -> ChannelSeeds {
+        let dim = (self.layout.channels, inp.n_regions(), inp.n_weeks());
+        let mut seeds = ChannelSeeds {
+            contribution: Array3::zeros(dim),
+            effect: Array3::zeros(dim),
+        };
+        for ((test, g), cf) in cal.tests.iter().zip(g_answers).zip(counterfactuals) {
             seeds
+                .contribution
                 .index_axis_mut(Axis(0), test.channel)
                 .scaled_add(*g, &test.cells);
+            if let Some((_, s)) = cf {
+                seeds
+                    .effect
+                    .index_axis_mut(Axis(0), test.channel)
+                    .scaled_add(-*g, &(&test.cells * s));
+            }
         }
         seeds
+    }
+
+    /// ACCUMULATES into `grad` the gradient of the lift tests' loss through their counterfactual
+    /// activity s_c^e (the part of ∂C_e/∂θ that [`Model::backward`] does not see): from
+    /// ∂C_e/∂s_c^e = −u_e · β_c exp(η) m_c back through the channel's Hill curve and adstock.
+    #[allow(clippy::too_many_arguments)]
+    fn counterfactual_backward(
+        &self,
+        p: &[f64],
+        inp: &ModelInputs,
+        tape: &Tape,
+        cal: &Calibration,
+        g_answers: &[f64],
+        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+        grad: &mut [f64],
+    ) {
+        let l = &self.layout;
+        for ((test, g), cf) in cal.tests.iter().zip(g_answers).zip(counterfactuals) {
+            let (Some((a, _)), Some(f)) = (cf, &test.counterfactual) else {
+                continue;
+            };
+            let c = test.channel;
+            let g_sat = Array2::from_shape_fn(a.dim(), |(r, t)| {
+                let u = test.cells[[r, t]];
+                if u == 0.0 {
+                    0.0
+                } else {
+                    -g * u * self.effect_at(p, tape, c, r, t)
+                }
+            });
+            let mut g_a = Array2::zeros(a.dim());
+            let mut g_sp = vec![0.0; l.saturation_of(c).len()];
+            self.saturation[c].vjp(
+                &p[l.saturation_of(c)],
+                a.view(),
+                g_sat.view(),
+                Some(g_a.view_mut()),
+                &mut g_sp,
+            );
+            let mut g_ap = vec![0.0; l.adstock_of(c).len()];
+            let x = &inp.media.index_axis(Axis(0), c) * f;
+            self.adstock[c].vjp(&p[l.adstock_of(c)], x.view(), g_a.view(), None, &mut g_ap);
+            for (gi, v) in grad[l.adstock_of(c)].iter_mut().zip(g_ap) {
+                *gi += v;
+            }
+            for (gi, v) in grad[l.saturation_of(c)].iter_mut().zip(g_sp) {
+                *gi += v;
+            }
+        }
     }
 
     /// Loss without gradient.

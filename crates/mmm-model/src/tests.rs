@@ -793,7 +793,9 @@ fn autocorrelated_channels_of_one_region_get_no_spurious_edge() {
     assert!(with_test <= 1, "{with_test} spurious edges over 10 panels");
 }
 
-/// Two lift tests on random cells of a small panel (channel 0 and the last channel).
+/// Two lift tests on random cells of a small panel: a contribution test of channel 0, and one of
+/// the last channel that compared the data's activity with the activity times random factors in
+/// [0, 2] (a heavy-up or scale-down test).
 fn with_lift_tests(inp: ModelInputs, seed: u64, scale: f64) -> ModelInputs {
     let (r_n, t_n, c_n) = (inp.n_regions(), inp.n_weeks(), inp.n_channels());
     let tests = [0, c_n - 1]
@@ -809,9 +811,12 @@ fn with_lift_tests(inp: ModelInputs, seed: u64, scale: f64) -> ModelInputs {
             } else {
                 cells
             };
+            let factors = seeded_uniform(seed + 30, r_n * t_n, 0.0, 2.0);
             LiftTest {
                 channel,
                 cells,
+                counterfactual: (i == 1)
+                    .then(|| Array2::from_shape_vec((r_n, t_n), factors).unwrap()),
                 lift: 0.3 + i as f64,
                 se: 0.2 + 0.1 * i as f64,
             }
@@ -871,9 +876,20 @@ fn lift_answers_are_the_channel_contribution_over_the_tested_cells() {
     let d = model.decompose_tape(&p, &inp, &tape);
     let answers = model.lift_answers(&p, &inp, &tape);
     let cal = inp.calibration.as_ref().unwrap();
+    assert!(cal.tests.iter().any(|t| t.counterfactual.is_some()));
     for (test, answer) in cal.tests.iter().zip(&answers) {
-        let expected: f64 =
-            (&d.channels.index_axis(ndarray::Axis(0), test.channel) * &test.cells).sum();
+        let channel = |d: &Decomposition| {
+            &d.channels.index_axis(ndarray::Axis(0), test.channel) * &test.cells
+        };
+        // A counterfactual test: the difference to the model run on the counterfactual media.
+        let compared = test.counterfactual.as_ref().map_or(0.0, |f| {
+            let mut media = inp.media.clone();
+            let mut x = media.index_axis_mut(ndarray::Axis(0), test.channel);
+            x *= f;
+            let other = inp.with_media(media);
+            channel(&model.decompose_tape(&p, &other, &model.forward(&p, &other))).sum()
+        });
+        let expected: f64 = channel(&d).sum() - compared;
         assert!(
             (answer - expected).abs() <= 1e-12 * expected.abs().max(1.0),
             "{answer} vs {expected}"
@@ -902,6 +918,7 @@ fn lift_tests_that_do_not_fit_the_inputs_are_refused() {
     let good = LiftTest {
         channel: 1,
         cells: Array2::ones((2, 10)),
+        counterfactual: Some(Array2::from_elem((2, 10), 0.5)),
         lift: 1.0,
         se: 0.5,
     };
@@ -933,6 +950,20 @@ fn lift_tests_that_do_not_fit_the_inputs_are_refused() {
                 ..good.clone()
             },
             "se finite and > 0",
+        ),
+        (
+            LiftTest {
+                counterfactual: Some(Array2::ones((1, 10))),
+                ..good.clone()
+            },
+            "counterfactual factors are",
+        ),
+        (
+            LiftTest {
+                counterfactual: Some(Array2::from_elem((2, 10), f64::INFINITY)),
+                ..good.clone()
+            },
+            "factors must be finite",
         ),
         (
             LiftTest {

@@ -3,7 +3,16 @@
 //!
 //! A lift test says: channel c, over weeks `start..=end` in `regions` (default all), caused `lift`
 //! units of the target, with standard error `se`. The model is asked for the channel's direct
-//! contribution over the same region-weeks. Its weight in the loss is κ = σ²/N (see
+//! contribution over the same region-weeks.
+//!
+//! A test with a `multiplier` m is a heavy-up (m > 1) or scale-down (m < 1) test: the data hold
+//! what ran, m times the usual spend in the tested region-weeks, and `lift` is the outcome with it
+//! minus the outcome the usual spend would have given, in the tested regions from `start` to the
+//! last week of the data (so that the carryover after the test counts). The model is asked for
+//! the same difference: its direct contribution of the channel minus that with the activity
+//! divided by m in the tested region-weeks (`mmm_model::calibration`). Unlike a contribution
+//! test, it measures the slope of the channel's curve around the current spend — what a budget
+//! decision turns on. Its weight in the loss is κ = σ²/N (see
 //! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the
 //! scaled target, estimated robustly from second differences over consecutive observed training
 //! weeks,
@@ -60,6 +69,10 @@ pub struct LiftTestSpec {
     pub lift: f64,
     /// Standard error of `lift`, target units (> 0).
     pub se: f64,
+    /// Spend in the tested region-weeks relative to the usual (> 0, ≠ 1) for a heavy-up or
+    /// scale-down test; absent for a test of the channel's contribution (module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplier: Option<f64>,
 }
 
 /// The fitted model's answer to one configured lift test.
@@ -67,7 +80,8 @@ pub struct LiftTestSpec {
 pub struct LiftTestCheck {
     /// The experiment.
     pub test: LiftTestSpec,
-    /// The model's direct contribution of the channel over the tested region-weeks.
+    /// The model's answer: its direct contribution of the channel over the tested region-weeks,
+    /// or for a test with a multiplier the difference it makes (module docs).
     pub model: f64,
     /// (model − lift) / se.
     pub z: f64,
@@ -142,12 +156,33 @@ fn resolve(fitted: &FittedModel, panel: &Panel) -> Result<Vec<LiftTest>> {
                     "{which}: `lift` must be finite and `se` finite and > 0"
                 )));
             }
-            let mut cells = Array2::zeros((panel.n_regions(), panel.n_weeks()));
+            if let Some(m) = spec.multiplier
+                && !(m > 0.0 && m.is_finite() && m != 1.0)
+            {
+                return Err(Error::Config(format!(
+                    "{which}: `multiplier` is the tested spend relative to the usual, finite, \
+                     > 0 and not 1 (got {m})"
+                )));
+            }
+            let shape = (panel.n_regions(), panel.n_weeks());
+            // A test with a multiplier is measured through the last week (module docs).
+            let measured = if spec.multiplier.is_some() {
+                panel.n_weeks() - 1
+            } else {
+                end
+            };
+            let mut cells = Array2::zeros(shape);
+            let mut counterfactual = spec.multiplier.map(|_| Array2::ones(shape));
             let mut activity = 0.0;
             for &r in &regions {
-                for t in start..=end {
+                for t in start..=measured {
                     cells[[r, t]] = fitted.target_scaler.means[r];
+                }
+                for t in start..=end {
                     activity += panel.media[[r, t, channel]];
+                    if let (Some(f), Some(m)) = (&mut counterfactual, spec.multiplier) {
+                        f[[r, t]] = 1.0 / m;
+                    }
                 }
             }
             // Without activity the model's answer is carryover only; matching a lift would need
@@ -161,6 +196,7 @@ fn resolve(fitted: &FittedModel, panel: &Panel) -> Result<Vec<LiftTest>> {
             Ok(LiftTest {
                 channel,
                 cells,
+                counterfactual,
                 lift: spec.lift,
                 se: spec.se,
             })
@@ -240,6 +276,7 @@ pub(crate) fn screen_experiments(
         .map(|t| Experiment {
             channel: t.channel,
             cells: t.cells,
+            counterfactual: t.counterfactual,
             lift: t.lift,
             weight: w * sigma2 / (t.se * t.se),
         })

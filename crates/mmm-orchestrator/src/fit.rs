@@ -368,6 +368,7 @@ fn screen_media(
             .into_iter()
             .map(|e| Experiment {
                 cells: e.cells.select(Axis(0), &regions),
+                counterfactual: e.counterfactual.map(|f| f.select(Axis(0), &regions)),
                 ..e
             })
             .collect(),

@@ -387,16 +387,76 @@ fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftT
         regions: Vec::new(),
         lift,
         se,
+        multiplier: None,
     }
 }
 
-/// An uncalibrated fit's answer (> 0) to a lift test of search over weeks 10..=29 of every region.
-fn search_answer(fitted: &FittedModel, p: &Panel) -> f64 {
+/// A test of search over weeks 10..=29 of every region; with a multiplier, a heavy-up or
+/// scale-down test.
+fn search_test(lift_: f64, se: f64, multiplier: Option<f64>) -> crate::LiftTestSpec {
+    crate::LiftTestSpec {
+        multiplier,
+        ..lift("search", 10, 29, lift_, se)
+    }
+}
+
+/// An uncalibrated fit's answer (> 0) to [`search_test`].
+fn search_answer(fitted: &FittedModel, p: &Panel, multiplier: Option<f64>) -> f64 {
     let mut probe = fitted.clone();
-    probe.config.lift_tests = vec![lift("search", 10, 29, 0.0, 1.0)];
+    probe.config.lift_tests = vec![search_test(0.0, 1.0, multiplier)];
     let answer = probe.lift_test_checks(p).unwrap()[0].model;
     assert!(answer > 0.0);
     answer
+}
+
+#[test]
+fn a_heavy_up_test_asks_the_model_for_the_difference_the_extra_spend_made() {
+    let p = panel(3, 60);
+    let spec = ColumnSpec::default();
+    let mut cfg = quick_config();
+    cfg.train.epochs = 5;
+    let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+    let search = |p: &Panel| {
+        fitted
+            .predict(p)
+            .unwrap()
+            .1
+            .channels
+            .index_axis(ndarray::Axis(0), 1)
+            .to_owned()
+    };
+    for m in [1.5, 0.5] {
+        // The data ran m times the usual spend in weeks 10..=29; the usual is the data ÷ m.
+        let mut usual = p.clone();
+        usual
+            .media
+            .slice_mut(ndarray::s![.., 10..=29, 1])
+            .mapv_inplace(|x| x / m);
+        let difference = search(&p) - search(&usual);
+        // Measured from the first tested week to the last week of the data (carryover counts).
+        let expected = difference.slice(ndarray::s![.., 10..]).sum();
+        assert!(difference.slice(ndarray::s![.., 30..]).sum().abs() > 0.0);
+        let mut probe = fitted.clone();
+        probe.config.lift_tests = vec![search_test(0.0, 1.0, Some(m))];
+        let answer = probe.lift_test_checks(&p).unwrap()[0].model;
+        assert_eq!(answer > 0.0, m > 1.0, "×{m}: {answer}");
+        assert!(
+            (answer - expected).abs() <= 1e-9 * expected.abs(),
+            "×{m}: {answer} vs {expected}"
+        );
+    }
+    // A multiplier must say how the spend differed from the usual.
+    for bad in [1.0, 0.0, -2.0, f64::NAN] {
+        let mut cfg = cfg.clone();
+        cfg.lift_tests = vec![search_test(10.0, 1.0, Some(bad))];
+        let err = fit_panel(&p, &spec, &cfg, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lift_test 1") && err.contains("`multiplier`"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -406,18 +466,24 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
     let mut cfg = quick_config();
     cfg.train.epochs = 150;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-    // Tell the model the truth was twice its answer, measured with a 2 % standard error.
-    let before = search_answer(&plain, &p);
-    let target = 2.0 * before;
-    cfg.lift_tests = vec![lift("search", 10, 29, target, 0.02 * target)];
-    let calibrated = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-    let check = &calibrated.lift_test_checks(&p).unwrap()[0];
-    assert!(
-        (check.model - target).abs() < 0.2 * (target - before),
-        "before {before}, lift {target}, calibrated {}",
-        check.model
-    );
-    assert!((check.z - (check.model - target) / (0.02 * target)).abs() < 1e-12);
+    // Tell the model the truth was twice its answer, measured with a 2 % standard error: a
+    // contribution test, and a heavy-up test that ran 1.5 times the usual spend.
+    let mut calibrated = None;
+    for multiplier in [Some(1.5), None] {
+        let before = search_answer(&plain, &p, multiplier);
+        let target = 2.0 * before;
+        cfg.lift_tests = vec![search_test(target, 0.02 * target, multiplier)];
+        let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+        let check = &fitted.lift_test_checks(&p).unwrap()[0];
+        assert!(
+            (check.model - target).abs() < 0.2 * (target - before),
+            "×{multiplier:?}: before {before}, lift {target}, calibrated {}",
+            check.model
+        );
+        assert!((check.z - (check.model - target) / (0.02 * target)).abs() < 1e-12);
+        calibrated = Some(fitted);
+    }
+    let calibrated = calibrated.unwrap();
     // The fit itself stays about as good.
     let r2 = |f: &FittedModel| {
         let (pred, _) = f.predict(&p).unwrap();
@@ -443,25 +509,29 @@ fn a_two_stage_fit_takes_lift_tests_into_its_media_screen() {
     let mut cfg = quick_config();
     cfg.train.epochs = 5;
     let plain = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-    let before = search_answer(&plain, &p);
-    let target = 2.0 * before;
-    let calibrated_with = |se: f64| {
-        let mut cfg = cfg.clone();
-        cfg.lift_tests = vec![lift("search", 10, 29, target, se * target)];
-        let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
-        assert!(fitted.screened_media.as_ref().is_some_and(|m| m.used));
-        fitted.lift_test_checks(&p).unwrap()[0].model
-    };
-    // A precise experiment is matched; a vague one moves the answer less, but toward it.
-    let (precise, vague) = (calibrated_with(0.001), calibrated_with(1.0));
-    assert!(
-        (precise - target).abs() < 0.02 * target,
-        "{before} → {precise}, lift {target}"
-    );
-    assert!(
-        before < vague && vague < precise,
-        "{before} → {vague} / {precise}"
-    );
+    // A contribution test and a heavy-up test that ran 1.5 times the usual spend, each saying
+    // the answer is twice the plain fit's.
+    for multiplier in [None, Some(1.5)] {
+        let before = search_answer(&plain, &p, multiplier);
+        let target = 2.0 * before;
+        let calibrated_with = |se: f64| {
+            let mut cfg = cfg.clone();
+            cfg.lift_tests = vec![search_test(target, se * target, multiplier)];
+            let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
+            assert!(fitted.screened_media.as_ref().is_some_and(|m| m.used));
+            fitted.lift_test_checks(&p).unwrap()[0].model
+        };
+        // A precise experiment is matched; a vague one moves the answer less, but toward it.
+        let (precise, vague) = (calibrated_with(0.001), calibrated_with(1.0));
+        assert!(
+            (precise - target).abs() < 0.02 * target,
+            "×{multiplier:?}: {before} → {precise}, lift {target}"
+        );
+        assert!(
+            before < vague && vague < precise,
+            "×{multiplier:?}: {before} → {vague} / {precise}"
+        );
+    }
 }
 
 #[test]

@@ -854,10 +854,17 @@ fn run_one(args: &[String]) -> Result<Row> {
         None => FitConfig::default(),
     };
     let lift_tests: usize = flag(args, "--lift-tests").map_or(Ok(0), |s| s.parse())?;
+    let multiplier: Option<f64> = flag(args, "--lift-multiplier")
+        .map(|s| s.parse())
+        .transpose()?;
     let name = match (&sim, lift_tests) {
         (Some(sim), n) if n > 0 => {
-            cfg.lift_tests = simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, seed)?;
-            format!("{name} + {n} lift tests")
+            cfg.lift_tests =
+                simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, multiplier, seed)?;
+            match multiplier {
+                Some(m) => format!("{name} + {n} heavy-up tests ×{m}"),
+                None => format!("{name} + {n} lift tests"),
+            }
         }
         _ => name,
     };
@@ -1183,14 +1190,21 @@ const LIFT_TEST_RELATIVE_SE: f64 = 0.1;
 
 /// `n` lift tests read from the simulator's truth, as a marketing team would run them: the `n`
 /// channels with the most spend, each tested over the last [`LIFT_TEST_WEEKS`] training weeks in
-/// every other region (every region of a one-region panel). The measured lift is the channel's true
-/// contribution over those region-weeks plus Gaussian noise with a standard error of
-/// [`LIFT_TEST_RELATIVE_SE`] of it, or of the average channel's, whichever is larger.
+/// every other region (every region of a one-region panel). Without `multiplier`, a test of the
+/// channel's contribution: the measured lift is its true contribution over those region-weeks.
+/// With `multiplier` m, a heavy-up (m > 1) or scale-down test: the data's activity in those
+/// region-weeks is taken as m times the usual, and the measured lift is the true difference the
+/// channel's direct contribution shows over the tested regions from the test's first week to the
+/// last week of the data. Either lift gets Gaussian noise with a standard error of
+/// [`LIFT_TEST_RELATIVE_SE`] of the channel's contribution over the tested region-weeks, or of the
+/// average channel's, whichever is larger (the noise of an experiment comes from the outcome, not
+/// from the effect, so a heavy-up's smaller difference is measured no more precisely).
 fn simulated_lift_tests(
     sim: &mmm_sim::Simulation,
     panel: &Panel,
     holdout_weeks: usize,
     n: usize,
+    multiplier: Option<f64>,
     seed: u64,
 ) -> Result<Vec<mmm_orchestrator::LiftTestSpec>> {
     use rand::SeedableRng;
@@ -1208,33 +1222,59 @@ fn simulated_lift_tests(
     by_spend.sort_by(|a, b| total(*b).total_cmp(&total(*a)));
     let regions: Vec<usize> = (0..sim.regions().len()).step_by(2).collect();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x11f7);
+    let component = |name: &String| {
+        sim.component_names()
+            .iter()
+            .position(|x| x == name)
+            .context("channel missing from the truth")
+    };
+    let tested_sum = |a: ndarray::ArrayView2<f64>, last: usize| -> f64 {
+        regions
+            .iter()
+            .flat_map(|&r| (start..=last).map(move |t| (r, t)))
+            .map(|(r, t)| a[[r, t]])
+            .sum()
+    };
     // True contribution of every channel over the tested region-weeks.
     let truth: Vec<f64> = panel
         .channels
         .iter()
         .map(|name| {
-            let k = sim
-                .component_names()
-                .iter()
-                .position(|x| x == name)
-                .context("channel missing from the truth")?;
-            Ok(regions
-                .iter()
-                .flat_map(|&r| (start..=end).map(move |t| (r, t)))
-                .map(|(r, t)| sim.components()[[r, t, k]])
-                .sum())
+            let k = component(name)?;
+            Ok(tested_sum(sim.components().index_axis(Axis(2), k), end))
         })
         .collect::<Result<_>>()?;
     // An experiment's noise comes from the outcome, not from the effect: a test of a channel with
     // no effect still has a standard error. Floor: 10 % of the average channel's true lift.
     let typical = truth.iter().map(|x| x.abs()).sum::<f64>() / truth.len() as f64;
-    Ok(by_spend
+    by_spend
         .into_iter()
         .take(n)
         .map(|c| {
+            let measured = match multiplier {
+                None => truth[c],
+                Some(m) => {
+                    let sim_c = sim
+                        .channels()
+                        .iter()
+                        .position(|x| *x == panel.channels[c])
+                        .context("channel missing from the simulation")?;
+                    let mut usual = ndarray::Array2::ones(sim.sales().dim());
+                    for &r in &regions {
+                        for t in start..=end {
+                            usual[[r, t]] = 1.0 / m;
+                        }
+                    }
+                    let k = component(&panel.channels[c])?;
+                    let data = sim.components().index_axis(Axis(2), k);
+                    let usual = sim.component_with_activity_factors(sim_c, &usual)?;
+                    let last = weeks.len() - 1;
+                    tested_sum(data, last) - tested_sum(usual.view(), last)
+                }
+            };
             let se = LIFT_TEST_RELATIVE_SE * truth[c].abs().max(typical);
             let noise: f64 = rand_distr::StandardNormal.sample(&mut rng);
-            mmm_orchestrator::LiftTestSpec {
+            Ok(mmm_orchestrator::LiftTestSpec {
                 channel: panel.channels[c].clone(),
                 start: mmm_orchestrator::Label::Text(weeks[start].to_string()),
                 end: mmm_orchestrator::Label::Text(weeks[end].to_string()),
@@ -1242,11 +1282,12 @@ fn simulated_lift_tests(
                     .iter()
                     .map(|&r| mmm_orchestrator::Label::Text(sim.regions()[r].clone()))
                     .collect(),
-                lift: truth[c] + se * noise,
+                lift: measured + se * noise,
                 se,
-            }
+                multiplier,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Scores the stability ranges against the simulator's true shares.

@@ -257,6 +257,54 @@ impl Simulation {
         (self.dgp.beta.clone(), units)
     }
 
+    /// Channel `c`'s true direct contribution `[region, week]` over the calendar (zero on
+    /// unobserved region-weeks, like its column of [`Simulation::components`]) had its activity
+    /// been the simulated one times `factors[r, t]` (the other channels' unchanged): what a
+    /// heavy-up or scale-down experiment compares. All factors 1 give the channel's component.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSpend`] for a channel out of range, factors not `[region, week]` of the
+    /// calendar, or a negative / non-finite factor.
+    pub fn component_with_activity_factors(
+        &self,
+        c: usize,
+        factors: &Array2<f64>,
+    ) -> Result<Array2<f64>> {
+        let dim = self.sales.dim();
+        if c >= self.channels.len() {
+            return Err(Error::InvalidSpend(format!(
+                "channel {c} of {}",
+                self.channels.len()
+            )));
+        }
+        if factors.dim() != dim {
+            return Err(Error::InvalidSpend(format!(
+                "factors {:?}, expected [regions, weeks] = {dim:?}",
+                factors.dim()
+            )));
+        }
+        if let Some(v) = factors.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(Error::InvalidSpend(format!(
+                "factors must be finite and ≥ 0, found {v}"
+            )));
+        }
+        let (x, _) = self.dgp.activities(&self.dgp.planned);
+        let mut x = x[c].clone();
+        x.slice_mut(ndarray::s![.., ..dim.1])
+            .zip_mut_with(factors, |v, f| *v *= f);
+        let mut a = Array2::zeros(x.dim());
+        let (adstock, params) = &self.dgp.adstock[c];
+        adstock.forward(params, x.view(), a.view_mut());
+        let contribution = self.dgp.contribution(c, &a);
+        Ok(Array2::from_shape_fn(dim, |(r, t)| {
+            if self.observed(r, t) {
+                contribution[[r, t]]
+            } else {
+                0.0
+            }
+        }))
+    }
+
     /// Σ of all media contributions (with tail) for planned spend `spend` and effect sizes
     /// `effects` (checked by the callers).
     fn media_outcome_with_effects(&self, spend: &Array3<f64>, effects: &[f64]) -> Result<f64> {

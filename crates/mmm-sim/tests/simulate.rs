@@ -3,7 +3,7 @@
 //! parameters, unbalanced panels, `true_outcome`, and loading the panel with `mmm-data`.
 
 use mmm_sim::{Scenario, Simulation, TrueAdstock, simulate};
-use ndarray::Array3;
+use ndarray::{Array2, Array3, Axis};
 use std::path::PathBuf;
 
 /// A small scenario exercising every feature (DAG, zero effect, impressions, absent channels,
@@ -565,4 +565,48 @@ fn edge_sizes_simulate() {
             .count(),
         22
     );
+}
+
+#[test]
+fn components_with_activity_factors_follow_the_mechanism() {
+    let sim = simulate(&small(), 6).unwrap();
+    let nc = sim.channels().len();
+    let first_channel = sim.component_names().len() - 1 - nc;
+    let (nr, nt) = sim.sales().dim();
+    let c = (0..nc)
+        .find(|&c| sim.truth().channel_truth[c].contribution > 0.0)
+        .expect("a channel with an effect");
+    let component = sim
+        .components()
+        .index_axis(Axis(2), first_channel + c)
+        .to_owned();
+    let with = |f: &Array2<f64>| sim.component_with_activity_factors(c, f).unwrap();
+    // Factors 1: the channel's component; 0: nothing.
+    let same = with(&Array2::ones((nr, nt)));
+    for (a, b) in same.iter().zip(&component) {
+        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    assert_eq!(with(&Array2::zeros((nr, nt))).sum(), 0.0);
+    // Doubling weeks 10..14 of region 0: nothing changes before week 10 or in other regions,
+    // the contribution rises from week 10 on where the channel is active (its carryover after).
+    let mut f = Array2::ones((nr, nt));
+    f.slice_mut(ndarray::s![0, 10..14]).fill(2.0);
+    let heavy = with(&f);
+    for ((r, t), &v) in heavy.indexed_iter() {
+        let before = component[[r, t]];
+        if r != 0 || t < 10 {
+            assert_eq!(v, same[[r, t]], "region {r}, week {t}");
+        } else {
+            assert!(v >= before - 1e-12, "region {r}, week {t}: {v} < {before}");
+        }
+    }
+    assert!(heavy.sum() > same.sum());
+    // Bad input is an error.
+    assert!(sim.component_with_activity_factors(nc, &f).is_err());
+    assert!(
+        sim.component_with_activity_factors(c, &Array2::ones((1, 1)))
+            .is_err()
+    );
+    f[[1, 1]] = -1.0;
+    assert!(sim.component_with_activity_factors(c, &f).is_err());
 }

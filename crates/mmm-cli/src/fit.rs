@@ -41,6 +41,10 @@ Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   regions = [\"r01\", \"r07\"]  # optional; default every region
   lift = 125000.0           # measured incremental target over those region-weeks
   se = 20000.0              # its standard error
+A heavy-up or scale-down test ran m times the usual spend in its weeks; add
+  multiplier = 1.5          # tested spend / usual spend
+and give as lift the outcome with the tested spend minus with the usual, from the first tested
+week to the last week of the data (carryover included): it measures the slope of the curve.
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json.";
@@ -383,7 +387,7 @@ fn summary(
             "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best"
         );
         notes["undetermined"] = json!(
-            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a lift test pins down its contribution, not its curve"
+            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a heavy-up or scale-down test ([[lift_test]] multiplier) measures the slope of its curve, a test of its contribution does not"
         );
     }
     if let Some(st) = stability {
@@ -516,9 +520,13 @@ fn print_summary(
     }
     if let Ok(checks) = fitted.lift_test_checks(panel) {
         for c in checks {
+            let kind = c
+                .test
+                .multiplier
+                .map_or(String::new(), |m| format!(" at ×{m} spend"));
             let _ = writeln!(
                 s,
-                "lift test {} {}…{}: measured {} ± {}, model {} (z = {:+.2})",
+                "lift test {}{kind} {}…{}: measured {} ± {}, model {} (z = {:+.2})",
                 c.test.channel,
                 c.test.start,
                 c.test.end,

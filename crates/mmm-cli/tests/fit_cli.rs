@@ -424,11 +424,14 @@ fn lift_tests_in_the_config_are_fitted_and_reported() {
     let panel = dir.join("panel.csv");
     write_panel(&panel, 60, 0, true);
     let cfg = dir.join("fit.toml");
-    // Weeks 10…19 (2023-03-13 … 2023-05-15) in regions a and b.
+    // Weeks 10…19 (2023-03-13 … 2023-05-15) in regions a and b, and a scale-down test (half the
+    // usual spend) in the other regions.
     std::fs::write(
         &cfg,
         "[[lift_test]]\nchannel = \"tv\"\nstart = \"2023-03-13\"\nend = \"2023-05-15\"\n\
-         regions = [\"a\", \"b\"]\nlift = 1500.0\nse = 150.0\n",
+         regions = [\"a\", \"b\"]\nlift = 1500.0\nse = 150.0\n\
+         [[lift_test]]\nchannel = \"tv\"\nstart = \"2023-03-13\"\nend = \"2023-05-15\"\n\
+         regions = [\"c\"]\nlift = -500.0\nse = 150.0\nmultiplier = 0.5\n",
     )
     .unwrap();
     let out = dir.join("fit");
@@ -456,6 +459,15 @@ fn lift_tests_in_the_config_are_fitted_and_reported() {
         check["z"].as_f64().unwrap(),
     );
     assert!(model > 0.0 && ((model - 1500.0) / 150.0 - z).abs() < 1e-9);
+    // The scale-down test: what the lower spend lost, a negative difference.
+    assert!(
+        stdout
+            .contains("lift test tv at ×0.5 spend 2023-03-13…2023-05-15: measured -500.0 ± 150.0"),
+        "{stdout}"
+    );
+    let check = &summary["lift_tests"][1];
+    assert_eq!(check["test"]["multiplier"], 0.5);
+    assert!(check["model"].as_f64().unwrap() < 0.0, "{check}");
 
     // A test of a column that is not a media channel is refused, naming the test.
     std::fs::write(

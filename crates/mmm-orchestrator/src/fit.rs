@@ -719,8 +719,9 @@ impl FittedModel {
             format!(
                 "the data leave the response of {} open: their curves and marginal ROI are the \
                  best guess among near-equal fits, so read any change recommended for them as the \
-                 least certain; a lift test pins down a contribution, not a curve (summary.json \
-                 \"evidence\", docs/model.md §9)",
+                 least certain; a heavy-up or scale-down test ([[lift_test]] multiplier) \
+                 measures the slope of a curve, a test of the contribution does not \
+                 (summary.json \"evidence\", docs/model.md §9)",
                 open.join(", ")
             )
         })

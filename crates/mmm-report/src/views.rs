@@ -523,7 +523,8 @@ fn undetermined_html(f: &FittedModel) -> Option<String> {
         "<p class=\"note\">The data leave the response of {} open: the effect is under three \
          standard errors or many carryovers or saturations fit as well, so their curves and \
          marginal ROI — and the optimiser's moves of them — are the best guess among near-equal \
-         fits. A lift test pins down a channel's contribution, not its curve \
+         fits. A heavy-up or scale-down test (<code>[[lift_test]] multiplier</code>) measures \
+         the slope of a channel's curve; a test of its contribution does not \
          (<code>summary.json</code> <code>evidence</code>, docs/model.md §9).</p>",
         names.join(", ")
     ))

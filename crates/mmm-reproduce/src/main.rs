@@ -5,7 +5,8 @@
 //! the simulator's truth and the naive baselines, refits each simulation from random starts to score
 //! the stability ranges (`--restarts`) and trains each again to convergence to score the fit for
 //! decisions (`--converged`), fits each again calibrated with simulated lift tests
-//! (`--lift-tests`, separate rows), fits the oracle regression that knows the true media
+//! (`--lift-tests`, separate rows: tests of contributions, and those plus tests at half the spend),
+//! fits the oracle regression that knows the true media
 //! mechanism (what the data allow, `oracle.rs`), runs the reference's real panel when
 //! `../shared/data/deepcausalmmm_real/` exists, and writes `docs/results.md` and
 //! `docs/results.json`. Every fit runs in its own child process so that its peak memory is its own.
@@ -257,7 +258,7 @@ fn main() -> Result<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]"
+                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)]; one run: mmm-reproduce one --scenario S --seed N [--lift-tests N [--lift-kinds contribution,0.5,..]] [--restarts K] [--converged] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]"
                 );
                 return Ok(());
             }
@@ -283,8 +284,16 @@ fn main() -> Result<()> {
     };
     let mut jobs = sim_jobs("--restarts", restarts);
     if lift_tests > 0 {
-        // The same scenarios calibrated with simulated experiments, as separate rows.
+        // The same scenarios calibrated with simulated experiments, as separate rows: tests of the
+        // channels' contributions, and those plus as many tests at another spend level.
         jobs.extend(sim_jobs("--lift-tests", lift_tests));
+        for mut job in sim_jobs("--lift-tests", lift_tests) {
+            job.extend([
+                "--lift-kinds".into(),
+                format!("contribution,{SLOPE_TEST_MULTIPLIER}"),
+            ]);
+            jobs.push(job);
+        }
     }
     for job in &mut jobs {
         job.push("--converged".into());
@@ -385,7 +394,9 @@ Naive baselines: each region's training mean and the mean of its last 13 trainin
 classic ridge's regret is that of its own recommendation (the reallocation maximising its fitted media response, \
 same solver and bounds). \
 Rows `+ 3 lift tests`: the same simulation fitted with three simulated experiments (`[[lift_test]]`, \
-docs/evaluation.md); their classic and naive lines are those of the row without tests. \
+docs/evaluation.md) measuring the contributions of the three largest spenders; rows `+ 3 lift + 3 scale-down ×0.5 tests`: \
+with three more on the same channels in the other regions, each measuring what halving the channel's spend for \
+eight weeks lost (`multiplier = 0.5`, a point on the curve's slope); their classic and naive lines are those of the row without tests. \
 The last rows are the peers' public example panels from `../shared/data` (Meridian, Robyn, pymc-marketing; \
 docs/evaluation.md): the Meridian and Robyn files carry no truth, so only the forecast is scored; the two \
 pymc-marketing files with `(true contributions)` carry each channel's true contribution per week, scored like \
@@ -854,17 +865,35 @@ fn run_one(args: &[String]) -> Result<Row> {
         None => FitConfig::default(),
     };
     let lift_tests: usize = flag(args, "--lift-tests").map_or(Ok(0), |s| s.parse())?;
-    let multiplier: Option<f64> = flag(args, "--lift-multiplier")
-        .map(|s| s.parse())
-        .transpose()?;
+    // The kinds of test per channel: `contribution` and/or multipliers, e.g. `contribution,1.5`.
+    let kinds_flag = flag(args, "--lift-kinds");
+    let kinds: Vec<Option<f64>> = kinds_flag
+        .as_deref()
+        .unwrap_or("contribution")
+        .split(',')
+        .map(|k| match k {
+            "contribution" => Ok(None),
+            m => m
+                .parse()
+                .map(Some)
+                .context("--lift-kinds: `contribution` or a multiplier"),
+        })
+        .collect::<Result<_>>()?;
     let name = match (&sim, lift_tests) {
         (Some(sim), n) if n > 0 => {
-            cfg.lift_tests =
-                simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, multiplier, seed)?;
-            match multiplier {
-                Some(m) => format!("{name} + {n} heavy-up tests ×{m}"),
-                None => format!("{name} + {n} lift tests"),
+            for (i, &kind) in kinds.iter().enumerate() {
+                let tests = simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, kind, i, seed)?;
+                cfg.lift_tests.extend(tests);
             }
+            let kinds: Vec<String> = kinds
+                .iter()
+                .map(|kind| match kind {
+                    None => format!("{n} lift"),
+                    Some(m) if *m < 1.0 => format!("{n} scale-down ×{m}"),
+                    Some(m) => format!("{n} heavy-up ×{m}"),
+                })
+                .collect();
+            format!("{name} + {} tests", kinds.join(" + "))
         }
         _ => name,
     };
@@ -1185,12 +1214,17 @@ fn score_attribution(
 
 /// Weeks of a simulated lift test: the last weeks of the training span.
 const LIFT_TEST_WEEKS: usize = 8;
+/// Spend multiplier of the simulated tests of the curves' slopes (rows `+ 3 lift + 3 scale-down
+/// ×0.5 tests`).
+const SLOPE_TEST_MULTIPLIER: f64 = 0.5;
 /// Relative standard error of a simulated lift test.
 const LIFT_TEST_RELATIVE_SE: f64 = 0.1;
 
 /// `n` lift tests read from the simulator's truth, as a marketing team would run them: the `n`
 /// channels with the most spend, each tested over the last [`LIFT_TEST_WEEKS`] training weeks in
-/// every other region (every region of a one-region panel). Without `multiplier`, a test of the
+/// every other region starting with region `kind` mod 2 (so that two kinds of test of a channel
+/// run in different regions; in a one-region panel the `kind`-th runs `kind` test periods
+/// earlier). Without `multiplier`, a test of the
 /// channel's contribution: the measured lift is its true contribution over those region-weeks.
 /// With `multiplier` m, a heavy-up (m > 1) or scale-down test: the data's activity in those
 /// region-weeks is taken as m times the usual, and the measured lift is the true difference the
@@ -1205,23 +1239,27 @@ fn simulated_lift_tests(
     holdout_weeks: usize,
     n: usize,
     multiplier: Option<f64>,
+    kind: usize,
     seed: u64,
 ) -> Result<Vec<mmm_orchestrator::LiftTestSpec>> {
     use rand::SeedableRng;
     use rand_distr::Distribution;
     let weeks = sim.weeks();
+    // One region cannot run two kinds of test at once: the k-th kind runs k periods earlier.
+    let earlier = if sim.regions().len() > 1 { 0 } else { kind };
     anyhow::ensure!(
-        weeks.len() > holdout_weeks + LIFT_TEST_WEEKS,
+        weeks.len() > holdout_weeks + (earlier + 1) * LIFT_TEST_WEEKS,
         "too few weeks for a lift test"
     );
-    let end = weeks.len() - holdout_weeks - 1;
+    let end = weeks.len() - holdout_weeks - 1 - earlier * LIFT_TEST_WEEKS;
     let start = end + 1 - LIFT_TEST_WEEKS;
     let spend = panel.spend_or_media();
     let mut by_spend: Vec<usize> = (0..panel.n_channels()).collect();
     let total = |c: usize| spend.index_axis(Axis(2), c).sum();
     by_spend.sort_by(|a, b| total(*b).total_cmp(&total(*a)));
-    let regions: Vec<usize> = (0..sim.regions().len()).step_by(2).collect();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x11f7);
+    let first = if sim.regions().len() > 1 { kind % 2 } else { 0 };
+    let regions: Vec<usize> = (first..sim.regions().len()).step_by(2).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x11f7 ^ ((kind as u64) << 20));
     let component = |name: &String| {
         sim.component_names()
             .iter()

@@ -402,3 +402,54 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
     fitted.screened_media = None;
     assert!(!summary(&fitted).contains("leave the response"));
 }
+
+#[test]
+fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
+    let f = fixture();
+    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+    };
+    assert!(!summary(&f.fitted).contains("calibrated to"));
+    let test = |multiplier: Option<f64>| mmm_orchestrator::LiftTestSpec {
+        channel: f.panel.channels[0].clone(),
+        start: mmm_orchestrator::Label::Index(19_000 + 7 * 10),
+        end: mmm_orchestrator::Label::Index(19_000 + 7 * 19),
+        regions: Vec::new(),
+        lift: 1500.0,
+        se: 150.0,
+        multiplier,
+    };
+    let mut fitted = f.fitted.clone();
+    fitted.config.lift_tests = vec![test(None), test(Some(1.5))];
+    // Weeks are dates here: the labels must be the data file's text.
+    for t in &mut fitted.config.lift_tests {
+        for label in [&mut t.start, &mut t.end] {
+            if let mmm_orchestrator::Label::Index(day) = label {
+                *label = mmm_orchestrator::Label::Text(Week::Date(*day).to_string());
+            }
+        }
+    }
+    let html = summary(&fitted);
+    let table = html
+        .split("<caption>Experiments the fit is calibrated to")
+        .nth(1)
+        .expect("a table of the lift tests");
+    let table = &table[..table.find("</table>").unwrap()];
+    let checks = fitted.lift_test_checks(&f.panel).unwrap();
+    let rows: Vec<&str> = table.split("<tr><td>").skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    for (row, check) in rows.iter().zip(&checks) {
+        // The hostile channel name is escaped; each row has the model's answer and its z.
+        assert!(row.starts_with("&lt;script&gt;"), "{row}");
+        assert!(
+            row.contains(&format!("<td>{}</td>", crate::views::r5(check.model))),
+            "{row}"
+        );
+        assert!(row.contains(&format!("<td>{:.2}</td>", check.z)), "{row}");
+    }
+    assert!(rows[0].contains("<td>contribution</td>") && rows[1].contains("<td>×1.5 spend</td>"));
+    // A test the data cannot answer is said so.
+    fitted.config.lift_tests[1].end = mmm_orchestrator::Label::Text("1900-01-01".into());
+    let html = summary(&fitted);
+    assert!(html.contains("cannot be checked on this data"), "{html}");
+}

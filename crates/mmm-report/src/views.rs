@@ -16,13 +16,14 @@
 use crate::curves::{Allocation, ResponseCurves, default_multipliers};
 use crate::escape::html;
 use crate::{Error, ReportInput, Result};
+use mmm_data::Panel;
 use mmm_eval::FitMetrics;
 use mmm_orchestrator::{ChannelStability, FittedModel, Spread, Stability};
 use ndarray::{Array2, Axis};
 use serde::Serialize;
 
 /// Rounds to 5 significant digits (non-finite values pass through and serialise as `null`).
-fn r5(x: f64) -> f64 {
+pub(crate) fn r5(x: f64) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
@@ -500,6 +501,69 @@ fn fmt_metric(x: f64, digits: usize) -> String {
     }
 }
 
+/// The summary card's table of the experiments the fit is calibrated to (`[[lift_test]]`): each
+/// test beside the model's answer and z = (answer − lift) / se; `None` without tests. A test the
+/// panel cannot answer (the report drawn for other data) is said so instead of the table.
+fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
+    if f.config.lift_tests.is_empty() {
+        return None;
+    }
+    let checks = match f.lift_test_checks(p) {
+        Ok(checks) => checks,
+        Err(e) => {
+            return Some(format!(
+                "<p class=\"note\">The lift tests the fit is calibrated to cannot be checked on \
+                 this data: {}</p>",
+                html(&e.to_string())
+            ));
+        }
+    };
+    let mut h = String::from(
+        "<table class=\"metrics\"><caption>Experiments the fit is calibrated to \
+         (<code>[[lift_test]]</code>): a test of a channel's contribution, or one at another \
+         spend level (what the tested spend changed, the slope of its curve)</caption>\
+         <thead><tr><th>channel</th><th>weeks</th><th>regions</th><th>test</th><th>measured</th>\
+         <th>model</th><th>z</th></tr></thead><tbody>",
+    );
+    let number = |x: f64| {
+        if x.is_finite() {
+            r5(x).to_string()
+        } else {
+            "–".into()
+        }
+    };
+    for c in &checks {
+        let t = &c.test;
+        let regions = if t.regions.is_empty() {
+            "all".to_string()
+        } else {
+            t.regions
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let kind = t
+            .multiplier
+            .map_or("contribution".to_string(), |m| format!("×{m} spend"));
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{} ± {}</td><td>{}</td>\
+             <td>{}</td></tr>",
+            html(&t.channel),
+            html(&t.start.to_string()),
+            html(&t.end.to_string()),
+            html(&regions),
+            html(&kind),
+            number(t.lift),
+            number(t.se),
+            number(c.model),
+            fmt_metric(c.z, 2)
+        ));
+    }
+    h.push_str("</tbody></table>");
+    Some(h)
+}
+
 /// The summary card's note naming the channels whose response the data leave open
 /// (`ScreenedMedia::undetermined`, docs/model.md §9); `None` when there are none or the media
 /// part was not screened.
@@ -647,6 +711,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     }
     if let Some(note) = undetermined_html(f) {
         h.push_str(&note);
+    }
+    if let Some(table) = lift_tests_html(f, p) {
+        h.push_str(&table);
     }
     if let Some(st) = input.stability {
         h.push_str(&stability_html(st));

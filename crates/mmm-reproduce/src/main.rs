@@ -258,7 +258,7 @@ fn main() -> Result<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)]; one run: mmm-reproduce one --scenario S --seed N [--lift-tests N [--lift-kinds contribution,0.5,..]] [--restarts K] [--converged] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]"
+                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]\n       mmm-reproduce one --scenario S --seed N [--restarts K] [--converged] [--lift-tests N [--lift-kinds contribution,0.5,..]]   (one row as JSON)"
                 );
                 return Ok(());
             }

@@ -68,8 +68,9 @@ pub struct Tape {
 pub struct ChannelSeeds {
     /// ∂L/∂(channel c's scaled contribution β_c exp(η) m_c s_c).
     pub contribution: Array3<f64>,
-    /// ∂L/∂(β_c exp(η) m_c) beyond what reaches it through the contribution.
-    pub effect: Array3<f64>,
+    /// ∂L/∂(β_c exp(η) m_c) beyond what reaches it through the contribution (`None`: zero, as
+    /// for tests of contributions only).
+    pub effect: Option<Array3<f64>>,
 }
 
 /// The loss split into its parts.
@@ -697,7 +698,10 @@ impl Model {
             for t in 0..t_n {
                 let g = grad_pred[[r, t]];
                 let seeded = grad_channel.is_some_and(|s| {
-                    (0..c_n).any(|c| s.contribution[[c, r, t]] != 0.0 || s.effect[[c, r, t]] != 0.0)
+                    (0..c_n).any(|c| {
+                        s.contribution[[c, r, t]] != 0.0
+                            || s.effect.as_ref().is_some_and(|e| e[[c, r, t]] != 0.0)
+                    })
                 });
                 if g == 0.0 && !seeded {
                     continue;
@@ -714,7 +718,8 @@ impl Model {
                 }
                 for c in 0..c_n {
                     let (g, g_effect) = grad_channel.map_or((g, 0.0), |s| {
-                        (g + s.contribution[[c, r, t]], s.effect[[c, r, t]])
+                        let effect = s.effect.as_ref().map_or(0.0, |e| e[[c, r, t]]);
+                        (g + s.contribution[[c, r, t]], effect)
                     });
                     let s = tape.saturated[[c, r, t]];
                     let te = tape.effect_tanh[[row, c]];
@@ -1001,16 +1006,18 @@ impl Model {
         let dim = (self.layout.channels, inp.n_regions(), inp.n_weeks());
         let mut seeds = ChannelSeeds {
             contribution: Array3::zeros(dim),
-            effect: Array3::zeros(dim),
+            effect: counterfactuals
+                .iter()
+                .any(Option::is_some)
+                .then(|| Array3::zeros(dim)),
         };
         for ((test, g), cf) in cal.tests.iter().zip(g_answers).zip(counterfactuals) {
             seeds
                 .contribution
                 .index_axis_mut(Axis(0), test.channel)
                 .scaled_add(*g, &test.cells);
-            if let Some((_, s)) = cf {
-                seeds
-                    .effect
+            if let (Some((_, s)), Some(effect)) = (cf, seeds.effect.as_mut()) {
+                effect
                     .index_axis_mut(Axis(0), test.channel)
                     .scaled_add(-*g, &(&test.cells * s));
             }

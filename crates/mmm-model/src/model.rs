@@ -73,6 +73,14 @@ pub struct ChannelSeeds {
     pub effect: Option<Array3<f64>>,
 }
 
+/// A lift test's counterfactual activity of its channel (`[region, week]`): the media x_c ⊙ f_e
+/// and their adstocked and saturated transforms, kept for the backward pass.
+struct Counterfactual {
+    media: Array2<f64>,
+    adstocked: Array2<f64>,
+    saturated: Array2<f64>,
+}
+
 /// The loss split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Loss {
@@ -904,7 +912,7 @@ impl Model {
                 let (loss, g) = cal.loss(&answers);
                 let seeds = self.lift_seeds(cal, &g, &counterfactuals, inp);
                 self.backward(p, inp, &tape, &g_pred, Some(&seeds), grad);
-                self.counterfactual_backward(p, inp, &tape, cal, &g, &counterfactuals, grad);
+                self.counterfactual_backward(p, &tape, cal, &g, &counterfactuals, grad);
                 loss
             }
             None => {
@@ -938,14 +946,14 @@ impl Model {
         })
     }
 
-    /// Every test's counterfactual `(adstocked, saturated)` activity of its channel, x_c ⊙ f_e
-    /// through the channel's transforms (`None` for tests without a counterfactual).
+    /// Every test's counterfactual activity of its channel, x_c ⊙ f_e, through the channel's
+    /// transforms (`None` for tests without a counterfactual).
     fn counterfactuals(
         &self,
         p: &[f64],
         inp: &ModelInputs,
         cal: &Calibration,
-    ) -> Vec<Option<(Array2<f64>, Array2<f64>)>> {
+    ) -> Vec<Option<Counterfactual>> {
         let l = &self.layout;
         cal.tests
             .iter()
@@ -957,7 +965,11 @@ impl Model {
                 let mut s = Array2::zeros(x.dim());
                 self.adstock[c].forward(&p[l.adstock_of(c)], x.view(), a.view_mut());
                 self.saturation[c].forward(&p[l.saturation_of(c)], a.view(), s.view_mut());
-                Some((a, s))
+                Some(Counterfactual {
+                    media: x,
+                    adstocked: a,
+                    saturated: s,
+                })
             })
             .collect()
     }
@@ -975,7 +987,7 @@ impl Model {
         p: &[f64],
         tape: &Tape,
         cal: &Calibration,
-        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+        counterfactuals: &[Option<Counterfactual>],
     ) -> Vec<f64> {
         cal.tests
             .iter()
@@ -985,7 +997,7 @@ impl Model {
                 let mut total = 0.0;
                 for ((r, t), &u) in test.cells.indexed_iter() {
                     if u != 0.0 {
-                        let compared = cf.as_ref().map_or(0.0, |(_, s)| s[[r, t]]);
+                        let compared = cf.as_ref().map_or(0.0, |cf| cf.saturated[[r, t]]);
                         let s = tape.saturated[[c, r, t]] - compared;
                         total += u * self.effect_at(p, tape, c, r, t) * s;
                     }
@@ -1000,7 +1012,7 @@ impl Model {
         &self,
         cal: &Calibration,
         g_answers: &[f64],
-        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+        counterfactuals: &[Option<Counterfactual>],
         inp: &ModelInputs,
     ) -> ChannelSeeds {
         let dim = (self.layout.channels, inp.n_regions(), inp.n_weeks());
@@ -1016,10 +1028,10 @@ impl Model {
                 .contribution
                 .index_axis_mut(Axis(0), test.channel)
                 .scaled_add(*g, &test.cells);
-            if let (Some((_, s)), Some(effect)) = (cf, seeds.effect.as_mut()) {
+            if let (Some(cf), Some(effect)) = (cf, seeds.effect.as_mut()) {
                 effect
                     .index_axis_mut(Axis(0), test.channel)
-                    .scaled_add(-*g, &(&test.cells * s));
+                    .scaled_add(-*g, &(&test.cells * &cf.saturated));
             }
         }
         seeds
@@ -1028,20 +1040,23 @@ impl Model {
     /// ACCUMULATES into `grad` the gradient of the lift tests' loss through their counterfactual
     /// activity s_c^e (the part of ∂C_e/∂θ that [`Model::backward`] does not see): from
     /// ∂C_e/∂s_c^e = −u_e · β_c exp(η) m_c back through the channel's Hill curve and adstock.
-    #[allow(clippy::too_many_arguments)]
     fn counterfactual_backward(
         &self,
         p: &[f64],
-        inp: &ModelInputs,
         tape: &Tape,
         cal: &Calibration,
         g_answers: &[f64],
-        counterfactuals: &[Option<(Array2<f64>, Array2<f64>)>],
+        counterfactuals: &[Option<Counterfactual>],
         grad: &mut [f64],
     ) {
         let l = &self.layout;
         for ((test, g), cf) in cal.tests.iter().zip(g_answers).zip(counterfactuals) {
-            let (Some((a, _)), Some(f)) = (cf, &test.counterfactual) else {
+            let Some(Counterfactual {
+                media: x,
+                adstocked: a,
+                ..
+            }) = cf
+            else {
                 continue;
             };
             let c = test.channel;
@@ -1063,7 +1078,6 @@ impl Model {
                 &mut g_sp,
             );
             let mut g_ap = vec![0.0; l.adstock_of(c).len()];
-            let x = &inp.media.index_axis(Axis(0), c) * f;
             self.adstock[c].vjp(&p[l.adstock_of(c)], x.view(), g_a.view(), None, &mut g_ap);
             for (gi, v) in grad[l.adstock_of(c)].iter_mut().zip(g_ap) {
                 *gi += v;

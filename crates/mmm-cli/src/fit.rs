@@ -43,8 +43,9 @@ Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   se = 20000.0              # its standard error
 A heavy-up or scale-down test ran m times the usual spend in its weeks; add
   multiplier = 1.5          # tested spend / usual spend
+  measured_until = \"2024-06-17\"  # optional; default the last week of the data
 and give as lift the outcome with the tested spend minus with the usual, from the first tested
-week to the last week of the data (carryover included): it measures the slope of the curve.
+week to measured_until (carryover included): it measures the slope of the curve.
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json.";
@@ -520,10 +521,11 @@ fn print_summary(
     }
     if let Ok(checks) = fitted.lift_test_checks(panel) {
         for c in checks {
-            let kind = c
-                .test
-                .multiplier
-                .map_or(String::new(), |m| format!(" at ×{m} spend"));
+            let kind = match (c.test.multiplier, &c.test.measured_until) {
+                (None, _) => String::new(),
+                (Some(m), None) => format!(" at ×{m} spend"),
+                (Some(m), Some(until)) => format!(" at ×{m} spend (read to {until})"),
+            };
             let _ = writeln!(
                 s,
                 "lift test {}{kind} {}…{}: measured {} ± {}, model {} (z = {:+.2})",

@@ -7,10 +7,11 @@
 //!
 //! A test with a `multiplier` m is a heavy-up (m > 1) or scale-down (m < 1) test: the data hold
 //! what ran, m times the usual spend in the tested region-weeks, and `lift` is the outcome with it
-//! minus the outcome the usual spend would have given, in the tested regions from `start` to the
-//! last week of the data (so that the carryover after the test counts). The model is asked for
-//! the same difference: its direct contribution of the channel minus that with the activity
-//! divided by m in the tested region-weeks (`mmm_model::calibration`). Unlike a contribution
+//! minus the outcome the usual spend would have given, in the tested regions from `start` to
+//! `measured_until` (≥ `end`; default the last week of the data, so that all the carryover after
+//! the test counts). The model is asked for the same difference: its direct contribution of the
+//! channel minus that with the activity divided by m in the tested region-weeks
+//! (`mmm_model::calibration`). Unlike a contribution
 //! test, it measures the slope of the channel's curve around the current spend — what a budget
 //! decision turns on. Its weight in the loss is κ = σ²/N (see
 //! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the
@@ -73,6 +74,11 @@ pub struct LiftTestSpec {
     /// scale-down test; absent for a test of the channel's contribution (module docs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiplier: Option<f64>,
+    /// For a test with a multiplier: the last week over which the outcome was measured
+    /// (inclusive, not before `end`; default the last week of the data). A test of the
+    /// contribution is measured over `start..=end` (module docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_until: Option<Label>,
 }
 
 /// The fitted model's answer to one configured lift test.
@@ -165,11 +171,28 @@ fn resolve(fitted: &FittedModel, panel: &Panel) -> Result<Vec<LiftTest>> {
                 )));
             }
             let shape = (panel.n_regions(), panel.n_weeks());
-            // A test with a multiplier is measured through the last week (module docs).
-            let measured = if spec.multiplier.is_some() {
-                panel.n_weeks() - 1
-            } else {
-                end
+            let measured = match &spec.measured_until {
+                // The channel's contribution after `end` comes from spend after the test too,
+                // which no experiment of the contribution measures.
+                Some(_) if spec.multiplier.is_none() => {
+                    return Err(Error::Config(format!(
+                        "{which}: `measured_until` is for a test at another spend level \
+                         (`multiplier`); a test of the contribution is measured from start to end"
+                    )));
+                }
+                Some(label) => {
+                    let until = week_index(panel, label, &format!("{which}: measured_until"))?;
+                    if until < end {
+                        return Err(Error::Config(format!(
+                            "{which}: measured_until week {label} is before end week {}",
+                            spec.end
+                        )));
+                    }
+                    until
+                }
+                // A test with a multiplier is measured through the last week (module docs).
+                None if spec.multiplier.is_some() => panel.n_weeks() - 1,
+                None => end,
             };
             let mut cells = Array2::zeros(shape);
             let mut counterfactual = spec.multiplier.map(|_| Array2::ones(shape));

@@ -388,6 +388,7 @@ fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftT
         lift,
         se,
         multiplier: None,
+        measured_until: None,
     }
 }
 
@@ -444,6 +445,42 @@ fn a_heavy_up_test_asks_the_model_for_the_difference_the_extra_spend_made() {
             (answer - expected).abs() <= 1e-9 * expected.abs(),
             "×{m}: {answer} vs {expected}"
         );
+    }
+    // A read-out that ends earlier (`measured_until`) counts the difference up to that week.
+    let mut usual = p.clone();
+    usual
+        .media
+        .slice_mut(ndarray::s![.., 10..=29, 1])
+        .mapv_inplace(|x| x / 0.5);
+    let difference = search(&p) - search(&usual);
+    let expected = difference.slice(ndarray::s![.., 10..=35]).sum();
+    assert!(
+        (expected - difference.slice(ndarray::s![.., 10..]).sum()).abs() > 1e-6 * expected.abs()
+    );
+    let mut probe = fitted.clone();
+    probe.config.lift_tests = vec![crate::LiftTestSpec {
+        measured_until: Some(crate::Label::Index(35)),
+        ..search_test(0.0, 1.0, Some(0.5))
+    }];
+    let answer = probe.lift_test_checks(&p).unwrap()[0].model;
+    assert!(
+        (answer - expected).abs() <= 1e-9 * expected.abs(),
+        "read to week 35: {answer} vs {expected}"
+    );
+    // It cannot end before the test, and a test of the contribution is read over its own weeks.
+    for (multiplier, until, says) in [
+        (Some(0.5), 20, "before end week"),
+        (None, 35, "is for a test at another spend level"),
+    ] {
+        let mut cfg = cfg.clone();
+        cfg.lift_tests = vec![crate::LiftTestSpec {
+            measured_until: Some(crate::Label::Index(until)),
+            ..search_test(10.0, 1.0, multiplier)
+        }];
+        let err = fit_panel(&p, &spec, &cfg, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lift_test 1") && err.contains(says), "{err}");
     }
     // A multiplier must say how the spend differed from the usual.
     for bad in [1.0, 0.0, -2.0, f64::NAN] {

@@ -418,12 +418,18 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         lift: 1500.0,
         se: 150.0,
         multiplier,
+        measured_until: None,
     };
     let mut fitted = f.fitted.clone();
-    fitted.config.lift_tests = vec![test(None), test(Some(1.5))];
+    fitted.config.lift_tests = vec![test(None), test(Some(1.5)), test(Some(0.5))];
+    fitted.config.lift_tests[2].measured_until =
+        Some(mmm_orchestrator::Label::Index(19_000 + 7 * 25));
     // Weeks are dates here: the labels must be the data file's text.
     for t in &mut fitted.config.lift_tests {
-        for label in [&mut t.start, &mut t.end] {
+        for label in [&mut t.start, &mut t.end]
+            .into_iter()
+            .chain(t.measured_until.as_mut())
+        {
             if let mmm_orchestrator::Label::Index(day) = label {
                 *label = mmm_orchestrator::Label::Text(Week::Date(*day).to_string());
             }
@@ -437,7 +443,7 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     let table = &table[..table.find("</table>").unwrap()];
     let checks = fitted.lift_test_checks(&f.panel).unwrap();
     let rows: Vec<&str> = table.split("<tr><td>").skip(1).collect();
-    assert_eq!(rows.len(), 2, "{table}");
+    assert_eq!(rows.len(), 3, "{table}");
     for (row, check) in rows.iter().zip(&checks) {
         // The hostile channel name is escaped; each row has the model's answer and its z.
         assert!(row.starts_with("&lt;script&gt;"), "{row}");
@@ -448,6 +454,12 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         assert!(row.contains(&format!("<td>{:.2}</td>", check.z)), "{row}");
     }
     assert!(rows[0].contains("<td>contribution</td>") && rows[1].contains("<td>×1.5 spend</td>"));
+    let until = Week::Date(19_000 + 7 * 25).to_string();
+    assert!(
+        rows[2].contains(&format!("<td>×0.5 spend, read to {until}</td>")),
+        "{}",
+        rows[2]
+    );
     // A test the data cannot answer is said so.
     fitted.config.lift_tests[1].end = mmm_orchestrator::Label::Text("1900-01-01".into());
     let html = summary(&fitted);

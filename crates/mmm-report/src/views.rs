@@ -543,9 +543,11 @@ fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let kind = t
-            .multiplier
-            .map_or("contribution".to_string(), |m| format!("×{m} spend"));
+        let kind = match (t.multiplier, &t.measured_until) {
+            (None, _) => "contribution".to_string(),
+            (Some(m), None) => format!("×{m} spend"),
+            (Some(m), Some(until)) => format!("×{m} spend, read to {until}"),
+        };
         h.push_str(&format!(
             "<tr><td>{}</td><td>{} … {}</td><td>{}</td><td>{}</td><td>{} ± {}</td><td>{}</td>\
              <td>{}</td></tr>",

@@ -1323,6 +1323,7 @@ fn simulated_lift_tests(
                 lift: measured + se * noise,
                 se,
                 multiplier,
+                measured_until: None,
             })
         })
         .collect()

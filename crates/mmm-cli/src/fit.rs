@@ -173,6 +173,15 @@ pub fn run(args: &FitArgs) -> Result<()> {
         };
         bar.set_message(msg);
     };
+    let lift_warnings: Vec<String> = cfg
+        .lift_tests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Some(format!("lift_test {}: {}", i + 1, t.sign_warning()?)))
+        .collect();
+    for w in &lift_warnings {
+        eprintln!("warning: {w}");
+    }
     let fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| report(0, p))?;
     let stability = if args.restarts > 0 {
         Some(assess_stability(

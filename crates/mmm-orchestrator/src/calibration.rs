@@ -81,6 +81,39 @@ pub struct LiftTestSpec {
     pub measured_until: Option<Label>,
 }
 
+impl LiftTestSpec {
+    /// Why the measured lift looks like a sign error, when it lies more than two standard
+    /// errors on the side the model cannot reach: effects are non-negative, so a contribution
+    /// and a heavy-up's lift are ≥ 0 in the model and a scale-down's lift is ≤ 0. `None` when
+    /// the sign fits (or the lift is within noise of 0).
+    pub fn sign_warning(&self) -> Option<String> {
+        let (sign, what) = match self.multiplier {
+            None => (1.0, "a channel's contribution is ≥ 0"),
+            Some(m) if m > 1.0 => (
+                1.0,
+                "a heavy-up test's lift (the outcome with the extra spend minus with the usual) \
+                 is ≥ 0",
+            ),
+            Some(_) => (
+                -1.0,
+                "a scale-down test's lift (the outcome with the reduced spend minus with the \
+                 usual) is ≤ 0",
+            ),
+        };
+        (sign * self.lift < -2.0 * self.se).then(|| {
+            format!(
+                "`{}` {} … {}: {what} in the model, but the measured lift {} is {:.1} standard \
+                 errors on the other side; check its sign",
+                self.channel,
+                self.start,
+                self.end,
+                self.lift,
+                (self.lift / self.se).abs()
+            )
+        })
+    }
+}
+
 /// The fitted model's answer to one configured lift test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiftTestCheck {

@@ -482,6 +482,29 @@ fn a_heavy_up_test_asks_the_model_for_the_difference_the_extra_spend_made() {
             .to_string();
         assert!(err.contains("lift_test 1") && err.contains(says), "{err}");
     }
+    // A lift on the side the model cannot reach is flagged as a likely sign error.
+    for (lift_, multiplier, flagged) in [
+        (5.0, Some(0.5), true),
+        (1.5, Some(0.5), false),
+        (-5.0, Some(0.5), false),
+        (-5.0, Some(1.5), true),
+        (-5.0, None, true),
+        (-1.5, None, false),
+        (5.0, None, false),
+    ] {
+        let warning = search_test(lift_, 1.0, multiplier).sign_warning();
+        assert_eq!(
+            warning.is_some(),
+            flagged,
+            "{lift_} ×{multiplier:?}: {warning:?}"
+        );
+        if let Some(w) = warning {
+            assert!(
+                w.contains("`search`") && w.contains("5.0 standard errors"),
+                "{w}"
+            );
+        }
+    }
     // A multiplier must say how the spend differed from the usual.
     for bad in [1.0, 0.0, -2.0, f64::NAN] {
         let mut cfg = cfg.clone();

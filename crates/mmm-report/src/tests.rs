@@ -454,6 +454,9 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         assert!(row.contains(&format!("<td>{:.2}</td>", check.z)), "{row}");
     }
     assert!(rows[0].contains("<td>contribution</td>") && rows[1].contains("<td>×1.5 spend</td>"));
+    // Only the scale-down with a positive lift is flagged as a likely sign error.
+    assert_eq!(html.matches("check its sign").count(), 1, "{html}");
+    assert!(html.contains("lift_test 3: `&lt;script&gt;"), "{html}");
     let until = Week::Date(19_000 + 7 * 25).to_string();
     assert!(
         rows[2].contains(&format!("<td>×0.5 spend, read to {until}</td>")),

@@ -563,6 +563,15 @@ fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
         ));
     }
     h.push_str("</tbody></table>");
+    for (i, t) in f.config.lift_tests.iter().enumerate() {
+        if let Some(w) = t.sign_warning() {
+            h.push_str(&format!(
+                "<p class=\"note\">lift_test {}: {}</p>",
+                i + 1,
+                html(&w)
+            ));
+        }
+    }
     Some(h)
 }
 

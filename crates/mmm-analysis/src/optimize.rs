@@ -211,6 +211,11 @@ pub struct UnitAllocation {
     pub mroi_recommended: Option<f64>,
     /// `interior`, `lower`, `upper`, `fixed` or `inactive` (no reference activity).
     pub status: String,
+    /// Whether the fit says the data leave this channel's response open (its curve and marginal
+    /// ROI are the best guess among near-equal fits: the least certain part of the
+    /// recommendation; `mmm_orchestrator::FittedModel::undetermined_note`); `None` when the media
+    /// part was not screened, so the fit cannot tell.
+    pub response_open: Option<bool>,
 }
 
 /// The optimiser's answer (`allocation.json`).
@@ -260,6 +265,8 @@ pub(crate) struct Planner {
     /// Non-media prediction over the decision weeks.
     pub nonmedia: f64,
     names: Vec<(String, String, String)>,
+    /// Per unit: [`UnitAllocation::response_open`].
+    open: Vec<Option<bool>>,
     bounds: Bounds,
 }
 
@@ -308,6 +315,15 @@ impl Planner {
                 (fitted.channels[u.channel].clone(), region, unit.to_string())
             })
             .collect();
+        let undetermined = fitted
+            .screened_media
+            .as_ref()
+            .filter(|m| m.used)
+            .map(|m| m.undetermined());
+        let open = units
+            .iter()
+            .map(|u| undetermined.as_ref().map(|list| list.contains(&u.channel)))
+            .collect();
         let surface = ResponseSurface::from_fitted(fitted, &setup, units)?;
         let (pred, d) = fitted.predict(&setup.panel)?;
         let w = setup.window.clone();
@@ -321,6 +337,7 @@ impl Planner {
             reference,
             nonmedia,
             names,
+            open,
             bounds: cfg.bounds.clone(),
         })
     }
@@ -467,6 +484,7 @@ impl Planner {
                 mroi_current: active(u).then_some(g_cur[u]),
                 mroi_recommended: active(u).then_some(sol.grad[u]),
                 status: status(u),
+                response_open: self.open[u],
             })
             .collect();
         let mut channels: BTreeMap<String, UnitAllocation> = BTreeMap::new();
@@ -871,6 +889,7 @@ impl Allocation {
             "mroi_current",
             "mroi_recommended",
             "status",
+            "response_open",
         ])
         .map_err(|e| ferr(&path, &e))?;
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -892,6 +911,7 @@ impl Allocation {
                 opt(r.mroi_current),
                 opt(r.mroi_recommended),
                 r.status.clone(),
+                r.response_open.map(|b| b.to_string()).unwrap_or_default(),
             ])
             .map_err(|e| ferr(&path, &e))?;
         }

@@ -186,6 +186,56 @@ fn optimizer_on_the_model_is_exact_and_optimal() {
             .unwrap();
     assert!(json["channels"][&first]["recommended"].is_number());
     assert!(json["budget"].is_number());
+    // A joint fit (one region) cannot say which responses the data leave open.
+    assert!(a.channels.values().all(|c| c.response_open.is_none()));
+    assert!(json["channels"][&first]["response_open"].is_null());
+}
+
+#[test]
+fn the_allocation_says_which_responses_the_data_leave_open() {
+    // A regional panel gets a screened media part, which measures it per channel.
+    let mut sc = Scenario::named("geo").unwrap();
+    (sc.regions, sc.weeks) = (mmm_orchestrator::SCREEN_MIN_REGIONS, 60);
+    let sim = simulate(&sc, 3).unwrap();
+    let dir = std::env::temp_dir().join(format!("mmm-analysis-open-{}", std::process::id()));
+    sim.write(&dir).unwrap();
+    let spec = sim.column_spec();
+    let panel = mmm_data::load_panel(&dir.join("panel.csv"), &spec)
+        .unwrap()
+        .panel;
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train.epochs = 20;
+    let fm = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
+    let open = fm
+        .screened_media
+        .as_ref()
+        .filter(|m| m.used)
+        .expect("a screened media part")
+        .undetermined();
+    assert!(
+        !open.is_empty() && open.len() < fm.channels.len(),
+        "{open:?}"
+    );
+    for per_region in [false, true] {
+        let a = optimize(
+            &fm,
+            &OptimizeConfig {
+                window: Some(WindowSpec::All),
+                per_region,
+                ..OptimizeConfig::default()
+            },
+        )
+        .unwrap();
+        let units = a.channels.values().chain(&a.regions);
+        for u in units {
+            let c = fm.channels.iter().position(|c| *c == u.channel).unwrap();
+            assert_eq!(u.response_open, Some(open.contains(&c)), "{u:?}");
+        }
+    }
 }
 
 #[test]

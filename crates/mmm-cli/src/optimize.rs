@@ -95,13 +95,18 @@ pub fn run(args: &OptimizeArgs) -> Result<()> {
     );
     for (name, c) in &alloc.channels {
         println!(
-            "  {:<16} {:>14.2} -> {:>14.2}  ({:+.1} %)  mROI {:.4}  [{}]",
+            "  {:<16} {:>14.2} -> {:>14.2}  ({:+.1} %)  mROI {:.4}  [{}]{}",
             name,
             c.current,
             c.recommended,
             c.change_pct.unwrap_or(0.0),
             c.mroi_recommended.unwrap_or(0.0),
-            c.status
+            c.status,
+            if c.response_open == Some(true) {
+                "  response open"
+            } else {
+                ""
+            }
         );
     }
     println!(

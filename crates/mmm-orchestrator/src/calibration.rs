@@ -11,12 +11,12 @@
 //! `measured_until` (≥ `end`; default the last week of the data, so that all the carryover after
 //! the test counts). The model is asked for the same difference: its direct contribution of the
 //! channel minus that with the activity divided by m in the tested region-weeks
-//! (`mmm_model::calibration`). Unlike a contribution
-//! test, it measures the slope of the channel's curve around the current spend — what a budget
-//! decision turns on. Its weight in the loss is κ = σ²/N (see
-//! `mmm_model::calibration`) times `[model] calibration_weight`: σ² is the noise variance of the
-//! scaled target, estimated robustly from second differences over consecutive observed training
-//! weeks,
+//! (`mmm_model::calibration`). Unlike a contribution test, it measures the slope of the
+//! channel's curve around the current spend — what a budget decision turns on.
+//!
+//! A test's weight in the loss is κ = σ²/N (see `mmm_model::calibration`) times
+//! `[model] calibration_weight`: σ² is the noise variance of the scaled target, estimated
+//! robustly from second differences over consecutive observed training weeks,
 //!
 //! ```text
 //! d[r,t] = ỹ[r,t+1] − 2ỹ[r,t] + ỹ[r,t−1],     σ̂ = 1.4826 · MAD(d) / √6

@@ -842,8 +842,28 @@ pub fn smallest_budget(
         hi *= 2.0;
         k += 1;
         if k > 20 {
+            // Plain numbers where they read well, scientific notation for the extremes.
+            let number = |x: f64| {
+                if (1e-3..1e9).contains(&x.abs()) {
+                    format!("{}", (x * 1e4).round() / 1e4)
+                } else {
+                    format!("{x:.4e}")
+                }
+            };
+            let (wanted, got) = match target {
+                Target::Outcome(y) => (
+                    format!("an outcome of {}", number(y)),
+                    format!("the outcome is {}", number(best.outcome_recommended)),
+                ),
+                Target::MarginalRoi(r) => (
+                    format!("a marginal ROI of {}", number(r)),
+                    format!("the marginal ROI is still {}", number(best.marginal_roi)),
+                ),
+            };
             return Err(Error::Unreachable(format!(
-                "{target:?} not reached with budgets up to {hi}"
+                "{wanted} is not reached with any budget up to {} (2^20 times the reference \
+                 spend), where {got}",
+                number(lo)
             )));
         }
         best = planner.allocate(hi)?;

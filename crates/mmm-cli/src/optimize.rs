@@ -27,7 +27,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Total budget [default: the reference spend: the last WEEKS weeks, or the window's spend].
-    #[arg(long, value_name = "B")]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub budget: Option<f64>,
     /// Planning horizon in weeks after the history (its reference flighting repeats the last weeks).
     #[arg(long, value_name = "N", default_value_t = 13)]
@@ -42,10 +42,15 @@ pub struct OptimizeArgs {
     #[arg(long)]
     pub per_region: bool,
     /// Find the smallest budget whose optimal allocation reaches this outcome (target units).
-    #[arg(long, value_name = "Y", conflicts_with_all = ["budget", "target_mroi"])]
+    #[arg(long, value_name = "Y", conflicts_with_all = ["budget", "target_mroi"], allow_negative_numbers = true)]
     pub target_outcome: Option<f64>,
     /// Find the smallest budget at which the marginal ROI has fallen to this value.
-    #[arg(long, value_name = "R", conflicts_with = "budget")]
+    #[arg(
+        long,
+        value_name = "R",
+        conflicts_with = "budget",
+        allow_negative_numbers = true
+    )]
     pub target_mroi: Option<f64>,
     /// Channels whose media are impressions without a spend column (budget in 1000 impressions).
     #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
@@ -57,17 +62,30 @@ pub struct OptimizeArgs {
 
 /// Runs `dcmmm optimize`.
 pub fn run(args: &OptimizeArgs) -> Result<()> {
-    let fitted = FittedModel::load(&args.model)?;
-    crate::print_caveats(&fitted, true);
-    let bounds = match &args.bounds {
-        Some(p) => Bounds::read(p)?,
-        None => Bounds::default(),
-    };
     if let Some(b) = args.budget
         && !(b.is_finite() && b >= 0.0)
     {
         bail!("--budget must be a finite number ≥ 0, got {b}");
     }
+    if let Some(y) = args.target_outcome
+        && !y.is_finite()
+    {
+        bail!("--target-outcome must be a finite number, got {y}");
+    }
+    // Effects are ≥ 0 and saturate, so the marginal ROI falls towards 0 but never reaches it.
+    if let Some(r) = args.target_mroi
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!(
+            "--target-mroi must be a finite number > 0 (the marginal ROI never falls below 0), got {r}"
+        );
+    }
+    let bounds = match &args.bounds {
+        Some(p) => Bounds::read(p)?,
+        None => Bounds::default(),
+    };
+    let fitted = FittedModel::load(&args.model)?;
+    crate::print_caveats(&fitted, true);
     let cfg = OptimizeConfig {
         budget: args.budget,
         weeks: args.weeks,

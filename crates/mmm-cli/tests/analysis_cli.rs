@@ -246,6 +246,43 @@ fn optimize_rejects_bad_input() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("radio"));
+    // Targets that cannot be met are refused with what was asked and what the model gives.
+    let model = model();
+    let model = model.to_str().unwrap();
+    for (flag, value, says) in [
+        (
+            "--target-mroi",
+            "-1",
+            "--target-mroi must be a finite number > 0",
+        ),
+        (
+            "--target-mroi",
+            "0",
+            "--target-mroi must be a finite number > 0",
+        ),
+        (
+            "--target-outcome",
+            "inf",
+            "--target-outcome must be a finite number",
+        ),
+        ("--budget", "-5", "--budget must be a finite number ≥ 0"),
+        (
+            "--target-outcome",
+            "1e300",
+            "an outcome of 1.0000e300 is not reached with any budget",
+        ),
+    ] {
+        let o = dcmmm()
+            .args(["optimize", "--model", model, flag, value, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && stderr.contains(says),
+            "{flag} {value}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -29,7 +29,12 @@ pub struct CurvesArgs {
     #[arg(long, value_name = "WINDOW", default_value = "last-52")]
     pub window: String,
     /// Largest multiplier of historical activity.
-    #[arg(long, value_name = "M", default_value_t = 3.0)]
+    #[arg(
+        long,
+        value_name = "M",
+        default_value_t = 3.0,
+        allow_negative_numbers = true
+    )]
     pub max_multiplier: f64,
     /// Number of steps between 0 and the largest multiplier.
     #[arg(long, value_name = "N", default_value_t = 30)]
@@ -44,12 +49,16 @@ pub struct CurvesArgs {
 
 /// Runs `dcmmm curves`.
 pub fn run(args: &CurvesArgs) -> Result<()> {
-    let fitted = FittedModel::load(&args.model)?;
-    crate::print_caveats(&fitted, true);
     let window: WindowSpec = args.window.parse()?;
     if !(args.max_multiplier.is_finite() && args.max_multiplier > 0.0) || args.steps == 0 {
-        anyhow::bail!("--max-multiplier must be > 0 and --steps ≥ 1");
+        anyhow::bail!(
+            "--max-multiplier must be > 0 and --steps ≥ 1, got {} and {}",
+            args.max_multiplier,
+            args.steps
+        );
     }
+    let fitted = FittedModel::load(&args.model)?;
+    crate::print_caveats(&fitted, true);
     let cfg = CurveConfig {
         window,
         multipliers: (0..=args.steps)

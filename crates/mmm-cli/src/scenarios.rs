@@ -44,13 +44,13 @@ pub struct ScenariosArgs {
 
 /// Runs `dcmmm scenarios`.
 pub fn run(args: &ScenariosArgs) -> Result<()> {
-    let fitted = FittedModel::load(&args.model)?;
-    crate::print_caveats(&fitted, true);
     let scenarios = args
         .plans
         .iter()
         .map(|p| read_scenario(p))
         .collect::<mmm_analysis::Result<Vec<_>>>()?;
+    let fitted = FittedModel::load(&args.model)?;
+    crate::print_caveats(&fitted, true);
     let rows = compare_scenarios(&fitted, args.weeks, &scenarios, &args.impressions)?;
     write_scenarios(&rows, &args.out)
         .with_context(|| format!("writing into {}", args.out.display()))?;

@@ -247,8 +247,11 @@
       { type: 'bar', name: 'current', x: channels, y: A.current },
       { type: 'bar', name: 'recommended', x: channels, y: A.recommended }
     ], { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'spend' } } });
+    var open = D.channels.filter(function (c, i) { return (A.open || [])[i]; });
     note16.textContent = 'Expected outcome: ' + fmt(A.current_outcome) + ' now, ' + fmt(A.expected_outcome) +
-      ' recommended (lift ' + fmt(lift) + ', ' + (100 * lift / A.current_outcome).toFixed(1) + ' %).';
+      ' recommended (lift ' + fmt(lift) + ', ' + (100 * lift / A.current_outcome).toFixed(1) + ' %).' +
+      (open.length ? ' The data leave the response of ' + open.join(', ') +
+        ' open (summary card): read the moves of these channels as the least certain.' : '');
   } else {
     document.getElementById('plot-16').remove();
     note16.textContent = 'No budget optimisation was run for this report (see `dcmmm optimize`).';

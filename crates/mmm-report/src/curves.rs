@@ -60,16 +60,25 @@ pub struct Allocation {
     pub current_outcome: f64,
     /// Expected outcome under the recommended allocation.
     pub expected_outcome: f64,
+    /// Per channel: whether the fit leaves its response open, so that its move is the least
+    /// certain (`mmm_analysis::UnitAllocation::response_open`); empty when the fit cannot tell.
+    #[serde(default)]
+    pub open: Vec<bool>,
 }
 
 impl Allocation {
-    /// Checks that there is one finite value per channel.
+    /// Checks that there is one value per channel (and one `open` flag, unless there are none).
     pub fn validate(&self, channels: usize) -> Result<()> {
-        if self.current.len() != channels || self.recommended.len() != channels {
+        if self.current.len() != channels
+            || self.recommended.len() != channels
+            || !(self.open.is_empty() || self.open.len() == channels)
+        {
             return Err(Error::Input(format!(
-                "allocation has {} current and {} recommended values for {channels} channels",
+                "allocation has {} current, {} recommended values and {} open flags for \
+                 {channels} channels",
                 self.current.len(),
-                self.recommended.len()
+                self.recommended.len(),
+                self.open.len()
             )));
         }
         Ok(())
@@ -255,6 +264,11 @@ impl Allocation {
                 .collect::<Result<_>>()?,
             current_outcome: alloc.outcome_current,
             expected_outcome: alloc.outcome_recommended,
+            open: channels
+                .iter()
+                .map(|c| unit(c).map(|u| u.response_open))
+                .collect::<Result<Option<Vec<bool>>>>()?
+                .unwrap_or_default(),
         })
     }
 }

@@ -261,6 +261,7 @@ fn optional_inputs_are_checked_and_embedded() {
         recommended: vec![1.0; n + 1],
         current_outcome: 1.0,
         expected_outcome: 1.1,
+        open: Vec::new(),
     };
     let inp = ReportInput {
         allocation: Some(&alloc),
@@ -277,6 +278,18 @@ fn optional_inputs_are_checked_and_embedded() {
     };
     let d = ReportData::build(&inp).unwrap();
     assert_eq!(d.allocation.as_ref().unwrap().recommended, vec![2.0; n]);
+    // Open flags, when given, are one per channel.
+    for (flags, ok) in [(vec![true; n], true), (vec![true; n + 1], false)] {
+        let alloc = Allocation {
+            open: flags,
+            ..alloc.clone()
+        };
+        let inp = ReportInput {
+            allocation: Some(&alloc),
+            ..input(f)
+        };
+        assert_eq!(ReportData::build(&inp).is_ok(), ok);
+    }
     // A panel that does not match the model is refused.
     let mut other = f.panel.clone();
     other.channels.pop();
@@ -303,6 +316,37 @@ fn rounding_keeps_five_significant_digits() {
         let digits = digits.split('e').next().unwrap().trim_start_matches('0');
         assert!(digits.len() <= 5 || v == "null", "{v}");
     }
+}
+
+#[test]
+fn an_analysis_allocation_keeps_which_responses_are_open() {
+    let f = fixture();
+    let mut analysis = mmm_analysis::optimize(
+        &f.fitted,
+        &mmm_analysis::OptimizeConfig {
+            window: Some(mmm_analysis::WindowSpec::All),
+            ..mmm_analysis::OptimizeConfig::default()
+        },
+    )
+    .unwrap();
+    let names = &f.fitted.channels;
+    // Flags given for every channel are kept in the model's channel order.
+    for (c, name) in names.iter().enumerate() {
+        analysis.channels.get_mut(name).unwrap().response_open = Some(c == 1);
+    }
+    let a = Allocation::from_analysis(&analysis, names).unwrap();
+    a.validate(names.len()).unwrap();
+    assert_eq!(a.open, (0..names.len()).map(|c| c == 1).collect::<Vec<_>>());
+    // A fit that cannot tell gives no flags.
+    for u in analysis.channels.values_mut() {
+        u.response_open = None;
+    }
+    assert!(
+        Allocation::from_analysis(&analysis, names)
+            .unwrap()
+            .open
+            .is_empty()
+    );
 }
 
 #[test]

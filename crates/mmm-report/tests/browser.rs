@@ -261,6 +261,7 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         recommended: (0..n).map(|c| 50.0 + 25.0 * c as f64).collect(),
         current_outcome: 1000.0,
         expected_outcome: 1040.0,
+        open: (0..n).map(|c| c == 0).collect(),
     };
     let warnings = vec![format!("channel `{EVIL_SCRIPT}` has zero weeks")];
     let input = ReportInput {
@@ -335,6 +336,11 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     // The hostile names are shown as text: in the summary, the selector, the plot labels, and
     // the region plot's title after the probe switched the selector to region 1.
     let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;";
+    assert!(
+        element(&dom, "allocation-note")
+            .contains(&format!("The data leave the response of {escaped} open")),
+        "the allocation note does not name the open channel"
+    );
     assert!(
         !body.contains(EVIL_SCRIPT),
         "a raw hostile name reached the DOM"

@@ -31,7 +31,7 @@ Examples:
       --media 'impressions_*' --controls 'control_*' --holdout-weeks 13 --seed 42 --out fit/
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
   dcmmm fit --config fit.toml --restarts 4 --out fit/   # + how stable the attribution is
-  dcmmm fit --config fit.toml --converged --out fit-decisions/   # for curves and optimize
+  dcmmm fit --config fit.toml --converged --out fit-decisions/   # a joint fit, for decisions
 
 Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   [[lift_test]]

@@ -12,30 +12,40 @@ use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use mmm_sim::{Scenario, Simulation, simulate};
 use std::sync::OnceLock;
 
+/// Simulates `sc` with `seed`, reads it back as the CLI would and fits it quickly (`epochs`).
+fn fit_simulation(sc: &Scenario, seed: u64, epochs: usize) -> (Simulation, FittedModel) {
+    let sim = simulate(sc, seed).unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "mmm-analysis-fit-{}-{}-{}",
+        sc.regions,
+        seed,
+        std::process::id()
+    ));
+    sim.write(&dir).unwrap();
+    let spec = sim.column_spec();
+    let panel = mmm_data::load_panel(&dir.join("panel.csv"), &spec)
+        .unwrap()
+        .panel;
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train = TrainConfig {
+        epochs,
+        validation_weeks: Some(6),
+        ..TrainConfig::default()
+    };
+    let model = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
+    (sim, model)
+}
+
 fn fitted() -> &'static (Simulation, FittedModel) {
     static F: OnceLock<(Simulation, FittedModel)> = OnceLock::new();
     F.get_or_init(|| {
         let mut sc = Scenario::named("national").unwrap();
         sc.weeks = 80;
-        let sim = simulate(&sc, 7).unwrap();
-        let dir = std::env::temp_dir().join(format!("mmm-analysis-fit-{}", std::process::id()));
-        sim.write(&dir).unwrap();
-        let spec = sim.column_spec();
-        let panel = mmm_data::load_panel(&dir.join("panel.csv"), &spec)
-            .unwrap()
-            .panel;
-        let mut cfg = FitConfig {
-            holdout_weeks: 8,
-            ..FitConfig::default()
-        };
-        cfg.model.hidden = 4;
-        cfg.train = TrainConfig {
-            epochs: 60,
-            validation_weeks: Some(6),
-            ..TrainConfig::default()
-        };
-        let model = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
-        (sim, model)
+        fit_simulation(&sc, 7, 60)
     })
 }
 
@@ -196,20 +206,7 @@ fn the_allocation_says_which_responses_the_data_leave_open() {
     // A regional panel gets a screened media part, which measures it per channel.
     let mut sc = Scenario::named("geo").unwrap();
     (sc.regions, sc.weeks) = (mmm_orchestrator::SCREEN_MIN_REGIONS, 60);
-    let sim = simulate(&sc, 3).unwrap();
-    let dir = std::env::temp_dir().join(format!("mmm-analysis-open-{}", std::process::id()));
-    sim.write(&dir).unwrap();
-    let spec = sim.column_spec();
-    let panel = mmm_data::load_panel(&dir.join("panel.csv"), &spec)
-        .unwrap()
-        .panel;
-    let mut cfg = FitConfig {
-        holdout_weeks: 8,
-        ..FitConfig::default()
-    };
-    cfg.model.hidden = 4;
-    cfg.train.epochs = 20;
-    let fm = fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
+    let (_, fm) = fit_simulation(&sc, 3, 20);
     let open = fm
         .screened_media
         .as_ref()

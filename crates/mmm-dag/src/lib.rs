@@ -8,7 +8,6 @@
 //!   any loss that adds `h(W)`.
 //! - [`threshold`], [`is_dag`], [`topological_order`]: turning a continuous `W` into a DAG.
 //! - [`metrics`]: SHD, TPR, FDR, AUROC against a known graph.
-//! - [`notears_linear`]: the linear-SEM NOTEARS fit, a reference use of all of the above.
 //!
 //! Convention everywhere: `W[i, j]` is the weight of the edge `i → j`. The maths is written out
 //! in each module and in `docs/numeric-core/dag.md`.
@@ -18,13 +17,11 @@ mod expm;
 mod graph;
 mod lagrangian;
 pub mod metrics;
-mod notears;
 
 pub use acyclicity::{Acyclicity, Dagma, Notears};
 pub use expm::{expm, norm1};
 pub use graph::{is_dag, threshold, topological_order};
 pub use lagrangian::AugmentedLagrangian;
-pub use notears::{NotearsConfig, notears_linear};
 
 /// Errors of the DAG crate.
 #[derive(Debug, thiserror::Error)]
@@ -61,9 +58,6 @@ pub enum Error {
     /// A parameter (e.g. DAGMA's `s`) is out of range.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
-    /// Invalid data or configuration given to a fitting routine.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
 }
 
 /// Result type of the DAG crate.

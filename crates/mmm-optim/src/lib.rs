@@ -5,11 +5,9 @@
 //! the model:
 //!
 //! * [`Optimizer`] — one in-place update from a gradient; implemented by [`Adam`] (coupled L2
-//!   decay, bias-corrected moments) and [`AdamW`] (decoupled decay with an optional per-parameter
-//!   mask).
+//!   decay, bias-corrected moments).
 //! * [`global_norm`] / [`clip_global_norm`] — gradient clipping by the global Euclidean norm.
-//! * [`LrSchedule`] with [`CosineSchedule`] (linear warm-up, cosine decay) and [`ConstantLr`];
-//!   [`ReduceOnPlateau`] lowers the learning rate when a caller-chosen metric stalls.
+//! * [`ReduceOnPlateau`] lowers the learning rate when a caller-chosen metric stalls.
 //! * [`EarlyStopping`] — patience on a metric, keeping a copy of the best parameters.
 //! * [`minimize_lbfgs`] / [`minimize_lbfgs_box`] — L-BFGS with a strong-Wolfe line search for
 //!   small smooth problems, and a projected variant for box constraints.
@@ -64,9 +62,9 @@ mod error;
 mod lbfgs;
 mod schedule;
 
-pub use adam::{Adam, AdamW, Optimizer};
+pub use adam::{Adam, Optimizer};
 pub use clip::{clip_global_norm, global_norm};
 pub use early_stopping::{EarlyStopping, StopDecision};
 pub use error::{Error, Result};
 pub use lbfgs::{LbfgsConfig, LbfgsResult, Termination, minimize_lbfgs, minimize_lbfgs_box};
-pub use schedule::{ConstantLr, CosineSchedule, LrSchedule, ReduceOnPlateau};
+pub use schedule::ReduceOnPlateau;

@@ -1,17 +1,4 @@
-//! Learning-rate schedules: [`CosineSchedule`], [`ConstantLr`] and the metric-driven
-//! [`ReduceOnPlateau`].
-//!
-//! Steps are counted from 0. [`CosineSchedule`] with base rate `η₀`, floor `η_min`, `W` warm-up
-//! steps and `T` total steps gives
-//!
-//! ```text
-//! η(s) = η₀ (s + 1) / W                                   for s < W   (linear warm-up)
-//! η(s) = η_min + (η₀ − η_min) (1 + cos(π p)) / 2,
-//!        p = min(1, (s − W) / max(1, T − 1 − W))         for s ≥ W   (cosine decay)
-//! ```
-//!
-//! so the last warm-up step (`s = W − 1`) and the first decay step (`s = W`) use `η₀`, the last
-//! step (`s = T − 1`) uses exactly `η_min`, and any later step stays at `η_min`.
+//! The metric-driven learning-rate schedule [`ReduceOnPlateau`].
 //!
 //! [`ReduceOnPlateau`] watches a metric where lower is better. An observation *improves* when
 //! `metric < best − threshold · |best|` (relative threshold; the first finite metric always
@@ -20,82 +7,7 @@
 //! are not counted as bad (the best value is still tracked during the cool-down). The caller
 //! chooses the metric — the model passes a validation metric, never the holdout.
 
-use crate::error::{Error, Result, check_lr, check_non_negative};
-
-/// A learning rate as a function of the (0-based) step or epoch index.
-pub trait LrSchedule {
-    /// The learning rate for `step`.
-    fn lr(&self, step: usize) -> f64;
-}
-
-/// A constant learning rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ConstantLr(pub f64);
-
-impl LrSchedule for ConstantLr {
-    fn lr(&self, _step: usize) -> f64 {
-        self.0
-    }
-}
-
-/// Linear warm-up to `base_lr`, then cosine decay to `min_lr` at step `total_steps − 1`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CosineSchedule {
-    /// Peak learning rate reached at the end of the warm-up.
-    pub base_lr: f64,
-    /// Floor reached at the last step and kept afterwards.
-    pub min_lr: f64,
-    /// Number of linear warm-up steps (0 for none).
-    pub warmup_steps: usize,
-    /// Total number of steps of the schedule.
-    pub total_steps: usize,
-}
-
-impl CosineSchedule {
-    /// A validated schedule: `base_lr > 0`, `0 <= min_lr <= base_lr`, `warmup_steps < total_steps`.
-    pub fn new(base_lr: f64, min_lr: f64, warmup_steps: usize, total_steps: usize) -> Result<Self> {
-        check_lr(base_lr)?;
-        check_non_negative("min_lr", min_lr)?;
-        if min_lr > base_lr {
-            return Err(Error::InvalidParameter {
-                name: "min_lr",
-                value: min_lr,
-                expected: "<= base_lr",
-            });
-        }
-        if warmup_steps >= total_steps {
-            return Err(Error::InvalidParameter {
-                name: "warmup_steps",
-                value: warmup_steps as f64,
-                expected: "< total_steps",
-            });
-        }
-        Ok(Self {
-            base_lr,
-            min_lr,
-            warmup_steps,
-            total_steps,
-        })
-    }
-}
-
-impl LrSchedule for CosineSchedule {
-    fn lr(&self, step: usize) -> f64 {
-        if step < self.warmup_steps {
-            return self.base_lr * (step + 1) as f64 / self.warmup_steps as f64;
-        }
-        let span = self
-            .total_steps
-            .saturating_sub(1 + self.warmup_steps)
-            .max(1);
-        let progress = ((step - self.warmup_steps) as f64 / span as f64).min(1.0);
-        if progress >= 1.0 {
-            return self.min_lr;
-        }
-        self.min_lr
-            + (self.base_lr - self.min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
-    }
-}
+use crate::error::{Error, Result, check_non_negative};
 
 /// Lowers the learning rate when a metric (lower is better) stops improving; see the module docs.
 #[derive(Debug, Clone)]

@@ -1,8 +1,7 @@
-//! Gradient clipping, the cosine and plateau learning-rate schedules, and early stopping.
+//! Gradient clipping, the plateau learning-rate schedule, and early stopping.
 
 use mmm_optim::{
-    ConstantLr, CosineSchedule, EarlyStopping, Error, LrSchedule, ReduceOnPlateau, StopDecision,
-    clip_global_norm, global_norm,
+    EarlyStopping, Error, ReduceOnPlateau, StopDecision, clip_global_norm, global_norm,
 };
 use mmm_testkit::seeded_uniform;
 use proptest::prelude::*;
@@ -56,59 +55,6 @@ fn clipping_leaves_non_finite_gradients_alone() {
     let mut g = vec![1e3, f64::NAN];
     assert!(clip_global_norm(&mut g, 1.0).is_nan());
     assert_eq!(g[0], 1e3);
-}
-
-#[test]
-fn cosine_schedule_warmup_and_endpoints() {
-    let s = CosineSchedule::new(0.1, 0.001, 4, 20).unwrap();
-    // Linear warm-up reaching base_lr on the last warm-up step.
-    let warm: Vec<f64> = (0..4).map(|i| s.lr(i)).collect();
-    for (i, lr) in warm.iter().enumerate() {
-        assert!(
-            (lr - 0.1 * (i + 1) as f64 / 4.0).abs() < 1e-15,
-            "step {i}: {lr}"
-        );
-    }
-    assert_eq!(s.lr(4), 0.1);
-    // Half-way through the decay phase (steps 4..=19, span 15): the mean of base and min.
-    assert!(s.lr(4) > s.lr(5) && s.lr(5) > s.lr(10));
-    let half = CosineSchedule::new(0.1, 0.001, 0, 21).unwrap();
-    assert!((half.lr(10) - 0.0505).abs() < 1e-15, "{}", half.lr(10));
-    assert_eq!(s.lr(19), 0.001);
-    assert_eq!(s.lr(20), 0.001);
-    assert_eq!(s.lr(1000), 0.001);
-    // Monotone non-increasing after the warm-up.
-    for i in 4..30 {
-        assert!(s.lr(i + 1) <= s.lr(i));
-    }
-    let no_warm = CosineSchedule::new(0.2, 0.0, 0, 10).unwrap();
-    assert_eq!(no_warm.lr(0), 0.2);
-    assert_eq!(no_warm.lr(9), 0.0);
-    assert_eq!(ConstantLr(0.3).lr(12345), 0.3);
-}
-
-#[test]
-fn cosine_schedule_rejects_bad_configuration() {
-    assert!(matches!(
-        CosineSchedule::new(0.0, 0.0, 0, 10),
-        Err(Error::InvalidLearningRate(_))
-    ));
-    assert!(matches!(
-        CosineSchedule::new(0.1, 0.2, 0, 10),
-        Err(Error::InvalidParameter { name: "min_lr", .. })
-    ));
-    assert!(matches!(
-        CosineSchedule::new(0.1, -0.1, 0, 10),
-        Err(Error::InvalidParameter { name: "min_lr", .. })
-    ));
-    assert!(matches!(
-        CosineSchedule::new(0.1, 0.0, 10, 10),
-        Err(Error::InvalidParameter {
-            name: "warmup_steps",
-            ..
-        })
-    ));
-    assert!(CosineSchedule::new(0.1, 0.0, 9, 10).is_ok());
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The channel DAG: a structural equation model on channel *activity*, learned under the exact
-//! NOTEARS acyclicity constraint, and used for mediated (total) effects.
+//! The channel DAG: a structural equation model on channel *activity*, learned under an exact
+//! acyclicity constraint (NOTEARS or DAGMA), and used for mediated (total) effects.
 //!
 //! Structural equations (scaled activity x̃, adstocked activity ã = adstock(x̃)):
 //!
@@ -13,11 +13,15 @@
 //! causation), we minimise on standardised columns
 //!
 //! ```text
-//! 1/(2N) ‖Y − A W‖²_F + λ Σ W + ρ/2 h(W)² + α h(W),   h(W) = tr(exp(W∘W)) − C
+//! 1/(2N) ‖Y − A W‖²_F + λ Σ W + ρ/2 h(W)² + α h(W)
 //! ```
 //!
 //! with projected Adam inner solves (W ≥ 0, zero diagonal) and the NOTEARS augmented-Lagrangian
 //! schedule of `mmm-dag`; the result is thresholded into a DAG and mapped back to activity units.
+//! `h` is chosen by [`DagConfig::acyclicity`]: NOTEARS, `h(W) = tr(exp(W∘W)) − C` (the default),
+//! or DAGMA, `h(W) = −log det(I − W∘W)` (s = 1). DAGMA's `h` is only defined while
+//! `ρ(W∘W) < 1`; a step that leaves this domain is halved back towards the previous iterate until
+//! it is inside (as in the DAGMA paper), so a DAGMA fit never fails on a valid panel.
 //!
 //! **Which edges are real.** A standardised weight estimated from N region-weeks has a standard
 //! error of about 1/√N_eff, where N_eff is smaller than N because weekly (and adstocked) activity
@@ -47,10 +51,32 @@
 use crate::{Error, Model, ModelInputs, Result};
 use faer::Mat;
 use faer::linalg::solvers::Solve;
-use mmm_dag::{Acyclicity, AugmentedLagrangian, Notears, threshold, topological_order};
+use mmm_dag::{Acyclicity, AugmentedLagrangian, Dagma, Notears, threshold, topological_order};
 use mmm_optim::{Adam, Optimizer};
-use ndarray::{Array2, Array3, ArrayView2, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis};
 use serde::{Deserialize, Serialize};
+
+/// The smooth acyclicity function `h(W)` the channel DAG is fitted under (`[dag] acyclicity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcyclicityKind {
+    /// NOTEARS, `tr(exp(W∘W)) − C` (Zheng et al. 2018): defined for every `W`.
+    #[default]
+    Notears,
+    /// DAGMA, `−log det(I − W∘W)` (Bello et al. 2022): defined while `ρ(W∘W) < 1`.
+    Dagma,
+}
+
+impl AcyclicityKind {
+    /// The function itself (DAGMA with its paper's scale `s = 1`).
+    fn function(self) -> &'static dyn Acyclicity {
+        const DAGMA: Dagma = Dagma { s: 1.0 };
+        match self {
+            AcyclicityKind::Notears => &Notears,
+            AcyclicityKind::Dagma => &DAGMA,
+        }
+    }
+}
 
 /// Settings of the channel-DAG fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +96,9 @@ pub struct DagConfig {
     pub max_rounds: usize,
     /// Projected-Adam iterations per round.
     pub inner_iterations: usize,
+    /// The acyclicity function `h(W)`; absent in model files written before the option existed,
+    /// which were fitted under NOTEARS (the default).
+    pub acyclicity: AcyclicityKind,
 }
 
 impl Default for DagConfig {
@@ -81,6 +110,7 @@ impl Default for DagConfig {
             edge_z: 3.0,
             max_rounds: 12,
             inner_iterations: 1500,
+            acyclicity: AcyclicityKind::Notears,
         }
     }
 }
@@ -117,7 +147,8 @@ pub struct ChannelDag {
     pub standardized: Vec<Vec<f64>>,
     /// Standardised weights before thresholding (edge scores, e.g. for AUROC).
     pub scores: Vec<Vec<f64>>,
-    /// h(W) of the unthresholded solution (≈ 0 when the constraint converged).
+    /// h(W) of the unthresholded solution under the configured acyclicity function (≈ 0 when the
+    /// constraint converged).
     pub h: f64,
 }
 
@@ -231,6 +262,7 @@ pub fn fit_channel_dag(
     let gram = as_.t().dot(&as_) / n; // G = AᵀA/N
     let cross = as_.t().dot(&ys) / n; // B = AᵀY/N
 
+    let acyclicity = cfg.acyclicity.function();
     let mut w = Array2::<f64>::zeros((c_n, c_n));
     let mut grad_h = Array2::<f64>::zeros((c_n, c_n));
     let mut al = AugmentedLagrangian::default();
@@ -238,12 +270,12 @@ pub fn fit_channel_dag(
     for _ in 0..cfg.max_rounds {
         let mut adam = Adam::new(0.01).map_err(|e| Error::Input(e.to_string()))?;
         let mut flat = w.iter().copied().collect::<Vec<f64>>();
+        let mut inside = flat.clone();
         let mut g = vec![0.0; flat.len()];
         for _ in 0..cfg.inner_iterations {
+            let hv = value_and_grad_in_domain(acyclicity, &mut flat, &inside, grad_h.view_mut())?;
+            inside.copy_from_slice(&flat);
             let wm = ArrayView2::from_shape((c_n, c_n), &flat).expect("square");
-            let hv = Notears
-                .value_and_grad(wm, grad_h.view_mut())
-                .map_err(|e| Error::Input(e.to_string()))?;
             let scale = al.penalty_grad_scale(hv);
             let g_fit = gram.dot(&wm) - &cross;
             for (k, gk) in g.iter_mut().enumerate() {
@@ -257,10 +289,8 @@ pub fn fit_channel_dag(
                 }
             }
         }
+        h = value_and_grad_in_domain(acyclicity, &mut flat, &inside, grad_h.view_mut())?;
         w = Array2::from_shape_vec((c_n, c_n), flat).expect("square");
-        h = Notears
-            .value(w.view())
-            .map_err(|e| Error::Input(e.to_string()))?;
         al.update(h);
         if al.converged(h) {
             break;
@@ -307,6 +337,41 @@ pub fn fit_channel_dag(
         scores: to_vec(&w),
         h,
     })
+}
+
+/// Most halvings of a step that left the domain of `h` before [`value_and_grad_in_domain`] falls
+/// back to the point inside.
+const MAX_DOMAIN_HALVINGS: usize = 60;
+
+/// `h(W)` at the square matrix stored row-major in `w`, with `∇h(W)` written into `grad`. Where
+/// `W` lies outside the domain of `h` (DAGMA's `ρ(W∘W) ≥ s`), `w` is first pulled back along the
+/// segment towards `inside` (a point inside the domain, e.g. the previous iterate) by halving the
+/// step until it is inside, and is left at `inside` itself after [`MAX_DOMAIN_HALVINGS`]. The
+/// pulled-back points keep the iterate's constraints when both ends do (W ≥ 0, zero diagonal: the
+/// set is convex). NOTEARS has no domain boundary, so there `w` is never moved.
+pub(crate) fn value_and_grad_in_domain(
+    h: &dyn Acyclicity,
+    w: &mut [f64],
+    inside: &[f64],
+    mut grad: ArrayViewMut2<f64>,
+) -> Result<f64> {
+    let dim = grad.dim();
+    for _ in 0..MAX_DOMAIN_HALVINGS {
+        let wm = ArrayView2::from_shape(dim, w).map_err(|e| Error::Shape(e.to_string()))?;
+        match h.value_and_grad(wm, grad.view_mut()) {
+            Ok(v) => return Ok(v),
+            Err(mmm_dag::Error::OutsideDomain { .. }) => {
+                for (x, &p) in w.iter_mut().zip(inside) {
+                    *x = 0.5 * (*x + p);
+                }
+            }
+            Err(e) => return Err(Error::Input(e.to_string())),
+        }
+    }
+    w.copy_from_slice(inside);
+    let wm = ArrayView2::from_shape(dim, w).map_err(|e| Error::Shape(e.to_string()))?;
+    h.value_and_grad(wm, grad)
+        .map_err(|e| Error::Input(e.to_string()))
 }
 
 /// Adstocked scaled activity of every channel, `[channel, region, week]`.

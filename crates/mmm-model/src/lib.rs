@@ -17,7 +17,7 @@ pub mod layout;
 pub mod model;
 
 pub use calibration::{Calibration, LiftTest};
-pub use causal::{ChannelDag, DagConfig, fit_channel_dag};
+pub use causal::{AcyclicityKind, ChannelDag, DagConfig, fit_channel_dag};
 pub use config::{AdstockKind, KernelStart, MediaFit, ModelConfig, Penalties, RegionWeighting};
 pub use inputs::ModelInputs;
 pub use layout::Layout;

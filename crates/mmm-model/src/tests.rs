@@ -566,6 +566,122 @@ fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
     }
 }
 
+/// Media `[region, week, channel]` of 4 channels where 0 → 1 → 2 act through the adstocked
+/// activity of the parent (weights 1.5 and 1.2 in scaled-activity units) and 3 is independent,
+/// with the model and parameters the DAG is fitted with.
+fn planted_chain() -> (Model, Vec<f64>, ModelInputs) {
+    use crate::causal::adstock_all;
+    let (r_n, t_n, c_n) = (6, 80, 4);
+    let own = seeded_uniform(37, r_n * t_n * c_n, 0.0, 2.0);
+    let mut media = Array3::from_shape_vec((r_n, t_n, c_n), own).unwrap();
+    let model = Model::new(
+        ModelConfig {
+            fourier_harmonics: 0,
+            ..ModelConfig::default()
+        },
+        r_n,
+        c_n,
+        0,
+    )
+    .unwrap();
+    let probe = media_only_inputs(&media, &vec![0.0; t_n], 0);
+    let w = probe.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+    let p = model.init_params(&probe, &w, 1);
+    for (parent, child, weight) in [(0, 1, 1.5), (1, 2, 1.2)] {
+        let ad = adstock_all(&model, &p, &media_only_inputs(&media, &vec![0.0; t_n], 0));
+        for r in 0..r_n {
+            for t in 0..t_n {
+                media[[r, t, child]] = 0.3 * media[[r, t, child]] + weight * ad[[parent, r, t]];
+            }
+        }
+    }
+    let inp = media_only_inputs(&media, &vec![0.0; t_n], 0);
+    (model, p, inp)
+}
+
+#[test]
+fn channel_dag_recovers_a_planted_chain_under_notears_and_dagma() {
+    let (model, p, inp) = planted_chain();
+    let t_n = inp.n_weeks();
+    for acyclicity in [AcyclicityKind::Notears, AcyclicityKind::Dagma] {
+        let cfg = DagConfig {
+            acyclicity,
+            ..DagConfig::default()
+        };
+        let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, &cfg).unwrap();
+        let edges: Vec<(usize, usize)> = (0..4)
+            .flat_map(|i| (0..4).map(move |j| (i, j)))
+            .filter(|&(i, j)| dag.weights[i][j] != 0.0)
+            .collect();
+        assert_eq!(
+            edges,
+            vec![(0, 1), (1, 2)],
+            "{acyclicity:?}: weights {:?}",
+            dag.standardized
+        );
+        for (i, j, planted) in [(0, 1, 1.5), (1, 2, 1.2)] {
+            assert!(
+                (dag.weights[i][j] - planted).abs() < 0.15 * planted,
+                "{acyclicity:?}: edge {i}→{j} weight {} should be near {planted}",
+                dag.weights[i][j]
+            );
+        }
+        // The default 12 rounds leave h ≈ 1e-6 here under either function; the reverse scores
+        // then stay 50 times below the 0.1 threshold, so no cycle needed breaking.
+        assert!(dag.h < 1e-5, "{acyclicity:?}: h = {:e}", dag.h);
+        for (i, j) in [(1, 0), (2, 1), (2, 0)] {
+            assert!(
+                dag.scores[i][j] < 0.01,
+                "{acyclicity:?}: reverse score {i}→{j} = {}",
+                dag.scores[i][j]
+            );
+        }
+        let order = dag.order();
+        let pos = |c: usize| order.iter().position(|&o| o == c).unwrap();
+        assert!(
+            pos(0) < pos(1) && pos(1) < pos(2),
+            "{acyclicity:?}: {order:?}"
+        );
+    }
+}
+
+#[test]
+fn steps_outside_the_dagma_domain_are_halved_back_inside() {
+    use crate::causal::value_and_grad_in_domain;
+    // A 2-cycle of weight 1.5: ρ(W∘W) = 2.25 ≥ s = 1. One halving towards 0 gives 0.75,
+    // ρ = 0.5625 < 1: inside.
+    let dagma = mmm_dag::Dagma { s: 1.0 };
+    let mut w = vec![0.0, 1.5, 1.5, 0.0];
+    let mut grad = Array2::zeros((2, 2));
+    let h = value_and_grad_in_domain(&dagma, &mut w, &[0.0; 4], grad.view_mut()).unwrap();
+    assert_eq!(w, vec![0.0, 0.75, 0.75, 0.0]);
+    let inside = Array2::from_shape_vec((2, 2), w.clone()).unwrap();
+    let mut expected_grad = Array2::zeros((2, 2));
+    let expected =
+        mmm_dag::Acyclicity::value_and_grad(&dagma, inside.view(), expected_grad.view_mut())
+            .unwrap();
+    assert_eq!(h, expected);
+    assert_eq!(grad, expected_grad);
+    // A point far outside is pulled back onto the segment, just inside: from (0, 1e9, 1e9, 0)
+    // towards (0, 0.5, 0.5, 0), the 31st halving is the first below 1.
+    let mut far = vec![0.0, 1e9, 1e9, 0.0];
+    value_and_grad_in_domain(&dagma, &mut far, &[0.0, 0.5, 0.5, 0.0], grad.view_mut()).unwrap();
+    assert_eq!(far[1], far[2]);
+    assert!(far[1] > 0.5 && far[1] < 1.0, "{far:?}");
+    assert_eq!(far[1], 0.5 + (1e9 - 0.5) / 2f64.powi(31), "{far:?}");
+    // A caller whose "inside" point is not inside gets a typed error after the bounded number of
+    // halvings, not a loop.
+    let mut w = vec![0.0, 3.0, 3.0, 0.0];
+    let err = value_and_grad_in_domain(&dagma, &mut w, &[0.0, 2.0, 2.0, 0.0], grad.view_mut())
+        .unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
+    assert_eq!(w, vec![0.0, 2.0, 2.0, 0.0]);
+    // NOTEARS is defined everywhere: the point is not moved.
+    let mut w = vec![0.0, 1.5, 1.5, 0.0];
+    value_and_grad_in_domain(&mmm_dag::Notears, &mut w, &[0.0; 4], grad.view_mut()).unwrap();
+    assert_eq!(w, vec![0.0, 1.5, 1.5, 0.0]);
+}
+
 #[test]
 fn shared_seasonal_flighting_is_not_read_as_a_channel_edge() {
     // Two channels follow the same yearly pattern (plus independent noise) but do not cause each
@@ -697,6 +813,18 @@ fn dag_config_rejects_negative_or_non_finite_values_by_name() {
         .validate()
         .is_ok()
     );
+}
+
+#[test]
+fn dag_config_reads_the_acyclicity_function_and_defaults_to_notears() {
+    // Model files written before the key existed carry a `dag` table without it.
+    let old: DagConfig = serde_json::from_str(r#"{"enabled": true, "lambda": 0.02}"#).unwrap();
+    assert_eq!(old.acyclicity, AcyclicityKind::Notears);
+    let dagma: DagConfig = serde_json::from_str(r#"{"acyclicity": "dagma"}"#).unwrap();
+    assert_eq!(dagma.acyclicity, AcyclicityKind::Dagma);
+    assert_eq!(serde_json::to_value(&dagma).unwrap()["acyclicity"], "dagma");
+    let err = serde_json::from_str::<DagConfig>(r#"{"acyclicity": "cyclic"}"#).unwrap_err();
+    assert!(err.to_string().contains("cyclic"), "{err}");
 }
 
 #[test]

@@ -571,3 +571,63 @@ fn a_two_stage_fit_reports_how_clearly_the_data_determine_each_channel() {
     assert!(!stderr.contains("weekly activity of"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn dagma_is_selectable_recorded_in_the_model_and_older_models_load_as_notears() {
+    let dir = tmp("dagma");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let cfg = dir.join("fit.toml");
+    std::fs::write(&cfg, "[dag]\nacyclicity = \"dagma\"\n").unwrap();
+    let out = dir.join("out");
+    let output = fit_sales(
+        &panel,
+        &["--epochs", "5", "--config", cfg.to_str().unwrap()],
+        &out,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let model_path = out.join("model.json");
+    let mut model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model_path).unwrap()).unwrap();
+    assert_eq!(model["config"]["dag"]["acyclicity"], "dagma");
+    let dag: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dag.json")).unwrap()).unwrap();
+    assert!(dag["h"].as_f64().unwrap().abs() < 1e-3, "{dag}");
+
+    // A model file written before the key existed loads (as a NOTEARS fit).
+    model["config"]["dag"]
+        .as_object_mut()
+        .unwrap()
+        .remove("acyclicity");
+    let old = dir.join("old-model.json");
+    std::fs::write(&old, serde_json::to_string(&model).unwrap()).unwrap();
+    let output = dcmmm()
+        .args(["report", "--model"])
+        .arg(&old)
+        .arg("--out")
+        .arg(dir.join("report.html"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.join("report.html").exists());
+
+    // An unknown function is refused, naming the value.
+    std::fs::write(&cfg, "[dag]\nacyclicity = \"cyclic\"\n").unwrap();
+    let output = fit_sales(
+        &panel,
+        &["--config", cfg.to_str().unwrap()],
+        &dir.join("bad"),
+    );
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("cyclic"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -18,8 +18,9 @@ use crate::escape::html;
 use crate::{Error, ReportInput, Result};
 use mmm_data::Panel;
 use mmm_eval::FitMetrics;
-use mmm_orchestrator::{ChannelStability, FittedModel, Spread, Stability};
-use ndarray::{Array2, Axis};
+use mmm_model::{Decomposition, Model, ModelInputs};
+use mmm_orchestrator::{ChannelStability, FittedModel, Scorecard, Spread, Stability};
+use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 
 /// Rounds to 5 significant digits (non-finite values pass through and serialise as `null`).
@@ -203,238 +204,13 @@ pub const ADSTOCK_LAGS: usize = 13;
 impl ReportData {
     /// Computes every view's numbers.
     pub fn build(input: &ReportInput<'_>) -> Result<Self> {
-        let f = input.fitted;
-        let p = input.panel;
-        if p.n_regions() != f.regions.len()
-            || p.n_weeks() != f.weeks.len()
-            || p.n_channels() != f.channels.len()
-            || p.n_controls() != f.controls.len()
-        {
-            return Err(Error::Input(format!(
-                "panel is {}×{} with {} channels and {} controls; the model was fitted on {}×{} with {} and {}",
-                p.n_regions(),
-                p.n_weeks(),
-                p.n_channels(),
-                p.n_controls(),
-                f.regions.len(),
-                f.weeks.len(),
-                f.channels.len(),
-                f.controls.len()
-            )));
-        }
-        let (n_r, n_t, n_c) = (p.n_regions(), p.n_weeks(), p.n_channels());
+        let (f, p) = (input.fitted, input.panel);
+        check_shapes(f, p)?;
         let model = f.model()?;
         let inputs = f.inputs_for(p)?;
         let (pred, dec) = f.predict(p)?;
-        let tape = model.forward(&f.params, &inputs);
-
-        // Views 3-6.
-        let mut national_actual = vec![f64::NAN; n_t];
-        let mut national_predicted = vec![f64::NAN; n_t];
-        for t in 0..n_t {
-            let (mut a, mut q, mut any) = (0.0, 0.0, false);
-            for r in 0..n_r {
-                if p.observed[[r, t]] {
-                    a += p.target[[r, t]];
-                    q += pred[[r, t]];
-                    any = true;
-                }
-            }
-            if any {
-                national_actual[t] = a;
-                national_predicted[t] = q;
-            }
-        }
-        let per_region = |a: &Array2<f64>, masked: bool| -> Vec<Vec<f64>> {
-            (0..n_r)
-                .map(|r| {
-                    r5v((0..n_t).map(|t| {
-                        if masked && !p.observed[[r, t]] {
-                            f64::NAN
-                        } else {
-                            a[[r, t]]
-                        }
-                    }))
-                })
-                .collect()
-        };
-        let hold = f.split.holdout.clone();
-        let mut holdout = HoldoutCells {
-            actual: Vec::new(),
-            predicted: Vec::new(),
-            region: Vec::new(),
-            week: Vec::new(),
-        };
-        let (mut residual_train, mut residual_holdout) = (Vec::new(), Vec::new());
-        for r in 0..n_r {
-            let ybar = f.target_scaler.means[r];
-            for t in 0..n_t {
-                if !p.observed[[r, t]] {
-                    continue;
-                }
-                let rel = (p.target[[r, t]] - pred[[r, t]]) / ybar;
-                if hold.contains(&t) {
-                    holdout.actual.push(r5(p.target[[r, t]]));
-                    holdout.predicted.push(r5(pred[[r, t]]));
-                    holdout.region.push(r);
-                    holdout.week.push(t);
-                    residual_holdout.push(r5(rel));
-                } else if f.split.train.contains(&t) {
-                    residual_train.push(r5(rel));
-                }
-            }
-        }
-
-        // Views 7-9.
-        let national = |a: ndarray::ArrayView2<f64>| r5v(a.sum_axis(Axis(0)));
-        let mut components = vec![
-            Component {
-                name: "baseline".into(),
-                kind: "base",
-                series: national(dec.baseline.view()),
-                total: dec.baseline.sum(),
-            },
-            Component {
-                name: "trend".into(),
-                kind: "base",
-                series: national(dec.trend.view()),
-                total: dec.trend.sum(),
-            },
-            Component {
-                name: "seasonality".into(),
-                kind: "base",
-                series: national(dec.seasonality.view()),
-                total: dec.seasonality.sum(),
-            },
-        ];
-        for (k, name) in f.controls.iter().enumerate() {
-            let a = dec.controls.index_axis(Axis(0), k);
-            components.push(Component {
-                name: name.clone(),
-                kind: "control",
-                series: national(a),
-                total: a.sum(),
-            });
-        }
-        for (c, name) in f.channels.iter().enumerate() {
-            let a = dec.channels.index_axis(Axis(0), c);
-            components.push(Component {
-                name: name.clone(),
-                kind: "channel",
-                series: national(a),
-                total: a.sum(),
-            });
-        }
-
-        // View 10.
-        let spend_data = p.spend_or_media();
-        let spend: Vec<f64> = (0..n_c)
-            .map(|c| spend_data.index_axis(Axis(2), c).sum())
-            .collect();
-        let contribution: Vec<f64> = (0..n_c)
-            .map(|c| dec.channels.index_axis(Axis(0), c).sum())
-            .collect();
-        let total_contribution = f.total_contributions(p)?;
-        let slopes = f.contribution_slopes(p)?;
-        let ratio = |a: &[f64]| -> Vec<f64> {
-            a.iter()
-                .zip(&spend)
-                .map(|(x, s)| if *s > 0.0 { x / s } else { f64::NAN })
-                .collect()
-        };
-        let roi = Roi {
-            roi: ratio(&contribution),
-            total_roi: ratio(&total_contribution),
-            mroi: ratio(&slopes),
-            roi_range: input.stability.map(|st| ranges(st, |c| c.roi)),
-            mroi_range: input.stability.map(|st| ranges(st, |c| c.mroi)),
-            spend: spend.clone(),
-            contribution,
-            total_contribution,
-        };
-
-        // View 11.
-        let eff = model.effectiveness(&tape);
-        let effectiveness = (0..n_c)
-            .map(|c| {
-                r5v(eff
-                    .index_axis(Axis(0), c)
-                    .mean_axis(Axis(0))
-                    .expect("regions ≥ 1"))
-            })
-            .collect();
-
-        // Views 12-13.
-        let layout = model.layout();
-        let adstock = (0..n_c)
-            .map(|c| {
-                r5v(model
-                    .adstock(c)
-                    .lag_weights(&f.params[layout.adstock_of(c)], ADSTOCK_LAGS))
-            })
-            .collect();
-        let adstocked = mmm_model::causal::adstock_all(&model, &f.params, &inputs);
-        let x: Vec<f64> = r5v((0..=60).map(|i| f64::from(i) * 0.05));
-        let mut sat_y = Vec::with_capacity(n_c);
-        let mut sat_current = Vec::with_capacity(n_c);
-        for c in 0..n_c {
-            let sat = model.saturation(c);
-            let sp = &f.params[layout.saturation_of(c)];
-            let mean = adstocked.index_axis(Axis(0), c).mean().unwrap_or(0.0);
-            let scale = if mean > 0.0 { mean } else { 1.0 };
-            sat_y.push(r5v(x.iter().map(|u| sat.eval(sp, u * scale))));
-            sat_current.push(r5(sat.eval(sp, scale)));
-        }
-
-        // View 14.
-        let curves = match input.curves {
-            Some(c) => {
-                c.validate(n_c)?;
-                c.clone()
-            }
-            None => ResponseCurves::from_model(f, p, &default_multipliers())?,
-        };
-        if let Some(a) = input.allocation {
-            a.validate(n_c)?;
-        }
-
-        // View 17.
-        let spend_series = (0..n_c)
-            .map(|c| r5v(spend_data.index_axis(Axis(2), c).sum_axis(Axis(0))))
-            .collect();
-        let control_series = (0..p.n_controls())
-            .map(|k| {
-                r5v(p
-                    .controls_data
-                    .index_axis(Axis(2), k)
-                    .mean_axis(Axis(0))
-                    .expect("regions ≥ 1"))
-            })
-            .collect();
-
-        let mut scores = vec![score("model (train)", &input.scorecard.train)];
-        if let Some(h) = &input.scorecard.holdout {
-            scores.push(score("model (holdout)", h));
-        }
-        for b in &input.scorecard.baselines {
-            scores.push(score(&format!("{} (holdout)", b.name), &b.holdout));
-        }
-
-        // Stage 1 of the most recent validation fold: the one whose learning rates stage 2 replays.
-        let stage = |s: u8| {
-            f.training
-                .iter()
-                .filter(move |e| e.stage == s && e.fold == 0)
-        };
-        let training = Training {
-            epoch1: stage(1).map(|e| e.epoch).collect(),
-            loss1: r5v(stage(1).map(|e| e.train_loss)),
-            validation1: stage(1).map(|e| e.validation_loss.map(r5)).collect(),
-            epoch2: stage(2).map(|e| e.epoch).collect(),
-            loss2: r5v(stage(2).map(|e| e.train_loss)),
-            best_epochs: f.best_epochs,
-        };
-
+        let (national_actual, national_predicted) = national_totals(p, &pred);
+        let (holdout, residual_train, residual_holdout) = holdout_and_residuals(f, p, &pred);
         Ok(ReportData {
             target: f.columns.target.clone(),
             weeks: f.weeks.iter().map(|w| w.to_string()).collect(),
@@ -446,35 +222,297 @@ impl ReportData {
                 holdout_start: f.split.holdout.start,
                 holdout_end: f.split.holdout.end,
             },
-            scores,
-            training,
-            national_actual: r5v(national_actual),
-            national_predicted: r5v(national_predicted),
-            region_actual: per_region(&p.target, true),
-            region_predicted: per_region(&pred, false),
+            scores: scores(input.scorecard),
+            training: training(f),
+            national_actual,
+            national_predicted,
+            region_actual: by_region(p, &p.target, true),
+            region_predicted: by_region(p, &pred, false),
             holdout,
             residual_train,
             residual_holdout,
-            components,
-            roi,
-            effectiveness,
-            adstock,
-            saturation: SaturationCurves {
-                x,
-                y: sat_y,
-                current: sat_current,
-            },
-            curves,
+            components: components(f, &dec),
+            roi: roi(input, &dec)?,
+            effectiveness: effectiveness(&model, f, &inputs),
+            adstock: adstock_weights(&model, f),
+            saturation: saturation_curves(&model, f, &inputs),
+            curves: response_curves(input)?,
             dag: Dag {
                 standardized: f.dag.standardized.clone(),
                 weights: f.dag.weights.clone(),
                 h: f.dag.h,
             },
-            allocation: input.allocation.cloned(),
-            spend: spend_series,
-            control_series,
+            allocation: allocation(input)?,
+            spend: spend_series(p),
+            control_series: control_series(p),
         })
     }
+}
+
+/// The panel must be the one the model describes (same regions, weeks, channels, controls).
+fn check_shapes(f: &FittedModel, p: &Panel) -> Result<()> {
+    if p.n_regions() != f.regions.len()
+        || p.n_weeks() != f.weeks.len()
+        || p.n_channels() != f.channels.len()
+        || p.n_controls() != f.controls.len()
+    {
+        return Err(Error::Input(format!(
+            "panel is {}×{} with {} channels and {} controls; the model was fitted on {}×{} with {} and {}",
+            p.n_regions(),
+            p.n_weeks(),
+            p.n_channels(),
+            p.n_controls(),
+            f.regions.len(),
+            f.weeks.len(),
+            f.channels.len(),
+            f.controls.len()
+        )));
+    }
+    Ok(())
+}
+
+/// View 1: R² of the model (train, holdout) and of the naive baselines (holdout).
+fn scores(card: &Scorecard) -> Vec<Score> {
+    let mut scores = vec![score("model (train)", &card.train)];
+    if let Some(h) = &card.holdout {
+        scores.push(score("model (holdout)", h));
+    }
+    for b in &card.baselines {
+        scores.push(score(&format!("{} (holdout)", b.name), &b.holdout));
+    }
+    scores
+}
+
+/// View 2: the loss curves of stage 1 of the most recent validation fold (the one whose learning
+/// rates stage 2 replays) and of stage 2.
+fn training(f: &FittedModel) -> Training {
+    let stage = |s: u8| {
+        f.training
+            .iter()
+            .filter(move |e| e.stage == s && e.fold == 0)
+    };
+    Training {
+        epoch1: stage(1).map(|e| e.epoch).collect(),
+        loss1: r5v(stage(1).map(|e| e.train_loss)),
+        validation1: stage(1).map(|e| e.validation_loss.map(r5)).collect(),
+        epoch2: stage(2).map(|e| e.epoch).collect(),
+        loss2: r5v(stage(2).map(|e| e.train_loss)),
+        best_epochs: f.best_epochs,
+    }
+}
+
+/// View 3: national actual and predicted per week over the regions observed that week (`NaN`
+/// for a week without any).
+fn national_totals(p: &Panel, pred: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
+    let (n_r, n_t) = (p.n_regions(), p.n_weeks());
+    let mut national_actual = vec![f64::NAN; n_t];
+    let mut national_predicted = vec![f64::NAN; n_t];
+    for t in 0..n_t {
+        let (mut a, mut q, mut any) = (0.0, 0.0, false);
+        for r in 0..n_r {
+            if p.observed[[r, t]] {
+                a += p.target[[r, t]];
+                q += pred[[r, t]];
+                any = true;
+            }
+        }
+        if any {
+            national_actual[t] = a;
+            national_predicted[t] = q;
+        }
+    }
+    (r5v(national_actual), r5v(national_predicted))
+}
+
+/// View 4: `a` as `[region][week]`, `NaN` in unobserved cells when `masked`.
+fn by_region(p: &Panel, a: &Array2<f64>, masked: bool) -> Vec<Vec<f64>> {
+    (0..p.n_regions())
+        .map(|r| {
+            r5v((0..p.n_weeks()).map(|t| {
+                if masked && !p.observed[[r, t]] {
+                    f64::NAN
+                } else {
+                    a[[r, t]]
+                }
+            }))
+        })
+        .collect()
+}
+
+/// Views 5–6: the observed holdout cells, and the residuals relative to the region mean of the
+/// observed training and holdout cells.
+fn holdout_and_residuals(
+    f: &FittedModel,
+    p: &Panel,
+    pred: &Array2<f64>,
+) -> (HoldoutCells, Vec<f64>, Vec<f64>) {
+    let hold = f.split.holdout.clone();
+    let mut holdout = HoldoutCells {
+        actual: Vec::new(),
+        predicted: Vec::new(),
+        region: Vec::new(),
+        week: Vec::new(),
+    };
+    let (mut residual_train, mut residual_holdout) = (Vec::new(), Vec::new());
+    for r in 0..p.n_regions() {
+        let ybar = f.target_scaler.means[r];
+        for t in 0..p.n_weeks() {
+            if !p.observed[[r, t]] {
+                continue;
+            }
+            let rel = (p.target[[r, t]] - pred[[r, t]]) / ybar;
+            if hold.contains(&t) {
+                holdout.actual.push(r5(p.target[[r, t]]));
+                holdout.predicted.push(r5(pred[[r, t]]));
+                holdout.region.push(r);
+                holdout.week.push(t);
+                residual_holdout.push(r5(rel));
+            } else if f.split.train.contains(&t) {
+                residual_train.push(r5(rel));
+            }
+        }
+    }
+    (holdout, residual_train, residual_holdout)
+}
+
+/// Views 7–9: every additive component's national series and total (baseline, trend,
+/// seasonality, controls, channels).
+fn components(f: &FittedModel, dec: &Decomposition) -> Vec<Component> {
+    let component = |name: &str, kind, a: ArrayView2<f64>| Component {
+        name: name.into(),
+        kind,
+        series: r5v(a.sum_axis(Axis(0))),
+        total: a.sum(),
+    };
+    let mut components = vec![
+        component("baseline", "base", dec.baseline.view()),
+        component("trend", "base", dec.trend.view()),
+        component("seasonality", "base", dec.seasonality.view()),
+    ];
+    for (k, name) in f.controls.iter().enumerate() {
+        components.push(component(
+            name,
+            "control",
+            dec.controls.index_axis(Axis(0), k),
+        ));
+    }
+    for (c, name) in f.channels.iter().enumerate() {
+        components.push(component(
+            name,
+            "channel",
+            dec.channels.index_axis(Axis(0), c),
+        ));
+    }
+    components
+}
+
+/// View 10: spend, direct and total contributions, ROI, total ROI and marginal ROI per channel,
+/// with the ranges over the stability refits when they were run.
+fn roi(input: &ReportInput<'_>, dec: &Decomposition) -> Result<Roi> {
+    let (f, p) = (input.fitted, input.panel);
+    let spend_data = p.spend_or_media();
+    let spend: Vec<f64> = (0..p.n_channels())
+        .map(|c| spend_data.index_axis(Axis(2), c).sum())
+        .collect();
+    let contribution: Vec<f64> = (0..p.n_channels())
+        .map(|c| dec.channels.index_axis(Axis(0), c).sum())
+        .collect();
+    let total_contribution = f.total_contributions(p)?;
+    let slopes = f.contribution_slopes(p)?;
+    let ratio = |a: &[f64]| -> Vec<f64> {
+        a.iter()
+            .zip(&spend)
+            .map(|(x, s)| if *s > 0.0 { x / s } else { f64::NAN })
+            .collect()
+    };
+    Ok(Roi {
+        roi: ratio(&contribution),
+        total_roi: ratio(&total_contribution),
+        mroi: ratio(&slopes),
+        roi_range: input.stability.map(|st| ranges(st, |c| c.roi)),
+        mroi_range: input.stability.map(|st| ranges(st, |c| c.mroi)),
+        spend,
+        contribution,
+        total_contribution,
+    })
+}
+
+/// View 11: each channel's effectiveness multiplier per week, averaged over the regions.
+fn effectiveness(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> Vec<Vec<f64>> {
+    let eff = model.effectiveness(&model.forward(&f.params, inputs));
+    eff.axis_iter(Axis(0))
+        .map(|e| r5v(e.mean_axis(Axis(0)).expect("regions ≥ 1")))
+        .collect()
+}
+
+/// View 12: each channel's adstock weights for lags `0..ADSTOCK_LAGS`.
+fn adstock_weights(model: &Model, f: &FittedModel) -> Vec<Vec<f64>> {
+    let layout = model.layout();
+    (0..f.channels.len())
+        .map(|c| {
+            r5v(model
+                .adstock(c)
+                .lag_weights(&f.params[layout.adstock_of(c)], ADSTOCK_LAGS))
+        })
+        .collect()
+}
+
+/// View 13: each channel's saturation against adstocked activity relative to its mean over the
+/// history, for u ∈ [0, 3], and its value at the mean (u = 1).
+fn saturation_curves(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> SaturationCurves {
+    let layout = model.layout();
+    let adstocked = mmm_model::causal::adstock_all(model, &f.params, inputs);
+    let x: Vec<f64> = r5v((0..=60).map(|i| f64::from(i) * 0.05));
+    let (mut y, mut current) = (Vec::new(), Vec::new());
+    for c in 0..f.channels.len() {
+        let sat = model.saturation(c);
+        let sp = &f.params[layout.saturation_of(c)];
+        let mean = adstocked.index_axis(Axis(0), c).mean().unwrap_or(0.0);
+        let scale = if mean > 0.0 { mean } else { 1.0 };
+        y.push(r5v(x.iter().map(|u| sat.eval(sp, u * scale))));
+        current.push(r5(sat.eval(sp, scale)));
+    }
+    SaturationCurves { x, y, current }
+}
+
+/// View 14: the curves given (checked against the channels), else computed from the model.
+fn response_curves(input: &ReportInput<'_>) -> Result<ResponseCurves> {
+    match input.curves {
+        Some(c) => {
+            c.validate(input.fitted.channels.len())?;
+            Ok(c.clone())
+        }
+        None => ResponseCurves::from_model(input.fitted, input.panel, &default_multipliers()),
+    }
+}
+
+/// View 16: the allocation given, checked against the channels.
+fn allocation(input: &ReportInput<'_>) -> Result<Option<Allocation>> {
+    if let Some(a) = input.allocation {
+        a.validate(input.fitted.channels.len())?;
+    }
+    Ok(input.allocation.cloned())
+}
+
+/// View 17 (left): national spend (or activity) per channel and week.
+fn spend_series(p: &Panel) -> Vec<Vec<f64>> {
+    let spend = p.spend_or_media();
+    (0..p.n_channels())
+        .map(|c| r5v(spend.index_axis(Axis(2), c).sum_axis(Axis(0))))
+        .collect()
+}
+
+/// View 17 (right): each control per week, averaged over the regions.
+fn control_series(p: &Panel) -> Vec<Vec<f64>> {
+    (0..p.n_controls())
+        .map(|k| {
+            r5v(p
+                .controls_data
+                .index_axis(Axis(2), k)
+                .mean_axis(Axis(0))
+                .expect("regions ≥ 1"))
+        })
+        .collect()
 }
 
 /// Per channel [min, max] of one quantity over the stability fits (NaN where undefined).

@@ -45,8 +45,12 @@
   }
   function plot(id, traces, lay) {
     var el = document.getElementById(id);
+    lay = lay || {};
+    // A chart taller than the default box gets a box as tall, so that its legend and axes stay
+    // inside its own section instead of running over the next view's title.
+    if (lay.height) el.style.height = lay.height + 'px';
     try {
-      pending.push(Promise.resolve(Plotly.newPlot(el, traces, layout(lay || {}), CONFIG)));
+      pending.push(Promise.resolve(Plotly.newPlot(el, traces, layout(lay), CONFIG)));
     } catch (e) {
       console.error('view ' + id + ' failed: ' + e);
       el.textContent = 'This view could not be drawn: ' + e;
@@ -180,9 +184,17 @@
     { type: 'bar', name: 'marginal ROI', x: xr, y: pick(R.mroi), error_y: spanBars(R.mroi, R.mroi_range) }
   ], { barmode: 'group', xaxis: { type: 'category', automargin: true }, yaxis: { title: { text: 'outcome per unit of spend' } } });
 
-  // 11. Effectiveness over time.
-  plot('plot-11', D.effectiveness.map(function (e, c) { return { type: 'scatter', mode: 'lines', name: channels[c], x: weeks, y: e }; }),
-    { shapes: splitShapes(), yaxis: { title: { text: 'effectiveness multiplier' } } });
+  // 11. Effectiveness over time (absent when the fit does not modulate it).
+  if (D.effectiveness) {
+    plot('plot-11', D.effectiveness.map(function (e, c) { return { type: 'scatter', mode: 'lines', name: channels[c], x: weeks, y: e }; }),
+      { shapes: splitShapes(), yaxis: { title: { text: 'effectiveness multiplier' } } });
+  } else {
+    document.getElementById('plot-11').remove();
+    document.getElementById('effectiveness-note').textContent = 'This fit does not modulate the ' +
+      'channels\' effectiveness: every multiplier is 1 in every week (a two-stage fit holds the ' +
+      'media part fixed at the media screen\'s estimates; or [model] effect_modulation = 0), ' +
+      'so each channel\'s effect per unit of saturated activity is constant over time.';
+  }
 
   // 12. Adstock decay.
   plot('plot-12', D.adstock.map(function (w, c) { return { type: 'scatter', mode: 'lines+markers', name: channels[c], x: range(w.length), y: w }; }),
@@ -195,20 +207,36 @@
     text: channels, hovertemplate: '%{text}: %{y:.3f}<extra></extra>', marker: { size: 9, color: '#222', symbol: 'diamond' } });
   plot('plot-13', s13, { xaxis: { title: { text: 'adstocked activity / current average' } }, yaxis: { title: { text: 'saturation (0–1)' } } });
 
-  // 14. Response curves.
+  // 14. Response curves, against the spend multiplier (every channel on one scale, 1 = current
+  // spend; the default) or against total spend (the toggle).
   var RC = D.curves;
   var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-  var s14 = [];
-  RC.channels.forEach(function (cv, c) {
-    var col = palette[c % palette.length];
-    s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (direct)', x: cv.spend, y: cv.direct, line: { color: col }, legendgroup: 'c' + c });
-    s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (total)', x: cv.spend, y: cv.total, line: { color: col, dash: 'dash' }, legendgroup: 'c' + c });
-    var k = 0, best = Infinity;
-    cv.spend.forEach(function (s, i) { var d = Math.abs(s - cv.current_spend); if (d < best) { best = d; k = i; } });
-    s14.push({ type: 'scatter', mode: 'markers', name: channels[c] + ' (current)', x: [cv.current_spend], y: [cv.direct[k]],
-      marker: { color: col, size: 9, symbol: 'diamond' }, legendgroup: 'c' + c, showlegend: false });
+  function curveTraces(bySpend) {
+    var s14 = [];
+    RC.channels.forEach(function (cv, c) {
+      var col = palette[c % palette.length];
+      // Without spend the multiplier is undefined: such a channel is only drawn against spend.
+      var x = bySpend ? cv.spend : cv.current_spend > 0 ? cv.spend.map(function (s) { return s / cv.current_spend; }) : [];
+      var y = function (v) { return x.length ? v : []; };
+      s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (direct)', x: x, y: y(cv.direct), line: { color: col }, legendgroup: 'c' + c });
+      s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (total)', x: x, y: y(cv.total), line: { color: col, dash: 'dash' }, legendgroup: 'c' + c });
+      var k = 0, best = Infinity;
+      cv.spend.forEach(function (s, i) { var d = Math.abs(s - cv.current_spend); if (d < best) { best = d; k = i; } });
+      s14.push({ type: 'scatter', mode: 'markers', name: channels[c] + ' (current)', x: x.length ? [bySpend ? cv.current_spend : 1] : [],
+        y: x.length ? [cv.direct[k]] : [], marker: { color: col, size: 9, symbol: 'diamond' }, legendgroup: 'c' + c, showlegend: false });
+    });
+    return s14;
+  }
+  function curveLayout(bySpend) {
+    return { xaxis: { title: { text: bySpend ? 'total spend' : 'spend multiplier (1 = current spend)' } },
+      yaxis: { title: { text: 'effect on ' + target } }, height: 460 };
+  }
+  var axis14 = document.getElementById('curves-axis');
+  plot('plot-14', curveTraces(false), curveLayout(false));
+  axis14.addEventListener('change', function () {
+    var bySpend = axis14.value === 'spend';
+    Plotly.react('plot-14', curveTraces(bySpend), layout(curveLayout(bySpend)), CONFIG);
   });
-  plot('plot-14', s14, { xaxis: { title: { text: 'total spend' } }, yaxis: { title: { text: 'effect on ' + target } }, height: 460 });
   document.getElementById('curves-source').textContent = 'Curves: ' + RC.source;
 
   // 15. DAG: network and heatmap.

@@ -200,9 +200,15 @@ fn views_add_up_to_the_model() {
     }
     // Effectiveness stays inside the GRU's bounds; adstock weights are a decaying distribution.
     let km = f.fitted.config.model.effect_modulation;
-    for e in d.effectiveness.iter().flatten() {
+    let effectiveness = d
+        .effectiveness
+        .as_ref()
+        .expect("the joint fit modulates effectiveness");
+    assert_eq!(effectiveness.len(), f.panel.n_channels());
+    for e in effectiveness.iter().flatten() {
         assert!((1.0 - km - 1e-9..=1.0 + km + 1e-9).contains(e));
     }
+    assert!(effectiveness.iter().flatten().any(|&e| e != 1.0));
     for w in &d.adstock {
         assert_eq!(w.len(), views::ADSTOCK_LAGS);
         assert!(w.windows(2).all(|p| p[1] <= p[0] + 1e-12));
@@ -216,6 +222,20 @@ fn views_add_up_to_the_model() {
         assert!(rel(y[20], *cur) < 1e-4);
     }
     assert!(d.allocation.is_none());
+}
+
+#[test]
+fn effectiveness_is_left_out_when_the_fit_does_not_modulate_it() {
+    // The same fit with the modulation bound at 0: every multiplier is exactly 1, and the page
+    // gets nothing to draw (it says so instead).
+    let f = fixture();
+    let mut flat = f.fitted.clone();
+    flat.config.model.effect_modulation = 0.0;
+    let input = ReportInput::new(&flat, &f.panel, &f.scorecard);
+    let d = ReportData::build(&input).unwrap();
+    assert!(d.effectiveness.is_none());
+    let html = render_report(&input).unwrap();
+    assert!(data_block(&html).contains("\"effectiveness\":null"));
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! * ROI_c = contribution_c / spend_c; marginal ROI_c = (d contribution_c / dm) / spend_c at m = 1
 //!   for a common multiplier m on the channel's activity ([`FittedModel::contribution_slopes`]);
 //!   total ROI uses the DAG-mediated total effect ([`FittedModel::total_contributions`]);
-//! * effectiveness (view 11) is the GRU multiplier m_c[r,t] averaged over the regions;
+//! * effectiveness (view 11) is the GRU multiplier m_c[r,t] averaged over the regions, absent when
+//!   the fit does not modulate it (every multiplier exactly 1);
 //! * saturation (view 13) is drawn against adstocked activity relative to its mean over the
 //!   history (1 = the current average week), with the current mean marked;
 //! * large series are rounded to 5 significant digits to keep the file small.
@@ -180,8 +181,9 @@ pub struct ReportData {
     pub components: Vec<Component>,
     /// View 10.
     pub roi: Roi,
-    /// View 11: effectiveness `[channel][week]`, mean over regions.
-    pub effectiveness: Vec<Vec<f64>>,
+    /// View 11: effectiveness `[channel][week]`, mean over regions; `None` when the fit does not
+    /// modulate effectiveness (every multiplier is 1).
+    pub effectiveness: Option<Vec<Vec<f64>>>,
     /// View 12: adstock weights `[channel][lag]`.
     pub adstock: Vec<Vec<f64>>,
     /// View 13.
@@ -437,12 +439,20 @@ fn roi(input: &ReportInput<'_>, dec: &Decomposition) -> Result<Roi> {
     })
 }
 
-/// View 11: each channel's effectiveness multiplier per week, averaged over the regions.
-fn effectiveness(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> Vec<Vec<f64>> {
+/// View 11: each channel's effectiveness multiplier per week, averaged over the regions; `None`
+/// when the fit does not modulate effectiveness (every multiplier is exactly 1: a two-stage fit
+/// holds the media part fixed, or `effect_modulation = 0`), so that the page says so instead of
+/// drawing flat lines.
+fn effectiveness(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> Option<Vec<Vec<f64>>> {
     let eff = model.effectiveness(&model.forward(&f.params, inputs));
-    eff.axis_iter(Axis(0))
-        .map(|e| r5v(e.mean_axis(Axis(0)).expect("regions ≥ 1")))
-        .collect()
+    if eff.iter().all(|&m| m == 1.0) {
+        return None;
+    }
+    Some(
+        eff.axis_iter(Axis(0))
+            .map(|e| r5v(e.mean_axis(Axis(0)).expect("regions ≥ 1")))
+            .collect(),
+    )
 }
 
 /// View 12: each channel's adstock weights for lags `0..ADSTOCK_LAGS`.

@@ -8,8 +8,10 @@
 //!
 //! How the page is observed: the test writes a copy of the report with a small probe script at the
 //! top of `<head>` that records `error` and `unhandledrejection` events, `console.error` calls and
-//! `alert` calls as attributes of `<html>`, and after load switches the region selector to the
-//! second region. Chromium's `--dump-dom` (after a virtual-time budget) gives the DOM, which the
+//! `alert` calls as attributes of `<html>`; once every plot is drawn it checks, in a 1400 px wide
+//! window, that each section title is the topmost element at its centre and at the centre of its
+//! text (no legend or plot of another view runs over it), then switches the region selector to
+//! the second region and the response curves' x-axis from the spend multiplier to total spend. Chromium's `--dump-dom` (after a virtual-time budget) gives the DOM, which the
 //! test inspects; Chromium's own console log on stderr is checked for errors too.
 //!
 //! `paper_scale_size_and_open_time` (ignored; run with `--ignored --nocapture`) measures the file
@@ -58,13 +60,34 @@ const PROBE: &str = r#"<script>
   var ce = console.error;
   console.error = function () { note('data-js-errors', 'console.error: ' + Array.prototype.join.call(arguments, ' ')); ce.apply(console, arguments); };
   window.alert = function (m) { note('data-alert', m); };
-  window.addEventListener('load', function () {
-    setTimeout(function () {
-      var sel = document.getElementById('region-select');
-      if (sel && sel.options.length > 1) { sel.value = '1'; sel.dispatchEvent(new Event('change')); }
-      root.setAttribute('data-probe-done', '1');
-    }, 100);
-  });
+  // Once every plot is drawn: is each section title the topmost element at its centre and at
+  // the centre of its text (scrolled into view, so that elementFromPoint sees it)?
+  function checkTitles() {
+    if (!document.body.hasAttribute('data-rendered')) { setTimeout(checkTitles, 50); return; }
+    var titles = document.querySelectorAll('section h2');
+    titles.forEach(function (h) {
+      h.scrollIntoView({ block: 'center' });
+      var box = h.getBoundingClientRect();
+      var range = document.createRange();
+      range.selectNodeContents(h);
+      var text = range.getBoundingClientRect();
+      [[box.left + box.width / 2, box.top + box.height / 2],
+       [text.left + text.width / 2, text.top + text.height / 2]].forEach(function (p) {
+        var top = document.elementFromPoint(p[0], p[1]);
+        if (!top || !h.contains(top)) {
+          note('data-covered-titles', h.textContent + ' under ' +
+            (top ? top.tagName + '.' + (top.getAttribute('class') || '') : 'nothing'));
+        }
+      });
+    });
+    root.setAttribute('data-titles-checked', String(titles.length));
+    var sel = document.getElementById('region-select');
+    if (sel && sel.options.length > 1) { sel.value = '1'; sel.dispatchEvent(new Event('change')); }
+    var axis = document.getElementById('curves-axis');
+    if (axis) { axis.value = 'spend'; axis.dispatchEvent(new Event('change')); }
+    root.setAttribute('data-probe-done', '1');
+  }
+  window.addEventListener('load', function () { setTimeout(checkTitles, 100); });
 })();
 </script>"#;
 
@@ -284,6 +307,7 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         &bin,
         &[
             "--virtual-time-budget=15000".into(),
+            "--window-size=1400,1000".into(),
             "--dump-dom".into(),
             url.clone(),
         ],
@@ -304,6 +328,14 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     assert!(
         head.contains("data-probe-done"),
         "the page did not finish loading: {head}"
+    );
+    assert!(
+        head.contains(&format!("data-titles-checked=\"{}\"", VIEWS.len())),
+        "not every section title was checked: {head}"
+    );
+    assert!(
+        !head.contains("data-covered-titles"),
+        "section titles covered by another element: {head}"
     );
     let body = &dom[dom.find("<body").unwrap()..];
     let body_tag = &body[..body.find('>').unwrap()];
@@ -370,6 +402,16 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         region_plot.contains(escaped),
         "region selector did not switch the plot"
     );
+    // The response curves start against the spend multiplier and the toggle redrew them
+    // against total spend.
+    assert!(
+        element(&dom, "curves-axis").contains("value=\"multiplier\" selected"),
+        "the multiplier is not the default x-axis"
+    );
+    assert!(
+        element(&dom, "plot-14").contains(">total spend<"),
+        "the x-axis toggle did not redraw the curves against spend"
+    );
 
     // A screenshot for people.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -389,6 +431,32 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     eprintln!("screenshot: {}", shot.display());
+
+    // The same fit with the modulation bound at 0 (every multiplier 1): view 11 says so in text
+    // instead of drawing flat lines.
+    let mut flat = fitted.clone();
+    flat.config.model.effect_modulation = 0.0;
+    let (pred, _) = flat.predict(&panel).unwrap();
+    let scorecard = Scorecard::compute(&flat, &panel, &pred).unwrap();
+    let flat_report = dir.join("report-flat.html");
+    write_report(&ReportInput::new(&flat, &panel, &scorecard), &flat_report).unwrap();
+    let (dom, stderr, _) = run_chromium(
+        &bin,
+        &[
+            "--virtual-time-budget=15000".into(),
+            "--window-size=1400,1000".into(),
+            "--dump-dom".into(),
+            format!("file://{}", flat_report.display()),
+        ],
+        "flat",
+    );
+    let errors = console_errors(&stderr);
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(!dom.contains("id=\"plot-11\""), "view 11 drew a chart");
+    assert!(
+        element(&dom, "effectiveness-note").contains("does not modulate"),
+        "view 11 does not say that effectiveness is not modulated"
+    );
 }
 
 #[test]

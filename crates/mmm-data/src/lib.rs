@@ -9,6 +9,8 @@
 //! * [`TargetScaler`], [`MediaScaler`] and [`ControlScaler`] hold the (serialisable) scaling a model
 //!   fits on training weeks and applies to new data; [`TimeSplit`] gives the calendar split.
 //! * [`DataSummary`] is the data summary printed by `dcmmm validate`.
+//! * [`check_component_names`] keeps channel and control names usable as components of the
+//!   decomposition.
 //!
 //! See `docs/data.md` for the input format, the checks and the scaling formulas.
 
@@ -17,6 +19,7 @@
 
 mod error;
 mod load;
+mod names;
 mod panel;
 mod scale;
 mod spec;
@@ -28,6 +31,7 @@ pub use error::{Error, Result};
 pub use load::{
     LoadReport, LoadedPanel, MAX_CALENDAR_WEEKS, Warning, load_panel, load_plan, parse_panel,
 };
+pub use names::{RESERVED_COMPONENTS, check_component_names};
 pub use panel::Panel;
 pub use scale::{ControlScaler, MediaScaler, TargetScaler};
 pub use spec::{ColumnSpec, DataConfig, TIME_COLUMN_CANDIDATES};

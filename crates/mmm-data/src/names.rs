@@ -71,7 +71,10 @@ mod tests {
     fn reserved_duplicate_and_empty_names_are_refused() {
         for name in RESERVED_COMPONENTS {
             let e = check(&["tv", name], &[]).unwrap_err();
-            assert!(e.contains(&format!("`{name}`")) && e.contains("decomposition"), "{e}");
+            assert!(
+                e.contains(&format!("`{name}`")) && e.contains("decomposition"),
+                "{e}"
+            );
             let e = check(&["tv"], &[name]).unwrap_err();
             assert!(e.contains("control name is already a component"), "{e}");
         }

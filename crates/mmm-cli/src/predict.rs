@@ -30,10 +30,22 @@ pub struct PredictArgs {
     /// Output directory (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Most weeks the plan may start after the fitted history's last week. The weeks between are
+    /// forecast with zero media, so a plan dated years ahead (or a typo in its year) is refused.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_GAP_WEEKS)]
+    pub max_gap_weeks: usize,
 }
 
+/// Default of `--max-gap-weeks`: two years.
+pub const DEFAULT_MAX_GAP_WEEKS: usize = 104;
+
 /// The fitted history followed by the plan's weeks, as one panel over a continuous calendar.
-pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<usize>)> {
+/// Refused when the plan starts more than `max_gap_weeks` weeks after the history.
+pub fn history_with_plan(
+    history: &Panel,
+    plan: &Panel,
+    max_gap_weeks: usize,
+) -> Result<(Panel, Vec<usize>)> {
     if plan.channels != history.channels {
         bail!(
             "the plan's media columns {:?} differ from the model's {:?}",
@@ -87,6 +99,7 @@ pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<us
         );
     }
     let offset = |w: &Week| -> Result<usize> {
+        // Both within the range of a panel file's weeks (`FittedModel::validate`): no overflow.
         let d = w.key() - last.key();
         if d % step != 0 {
             bail!(
@@ -95,7 +108,16 @@ pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<us
         }
         Ok((d / step) as usize)
     };
-    let extra = offset(plan.weeks.last().expect("non-empty"))?;
+    let gap = offset(&first_plan)? - 1;
+    if gap > max_gap_weeks {
+        bail!(
+            "the plan starts at week {first_plan}, {gap} weeks after the fitted history's last week \
+             {last}: the model would forecast those weeks with zero media, and more than \
+             {max_gap_weeks} are refused (--max-gap-weeks raises the limit)"
+        );
+    }
+    let last_plan = *plan.weeks.last().context("the plan has no weeks")?;
+    let extra = offset(&last_plan)?;
     let (r_n, t_h, c_n, k_n) = (
         history.n_regions(),
         history.n_weeks(),
@@ -183,7 +205,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     for w in &plan.report.warnings {
         eprintln!("warning: {w}");
     }
-    let (panel, forecast_weeks) = history_with_plan(&history, &plan.panel)?;
+    let (panel, forecast_weeks) = history_with_plan(&history, &plan.panel, args.max_gap_weeks)?;
     let (prediction, d) = fitted.predict(&panel)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create output directory", args.out.display()))?;

@@ -501,3 +501,111 @@ proptest! {
         }
     }
 }
+
+/// `dcmmm predict` on `model` with a plan of `weeks` (each for regions a and b) and `flags`.
+fn predict(model: &Path, weeks: &[String], flags: &[&str], name: &str) -> std::process::Output {
+    let dir = tmp(name);
+    let mut plan = String::from("region,week,tv,search,radio,price\n");
+    for region in ["a", "b"] {
+        for w in weeks {
+            plan += &format!("{region},{w},50,20,20,10\n");
+        }
+    }
+    std::fs::write(dir.join("plan.csv"), plan).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
+        .args(["predict", "--model"])
+        .arg(model)
+        .arg("--data")
+        .arg(dir.join("plan.csv"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(flags)
+        .output()
+        .unwrap()
+}
+
+fn date(week: usize) -> String {
+    let (y, m, d) = mmm_data::civil_from_days(FIRST_DAY + 7 * week as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[test]
+fn plans_far_after_the_history_are_refused() {
+    let dir = tmp("gap");
+    let model = dir.join("model.json");
+    std::fs::write(&model, &fixture().0).unwrap();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    // The history ends in week 39: week 40 + 104 is the last start allowed by default.
+    let ok = predict(&model, &[date(WEEKS + 104)], &[], "gap-ok");
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let far = predict(&model, &[date(WEEKS + 105)], &[], "gap-far");
+    assert_eq!(far.status.code(), Some(1));
+    assert!(
+        stderr(&far).contains("105 weeks after the fitted history's last week")
+            && stderr(&far).contains("--max-gap-weeks"),
+        "{}",
+        stderr(&far)
+    );
+    let raised = predict(
+        &model,
+        &[date(WEEKS + 105)],
+        &["--max-gap-weeks", "105"],
+        "gap-raised",
+    );
+    assert!(raised.status.success(), "{}", stderr(&raised));
+    let year_9999 = predict(&model, &["9999-12-27".into()], &[], "gap-9999");
+    assert!(
+        stderr(&year_9999).contains("416179 weeks after")
+            && stderr(&year_9999).contains("are refused"),
+        "{}",
+        stderr(&year_9999)
+    );
+
+    // Integer weeks at the ends of their range: the history ends at week -1e12 + 39, the plan at
+    // the largest week number a file may hold; weeks beyond the range are refused on load.
+    let mut v: Value = serde_json::from_str(&fixture().0).unwrap();
+    let index_weeks = |v: &mut Value, first: i64| {
+        v["weeks"] = (0..WEEKS as i64)
+            .map(|t| serde_json::json!({ "Index": first.saturating_add(t) }))
+            .collect();
+    };
+    let model = dir.join("index.json");
+    index_weeks(&mut v, -1_000_000_000_000);
+    std::fs::write(&model, v.to_string()).unwrap();
+    let max = predict(&model, &["1000000000000".into()], &[], "index-max");
+    assert!(
+        stderr(&max).contains("1999999999960 weeks after") && stderr(&max).contains("are refused"),
+        "{}",
+        stderr(&max)
+    );
+    index_weeks(&mut v, i64::MIN);
+    std::fs::write(&model, v.to_string()).unwrap();
+    let e = FittedModel::load(&model).unwrap_err().to_string();
+    assert!(
+        e.contains("weeks[0]: expected a date in the years 1 to 9999"),
+        "{e}"
+    );
+}
+
+#[test]
+fn planning_horizons_longer_than_a_calendar_are_refused() {
+    let dir = tmp("horizon");
+    let model = dir.join("model.json");
+    std::fs::write(&model, &fixture().0).unwrap();
+    for command in ["scenarios", "optimize"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dcmmm"));
+        cmd.args([command, "--weeks", "10001", "--model"])
+            .arg(&model)
+            .arg("--out")
+            .arg(dir.join(command));
+        if command == "scenarios" {
+            cmd.arg("--plan").arg(fixture().1.join("scenario.csv"));
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error: a planning horizon of 10001 weeks is longer than the 10000"),
+            "{command}: {stderr}"
+        );
+    }
+}

@@ -37,4 +37,4 @@ pub use scale::{ControlScaler, MediaScaler, TargetScaler};
 pub use spec::{ColumnSpec, DataConfig, TIME_COLUMN_CANDIDATES};
 pub use split::{DEFAULT_HOLDOUT_WEEKS, DEFAULT_MIN_TRAIN_WEEKS, TimeSplit};
 pub use summary::{ChannelSummary, CollinearPair, ControlSummary, DataSummary, TargetSummary};
-pub use week::{Week, civil_from_days, days_from_civil, parse_week};
+pub use week::{MAX_WEEK_INDEX, Week, civil_from_days, days_from_civil, parse_week};

@@ -7,6 +7,7 @@
 
 use crate::fit::FittedModel;
 use crate::{Error, Result};
+use mmm_data::Week;
 
 /// A failed check: the field and what is wrong with it.
 struct Invalid {
@@ -359,6 +360,25 @@ impl FittedModel {
                     mmm_data::MAX_CALENDAR_WEEKS
                 ),
             );
+        }
+        // The weeks a panel file can hold, so that the arithmetic of forecasts cannot overflow.
+        let dates = mmm_data::days_from_civil(1, 1, 1)..=mmm_data::days_from_civil(9999, 12, 31);
+        let indices = -mmm_data::MAX_WEEK_INDEX..=mmm_data::MAX_WEEK_INDEX;
+        for (t, w) in self.weeks.iter().enumerate() {
+            let ok = match w {
+                Week::Date(d) => dates.contains(d),
+                Week::Index(i) => indices.contains(i),
+            };
+            if !ok {
+                return invalid(
+                    format!("weeks[{t}]"),
+                    format!(
+                        "expected a date in the years 1 to 9999 or a week number of at most \
+                         {} in absolute value, found {w}",
+                        mmm_data::MAX_WEEK_INDEX
+                    ),
+                );
+            }
         }
         let step = match self.weeks.get(1) {
             Some(second) => second.key().checked_sub(first.key()).unwrap_or(0),

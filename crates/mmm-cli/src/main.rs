@@ -4,6 +4,7 @@
 mod curves;
 mod fit;
 mod optimize;
+mod out_dir;
 mod panel_args;
 mod predict;
 mod report;

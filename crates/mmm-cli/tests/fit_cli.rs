@@ -133,6 +133,24 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // Only the contract's files: every one was renamed into place, no temporary is left.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 7);
+    // One run id in the files of the run.
+    let run_id = |f: &str| -> String {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        if f.ends_with(".html") {
+            let tag = "<meta name=\"dcmmm-run-id\" content=\"";
+            let at = text.find(tag).unwrap() + tag.len();
+            return text[at..at + text[at..].find('"').unwrap()].to_string();
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["run_id"].as_str().unwrap().to_string()
+    };
+    let id = run_id("model.json");
+    assert!(id.len() > 17 && &id[15..17] == "Z-", "{id}");
+    for f in ["metrics.json", "summary.json", "report.html"] {
+        assert_eq!(run_id(f), id, "{f}");
+    }
 
     let (header, rows) = read_csv(&out.join("predictions.csv"));
     assert_eq!(header, ["region", "week", "actual", "predicted", "split"]);
@@ -201,6 +219,29 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
         rows.iter()
             .all(|r| r[2].parse::<f64>().unwrap().is_finite())
     );
+
+    // `dir` holds the user's panel and plan but no dcmmm output: refused unless --force.
+    let into_dir = |force: bool| {
+        dcmmm()
+            .args(["predict", "--model"])
+            .arg(out.join("model.json"))
+            .arg("--data")
+            .arg(&plan)
+            .arg("--out")
+            .arg(&dir)
+            .args(force.then_some("--force"))
+            .output()
+            .unwrap()
+    };
+    let refused = into_dir(false);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("holds no dcmmm output"),
+        "{stderr}"
+    );
+    assert!(!dir.join("forecast.csv").exists());
+    assert!(into_dir(true).status.success());
+    assert!(dir.join("forecast.csv").is_file());
 
     // A plan that overlaps the history is refused with a clear message.
     write_panel(&plan, 4, 60, false);

@@ -10,13 +10,15 @@
 //!   fits on training weeks and applies to new data; [`TimeSplit`] gives the calendar split.
 //! * [`DataSummary`] is the data summary printed by `dcmmm validate`.
 //! * [`check_component_names`] keeps channel and control names usable as components of the
-//!   decomposition.
+//!   decomposition; [`write_atomic`] (and [`write_csv_atomic`]) is how every output file is
+//!   written.
 //!
 //! See `docs/data.md` for the input format, the checks and the scaling formulas.
 
 // Errors carry file/line/column/value for the user; they are built once, on the cold path.
 #![allow(clippy::result_large_err)]
 
+mod atomic;
 mod error;
 mod load;
 mod names;
@@ -27,6 +29,7 @@ mod split;
 mod summary;
 mod week;
 
+pub use atomic::{write_atomic, write_csv_atomic};
 pub use error::{Error, Result};
 pub use load::{
     LoadReport, LoadedPanel, MAX_CALENDAR_WEEKS, Warning, load_panel, load_plan, parse_panel,

@@ -76,6 +76,11 @@ pub struct FittedModel {
     pub format: String,
     /// Layout version, [`MODEL_VERSION`] when written by this build.
     pub version: u32,
+    /// Identifier of the `dcmmm fit` run that wrote this file; the run's `metrics.json`,
+    /// `summary.json` and `report.html` carry the same one. Empty for fits through the library
+    /// and files saved before run ids.
+    #[serde(default)]
+    pub run_id: String,
     /// The configuration of the fit.
     pub config: FitConfig,
     /// Column roles of the input file.
@@ -242,6 +247,7 @@ pub(crate) fn fit_panel_screening(
     let mut fitted = FittedModel {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
+        run_id: String::new(),
         config: cfg.clone(),
         columns: columns.clone(),
         regions: panel.regions.clone(),
@@ -654,12 +660,10 @@ impl FittedModel {
             .collect())
     }
 
-    /// Writes `model.json`.
+    /// Writes `model.json` (atomically: `mmm_data::write_atomic`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let file =
-            std::fs::File::create(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
-        serde_json::to_writer(std::io::BufWriter::new(file), self)
-            .map_err(|e| Error::ModelFile(e.to_string()))
+        mmm_data::write_atomic(path, |w| Ok(serde_json::to_writer(w, self)?))
+            .map_err(|e| Error::Io(path.display().to_string(), e))
     }
 
     /// Reads `model.json`, checking the format tag and version first so that a file from another

@@ -612,3 +612,67 @@ fn a_two_stage_fit_reports_how_clearly_the_data_determine_each_channel() {
     assert!(!stderr.contains("weekly activity of"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn doctor_finds_what_is_wrong_with_an_output_directory() {
+    let dir = tmp("doctor");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let out = dir.join("fit");
+    let fit = fit_sales(&panel, &["--epochs", "20", "--holdout-weeks", "8"], &out);
+    assert!(
+        fit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fit.stderr)
+    );
+    let doctor = || {
+        let o = dcmmm().arg("doctor").arg(&out).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("consistent"), "{stdout}");
+
+    // A prediction changed in its tenth digit.
+    let path = out.join("predictions.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[5].split(',').map(String::from).collect();
+    let v: f64 = cells[3].parse().unwrap();
+    cells[3] = (v * (1.0 + 1e-8)).to_string();
+    lines[5] = cells.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    // metrics.json from another run, dag.json gone, a write interrupted.
+    let metrics = out.join("metrics.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    m["run_id"] = "20200101T000000Z-1".into();
+    std::fs::write(&metrics, m.to_string()).unwrap();
+    std::fs::remove_file(out.join("dag.json")).unwrap();
+    std::fs::write(out.join(".summary.json.tmp-1-0"), "{").unwrap();
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(1), "{stdout}");
+    for expected in [
+        "problem: dag.json is missing",
+        "problem: .summary.json.tmp-1-0 is the temporary file of a write that did not finish",
+        "problem: metrics.json has run id `20200101T000000Z-1`, model.json `",
+        "problem: predictions.csv:6: ",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` not in:\n{stdout}");
+    }
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+
+    // A truncated model.
+    let model = out.join("model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, &text[..text.len() / 2]).unwrap();
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("problem: model.json does not load: invalid model file:"),
+        "{stdout}"
+    );
+}

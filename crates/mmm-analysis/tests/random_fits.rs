@@ -45,7 +45,7 @@ fn draw() -> impl Strategy<Value = Draw> {
         (-6i32..=9, -6i32..=9, any::<bool>(), any::<bool>()),
         (
             0usize..=3,
-            1usize..=40,
+            1usize..=80,
             0usize..=8,
             0usize..=6,
             any::<u64>(),

@@ -206,7 +206,10 @@ fn recompute(dir: &Path, fitted: &FittedModel, problems: &mut Vec<String>) -> Re
                     continue;
                 }
             };
-            if !((stored - expected).abs() <= TOLERANCE * expected.abs().max(f64::MIN_POSITIVE)) {
+            // Written with a NaN-proof comparison: a stored NaN is a difference.
+            let close =
+                (stored - expected).abs() <= TOLERANCE * expected.abs().max(f64::MIN_POSITIVE);
+            if !close {
                 differ(
                     file,
                     line,

@@ -136,7 +136,8 @@ fn the_unedited_fixture_loads() {
 
 #[test]
 fn each_check_names_the_field() {
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "dag-row",
             Box::new(|v| {

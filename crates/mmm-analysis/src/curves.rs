@@ -371,88 +371,89 @@ impl Curves {
         };
         std::fs::create_dir_all(dir).map_err(|e| ferr(dir, &e))?;
         let path = dir.join("curves.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| ferr(&path, &e))?;
-        w.write_record([
-            "channel",
-            "region",
-            "effect",
-            "multiplier",
-            "spend",
-            "response",
-            "unit",
-        ])
-        .map_err(|e| ferr(&path, &e))?;
-        for ch in &self.channels {
-            for rc in std::iter::once(&ch.national).chain(&ch.regions) {
-                for (effect, vals) in [("direct", &rc.direct), ("total", &rc.total)] {
-                    for (i, m) in self.multipliers.iter().enumerate() {
-                        w.write_record([
-                            ch.channel.as_str(),
-                            &rc.region,
-                            effect,
-                            &m.to_string(),
-                            &rc.spend_grid[i].to_string(),
-                            &vals[i].to_string(),
-                            &ch.unit,
-                        ])
-                        .map_err(|e| ferr(&path, &e))?;
+        mmm_data::write_csv_atomic(&path, |w| {
+            w.write_record([
+                "channel",
+                "region",
+                "effect",
+                "multiplier",
+                "spend",
+                "response",
+                "unit",
+            ])?;
+            for ch in &self.channels {
+                for rc in std::iter::once(&ch.national).chain(&ch.regions) {
+                    for (effect, vals) in [("direct", &rc.direct), ("total", &rc.total)] {
+                        for (i, m) in self.multipliers.iter().enumerate() {
+                            w.write_record([
+                                ch.channel.as_str(),
+                                &rc.region,
+                                effect,
+                                &m.to_string(),
+                                &rc.spend_grid[i].to_string(),
+                                &vals[i].to_string(),
+                                &ch.unit,
+                            ])?;
+                        }
                     }
                 }
             }
-        }
-        w.flush().map_err(|e| ferr(&path, &e))?;
+            Ok(())
+        })
+        .map_err(|e| ferr(&path, &e))?;
 
         let path = dir.join("roi.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| ferr(&path, &e))?;
-        w.write_record([
-            "channel",
-            "region",
-            "unit",
-            "spend",
-            "activity",
-            "contribution_direct",
-            "contribution_total",
-            "roi_direct",
-            "roi_total",
-            "mroi_direct",
-            "mroi_total",
-            "hill_half_saturation",
-            "hill_slope",
-            "hill_max_response",
-            "hill_saturation_at_current",
-            "hill_relative_rmse",
-        ])
-        .map_err(|e| ferr(&path, &e))?;
-        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-        for ch in &self.channels {
-            for rc in std::iter::once(&ch.national).chain(&ch.regions) {
-                let h = rc.hill_direct.as_ref();
-                w.write_record([
-                    ch.channel.clone(),
-                    rc.region.clone(),
-                    ch.unit.clone(),
-                    rc.spend.to_string(),
-                    rc.activity.to_string(),
-                    rc.contribution_direct.to_string(),
-                    rc.contribution_total.to_string(),
-                    opt(rc.roi_direct),
-                    opt(rc.roi_total),
-                    opt(rc.mroi_direct),
-                    opt(rc.mroi_total),
-                    opt(h.map(|h| h.half_saturation)),
-                    opt(h.map(|h| h.slope)),
-                    opt(h.map(|h| h.max_response)),
-                    opt(h.map(|h| h.saturation_at_current)),
-                    opt(h.map(|h| h.relative_rmse)),
-                ])
-                .map_err(|e| ferr(&path, &e))?;
+        mmm_data::write_csv_atomic(&path, |w| {
+            w.write_record([
+                "channel",
+                "region",
+                "unit",
+                "spend",
+                "activity",
+                "contribution_direct",
+                "contribution_total",
+                "roi_direct",
+                "roi_total",
+                "mroi_direct",
+                "mroi_total",
+                "hill_half_saturation",
+                "hill_slope",
+                "hill_max_response",
+                "hill_saturation_at_current",
+                "hill_relative_rmse",
+            ])?;
+            let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            for ch in &self.channels {
+                for rc in std::iter::once(&ch.national).chain(&ch.regions) {
+                    let h = rc.hill_direct.as_ref();
+                    w.write_record([
+                        ch.channel.clone(),
+                        rc.region.clone(),
+                        ch.unit.clone(),
+                        rc.spend.to_string(),
+                        rc.activity.to_string(),
+                        rc.contribution_direct.to_string(),
+                        rc.contribution_total.to_string(),
+                        opt(rc.roi_direct),
+                        opt(rc.roi_total),
+                        opt(rc.mroi_direct),
+                        opt(rc.mroi_total),
+                        opt(h.map(|h| h.half_saturation)),
+                        opt(h.map(|h| h.slope)),
+                        opt(h.map(|h| h.max_response)),
+                        opt(h.map(|h| h.saturation_at_current)),
+                        opt(h.map(|h| h.relative_rmse)),
+                    ])?;
+                }
             }
-        }
-        w.flush().map_err(|e| ferr(&path, &e))?;
+            Ok(())
+        })
+        .map_err(|e| ferr(&path, &e))?;
 
         let path = dir.join("curves.json");
         let json = serde_json::to_string_pretty(self).map_err(|e| ferr(&path, &e))?;
-        std::fs::write(&path, json).map_err(|e| ferr(&path, &e))?;
+        mmm_data::write_atomic(&path, |w| w.write_all(json.as_bytes()))
+            .map_err(|e| ferr(&path, &e))?;
         Ok(())
     }
 }

@@ -894,48 +894,49 @@ impl Allocation {
         std::fs::create_dir_all(dir).map_err(|e| ferr(dir, &e))?;
         let path = dir.join("allocation.json");
         let json = serde_json::to_string_pretty(self).map_err(|e| ferr(&path, &e))?;
-        std::fs::write(&path, json).map_err(|e| ferr(&path, &e))?;
-        let path = dir.join("allocation.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| ferr(&path, &e))?;
-        w.write_record([
-            "channel",
-            "region",
-            "unit",
-            "current",
-            "recommended",
-            "change_pct",
-            "lower",
-            "upper",
-            "mroi_current",
-            "mroi_recommended",
-            "status",
-            "response_open",
-        ])
-        .map_err(|e| ferr(&path, &e))?;
-        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-        let rows: Vec<&UnitAllocation> = if self.regions.is_empty() {
-            self.channels.values().collect()
-        } else {
-            self.regions.iter().collect()
-        };
-        for r in rows {
-            w.write_record([
-                r.channel.clone(),
-                r.region.clone(),
-                r.unit.clone(),
-                r.current.to_string(),
-                r.recommended.to_string(),
-                opt(r.change_pct),
-                r.lower.to_string(),
-                r.upper.to_string(),
-                opt(r.mroi_current),
-                opt(r.mroi_recommended),
-                r.status.clone(),
-                r.response_open.map(|b| b.to_string()).unwrap_or_default(),
-            ])
+        mmm_data::write_atomic(&path, |w| w.write_all(json.as_bytes()))
             .map_err(|e| ferr(&path, &e))?;
-        }
-        w.flush().map_err(|e| ferr(&path, &e))?;
+        let path = dir.join("allocation.csv");
+        mmm_data::write_csv_atomic(&path, |w| {
+            w.write_record([
+                "channel",
+                "region",
+                "unit",
+                "current",
+                "recommended",
+                "change_pct",
+                "lower",
+                "upper",
+                "mroi_current",
+                "mroi_recommended",
+                "status",
+                "response_open",
+            ])?;
+            let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+            let rows: Vec<&UnitAllocation> = if self.regions.is_empty() {
+                self.channels.values().collect()
+            } else {
+                self.regions.iter().collect()
+            };
+            for r in rows {
+                w.write_record([
+                    r.channel.clone(),
+                    r.region.clone(),
+                    r.unit.clone(),
+                    r.current.to_string(),
+                    r.recommended.to_string(),
+                    opt(r.change_pct),
+                    r.lower.to_string(),
+                    r.upper.to_string(),
+                    opt(r.mroi_current),
+                    opt(r.mroi_recommended),
+                    r.status.clone(),
+                    r.response_open.map(|b| b.to_string()).unwrap_or_default(),
+                ])?;
+            }
+            Ok(())
+        })
+        .map_err(|e| ferr(&path, &e))?;
         Ok(())
     }
 }

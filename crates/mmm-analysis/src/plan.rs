@@ -287,6 +287,13 @@ impl Setup {
                 "the planning horizon needs at least one week".into(),
             ));
         }
+        if weeks > mmm_data::MAX_CALENDAR_WEEKS {
+            return Err(Error::Invalid(format!(
+                "a planning horizon of {weeks} weeks is longer than the {} weeks a calendar may \
+                 have",
+                mmm_data::MAX_CALENDAR_WEEKS
+            )));
+        }
         let history = fitted.history_panel()?;
         let t_n = history.n_weeks();
         let h = weeks.min(t_n);

@@ -171,7 +171,7 @@ impl ResponseSurface {
                 .forward(&fitted.params[layout.adstock_of(j)], x.view(), a.view_mut());
             a
         };
-        let g = units
+        let g: Vec<Vec<Option<Array2<f64>>>> = units
             .iter()
             .map(|u| {
                 let c = u.channel;
@@ -206,7 +206,21 @@ impl ResponseSurface {
                     .collect()
             })
             .collect();
-        Ok(Self::from_parts(saturations, sat_params, k, base, units, g))
+        let finite = |a: &Array2<f64>| a.iter().all(|v| v.is_finite());
+        let paths_finite = g.iter().flatten().flatten().all(finite);
+        let surface = Self::from_parts(saturations, sat_params, k, base, units, g);
+        if !(paths_finite
+            && surface.k.iter().all(|v| v.is_finite())
+            && surface.base.iter().all(|v| v.is_finite())
+            && finite(&surface.base_values))
+        {
+            return Err(Error::Invalid(
+                "the model's media response is not finite: its parameters or the data are out of \
+                 range"
+                    .into(),
+            ));
+        }
+        Ok(surface)
     }
 
     fn contribution(&self, j: usize, r: usize, t: usize, a: f64) -> f64 {

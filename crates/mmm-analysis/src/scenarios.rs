@@ -211,13 +211,15 @@ pub fn write_scenarios(rows: &[ScenarioResult], dir: &Path) -> Result<()> {
     };
     std::fs::create_dir_all(dir).map_err(|e| ferr(dir, &e))?;
     let path = dir.join("scenarios.csv");
-    let mut w = csv::Writer::from_path(&path).map_err(|e| ferr(&path, &e))?;
-    for r in rows {
-        w.serialize(r).map_err(|e| ferr(&path, &e))?;
-    }
-    w.flush().map_err(|e| ferr(&path, &e))?;
+    mmm_data::write_csv_atomic(&path, |w| {
+        for r in rows {
+            w.serialize(r)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| ferr(&path, &e))?;
     let path = dir.join("scenarios.json");
     let json = serde_json::to_string_pretty(rows).map_err(|e| ferr(&path, &e))?;
-    std::fs::write(&path, json).map_err(|e| ferr(&path, &e))?;
+    mmm_data::write_atomic(&path, |w| w.write_all(json.as_bytes())).map_err(|e| ferr(&path, &e))?;
     Ok(())
 }

@@ -42,9 +42,9 @@ pub struct CurvesArgs {
     /// Channels whose media are impressions without a spend column (reported per 1000 impressions).
     #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
     pub impressions: Vec<String>,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: crate::out_dir::OutDir,
 }
 
 /// Runs `dcmmm curves`.
@@ -68,15 +68,15 @@ pub fn run(args: &CurvesArgs) -> Result<()> {
     };
     let curves = response_curves(&fitted, &cfg)?;
     curves
-        .write(&args.out)
-        .with_context(|| format!("writing into {}", args.out.display()))?;
+        .write(args.out.prepare()?)
+        .with_context(|| format!("writing into {}", args.out.dir.display()))?;
     println!(
         "curves for {} channels over {} .. {} (+{} carryover weeks) written to {}",
         curves.channels.len(),
         curves.window_weeks.0,
         curves.window_weeks.1,
         curves.tail_weeks,
-        args.out.display()
+        args.out.dir.display()
     );
     for ch in &curves.channels {
         let n = &ch.national;

@@ -2,6 +2,7 @@
 //! (`predictions.csv`, `contributions.csv`, `summary.json`, `metrics.json`, `dag.json`,
 //! `model.json`, `report.html`).
 
+use crate::out_dir::{OutDir, new_run_id, write_json};
 use crate::panel_args::PanelArgs;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -17,7 +18,7 @@ use ndarray::{Array2, Axis};
 use serde::Deserialize;
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File name of the stability assessment next to `model.json`.
 pub const STABILITY_FILE: &str = "stability.json";
@@ -74,9 +75,9 @@ pub struct FitArgs {
     /// regions (docs/model.md §9). Costs N more fits; the saved model is the configured fit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub restarts: usize,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: OutDir,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -134,8 +135,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     }
     let cfg = fit_config(args, resolved.holdout_weeks)?;
     let panel = &loaded.panel;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create output directory", args.out.display()))?;
+    let out = args.out.prepare()?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -182,7 +182,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
     for w in &lift_warnings {
         eprintln!("warning: {w}");
     }
-    let fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| report(0, p))?;
+    let mut fitted = fit_panel(panel, &resolved.spec, &cfg, &mut |p| report(0, p))?;
+    fitted.run_id = new_run_id();
     let stability = if args.restarts > 0 {
         Some(assess_stability(
             panel,
@@ -200,7 +201,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     let (prediction, decomposition) = fitted.predict(panel)?;
     let card = Scorecard::compute(&fitted, panel, &prediction)?;
     write_outputs(
-        &args.out,
+        out,
         &fitted,
         panel,
         &prediction,
@@ -222,13 +223,14 @@ pub fn run(args: &FitArgs) -> Result<()> {
         stability: stability.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
-    mmm_report::write_report(&report, &args.out.join("report.html"))?;
-    print_summary(&fitted, panel, &card, stability.as_ref(), &args.out);
+    mmm_report::write_report(&report, &out.join("report.html"))?;
+    print_summary(&fitted, panel, &card, stability.as_ref(), out);
     Ok(())
 }
 
-/// Writes every output file of the CLI contract into `dir` (and `stability.json` when refits
-/// from random starts were run).
+/// Writes every output file of the CLI contract but the report into `dir` (and `stability.json`
+/// when refits from random starts were run), each atomically; `metrics.json` and `summary.json`
+/// carry the model's run id.
 pub fn write_outputs(
     dir: &Path,
     fitted: &FittedModel,
@@ -253,19 +255,12 @@ pub fn write_outputs(
             .with_context(|| format!("{}: cannot remove", stability_path.display()))?,
         None => {}
     }
-    write_json(&path("metrics.json"), card)?;
+    let mut metrics = serde_json::to_value(card)?;
+    metrics["run_id"] = json!(fitted.run_id);
+    write_json(&path("metrics.json"), &metrics)?;
     write_json(&path("dag.json"), &dag_json(fitted))?;
     fitted.save(&path("model.json"))?;
     Ok(())
-}
-
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
-}
-
-fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
-    csv::Writer::from_path(path).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 fn write_predictions(
@@ -274,29 +269,30 @@ fn write_predictions(
     panel: &Panel,
     prediction: &Array2<f64>,
 ) -> Result<()> {
-    let mut w = csv_writer(path)?;
-    w.write_record(["region", "week", "actual", "predicted", "split"])?;
-    for (r, region) in panel.regions.iter().enumerate() {
-        for (t, week) in panel.weeks.iter().enumerate() {
-            if !panel.observed[[r, t]] {
-                continue;
+    mmm_data::write_csv_atomic(path, |w| {
+        w.write_record(["region", "week", "actual", "predicted", "split"])?;
+        for (r, region) in panel.regions.iter().enumerate() {
+            for (t, week) in panel.weeks.iter().enumerate() {
+                if !panel.observed[[r, t]] {
+                    continue;
+                }
+                let split = if fitted.split.holdout.contains(&t) {
+                    "holdout"
+                } else {
+                    "train"
+                };
+                w.write_record([
+                    region.clone(),
+                    week.to_string(),
+                    panel.target[[r, t]].to_string(),
+                    prediction[[r, t]].to_string(),
+                    split.to_string(),
+                ])?;
             }
-            let split = if fitted.split.holdout.contains(&t) {
-                "holdout"
-            } else {
-                "train"
-            };
-            w.write_record([
-                region.clone(),
-                week.to_string(),
-                panel.target[[r, t]].to_string(),
-                prediction[[r, t]].to_string(),
-                split.to_string(),
-            ])?;
         }
-    }
-    w.flush()?;
-    Ok(())
+        Ok(())
+    })
+    .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Component names and values `[component][region, week]` in a fixed order: baseline, trend,
@@ -305,10 +301,11 @@ pub fn components<'a>(
     fitted: &'a FittedModel,
     d: &'a Decomposition,
 ) -> Vec<(&'a str, ndarray::ArrayView2<'a, f64>)> {
+    let [baseline, trend, seasonality] = mmm_data::RESERVED_COMPONENTS;
     let mut out = vec![
-        ("baseline", d.baseline.view()),
-        ("trend", d.trend.view()),
-        ("seasonality", d.seasonality.view()),
+        (baseline, d.baseline.view()),
+        (trend, d.trend.view()),
+        (seasonality, d.seasonality.view()),
     ];
     for (k, name) in fitted.controls.iter().enumerate() {
         out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
@@ -325,27 +322,28 @@ fn write_contributions(
     panel: &Panel,
     d: &Decomposition,
 ) -> Result<()> {
-    let mut w = csv_writer(path)?;
-    w.write_record(["region", "week", "component", "value"])?;
     let comps = components(fitted, d);
-    for (r, region) in panel.regions.iter().enumerate() {
-        for (t, week) in panel.weeks.iter().enumerate() {
-            if !panel.observed[[r, t]] {
-                continue;
-            }
-            let week = week.to_string();
-            for (name, values) in &comps {
-                w.write_record([
-                    region.as_str(),
-                    week.as_str(),
-                    name,
-                    &values[[r, t]].to_string(),
-                ])?;
+    mmm_data::write_csv_atomic(path, |w| {
+        w.write_record(["region", "week", "component", "value"])?;
+        for (r, region) in panel.regions.iter().enumerate() {
+            for (t, week) in panel.weeks.iter().enumerate() {
+                if !panel.observed[[r, t]] {
+                    continue;
+                }
+                let week = week.to_string();
+                for (name, values) in &comps {
+                    w.write_record([
+                        region.as_str(),
+                        week.as_str(),
+                        name,
+                        &values[[r, t]].to_string(),
+                    ])?;
+                }
             }
         }
-    }
-    w.flush()?;
-    Ok(())
+        Ok(())
+    })
+    .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 fn summary(
@@ -414,6 +412,7 @@ fn summary(
         );
     }
     Ok(json!({
+        "run_id": fitted.run_id,
         "channels": channels,
         "lift_tests": lift_tests,
         "media_contribution": media_total,

@@ -2,8 +2,10 @@
 //! flags shared by every subcommand that reads a panel are [`panel_args::PanelArgs`].
 
 mod curves;
+mod doctor;
 mod fit;
 mod optimize;
+mod out_dir;
 mod panel_args;
 mod predict;
 mod report;
@@ -79,6 +81,10 @@ enum Command {
     /// Compare planned-spend scenarios: outcome, ROI and difference vs. the baseline.
     #[command(after_help = scenarios::EXAMPLES)]
     Scenarios(scenarios::ScenariosArgs),
+    /// Check the output directory of `dcmmm fit`: files present, one run id, the model loads and
+    /// reproduces the predictions.
+    #[command(after_help = doctor::EXAMPLES)]
+    Doctor(doctor::DoctorArgs),
     /// Simulate a panel with known truth (for trying the tool and checking attribution).
     #[command(after_help = simulate::EXAMPLES)]
     Simulate(simulate::SimulateArgs),
@@ -94,6 +100,7 @@ fn main() -> ExitCode {
         Command::Curves(args) => curves::run(&args),
         Command::Optimize(args) => optimize::run(&args),
         Command::Scenarios(args) => scenarios::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     };
     match result {

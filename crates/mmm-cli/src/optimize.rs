@@ -55,9 +55,9 @@ pub struct OptimizeArgs {
     /// Channels whose media are impressions without a spend column (budget in 1000 impressions).
     #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
     pub impressions: Vec<String>,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: crate::out_dir::OutDir,
 }
 
 /// Runs `dcmmm optimize`.
@@ -100,8 +100,8 @@ pub fn run(args: &OptimizeArgs) -> Result<()> {
         (None, None) => optimize(&fitted, &cfg)?,
     };
     alloc
-        .write(&args.out)
-        .with_context(|| format!("writing into {}", args.out.display()))?;
+        .write(args.out.prepare()?)
+        .with_context(|| format!("writing into {}", args.out.dir.display()))?;
     println!(
         "{} allocation of {:.2} over {} .. {} ({} weeks, +{} carryover weeks):",
         alloc.mode,
@@ -134,7 +134,7 @@ pub fn run(args: &OptimizeArgs) -> Result<()> {
         alloc.lift,
         alloc.lift_pct,
         alloc.marginal_roi,
-        args.out.display()
+        args.out.dir.display()
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `dcmmm predict`: forecast new weeks from a plan (planned media and controls), continuing the
 //! adstock and GRU state from the fitted history stored in `model.json`.
 
+use crate::out_dir::OutDir;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mmm_data::{Panel, Week, load_plan};
@@ -27,13 +28,25 @@ pub struct PredictArgs {
     /// The plan: future weeks with planned media and controls.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: OutDir,
+    /// Most weeks the plan may start after the fitted history's last week. The weeks between are
+    /// forecast with zero media, so a plan dated years ahead (or a typo in its year) is refused.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_GAP_WEEKS)]
+    pub max_gap_weeks: usize,
 }
 
+/// Default of `--max-gap-weeks`: two years.
+pub const DEFAULT_MAX_GAP_WEEKS: usize = 104;
+
 /// The fitted history followed by the plan's weeks, as one panel over a continuous calendar.
-pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<usize>)> {
+/// Refused when the plan starts more than `max_gap_weeks` weeks after the history.
+pub fn history_with_plan(
+    history: &Panel,
+    plan: &Panel,
+    max_gap_weeks: usize,
+) -> Result<(Panel, Vec<usize>)> {
     if plan.channels != history.channels {
         bail!(
             "the plan's media columns {:?} differ from the model's {:?}",
@@ -87,6 +100,7 @@ pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<us
         );
     }
     let offset = |w: &Week| -> Result<usize> {
+        // Both within the range of a panel file's weeks (`FittedModel::validate`): no overflow.
         let d = w.key() - last.key();
         if d % step != 0 {
             bail!(
@@ -95,7 +109,16 @@ pub fn history_with_plan(history: &Panel, plan: &Panel) -> Result<(Panel, Vec<us
         }
         Ok((d / step) as usize)
     };
-    let extra = offset(plan.weeks.last().expect("non-empty"))?;
+    let gap = offset(&first_plan)? - 1;
+    if gap > max_gap_weeks {
+        bail!(
+            "the plan starts at week {first_plan}, {gap} weeks after the fitted history's last week \
+             {last}: the model would forecast those weeks with zero media, and more than \
+             {max_gap_weeks} are refused (--max-gap-weeks raises the limit)"
+        );
+    }
+    let last_plan = *plan.weeks.last().context("the plan has no weeks")?;
+    let extra = offset(&last_plan)?;
     let (r_n, t_h, c_n, k_n) = (
         history.n_regions(),
         history.n_weeks(),
@@ -183,43 +206,59 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     for w in &plan.report.warnings {
         eprintln!("warning: {w}");
     }
-    let (panel, forecast_weeks) = history_with_plan(&history, &plan.panel)?;
+    let (panel, forecast_weeks) = history_with_plan(&history, &plan.panel, args.max_gap_weeks)?;
     let (prediction, d) = fitted.predict(&panel)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create output directory", args.out.display()))?;
-    let mut w = csv::Writer::from_path(args.out.join("forecast.csv"))?;
-    w.write_record(["region", "week", "predicted"])?;
-    let mut c = csv::Writer::from_path(args.out.join("forecast_contributions.csv"))?;
-    c.write_record(["region", "week", "component", "value"])?;
-    let comps = crate::fit::components(&fitted, &d);
-    let mut national = 0.0;
-    let mut media = 0.0;
-    for &t in &forecast_weeks {
-        for (r, region) in panel.regions.iter().enumerate() {
-            if !panel.observed[[r, t]] {
-                continue;
-            }
+    let out = args.out.prepare()?;
+    // The forecast region-weeks: those the plan gives.
+    let cells: Vec<(usize, usize)> = forecast_weeks
+        .iter()
+        .flat_map(|&t| (0..panel.n_regions()).map(move |r| (r, t)))
+        .filter(|&(r, t)| panel.observed[[r, t]])
+        .collect();
+    let path = out.join("forecast.csv");
+    mmm_data::write_csv_atomic(&path, |w| {
+        w.write_record(["region", "week", "predicted"])?;
+        for &(r, t) in &cells {
             let week = panel.weeks[t].to_string();
-            w.write_record([region.as_str(), &week, &prediction[[r, t]].to_string()])?;
-            national += prediction[[r, t]];
+            w.write_record([&panel.regions[r], &week, &prediction[[r, t]].to_string()])?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("{}: cannot write", path.display()))?;
+    let comps = crate::fit::components(&fitted, &d);
+    let path = out.join("forecast_contributions.csv");
+    mmm_data::write_csv_atomic(&path, |w| {
+        w.write_record(["region", "week", "component", "value"])?;
+        for &(r, t) in &cells {
+            let week = panel.weeks[t].to_string();
             for (name, v) in &comps {
-                c.write_record([region.as_str(), &week, name, &v[[r, t]].to_string()])?;
+                w.write_record([
+                    panel.regions[r].as_str(),
+                    &week,
+                    name,
+                    &v[[r, t]].to_string(),
+                ])?;
             }
-            media += d
-                .channels
+        }
+        Ok(())
+    })
+    .with_context(|| format!("{}: cannot write", path.display()))?;
+    let national: f64 = cells.iter().map(|&(r, t)| prediction[[r, t]]).sum();
+    let media: f64 = cells
+        .iter()
+        .map(|&(r, t)| {
+            d.channels
                 .index_axis(Axis(1), r)
                 .index_axis(Axis(1), t)
-                .sum();
-        }
-    }
-    w.flush()?;
-    c.flush()?;
+                .sum()
+        })
+        .sum();
     println!(
         "forecast {} week(s): total predicted {:.6e}, of which media {:.6e}; files in {}",
         forecast_weeks.len(),
         national,
         media,
-        args.out.display()
+        out.display()
     );
     Ok(())
 }

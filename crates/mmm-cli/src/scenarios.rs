@@ -37,9 +37,9 @@ pub struct ScenariosArgs {
     /// Channels whose media are impressions without a spend column.
     #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
     pub impressions: Vec<String>,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: crate::out_dir::OutDir,
 }
 
 /// Runs `dcmmm scenarios`.
@@ -52,8 +52,8 @@ pub fn run(args: &ScenariosArgs) -> Result<()> {
     let fitted = FittedModel::load(&args.model)?;
     crate::print_caveats(&fitted, true);
     let rows = compare_scenarios(&fitted, args.weeks, &scenarios, &args.impressions)?;
-    write_scenarios(&rows, &args.out)
-        .with_context(|| format!("writing into {}", args.out.display()))?;
+    write_scenarios(&rows, args.out.prepare()?)
+        .with_context(|| format!("writing into {}", args.out.dir.display()))?;
     println!(
         "{:<20} {:>14} {:>16} {:>10} {:>14} {:>9}",
         "scenario", "budget", "outcome", "ROI", "difference", "%"

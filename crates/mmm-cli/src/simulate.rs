@@ -3,7 +3,6 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mmm_sim::{SCENARIO_NAMES, Scenario, simulate};
-use std::path::PathBuf;
 
 /// Examples shown by `dcmmm simulate --help`.
 pub const EXAMPLES: &str = "\
@@ -25,9 +24,9 @@ pub struct SimulateArgs {
     /// Random seed (same seed ⇒ identical files).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory.
+    #[command(flatten)]
+    pub out: crate::out_dir::OutDir,
 }
 
 /// Runs `dcmmm simulate`.
@@ -46,7 +45,8 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             .with_context(|| format!("{}: invalid scenario", args.scenario))?
     };
     let sim = simulate(&scenario, args.seed)?;
-    sim.write(&args.out)?;
+    let out = args.out.prepare()?;
+    sim.write(out)?;
     let spec = sim.column_spec();
     let mut data = toml::map::Map::new();
     data.insert("path".into(), "panel.csv".into());
@@ -67,7 +67,10 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     let mut root = toml::map::Map::new();
     root.insert("data".into(), data.into());
-    std::fs::write(args.out.join("fit.toml"), toml::to_string(&root)?)?;
+    let toml = toml::to_string(&root)?;
+    let path = out.join("fit.toml");
+    mmm_data::write_atomic(&path, |w| w.write_all(toml.as_bytes()))
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     println!(
         "simulated `{}` ({} regions × {} weeks × {} channels) with seed {} into {}",
         scenario.name,
@@ -75,7 +78,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         sim.weeks().len(),
         sim.channels().len(),
         args.seed,
-        args.out.display()
+        out.display()
     );
     Ok(())
 }

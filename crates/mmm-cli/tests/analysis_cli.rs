@@ -157,7 +157,8 @@ fn decision_commands_name_the_channels_whose_activity_barely_moves() {
 #[test]
 fn optimize_writes_an_exact_allocation() {
     let out = tmp("optimize");
-    let bounds = out.join("bounds.toml");
+    // Inputs beside the output directory: a directory of other files is not written into.
+    let bounds = tmp("optimize-inputs").join("bounds.toml");
     std::fs::write(
         &bounds,
         "lower = 0.7\nupper = 1.3\n[channels.search]\nfixed = true\n",
@@ -288,9 +289,10 @@ fn optimize_rejects_bad_input() {
 #[test]
 fn scenarios_compare_plans() {
     let out = tmp("scenarios");
-    let more = out.join("more_tv.csv");
+    let inputs = tmp("scenarios-inputs");
+    let more = inputs.join("more_tv.csv");
     std::fs::write(&more, "channel,spend\ntv,100000\n").unwrap();
-    let none = out.join("no_tv.csv");
+    let none = inputs.join("no_tv.csv");
     std::fs::write(&none, "channel,spend\ntv,0\n").unwrap();
     run(&[
         "scenarios",

@@ -133,6 +133,24 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // Only the contract's files: every one was renamed into place, no temporary is left.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 7);
+    // One run id in the files of the run.
+    let run_id = |f: &str| -> String {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        if f.ends_with(".html") {
+            let tag = "<meta name=\"dcmmm-run-id\" content=\"";
+            let at = text.find(tag).unwrap() + tag.len();
+            return text[at..at + text[at..].find('"').unwrap()].to_string();
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["run_id"].as_str().unwrap().to_string()
+    };
+    let id = run_id("model.json");
+    assert!(id.len() > 17 && &id[15..17] == "Z-", "{id}");
+    for f in ["metrics.json", "summary.json", "report.html"] {
+        assert_eq!(run_id(f), id, "{f}");
+    }
 
     let (header, rows) = read_csv(&out.join("predictions.csv"));
     assert_eq!(header, ["region", "week", "actual", "predicted", "split"]);
@@ -201,6 +219,29 @@ fn fit_writes_the_contract_files_and_predict_forecasts_a_plan() {
         rows.iter()
             .all(|r| r[2].parse::<f64>().unwrap().is_finite())
     );
+
+    // `dir` holds the user's panel and plan but no dcmmm output: refused unless --force.
+    let into_dir = |force: bool| {
+        dcmmm()
+            .args(["predict", "--model"])
+            .arg(out.join("model.json"))
+            .arg("--data")
+            .arg(&plan)
+            .arg("--out")
+            .arg(&dir)
+            .args(force.then_some("--force"))
+            .output()
+            .unwrap()
+    };
+    let refused = into_dir(false);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("holds no dcmmm output"),
+        "{stderr}"
+    );
+    assert!(!dir.join("forecast.csv").exists());
+    assert!(into_dir(true).status.success());
+    assert!(dir.join("forecast.csv").is_file());
 
     // A plan that overlaps the history is refused with a clear message.
     write_panel(&plan, 4, 60, false);
@@ -630,4 +671,68 @@ fn dagma_is_selectable_recorded_in_the_model_and_older_models_load_as_notears() 
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("cyclic"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn doctor_finds_what_is_wrong_with_an_output_directory() {
+    let dir = tmp("doctor");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let out = dir.join("fit");
+    let fit = fit_sales(&panel, &["--epochs", "20", "--holdout-weeks", "8"], &out);
+    assert!(
+        fit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fit.stderr)
+    );
+    let doctor = || {
+        let o = dcmmm().arg("doctor").arg(&out).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("consistent"), "{stdout}");
+
+    // A prediction changed in its tenth digit.
+    let path = out.join("predictions.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[5].split(',').map(String::from).collect();
+    let v: f64 = cells[3].parse().unwrap();
+    cells[3] = (v * (1.0 + 1e-8)).to_string();
+    lines[5] = cells.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    // metrics.json from another run, dag.json gone, a write interrupted.
+    let metrics = out.join("metrics.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    m["run_id"] = "20200101T000000Z-1".into();
+    std::fs::write(&metrics, m.to_string()).unwrap();
+    std::fs::remove_file(out.join("dag.json")).unwrap();
+    std::fs::write(out.join(".summary.json.tmp-1-0"), "{").unwrap();
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(1), "{stdout}");
+    for expected in [
+        "problem: dag.json is missing",
+        "problem: .summary.json.tmp-1-0 is the temporary file of a write that did not finish",
+        "problem: metrics.json has run id `20200101T000000Z-1`, model.json `",
+        "problem: predictions.csv:6: ",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` not in:\n{stdout}");
+    }
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+
+    // A truncated model.
+    let model = out.join("model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, &text[..text.len() / 2]).unwrap();
+    let (code, stdout) = doctor();
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("problem: model.json does not load: invalid model file:"),
+        "{stdout}"
+    );
 }

@@ -275,4 +275,15 @@ pub enum Error {
         /// Its mean (NaN when it has no observed training week).
         mean: f64,
     },
+    /// A channel or control name cannot name a component of the decomposition
+    /// (`check_component_names`).
+    #[error("{path}: name `{name}`: {problem}")]
+    ComponentName {
+        /// The file the names come from (the panel or `model.json`).
+        path: PathBuf,
+        /// The name.
+        name: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }

@@ -343,6 +343,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     }
     let control_idx = ctx.expand(&spec.controls, "control", &taken)?;
     let channels: Vec<String> = media_idx.iter().map(|&i| headers[i].clone()).collect();
+    let control_names: Vec<String> = control_idx.iter().map(|&i| headers[i].clone()).collect();
     let mut spend_idx: Vec<Option<usize>> = vec![None; channels.len()];
     for (ch, col) in &spec.spend {
         let c = channels.iter().position(|n| n == ch).ok_or_else(|| {
@@ -377,6 +378,8 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
             });
         }
     }
+
+    crate::names::check_component_names(path, &channels, &control_names)?;
 
     // Numeric columns in value order: target, media, given spend, controls.
     let mut numeric: Vec<(usize, &str)> = vec![(target_idx, "target")];
@@ -727,7 +730,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         regions,
         weeks,
         channels,
-        controls: control_idx.iter().map(|&i| headers[i].clone()).collect(),
+        controls: control_names,
         target,
         media,
         spend,

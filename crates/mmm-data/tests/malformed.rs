@@ -272,6 +272,40 @@ fn role_conflict_and_bad_spend_mapping() {
 }
 
 #[test]
+fn names_that_would_collide_in_contributions_are_refused() {
+    let panel = |header: &str| {
+        format!("region,week,sales,{header}\nr,2024-01-01,10,1,2\nr,2024-01-08,11,2,3\n")
+    };
+    let spec = |media: &[&str], controls: &[&str]| ColumnSpec {
+        target: "sales".into(),
+        media: media.iter().map(|s| s.to_string()).collect(),
+        controls: controls.iter().map(|s| s.to_string()).collect(),
+        region: Some("region".into()),
+        time: "week".into(),
+        spend: Vec::new(),
+    };
+    let path = Path::new("names.csv");
+    for (header, media, controls, name) in [
+        ("tv,baseline", &["tv", "baseline"][..], &[][..], "baseline"),
+        ("tv,trend", &["tv"][..], &["trend"][..], "trend"),
+        ("seasonality,tv", &["*"][..], &[][..], "seasonality"),
+    ] {
+        let e = parse_panel(path, panel(header).as_bytes(), &spec(media, controls)).unwrap_err();
+        assert!(
+            matches!(&e, Error::ComponentName { name: n, .. } if n == name),
+            "{header}: {e}"
+        );
+        assert!(e.to_string().starts_with("names.csv: name `"), "{e}");
+    }
+    // An empty header picked up by a glob.
+    let e = parse_panel(path, panel("tv,").as_bytes(), &spec(&["*"], &[])).unwrap_err();
+    assert!(e.to_string().contains("a channel name is empty"), "{e}");
+    // Any other Unicode is a name like any other.
+    let loaded = parse_panel(path, panel("télé,検索 <b>").as_bytes(), &spec(&["*"], &[])).unwrap();
+    assert_eq!(loaded.panel.channels, ["télé", "検索 <b>"]);
+}
+
+#[test]
 fn missing_file_is_an_io_error() {
     let e = load_panel(Path::new("/nonexistent/panel.csv"), &spec()).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");

@@ -160,6 +160,11 @@ impl Default for ModelConfig {
     }
 }
 
+/// Largest GRU hidden size accepted (bounds the parameter count a `model.json` can ask for).
+pub const MAX_HIDDEN: usize = 1024;
+/// Most yearly Fourier harmonics accepted: 26 cycles a year is the fastest weekly data resolve.
+pub const MAX_FOURIER_HARMONICS: usize = 26;
+
 impl ModelConfig {
     /// The fractions (summing to 1) in which `initial_media_share` is split across `channels`
     /// channels: `initial_media_split` normalised, or equal.
@@ -176,8 +181,16 @@ impl ModelConfig {
     /// Checks every value, naming the first offending key.
     pub fn validate(&self) -> Result<()> {
         let bad = |key: &str, why: &str| Err(Error::Config(format!("`{key}` {why}")));
-        if self.hidden == 0 {
-            return bad("hidden", "must be at least 1");
+        if !(1..=MAX_HIDDEN).contains(&self.hidden) {
+            return bad("hidden", &format!("must lie in 1..={MAX_HIDDEN}"));
+        }
+        if self.fourier_harmonics > MAX_FOURIER_HARMONICS {
+            return bad(
+                "fourier_harmonics",
+                &format!(
+                    "must be at most {MAX_FOURIER_HARMONICS} (weekly data resolve no faster cycle)"
+                ),
+            );
         }
         if !(0.0..1.0).contains(&self.effect_modulation) {
             return bad(
@@ -232,6 +245,25 @@ mod tests {
         };
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("effect_modulation"), "{err}");
+        for (cfg, key) in [
+            (
+                ModelConfig {
+                    hidden: MAX_HIDDEN + 1,
+                    ..ModelConfig::default()
+                },
+                "hidden",
+            ),
+            (
+                ModelConfig {
+                    fourier_harmonics: 27,
+                    ..ModelConfig::default()
+                },
+                "fourier_harmonics",
+            ),
+        ] {
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
         let mut cfg = ModelConfig::default();
         cfg.penalties.gru = f64::NAN;
         assert!(

@@ -18,7 +18,10 @@ pub mod model;
 
 pub use calibration::{Calibration, LiftTest};
 pub use causal::{AcyclicityKind, ChannelDag, DagConfig, fit_channel_dag};
-pub use config::{AdstockKind, KernelStart, MediaFit, ModelConfig, Penalties, RegionWeighting};
+pub use config::{
+    AdstockKind, KernelStart, MAX_FOURIER_HARMONICS, MAX_HIDDEN, MediaFit, ModelConfig, Penalties,
+    RegionWeighting,
+};
 pub use inputs::ModelInputs;
 pub use layout::Layout;
 pub use model::{ChannelSeeds, Decomposition, Loss, Model, Tape};

@@ -76,6 +76,11 @@ pub struct FittedModel {
     pub format: String,
     /// Layout version, [`MODEL_VERSION`] when written by this build.
     pub version: u32,
+    /// Identifier of the `dcmmm fit` run that wrote this file; the run's `metrics.json`,
+    /// `summary.json` and `report.html` carry the same one. Empty for fits through the library
+    /// and files saved before run ids.
+    #[serde(default)]
+    pub run_id: String,
     /// The configuration of the fit.
     pub config: FitConfig,
     /// Column roles of the input file.
@@ -242,6 +247,7 @@ pub(crate) fn fit_panel_screening(
     let mut fitted = FittedModel {
         format: MODEL_FORMAT.into(),
         version: MODEL_VERSION,
+        run_id: String::new(),
         config: cfg.clone(),
         columns: columns.clone(),
         regions: panel.regions.clone(),
@@ -563,7 +569,37 @@ impl FittedModel {
             controls: scale3(&d.controls),
             channels: scale3(&d.channels),
         };
-        Ok((scale(&tape.prediction), decomposition))
+        let prediction = scale(&tape.prediction);
+        self.check_finite(panel, &prediction, &decomposition)?;
+        Ok((prediction, decomposition))
+    }
+
+    /// An error naming the first observed region-week of `panel` whose prediction or a component
+    /// of whose decomposition is not finite (parameters or data so large that the model
+    /// overflows).
+    fn check_finite(
+        &self,
+        panel: &Panel,
+        prediction: &Array2<f64>,
+        d: &Decomposition,
+    ) -> Result<()> {
+        let parts = [&d.baseline, &d.trend, &d.seasonality, prediction];
+        let cells = d.controls.outer_iter().chain(d.channels.outer_iter());
+        let bad = |(r, t): (usize, usize)| {
+            panel.observed[[r, t]]
+                && (parts.iter().any(|a| !a[[r, t]].is_finite())
+                    || cells.clone().any(|a| !a[[r, t]].is_finite()))
+        };
+        match ndarray::indices(prediction.dim())
+            .into_iter()
+            .find(|&i| bad(i))
+        {
+            Some((r, t)) => Err(Error::NonFinitePrediction {
+                region: self.regions[r].clone(),
+                week: panel.weeks[t].to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Total (direct + DAG-mediated) contribution of each channel over all weeks of `panel`, in
@@ -624,16 +660,15 @@ impl FittedModel {
             .collect())
     }
 
-    /// Writes `model.json`.
+    /// Writes `model.json` (atomically: `mmm_data::write_atomic`).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let file =
-            std::fs::File::create(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
-        serde_json::to_writer(std::io::BufWriter::new(file), self)
-            .map_err(|e| Error::ModelFile(e.to_string()))
+        mmm_data::write_atomic(path, |w| Ok(serde_json::to_writer(w, self)?))
+            .map_err(|e| Error::Io(path.display().to_string(), e))
     }
 
     /// Reads `model.json`, checking the format tag and version first so that a file from another
-    /// version gets a clear message rather than a field-by-field parse error.
+    /// version gets a clear message rather than a field-by-field parse error, then every field
+    /// against the others ([`FittedModel::validate`]).
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
@@ -656,12 +691,7 @@ impl FittedModel {
         }
         let model: FittedModel = serde_json::from_value(head)
             .map_err(|e| Error::ModelFile(format!("{}: {e}", path.display())))?;
-        if model.params.len() != model.model()?.n_params() {
-            return Err(Error::ModelFile(format!(
-                "{}: parameter count does not match the configuration",
-                path.display()
-            )));
-        }
+        model.validate(&path.display().to_string())?;
         Ok(model)
     }
 

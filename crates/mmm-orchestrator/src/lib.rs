@@ -5,7 +5,8 @@
 //! inside the model's forward and backward passes (rayon over region chunks in the GRU, over
 //! channels in the transforms), always with fixed-order reductions.
 //!
-//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
+//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`, checked
+//! field by field when loaded: [`validate`]);
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
 //! share; [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
 //! show how much of that the data decide;
@@ -19,6 +20,7 @@ pub mod fit;
 pub mod metrics;
 pub mod stability;
 pub mod train;
+pub mod validate;
 pub mod variation;
 
 pub use attribution::ChannelSummary;
@@ -60,6 +62,27 @@ pub enum Error {
     /// `model.json` is malformed.
     #[error("invalid model file: {0}")]
     ModelFile(String),
+    /// A field of `model.json` disagrees with the others or is out of range.
+    #[error("{path}: {field}: {problem}")]
+    InvalidModel {
+        /// The file.
+        path: String,
+        /// The field, as a path into the JSON (`dag.weights[3]`).
+        field: String,
+        /// What was expected and found.
+        problem: String,
+    },
+    /// The model's prediction overflowed: its parameters, or the data it was given, are out of
+    /// range.
+    #[error(
+        "the prediction for region `{region}`, week {week} is not finite: the model's parameters or the data are out of range"
+    )]
+    NonFinitePrediction {
+        /// The region.
+        region: String,
+        /// The week.
+        week: String,
+    },
     /// `model.json` was written by another version of dcmmm.
     #[error(
         "{path}: model file version {found}, this dcmmm reads version {expected}; refit the model with this version"

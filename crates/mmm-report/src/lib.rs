@@ -155,6 +155,7 @@ pub fn render_data(data: &ReportData, input: &ReportInput<'_>) -> Result<String>
         TEMPLATE,
         &[
             ("TITLE", &escape::html(&title)),
+            ("RUN_ID", &escape::html(&input.fitted.run_id)),
             ("SUMMARY", &summary),
             ("PLOTLY_VERSION", PLOTLY_VERSION),
             ("PLOTLY", PLOTLY_JS),
@@ -167,7 +168,8 @@ pub fn render_data(data: &ReportData, input: &ReportInput<'_>) -> Result<String>
 /// Writes the report to `path`.
 pub fn write_report(input: &ReportInput<'_>, path: &Path) -> Result<()> {
     let html = render_report(input)?;
-    std::fs::write(path, html).map_err(|e| Error::Io(path.display().to_string(), e))
+    mmm_data::write_atomic(path, |w| w.write_all(html.as_bytes()))
+        .map_err(|e| Error::Io(path.display().to_string(), e))
 }
 
 #[cfg(test)]

@@ -702,6 +702,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     if let Some(src) = input.source {
         fact("data file", src.to_string());
     }
+    if !f.run_id.is_empty() {
+        fact("run id", f.run_id.clone());
+    }
     fact("target", f.columns.target.clone());
     fact(
         "shape",

@@ -359,66 +359,72 @@ impl Simulation {
         };
         std::fs::create_dir_all(dir).map_err(|e| werr(dir, &e))?;
 
-        let path = dir.join("panel.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| werr(&path, &e))?;
-        let national = self.regions.len() == 1;
-        let mut header: Vec<String> = Vec::new();
-        if !national {
-            header.push("region".into());
-        }
-        header.extend(["week".to_string(), "sales".to_string()]);
-        header.extend(self.channels.iter().cloned());
-        for (c, imp) in self.channels.iter().zip(&self.impressions) {
-            if *imp {
-                header.push(format!("{c}_spend"));
-            }
-        }
-        header.extend(self.controls.iter().cloned());
-        w.write_record(&header).map_err(|e| werr(&path, &e))?;
         let (nr, nt, nc) = self.media.dim();
-        let mut rec: Vec<String> = Vec::with_capacity(header.len());
-        for r in 0..nr {
-            for t in self.start[r]..nt {
-                rec.clear();
-                if !national {
-                    rec.push(self.regions[r].clone());
-                }
-                rec.push(self.weeks[t].to_string());
-                rec.push(self.sales[[r, t]].to_string());
-                rec.extend((0..nc).map(|c| self.media[[r, t, c]].to_string()));
-                for c in (0..nc).filter(|&c| self.impressions[c]) {
-                    rec.push(self.spend[[r, t, c]].to_string());
-                }
-                rec.extend(
-                    (0..self.controls.len()).map(|k| self.control_values[[r, t, k]].to_string()),
-                );
-                w.write_record(&rec).map_err(|e| werr(&path, &e))?;
+        let path = dir.join("panel.csv");
+        mmm_data::write_csv_atomic(&path, |w| {
+            let national = self.regions.len() == 1;
+            let mut header: Vec<String> = Vec::new();
+            if !national {
+                header.push("region".into());
             }
-        }
-        w.flush().map_err(|e| werr(&path, &e))?;
+            header.extend(["week".to_string(), "sales".to_string()]);
+            header.extend(self.channels.iter().cloned());
+            for (c, imp) in self.channels.iter().zip(&self.impressions) {
+                if *imp {
+                    header.push(format!("{c}_spend"));
+                }
+            }
+            header.extend(self.controls.iter().cloned());
+            w.write_record(&header)?;
+            let mut rec: Vec<String> = Vec::with_capacity(header.len());
+            for r in 0..nr {
+                for t in self.start[r]..nt {
+                    rec.clear();
+                    if !national {
+                        rec.push(self.regions[r].clone());
+                    }
+                    rec.push(self.weeks[t].to_string());
+                    rec.push(self.sales[[r, t]].to_string());
+                    rec.extend((0..nc).map(|c| self.media[[r, t, c]].to_string()));
+                    for c in (0..nc).filter(|&c| self.impressions[c]) {
+                        rec.push(self.spend[[r, t, c]].to_string());
+                    }
+                    rec.extend(
+                        (0..self.controls.len())
+                            .map(|k| self.control_values[[r, t, k]].to_string()),
+                    );
+                    w.write_record(&rec)?;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| werr(&path, &e))?;
 
         let path = dir.join("truth_contributions.csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| werr(&path, &e))?;
-        w.write_record(["region", "week", "component", "value"])
-            .map_err(|e| werr(&path, &e))?;
-        for r in 0..nr {
-            for t in self.start[r]..nt {
-                let week = self.weeks[t].to_string();
-                for (i, name) in self.component_names.iter().enumerate() {
-                    let v = self.components[[r, t, i]].to_string();
-                    w.write_record([self.regions[r].as_str(), &week, name, &v])
-                        .map_err(|e| werr(&path, &e))?;
+        mmm_data::write_csv_atomic(&path, |w| {
+            w.write_record(["region", "week", "component", "value"])?;
+            for r in 0..nr {
+                for t in self.start[r]..nt {
+                    let week = self.weeks[t].to_string();
+                    for (i, name) in self.component_names.iter().enumerate() {
+                        let v = self.components[[r, t, i]].to_string();
+                        w.write_record([self.regions[r].as_str(), &week, name, &v])?;
+                    }
                 }
             }
-        }
-        w.flush().map_err(|e| werr(&path, &e))?;
+            Ok(())
+        })
+        .map_err(|e| werr(&path, &e))?;
 
         let path = dir.join("truth.json");
         let json = serde_json::to_string_pretty(&self.truth).map_err(|e| werr(&path, &e))?;
-        std::fs::write(&path, json).map_err(|e| werr(&path, &e))?;
+        mmm_data::write_atomic(&path, |w| w.write_all(json.as_bytes()))
+            .map_err(|e| werr(&path, &e))?;
 
         let path = dir.join("scenario.toml");
-        std::fs::write(&path, self.scenario.to_toml()).map_err(|e| werr(&path, &e))?;
+        let toml = self.scenario.to_toml();
+        mmm_data::write_atomic(&path, |w| w.write_all(toml.as_bytes()))
+            .map_err(|e| werr(&path, &e))?;
         Ok(())
     }
 }

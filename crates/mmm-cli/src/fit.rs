@@ -215,6 +215,9 @@ pub fn run(args: &FitArgs) -> Result<()> {
         .map(ToString::to_string)
         .collect();
     crate::print_caveats(&fitted, false);
+    if let Some(note) = fitted.left_out_note() {
+        eprintln!("note: {note}");
+    }
     let source = resolved.data.display().to_string();
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),

@@ -117,6 +117,12 @@ pub struct FittedModel {
     /// screen's media share was implausible and the model was fitted jointly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub screened_media: Option<ScreenedMedia>,
+    /// Regions left out of training because they have fewer than [`MIN_REGION_FIT_WEEKS`]
+    /// observed weeks before the validation slice (new markets, late starts): the model forecasts
+    /// them from its shared terms at the level of their own training mean, or of the pooled
+    /// training mean when they have no training week ([`FittedModel::left_out_note`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
     /// The data history.
     pub history: History,
 }
@@ -226,9 +232,27 @@ pub(crate) fn fit_panel_screening(
         validation_weeks,
         mmm_data::DEFAULT_MIN_TRAIN_WEEKS,
     )?;
-    let target_scaler = TargetScaler::fit(panel, split.train.clone())?;
-    let media_scaler = MediaScaler::fit(panel, split.train.clone())?;
-    let control_scaler = ControlScaler::fit(panel, split.train.clone());
+    // Regions with too few observed weeks to learn their terms from are left out of training;
+    // `train_panel` is the panel with their training weeks unobserved, so that neither the
+    // screens nor the loss read them, and the model forecasts them from the shared terms at their
+    // fallback level (`TargetScaler::fit_trained`).
+    let trained = trained_regions(panel, split.fit_weeks());
+    if !trained.iter().any(|&k| k) {
+        return Err(Error::NoTrainableRegion {
+            needed: MIN_REGION_FIT_WEEKS,
+        });
+    }
+    let left_out: Vec<usize> = (0..panel.n_regions()).filter(|&r| !trained[r]).collect();
+    let train_panel = without_training_weeks(panel, &left_out, split.train.clone());
+    let train_panel = &train_panel;
+    let target_scaler = TargetScaler::fit_trained(panel, split.train.clone(), &trained)?;
+    let media_scaler = MediaScaler::fit_media(
+        train_panel,
+        &train_panel.media,
+        &target_scaler.size_factors(),
+        split.train.clone(),
+    );
+    let control_scaler = ControlScaler::fit(train_panel, split.train.clone());
     let history = History {
         target: panel
             .target
@@ -259,17 +283,18 @@ pub(crate) fn fit_panel_screening(
         fit_seconds: 0.0,
         kernel_start: None,
         screened_media: None,
+        left_out: left_out.iter().map(|&r| panel.regions[r].clone()).collect(),
         history,
     };
-    let mut inputs = fitted.inputs_for(panel)?;
+    let mut inputs = fitted.inputs_for(train_panel)?;
     let mut model = fitted.model()?;
     let weights = model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
     let screened =
         if cfg.model.adstock == AdstockKind::Weibull && cfg.model.media_fit == MediaFit::Screen {
-            let experiments = screen_experiments(&fitted, panel, &inputs, &train_weights)?;
+            let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
             screen_media(
-                panel,
+                train_panel,
                 &inputs,
                 split.train.clone(),
                 screen_sample,
@@ -304,13 +329,13 @@ pub(crate) fn fit_panel_screening(
         if cfg.model.adstock == AdstockKind::Weibull
             && cfg.model.kernel_start == KernelStart::Screen
             && let Some((kernels, starts)) =
-                screen_kernels(panel, &inputs, split.train.clone(), screen_sample)?
+                screen_kernels(train_panel, &inputs, split.train.clone(), screen_sample)?
         {
             fitted.kernel_start = Some(kernels);
             model = model.with_adstock_start(starts)?;
         }
     }
-    if let Some(cal) = calibration_for(&fitted, panel, &inputs, &train_weights)? {
+    if let Some(cal) = calibration_for(&fitted, train_panel, &inputs, &train_weights)? {
         inputs = inputs.with_calibration(cal)?;
     }
     let outcome = train(
@@ -340,6 +365,41 @@ pub(crate) fn fit_panel_screening(
 /// forecast of three of the four one-region example panels clearly worse (docs/model.md §8); from 40
 /// regions up it helped. Between 1 and 40 nothing was measured: 10 is a conservative guess.
 pub const SCREEN_MIN_REGIONS: usize = 10;
+
+/// Fewest observed weeks before the validation slice a region needs to be trained: its level,
+/// trend and season are learnt from them, and a trend through fewer than a quarter of weeks
+/// extrapolates noise. Regions with fewer are left out of training ([`FittedModel::left_out`]).
+/// A plausibility bound, not a tuned value.
+pub const MIN_REGION_FIT_WEEKS: usize = 13;
+
+/// Per region, whether it has at least [`MIN_REGION_FIT_WEEKS`] observed weeks in `fit_weeks`.
+fn trained_regions(panel: &Panel, fit_weeks: std::ops::Range<usize>) -> Vec<bool> {
+    panel
+        .observed
+        .rows()
+        .into_iter()
+        .map(|row| fit_weeks.clone().filter(|&t| row[t]).count() >= MIN_REGION_FIT_WEEKS)
+        .collect()
+}
+
+/// `panel` with the `weeks` of the regions `left_out` unobserved (target NaN).
+fn without_training_weeks<'a>(
+    panel: &'a Panel,
+    left_out: &[usize],
+    weeks: std::ops::Range<usize>,
+) -> std::borrow::Cow<'a, Panel> {
+    if left_out.is_empty() {
+        return std::borrow::Cow::Borrowed(panel);
+    }
+    let mut p = panel.clone();
+    for &r in left_out {
+        for t in weeks.clone() {
+            p.observed[[r, t]] = false;
+            p.target[[r, t]] = f64::NAN;
+        }
+    }
+    std::borrow::Cow::Owned(p)
+}
 
 /// Largest share of the training target a screened media part may explain; above it the fit
 /// runs jointly. The screen sees only how media and target move together within regions, so a
@@ -723,6 +783,22 @@ impl FittedModel {
                  measures the slope of a curve, a test of the contribution does not \
                  (summary.json \"evidence\", docs/model.md §9)",
                 open.join(", ")
+            )
+        })
+    }
+
+    /// A note naming the regions left out of training ([`FittedModel::left_out`]) and how they
+    /// are forecast; `None` when every region was trained.
+    pub fn left_out_note(&self) -> Option<String> {
+        (!self.left_out.is_empty()).then(|| {
+            format!(
+                "{} region(s) left out of training, with fewer than {MIN_REGION_FIT_WEEKS} \
+                 observed weeks before the validation slice: {}; they are forecast from the \
+                 shared terms (trend, season, media, controls) at the level of their own training \
+                 mean, or of the pooled training mean when they have no training week \
+                 (docs/model.md §5)",
+                self.left_out.len(),
+                self.left_out.join(", ")
             )
         })
     }

@@ -842,3 +842,64 @@ fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike
     };
     assert!(older.undetermined().is_empty());
 }
+
+/// `p` with region `r` first observed in week `start` (a new market).
+fn starting_late(mut p: Panel, r: usize, start: usize) -> Panel {
+    for t in 0..start {
+        p.observed[[r, t]] = false;
+        p.target[[r, t]] = f64::NAN;
+    }
+    p
+}
+
+#[test]
+fn a_region_that_starts_in_the_holdout_is_left_out_and_forecast_at_the_pooled_level() {
+    // Region 2 starts in week 55, inside the holdout (52..60): no training week.
+    let p = starting_late(panel(3, 60), 2, 55);
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(fitted.left_out, vec!["r2".to_string()]);
+    let note = fitted.left_out_note().unwrap();
+    assert!(note.contains("r2") && note.contains("pooled"), "{note}");
+    // Its level is the pooled training mean of the trained regions (the baselines' fallback).
+    let pooled = {
+        let cells: Vec<f64> = (0..2)
+            .flat_map(|r| (0..52).map(move |t| (r, t)))
+            .filter(|&(r, t)| p.observed[[r, t]])
+            .map(|(r, t)| p.target[[r, t]])
+            .collect();
+        cells.iter().sum::<f64>() / cells.len() as f64
+    };
+    assert!((fitted.target_scaler.means[2] - pooled).abs() < 1e-9 * pooled);
+    let (pred, _) = fitted.predict(&p).unwrap();
+    assert!(pred.iter().all(|v| v.is_finite()), "every cell is forecast");
+    // The holdout forecast of the new region sits near the pooled level, not at zero.
+    let mean: f64 = (55..60).map(|t| pred[[2, t]]).sum::<f64>() / 5.0;
+    assert!((mean / pooled - 1.0).abs() < 0.5, "{mean} against {pooled}");
+    let card = crate::Scorecard::compute(&fitted, &p, &pred).unwrap();
+    assert!(card.holdout.unwrap().r2_pooled.is_finite());
+}
+
+#[test]
+fn a_region_with_too_few_training_weeks_is_left_out_at_its_own_level() {
+    // Region 1 starts in week 40: 6 observed weeks before the validation slice (46..52).
+    let p = starting_late(panel(3, 60), 1, 40);
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(fitted.left_out, vec!["r1".to_string()]);
+    let own = (40..52).map(|t| p.target[[1, t]]).sum::<f64>() / 12.0;
+    assert!((fitted.target_scaler.means[1] - own).abs() < 1e-9 * own);
+    // Left out of training: no loss cell reaches its level, which stays where it starts (1 on
+    // the scaled target, i.e. its own training mean).
+    let base = fitted.model().unwrap().layout().base.start;
+    assert_eq!(fitted.params[base + 1], 1.0);
+    assert_ne!(fitted.params[base], 1.0);
+    // With every region trained nothing is left out.
+    let full = fit_panel(&panel(3, 60), &ColumnSpec::default(), &quick_config(), &mut |_| {});
+    assert!(full.unwrap().left_out.is_empty());
+}
+
+#[test]
+fn a_panel_without_any_trainable_region_is_an_error_not_a_panic() {
+    let p = starting_late(starting_late(panel(2, 60), 0, 50), 1, 50);
+    let e = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap_err();
+    assert!(matches!(e, crate::Error::NoTrainableRegion { needed: 13 }), "{e}");
+}

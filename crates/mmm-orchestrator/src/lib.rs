@@ -24,8 +24,8 @@ pub mod variation;
 pub use attribution::ChannelSummary;
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
-    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MODEL_FORMAT, MODEL_VERSION,
-    SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
+    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
+    MODEL_VERSION, SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 /// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).
@@ -71,6 +71,15 @@ pub enum Error {
         found: u64,
         /// Version this build reads.
         expected: u32,
+    },
+    /// No region has enough observed training weeks to be trained.
+    #[error(
+        "no region has {needed} observed weeks before the validation slice; shorten the holdout \
+         or the validation slice (`--holdout-weeks`, `[train] validation_weeks`)"
+    )]
+    NoTrainableRegion {
+        /// Observed weeks a region needs ([`MIN_REGION_FIT_WEEKS`]).
+        needed: usize,
     },
     /// The loss became NaN or infinite.
     #[error(

@@ -218,6 +218,9 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if let Some(note) = fitted.left_out_note() {
         eprintln!("note: {note}");
     }
+    for w in &fitted.warnings {
+        eprintln!("warning: {w}");
+    }
     let source = resolved.data.display().to_string();
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
@@ -494,7 +497,7 @@ fn print_summary(
                 let _ = writeln!(s, "  note: {note}");
             }
         }
-        Some(m) => {
+        Some(m) if m.media_share >= mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE => {
             let _ = writeln!(
                 s,
                 "media part: trained jointly — the media screen gave the media {:.0} % of the \
@@ -503,7 +506,17 @@ fn print_summary(
                 100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
             );
         }
+        Some(_) => {
+            let _ = writeln!(
+                s,
+                "media part: trained jointly — it forecast the validation slice better than the \
+                 two-stage fit"
+            );
+        }
         None => {}
+    }
+    if let Some(path) = &fitted.path {
+        let _ = writeln!(s, "{}", path.describe());
     }
     let _ = writeln!(s, "{}", line("train", &card.train));
     if let Some(h) = &card.holdout {

@@ -25,7 +25,8 @@ pub use attribution::ChannelSummary;
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
     FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
-    MODEL_VERSION, SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
+    MODEL_VERSION, PathChoice, PathScore, SCREEN_MIN_REGIONS, ScreenedMedia, ValidationScore,
+    fit_panel,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 /// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).

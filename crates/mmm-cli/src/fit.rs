@@ -95,7 +95,8 @@ struct FitFile {
     lift_test: Vec<LiftTestSpec>,
 }
 
-fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
+/// The fit configuration of `args` (config file, then flags) with `holdout_weeks` held out.
+pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
     let file = match &args.panel.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -265,7 +266,8 @@ pub fn write_outputs(
     Ok(())
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -305,20 +305,19 @@ pub(crate) fn fit_panel_screening(
     let base_model = fitted.model()?;
     let weights = base_model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
-    let screened = if cfg.model.adstock == AdstockKind::Weibull
-        && cfg.model.media_fit != MediaFit::Joint
-    {
-        let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
-        screen_media(
-            train_panel,
-            &inputs,
-            split.train.clone(),
-            screen_sample,
-            experiments,
-        )?
-    } else {
-        None
-    };
+    let screened =
+        if cfg.model.adstock == AdstockKind::Weibull && cfg.model.media_fit != MediaFit::Joint {
+            let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
+            screen_media(
+                train_panel,
+                &inputs,
+                split.train.clone(),
+                screen_sample,
+                experiments,
+            )?
+        } else {
+            None
+        };
     let plausible = screened
         .as_ref()
         .filter(|m| m.media_share < MAX_SCREENED_MEDIA_SHARE);
@@ -460,7 +459,10 @@ impl PathChoice {
             })
             .collect();
         let margin = self.margin().map_or_else(String::new, |m| {
-            format!(" (validation loss {:.1} % below the other path's)", 100.0 * m)
+            format!(
+                " (validation loss {:.1} % below the other path's)",
+                100.0 * m
+            )
         });
         format!(
             "media path chosen on the validation slice: {}{margin} — {}",
@@ -983,7 +985,11 @@ impl FittedModel {
         let worse_wmape = wmape.filter(|b| v.model.wmape > b.holdout.wmape);
         if worse_within.is_some() || worse_wmape.is_some() {
             let weeks = &self.split.validation;
-            let name = |i: usize| self.weeks.get(i).map_or_else(String::new, ToString::to_string);
+            let name = |i: usize| {
+                self.weeks
+                    .get(i)
+                    .map_or_else(String::new, ToString::to_string)
+            };
             let mut parts = Vec::new();
             if let Some(b) = within {
                 parts.push(format!(

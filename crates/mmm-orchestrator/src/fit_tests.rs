@@ -9,7 +9,9 @@ use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_testkit::seeded_uniform;
 use ndarray::{Array2, Array3};
 
-fn panel(r_n: usize, t_n: usize) -> Panel {
+/// `r_n` regions × `t_n` weeks, two channels and one control, the target linear in them; region 0
+/// starts a week late.
+pub(crate) fn panel(r_n: usize, t_n: usize) -> Panel {
     let media = Array3::from_shape_vec((r_n, t_n, 2), seeded_uniform(1, r_n * t_n * 2, 0.0, 100.0))
         .unwrap();
     let controls =
@@ -863,7 +865,7 @@ fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike
 }
 
 /// `p` with region `r` first observed in week `start` (a new market).
-fn starting_late(mut p: Panel, r: usize, start: usize) -> Panel {
+pub(crate) fn starting_late(mut p: Panel, r: usize, start: usize) -> Panel {
     for t in 0..start {
         p.observed[[r, t]] = false;
         p.target[[r, t]] = f64::NAN;
@@ -912,7 +914,12 @@ fn a_region_with_too_few_training_weeks_is_left_out_at_its_own_level() {
     assert_eq!(fitted.params[base + 1], 1.0);
     assert_ne!(fitted.params[base], 1.0);
     // With every region trained nothing is left out.
-    let full = fit_panel(&panel(3, 60), &ColumnSpec::default(), &quick_config(), &mut |_| {});
+    let full = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &quick_config(),
+        &mut |_| {},
+    );
     assert!(full.unwrap().left_out.is_empty());
 }
 
@@ -920,7 +927,10 @@ fn a_region_with_too_few_training_weeks_is_left_out_at_its_own_level() {
 fn a_panel_without_any_trainable_region_is_an_error_not_a_panic() {
     let p = starting_late(starting_late(panel(2, 60), 0, 50), 1, 50);
     let e = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap_err();
-    assert!(matches!(e, crate::Error::NoTrainableRegion { needed: 13 }), "{e}");
+    assert!(
+        matches!(e, crate::Error::NoTrainableRegion { needed: 13 }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -933,7 +943,11 @@ fn the_default_trains_both_media_paths_and_keeps_the_one_that_forecasts_validati
     let paths: Vec<&str> = choice.scores.iter().map(|s| s.path.as_str()).collect();
     assert_eq!(paths, ["two-stage", "joint"]);
     let loss = |i: usize| choice.scores[i].validation_loss.unwrap();
-    let kept = if loss(0) <= loss(1) { "two-stage" } else { "joint" };
+    let kept = if loss(0) <= loss(1) {
+        "two-stage"
+    } else {
+        "joint"
+    };
     assert_eq!(choice.chosen, kept);
     assert!(choice.margin().unwrap() >= 0.0);
     assert!(choice.describe().contains(kept), "{}", choice.describe());
@@ -971,8 +985,13 @@ fn the_default_trains_both_media_paths_and_keeps_the_one_that_forecasts_validati
 
 #[test]
 fn the_self_check_warns_of_a_first_epoch_stop_and_of_a_validation_forecast_behind_the_baseline() {
-    let fitted = fit_panel(&panel(3, 60), &ColumnSpec::default(), &quick_config(), &mut |_| {})
-        .unwrap();
+    let fitted = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &quick_config(),
+        &mut |_| {},
+    )
+    .unwrap();
     let mut f = fitted.clone();
     f.best_epochs = 1;
     let v = f.validation.as_mut().unwrap();
@@ -998,7 +1017,10 @@ fn the_self_check_warns_of_a_first_epoch_stop_and_of_a_validation_forecast_behin
     v.model.r2_within = best_within - 0.5;
     let w = f.self_check();
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("worse than a naive per-region baseline"), "{w:?}");
+    assert!(
+        w[0].contains("worse than a naive per-region baseline"),
+        "{w:?}"
+    );
     assert!(w[0].contains(&format!("{:.3}", best_within - 0.5)), "{w:?}");
     // Behind on wMAPE only.
     let v = f.validation.as_mut().unwrap();
@@ -1009,7 +1031,13 @@ fn the_self_check_warns_of_a_first_epoch_stop_and_of_a_validation_forecast_behin
     let mut converged = quick_config();
     converged.train = converged.train.converged();
     converged.train.epochs = 1;
-    let c = fit_panel(&panel(3, 60), &ColumnSpec::default(), &converged, &mut |_| {}).unwrap();
+    let c = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &converged,
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(c.validation.is_none() && c.self_check().is_empty());
     // What the fit found is what it recorded.
     assert_eq!(fitted.warnings, fitted.self_check());

@@ -6,6 +6,8 @@
 //! channels in the transforms), always with fixed-order reductions.
 //!
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`);
+//! [`backtest`] fits it at several rolling origins and scores each forecast beside the naive
+//! baselines;
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
 //! share; [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
 //! show how much of that the data decide;
@@ -14,6 +16,7 @@
 //! regions' baselines, the variation its effect is identified from.
 
 pub mod attribution;
+pub mod backtest;
 pub mod calibration;
 pub mod fit;
 pub mod metrics;
@@ -22,6 +25,7 @@ pub mod train;
 pub mod variation;
 
 pub use attribution::ChannelSummary;
+pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
     FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,

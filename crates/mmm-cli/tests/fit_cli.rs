@@ -594,6 +594,27 @@ fn a_region_that_starts_in_the_holdout_is_named_and_forecast_not_a_crash() {
         })
         .collect();
     std::fs::write(&panel, kept.join("\n") + "\n").unwrap();
+    // `validate` accepts the panel and names the region the fit will leave out.
+    let output = dcmmm()
+        .args(["validate", "--data"])
+        .arg(&panel)
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+        ])
+        .args(["--holdout-weeks", "8"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("left out of training") && err.ends_with(": c\n"),
+        "{err}"
+    );
     let out = dir.join("out");
     let output = fit_sales(&panel, &["--holdout-weeks", "8", "--epochs", "20"], &out);
     let err = String::from_utf8_lossy(&output.stderr);

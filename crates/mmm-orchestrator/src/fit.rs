@@ -537,8 +537,9 @@ pub const SCREEN_MIN_REGIONS: usize = 10;
 /// A plausibility bound, not a tuned value.
 pub const MIN_REGION_FIT_WEEKS: usize = 13;
 
-/// Per region, whether it has at least [`MIN_REGION_FIT_WEEKS`] observed weeks in `fit_weeks`.
-fn trained_regions(panel: &Panel, fit_weeks: std::ops::Range<usize>) -> Vec<bool> {
+/// Per region, whether it has at least [`MIN_REGION_FIT_WEEKS`] observed weeks in `fit_weeks`
+/// (the training weeks before the validation slice): whether `fit_panel` trains it.
+pub fn trained_regions(panel: &Panel, fit_weeks: std::ops::Range<usize>) -> Vec<bool> {
     panel
         .observed
         .rows()

@@ -117,6 +117,8 @@ pub struct OriginScore {
     pub baselines: Vec<BaselineScore>,
     /// The media path kept (`two-stage` or `joint`).
     pub path: String,
+    /// Both media paths' validation scores when both were trained (`FittedModel::path`).
+    pub paths: Option<crate::PathChoice>,
     /// Epochs selected by validation.
     pub epochs: usize,
     /// The fit's self-check warnings.
@@ -291,6 +293,7 @@ pub fn backtest(
             model,
             baselines: card.baselines,
             path: if two_stage { "two-stage" } else { "joint" }.into(),
+            paths: fitted.path,
             epochs: fitted.best_epochs,
             warnings: fitted.warnings,
             left_out: fitted.left_out,
@@ -360,6 +363,8 @@ mod tests {
         let regions: Vec<usize> = bt.origins.iter().map(|o| o.regions).collect();
         assert_eq!(regions, [2, 3, 3]);
         assert!(bt.origins[0].left_out.is_empty());
+        // Three regions: too few for the media screen, so one path (joint) each time.
+        assert!(bt.origins.iter().all(|o| o.paths.is_none() && o.path == "joint"));
         assert_eq!(bt.origins[1].left_out, ["r2"]);
         for o in &bt.origins {
             assert_eq!(o.baselines.len(), 3);

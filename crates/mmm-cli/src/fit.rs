@@ -492,7 +492,7 @@ fn print_summary(
             let _ = writeln!(
                 s,
                 "media part: chosen by the media screen ({:.0} % of the training target), the rest \
-                 trained around it (two stages; [model] media_fit = \"screen\")",
+                 trained around it (two stages)",
                 100.0 * m.media_share
             );
             if let Some(note) = fitted.undetermined_note() {
@@ -508,11 +508,12 @@ fn print_summary(
                 100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
             );
         }
-        Some(_) => {
+        Some(m) => {
             let _ = writeln!(
                 s,
                 "media part: trained jointly — it forecast the validation slice better than the \
-                 two-stage fit"
+                 two-stage fit (media screen: {:.0} % of the training target)",
+                100.0 * m.media_share
             );
         }
         None => {}

@@ -95,7 +95,7 @@ impl Default for Penalties {
             region_effect: 0.1,
             // Measured on the reference panel (docs/model.md, "Defaults"): regions need their own
             // recent trend; strong shrinkage toward the shared trend cost 0.01 holdout R².
-            region_trend: 0.01,
+            region_trend: 0.05,
             region_season: 0.5,
             trend: 0.0,
             gru: 1e-3,

@@ -8,7 +8,7 @@ use std::process::Command;
 const TASKS: &[(&str, &str)] = &[
     (
         "reproduce",
-        "simulate, fit and score the benchmark table; writes docs/results.md (--large, --data FILE ...)",
+        "simulate, fit and score the benchmark table; writes docs/results.md (about 10 minutes; --full for every seed, restart, lift test and backtest; --help)",
     ),
     (
         "bench",

@@ -96,7 +96,8 @@ struct FitFile {
     lift_test: Vec<LiftTestSpec>,
 }
 
-fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
+/// The fit configuration of `args` (config file, then flags) with `holdout_weeks` held out.
+pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
     let file = match &args.panel.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -216,6 +217,12 @@ pub fn run(args: &FitArgs) -> Result<()> {
         .map(ToString::to_string)
         .collect();
     crate::print_caveats(&fitted, false);
+    if let Some(note) = fitted.left_out_note() {
+        eprintln!("note: {note}");
+    }
+    for w in &fitted.warnings {
+        eprintln!("warning: {w}");
+    }
     let source = resolved.data.display().to_string();
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
@@ -483,14 +490,14 @@ fn print_summary(
             let _ = writeln!(
                 s,
                 "media part: chosen by the media screen ({:.0} % of the training target), the rest \
-                 trained around it (two stages; [model] media_fit = \"screen\")",
+                 trained around it (two stages)",
                 100.0 * m.media_share
             );
             if let Some(note) = fitted.undetermined_note() {
                 let _ = writeln!(s, "  note: {note}");
             }
         }
-        Some(m) => {
+        Some(m) if m.media_share >= mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE => {
             let _ = writeln!(
                 s,
                 "media part: trained jointly — the media screen gave the media {:.0} % of the \
@@ -499,7 +506,18 @@ fn print_summary(
                 100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
             );
         }
+        Some(m) => {
+            let _ = writeln!(
+                s,
+                "media part: trained jointly — it forecast the validation slice better than the \
+                 two-stage fit (media screen: {:.0} % of the training target)",
+                100.0 * m.media_share
+            );
+        }
         None => {}
+    }
+    if let Some(path) = &fitted.path {
+        let _ = writeln!(s, "{}", path.describe());
     }
     let _ = writeln!(s, "{}", line("train", &card.train));
     if let Some(h) = &card.holdout {

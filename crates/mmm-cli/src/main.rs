@@ -1,6 +1,7 @@
 //! `dcmmm`: the command-line entry point. Each subcommand lives in its own module; the column
 //! flags shared by every subcommand that reads a panel are [`panel_args::PanelArgs`].
 
+mod backtest;
 mod curves;
 mod doctor;
 mod fit;
@@ -66,6 +67,9 @@ enum Command {
     /// Fit the model on a panel and write predictions, contributions, metrics, the DAG and model.json.
     #[command(after_help = fit::EXAMPLES)]
     Fit(fit::FitArgs),
+    /// Rolling-origin backtest: fit at several origins, forecast the next weeks, score beside the naive baselines.
+    #[command(after_help = backtest::EXAMPLES)]
+    Backtest(backtest::BacktestArgs),
     /// Forecast planned weeks with a fitted model, continuing its state from the fitted history.
     #[command(after_help = predict::EXAMPLES)]
     Predict(predict::PredictArgs),
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Fit(args) => fit::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Curves(args) => curves::run(&args),

@@ -19,6 +19,9 @@ pub const OUTPUT_FILES: &[&str] = &[
     "model.json",
     "report.html",
     crate::fit::STABILITY_FILE,
+    // backtest
+    "backtest.csv",
+    "backtest.json",
     // predict
     "forecast.csv",
     "forecast_contributions.csv",

@@ -10,6 +10,7 @@ use crate::panel_args::PanelArgs;
 use anyhow::Result;
 use clap::Args;
 use mmm_data::{DEFAULT_MIN_TRAIN_WEEKS, DataSummary, TargetScaler, TimeSplit};
+use mmm_orchestrator::{MIN_REGION_FIT_WEEKS, TrainConfig, fit::trained_regions};
 
 /// Examples shown by `dcmmm validate --help`.
 pub const EXAMPLES: &str = "\
@@ -42,8 +43,26 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         0,
         DEFAULT_MIN_TRAIN_WEEKS,
     )?;
-    TargetScaler::fit(&loaded.panel, split.train.clone())
+    // As `dcmmm fit` with the automatic validation slice: regions with too few weeks before it
+    // are left out of training (named below), every other needs a positive training mean.
+    let validation = TrainConfig::default().validation_weeks_for(loaded.panel.n_regions());
+    let fit_weeks = 0..split.train.end.saturating_sub(validation);
+    let trained = trained_regions(&loaded.panel, fit_weeks);
+    TargetScaler::fit_trained(&loaded.panel, split.train.clone(), &trained)
         .map_err(|e| anyhow::anyhow!("{}: {e}", resolved.data.display()))?;
+    let left_out: Vec<&str> = (0..trained.len())
+        .filter(|&r| !trained[r])
+        .map(|r| loaded.panel.regions[r].as_str())
+        .collect();
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: {} region(s) have fewer than {MIN_REGION_FIT_WEEKS} observed weeks before the \
+             validation slice and will be left out of training, forecast at their training level \
+             (docs/model.md §5): {}",
+            left_out.len(),
+            left_out.join(", ")
+        );
+    }
     let summary = DataSummary::new(&loaded);
     let p = &loaded.panel;
     let holdout_from = p.weeks[split.holdout.start.min(p.n_weeks() - 1)].to_string();

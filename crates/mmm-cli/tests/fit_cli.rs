@@ -674,6 +674,76 @@ fn dagma_is_selectable_recorded_in_the_model_and_older_models_load_as_notears() 
 }
 
 #[test]
+fn a_region_that_starts_in_the_holdout_is_named_and_forecast_not_a_crash() {
+    let dir = tmp("new-market");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    // Region c keeps only its last 5 weeks: all of them in the 8-week holdout.
+    let text = std::fs::read_to_string(&panel).unwrap();
+    let c_rows = text.lines().filter(|l| l.starts_with("c,")).count();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter({
+            let mut c_seen = 0;
+            move |l| {
+                if !l.starts_with("c,") {
+                    return true;
+                }
+                c_seen += 1;
+                c_seen > c_rows - 5
+            }
+        })
+        .collect();
+    std::fs::write(&panel, kept.join("\n") + "\n").unwrap();
+    // `validate` accepts the panel and names the region the fit will leave out.
+    let output = dcmmm()
+        .args(["validate", "--data"])
+        .arg(&panel)
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+        ])
+        .args(["--holdout-weeks", "8"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("left out of training") && err.ends_with(": c\n"),
+        "{err}"
+    );
+    let out = dir.join("out");
+    let output = fit_sales(&panel, &["--holdout-weeks", "8", "--epochs", "20"], &out);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.contains("left out of training") && err.contains(": c;"),
+        "{err}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["left_out"], serde_json::json!(["c"]));
+    assert!(metrics["holdout"]["r2_pooled"].is_f64());
+    assert!(metrics["warnings"].is_array());
+    let (_, rows) = read_csv(&out.join("predictions.csv"));
+    let c_holdout: Vec<f64> = rows
+        .iter()
+        .filter(|r| r[0] == "c")
+        .map(|r| r[3].parse().unwrap())
+        .collect();
+    assert_eq!(c_holdout.len(), 5);
+    assert!(
+        c_holdout.iter().all(|v| v.is_finite() && *v > 0.0),
+        "{c_holdout:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn doctor_finds_what_is_wrong_with_an_output_directory() {
     let dir = tmp("doctor");
     let panel = dir.join("panel.csv");
@@ -735,4 +805,110 @@ fn doctor_finds_what_is_wrong_with_an_output_directory() {
         stdout.contains("problem: model.json does not load: invalid model file:"),
         "{stdout}"
     );
+}
+
+#[test]
+fn backtest_fits_each_origin_and_writes_the_table_beside_the_baselines() {
+    let dir = tmp("backtest");
+    let panel = dir.join("panel.csv");
+    write_panel(&panel, 60, 0, true);
+    let out = dir.join("bt");
+    let output = dcmmm()
+        .args(["backtest", "--data"])
+        .arg(&panel)
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+            "--quiet",
+            "--epochs",
+            "20",
+            "--origins",
+            "every 4 from 40 to 44",
+            "--horizon",
+            "8",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (header, rows) = read_csv(&out.join("backtest.csv"));
+    assert_eq!(
+        header,
+        [
+            "origin",
+            "first_forecast_week",
+            "horizon",
+            "model",
+            "r2_pooled",
+            "r2_within",
+            "wmape",
+            "cells"
+        ]
+    );
+    let models: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[3].as_str()))
+        .collect();
+    let expected: Vec<(&str, &str)> = ["40", "44"]
+        .into_iter()
+        .flat_map(|o| {
+            [
+                "dcmmm",
+                "train_mean",
+                "last_13_mean",
+                "same_week_last_year",
+                "best_naive",
+            ]
+            .map(|m| (o, m))
+        })
+        .collect();
+    assert_eq!(models, expected);
+    // 3 regions × 8 forecast weeks at each origin.
+    assert!(rows.iter().all(|r| r[7] == "24" && r[2] == "8"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("backtest.json")).unwrap()).unwrap();
+    assert_eq!(json["origins"].as_array().unwrap().len(), 2);
+    let mean: f64 = rows
+        .iter()
+        .filter(|r| r[3] == "dcmmm")
+        .map(|r| r[6].parse::<f64>().unwrap())
+        .sum::<f64>()
+        / 2.0;
+    assert!((json["mean"]["dcmmm"]["wmape"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!(stdout.contains("mean"), "{stdout}");
+    // An origin whose window runs past the calendar is refused with the last possible one.
+    let output = dcmmm()
+        .args(["backtest", "--data"])
+        .arg(&panel)
+        .args([
+            "--target",
+            "sales",
+            "--media",
+            "tv,search",
+            "--region",
+            "region",
+            "--quiet",
+            "--origins",
+            "50",
+            "--horizon",
+            "13",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("last possible origin is 47"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,7 +2,9 @@
 //! a fitted model stores them and applies them to new data).
 //!
 //! * [`TargetScaler`]: per region `ȳ_r` = mean of the observed training target; `ỹ = y / ȳ_r`.
-//!   Error when `ȳ_r ≤ 0` (or the region has no observed training week), naming the region.
+//!   Error when `ȳ_r ≤ 0` (or the region has no observed training week), naming the region;
+//!   [`TargetScaler::fit_trained`] instead gives the regions a model is not trained on a fallback
+//!   level (their own training mean if positive, else the pooled one).
 //! * [`MediaScaler`]: `x̃[r,t,c] = x[r,t,c] / (size_r · m_c)` with the region size factor
 //!   `size_r = ȳ_r / mean_r(ȳ_r)` (keeps the absolute activity level, unlike share-of-voice) and
 //!   `m_c` = mean over observed training region-weeks of `x[r,t,c] / size_r` (1 when that is 0, with
@@ -35,24 +37,56 @@ pub struct TargetScaler {
 impl TargetScaler {
     /// Fit on the observed cells of `train_weeks`.
     pub fn fit(panel: &Panel, train_weeks: Range<usize>) -> Result<Self> {
+        Self::fit_trained(panel, train_weeks, &vec![true; panel.n_regions()])
+    }
+
+    /// Fit on the observed cells of `train_weeks`, with an error only for the regions that are
+    /// `trained`. Every other region (one the model is not trained on: it has no or too few
+    /// training weeks) gets its own mean over its observed training weeks when that is positive,
+    /// else the mean of all observed training cells of the trained regions — the level the naive
+    /// baselines fall back to (`mmm_eval::baselines`), so such a region is never NaN.
+    ///
+    /// # Errors
+    /// A trained region's mean is not positive (or it has no observed training week), or no
+    /// trained region has an observed training cell.
+    pub fn fit_trained(panel: &Panel, train_weeks: Range<usize>, trained: &[bool]) -> Result<Self> {
         check_range(panel, &train_weeks);
+        assert_eq!(trained.len(), panel.n_regions(), "one flag per region");
+        let sums: Vec<(f64, usize)> = (0..panel.n_regions())
+            .map(|r| {
+                train_weeks
+                    .clone()
+                    .filter(|&t| panel.observed[[r, t]])
+                    .fold((0.0, 0), |(s, n), t| (s + panel.target[[r, t]], n + 1))
+            })
+            .collect();
+        let (pooled_sum, pooled_n) = sums
+            .iter()
+            .zip(trained)
+            .filter(|(_, k)| **k)
+            .fold((0.0, 0), |(s, n), ((rs, rn), _)| (s + rs, n + rn));
+        let pooled = pooled_sum / pooled_n as f64;
         let mut means = Vec::with_capacity(panel.n_regions());
-        for r in 0..panel.n_regions() {
-            let (mut sum, mut n) = (0.0, 0usize);
-            for t in train_weeks.clone() {
-                if panel.observed[[r, t]] {
-                    sum += panel.target[[r, t]];
-                    n += 1;
-                }
-            }
+        for (r, &(sum, n)) in sums.iter().enumerate() {
             let mean = if n == 0 { f64::NAN } else { sum / n as f64 };
-            if mean.is_nan() || mean <= 0.0 {
-                return Err(Error::NonPositiveRegionMean {
-                    region: panel.regions[r].clone(),
-                    mean,
-                });
-            }
-            means.push(mean);
+            let usable = !mean.is_nan() && mean > 0.0;
+            let level = match (usable, trained[r]) {
+                (true, _) => mean,
+                (false, false) if !pooled.is_nan() && pooled > 0.0 => pooled,
+                (false, false) => {
+                    return Err(Error::NonPositiveRegionMean {
+                        region: "(all trained regions pooled)".into(),
+                        mean: pooled,
+                    });
+                }
+                (false, true) => {
+                    return Err(Error::NonPositiveRegionMean {
+                        region: panel.regions[r].clone(),
+                        mean,
+                    });
+                }
+            };
+            means.push(level);
         }
         Ok(TargetScaler { means })
     }

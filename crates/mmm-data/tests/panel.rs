@@ -250,5 +250,30 @@ fn degenerate_scaling_cases() {
         "{e}"
     );
     assert!(e.to_string().contains("south"));
+    // Not trained, the same region gets the pooled training mean of the trained ones instead; a
+    // region with a positive mean keeps its own.
+    let trained: Vec<bool> = (0..p.n_regions()).map(|r| r != 1).collect();
+    let ts = TargetScaler::fit_trained(&p, 0..20, &trained).unwrap();
+    let cells: Vec<f64> = (0..p.n_regions())
+        .filter(|&r| r != 1)
+        .flat_map(|r| (0..20).map(move |t| (r, t)))
+        .filter(|&(r, t)| p.observed[[r, t]])
+        .map(|(r, t)| p.target[[r, t]])
+        .collect();
+    assert_relative_eq!(
+        ts.means[1],
+        cells.iter().sum::<f64>() / cells.len() as f64,
+        max_relative = 1e-12
+    );
+    let all = TargetScaler::fit_trained(&p, 0..20, &vec![false; p.n_regions()]).unwrap_err();
+    assert!(
+        all.to_string().contains("all trained regions pooled"),
+        "{all}"
+    );
+    // With a positive mean, an untrained region keeps its own.
+    p.target.row_mut(1).mapv_inplace(|v| -v);
+    let own = TargetScaler::fit(&p, 0..20).unwrap();
+    let ts = TargetScaler::fit_trained(&p, 0..20, &trained).unwrap();
+    assert_eq!(ts.means, own.means);
     let _: Array3<f64> = ms.transform(&p.media);
 }

@@ -50,16 +50,20 @@ pub enum KernelStart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaFit {
+    /// The default: where the two-stage fit ([`MediaFit::Screen`]) is possible, both it and the
+    /// joint fit are trained and the one with the lower loss on the validation slice (inside the
+    /// training weeks, never the holdout) is kept; elsewhere the joint fit (docs/model.md §8).
+    #[default]
+    Auto,
     /// Two stages: a linear screen of the training weeks (`mmm_linear::MediaScreen`) chooses
     /// every channel's Weibull kernel and Hill curve and estimates its effect β_c ≥ 0 with each
     /// region's level, trend and season partialled out; gradient training then fits the rest of
     /// the model (baseline, GRU baseline modulation, trend, seasonality, controls) around those
-    /// fixed media contributions, with region multipliers and effectiveness modulation at 1. The
-    /// default: on the simulations its budget recommendations had a fraction of the joint fit's
-    /// regret (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks and at least
-    /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions (lift tests enter the screen's regression);
-    /// otherwise it fits jointly.
-    #[default]
+    /// fixed media contributions, with region multipliers and effectiveness modulation at 1. On
+    /// the simulations its budget recommendations had a fraction of the joint fit's regret
+    /// (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks, at least
+    /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions and a plausible media share (lift tests
+    /// enter the screen's regression); otherwise it fits jointly.
     Screen,
     /// Every parameter trained together by gradient descent, the media part starting as
     /// [`KernelStart`] and `initial_media_share` say.
@@ -91,7 +95,7 @@ impl Default for Penalties {
             region_effect: 0.1,
             // Measured on the reference panel (docs/model.md, "Defaults"): regions need their own
             // recent trend; strong shrinkage toward the shared trend cost 0.01 holdout R².
-            region_trend: 0.01,
+            region_trend: 0.05,
             region_season: 0.5,
             trend: 0.0,
             gru: 1e-3,

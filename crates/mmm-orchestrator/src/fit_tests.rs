@@ -9,7 +9,9 @@ use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_testkit::seeded_uniform;
 use ndarray::{Array2, Array3};
 
-fn panel(r_n: usize, t_n: usize) -> Panel {
+/// `r_n` regions × `t_n` weeks, two channels and one control, the target linear in them; region 0
+/// starts a week late.
+pub(crate) fn panel(r_n: usize, t_n: usize) -> Panel {
     let media = Array3::from_shape_vec((r_n, t_n, 2), seeded_uniform(1, r_n * t_n * 2, 0.0, 100.0))
         .unwrap();
     let controls =
@@ -198,10 +200,12 @@ fn caveats_follow_the_regions_and_the_training() {
     assert_eq!(caveats(2, &cfg), (0, true));
     assert_eq!(caveats(1, &cfg), (1, false), "one region");
     // A two-stage fit's media part does not depend on training: no hint.
+    let mut two_stage = cfg.clone();
+    two_stage.model.media_fit = mmm_model::MediaFit::Screen;
     let fitted = fit_panel(
         &panel(crate::SCREEN_MIN_REGIONS, 40),
         &spec,
-        &cfg,
+        &two_stage,
         &mut |_| {},
     )
     .unwrap();
@@ -325,6 +329,7 @@ fn a_two_stage_fit_restarts_on_bootstrap_resamples_of_the_regions() {
     let spec = ColumnSpec::default();
     let mut cfg = quick_config();
     cfg.train.epochs = 5;
+    cfg.model.media_fit = mmm_model::MediaFit::Screen;
     let fitted = fit_panel(&p, &spec, &cfg, &mut |_| {}).unwrap();
     let media = |f: &FittedModel| f.screened_media.clone().unwrap();
     assert!(media(&fitted).used);
@@ -661,9 +666,10 @@ fn noise_variance_recovers_white_noise() {
     assert!(crate::calibration::noise_variance(&inputs, &w3).is_none());
 }
 
-#[test]
-fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_its_kernels_there() {
-    use mmm_model::{KernelStart, MediaFit};
+/// `SCREEN_MIN_REGIONS` regions × 90 weeks whose target is linear in each channel's
+/// Weibull-adstocked activity (tv: k 3, λ 2.3; search: k 1, λ 0.5), and that target per unit of
+/// region size.
+fn flighted_panel() -> (Panel, Array2<f64>) {
     use mmm_transforms::{Adstock, WeibullAdstock};
     // Activity on/off in bursts, proportional to region size; the target is linear in each
     // channel's Weibull-adstocked activity: a delayed peak for tv, a short decay for search.
@@ -675,7 +681,7 @@ fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
         if on[i] < 0.5 { 0.0 } else { level[i] }
     });
     let mut p = panel(r_n, t_n);
-    let truth = [(3.0, 2.3), (1.0, 0.5)];
+    let truth = FLIGHTED_KERNELS;
     let mut target = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
         100.0 - 2.0 * p.controls_data[[r, t, 0]]
     });
@@ -699,12 +705,27 @@ fn the_default_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
         }
     }
     p.target[[0, 0]] = f64::NAN;
+    (p, target)
+}
+
+/// The kernels `[k, λ]` of [`flighted_panel`].
+const FLIGHTED_KERNELS: [(f64, f64); 2] = [(3.0, 2.3), (1.0, 0.5)];
+
+#[test]
+fn a_two_stage_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_its_kernels_there() {
+    use mmm_model::{KernelStart, MediaFit};
+    use mmm_transforms::WeibullAdstock;
+    let (p, target) = flighted_panel();
+    let (r_n, truth) = (crate::SCREEN_MIN_REGIONS, FLIGHTED_KERNELS);
     let spec = ColumnSpec::default();
     let expected: Vec<[f64; 2]> = truth.iter().map(|&(k, l)| [k, l]).collect();
-    // Default: two stages. Training leaves the media part as the media screen chose it (what the
-    // screen chooses is tested in mmm-linear; this target is linear in the adstocked activity, so
-    // a Hill curve and a different kernel can fit search's short decay equally well).
-    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    // Two stages: training leaves the media part as the media screen chose it (what the screen
+    // chooses is tested in mmm-linear; this target is linear in the adstocked activity, so a
+    // Hill curve and a different kernel can fit search's short decay equally well).
+    let mut two_stage = quick_config();
+    two_stage.model.media_fit = MediaFit::Screen;
+    let fitted = fit_panel(&p, &spec, &two_stage, &mut |_| {}).unwrap();
+    assert!(fitted.path.is_none(), "one path trained");
     let media = fitted.screened_media.clone().expect("screened");
     assert!(media.used && media.media_share < crate::MAX_SCREENED_MEDIA_SHARE);
     assert_eq!(fitted.kernel_start, None);
@@ -841,4 +862,183 @@ fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike
         ..media
     };
     assert!(older.undetermined().is_empty());
+}
+
+/// `p` with region `r` first observed in week `start` (a new market).
+pub(crate) fn starting_late(mut p: Panel, r: usize, start: usize) -> Panel {
+    for t in 0..start {
+        p.observed[[r, t]] = false;
+        p.target[[r, t]] = f64::NAN;
+    }
+    p
+}
+
+#[test]
+fn a_region_that_starts_in_the_holdout_is_left_out_and_forecast_at_the_pooled_level() {
+    // Region 2 starts in week 55, inside the holdout (52..60): no training week.
+    let p = starting_late(panel(3, 60), 2, 55);
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(fitted.left_out, vec!["r2".to_string()]);
+    let note = fitted.left_out_note().unwrap();
+    assert!(note.contains("r2") && note.contains("pooled"), "{note}");
+    // Its level is the pooled training mean of the trained regions (the baselines' fallback).
+    let pooled = {
+        let cells: Vec<f64> = (0..2)
+            .flat_map(|r| (0..52).map(move |t| (r, t)))
+            .filter(|&(r, t)| p.observed[[r, t]])
+            .map(|(r, t)| p.target[[r, t]])
+            .collect();
+        cells.iter().sum::<f64>() / cells.len() as f64
+    };
+    assert!((fitted.target_scaler.means[2] - pooled).abs() < 1e-9 * pooled);
+    let (pred, _) = fitted.predict(&p).unwrap();
+    assert!(pred.iter().all(|v| v.is_finite()), "every cell is forecast");
+    // The holdout forecast of the new region sits near the pooled level, not at zero.
+    let mean: f64 = (55..60).map(|t| pred[[2, t]]).sum::<f64>() / 5.0;
+    assert!((mean / pooled - 1.0).abs() < 0.5, "{mean} against {pooled}");
+    let card = crate::Scorecard::compute(&fitted, &p, &pred).unwrap();
+    assert!(card.holdout.unwrap().r2_pooled.is_finite());
+}
+
+#[test]
+fn a_region_with_too_few_training_weeks_is_left_out_at_its_own_level() {
+    // Region 1 starts in week 40: 6 observed weeks before the validation slice (46..52).
+    let p = starting_late(panel(3, 60), 1, 40);
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap();
+    assert_eq!(fitted.left_out, vec!["r1".to_string()]);
+    let own = (40..52).map(|t| p.target[[1, t]]).sum::<f64>() / 12.0;
+    assert!((fitted.target_scaler.means[1] - own).abs() < 1e-9 * own);
+    // Left out of training: no loss cell reaches its level, which stays where it starts (1 on
+    // the scaled target, i.e. its own training mean).
+    let base = fitted.model().unwrap().layout().base.start;
+    assert_eq!(fitted.params[base + 1], 1.0);
+    assert_ne!(fitted.params[base], 1.0);
+    // With every region trained nothing is left out.
+    let full = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &quick_config(),
+        &mut |_| {},
+    );
+    assert!(full.unwrap().left_out.is_empty());
+}
+
+#[test]
+fn a_panel_without_any_trainable_region_is_an_error_not_a_panic() {
+    let p = starting_late(starting_late(panel(2, 60), 0, 50), 1, 50);
+    let e = fit_panel(&p, &ColumnSpec::default(), &quick_config(), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(e, crate::Error::NoTrainableRegion { needed: 13 }),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_default_trains_both_media_paths_and_keeps_the_one_that_forecasts_validation_better() {
+    use mmm_model::MediaFit;
+    let (p, _) = flighted_panel();
+    let spec = ColumnSpec::default();
+    let fitted = fit_panel(&p, &spec, &quick_config(), &mut |_| {}).unwrap();
+    let choice = fitted.path.clone().expect("both paths trained");
+    let paths: Vec<&str> = choice.scores.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(paths, ["two-stage", "joint"]);
+    let loss = |i: usize| choice.scores[i].validation_loss.unwrap();
+    let kept = if loss(0) <= loss(1) {
+        "two-stage"
+    } else {
+        "joint"
+    };
+    assert_eq!(choice.chosen, kept);
+    assert!(choice.margin().unwrap() >= 0.0);
+    assert!(choice.describe().contains(kept), "{}", choice.describe());
+    // The kept fit is exactly the fit of that path alone.
+    let mut forced = quick_config();
+    forced.model.media_fit = if kept == "joint" {
+        MediaFit::Joint
+    } else {
+        MediaFit::Screen
+    };
+    let alone = fit_panel(&p, &spec, &forced, &mut |_| {}).unwrap();
+    assert_eq!(alone.params, fitted.params);
+    assert_eq!(
+        fitted.screened_media.as_ref().is_some_and(|m| m.used),
+        kept == "two-stage"
+    );
+    // The validation score is the kept path's, beside the three naive baselines.
+    let v = fitted.validation.clone().expect("validated");
+    assert_eq!(v.baselines.len(), 3);
+    let i = paths.iter().position(|&q| q == kept).unwrap();
+    assert_eq!(
+        choice.scores[i].validation.as_ref().unwrap().model.wmape,
+        v.model.wmape
+    );
+    // 6 validation weeks × 10 regions, every cell observed.
+    assert_eq!(v.model.n, 60);
+    let card = {
+        let (pred, _) = fitted.predict(&p).unwrap();
+        crate::Scorecard::compute(&fitted, &p, &pred).unwrap()
+    };
+    let json = serde_json::to_value(&card).unwrap();
+    assert_eq!(json["path"]["chosen"], kept);
+    assert!(json["warnings"].is_array());
+}
+
+#[test]
+fn the_self_check_warns_of_a_first_epoch_stop_and_of_a_validation_forecast_behind_the_baseline() {
+    let fitted = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &quick_config(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let mut f = fitted.clone();
+    f.best_epochs = 1;
+    let v = f.validation.as_mut().unwrap();
+    let best_within = v
+        .baselines
+        .iter()
+        .map(|b| b.holdout.r2_within)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let best_wmape = v
+        .baselines
+        .iter()
+        .map(|b| b.holdout.wmape)
+        .fold(f64::INFINITY, f64::min);
+    // Better than every baseline on both: only the first-epoch stop is reported.
+    v.model.r2_within = best_within + 0.1;
+    v.model.wmape = 0.5 * best_wmape;
+    let w = f.self_check();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("stopped at epoch 1"), "{w:?}");
+    // Behind the best baseline on within-region R² only: a second warning naming both numbers.
+    f.best_epochs = 20;
+    let v = f.validation.as_mut().unwrap();
+    v.model.r2_within = best_within - 0.5;
+    let w = f.self_check();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("worse than a naive per-region baseline"),
+        "{w:?}"
+    );
+    assert!(w[0].contains(&format!("{:.3}", best_within - 0.5)), "{w:?}");
+    // Behind on wMAPE only.
+    let v = f.validation.as_mut().unwrap();
+    v.model.r2_within = best_within + 0.1;
+    v.model.wmape = 2.0 * best_wmape;
+    assert_eq!(f.self_check().len(), 1);
+    // A fit trained to convergence (no validation) is not said to stop at its first epoch.
+    let mut converged = quick_config();
+    converged.train = converged.train.converged();
+    converged.train.epochs = 1;
+    let c = fit_panel(
+        &panel(3, 60),
+        &ColumnSpec::default(),
+        &converged,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(c.validation.is_none() && c.self_check().is_empty());
+    // What the fit found is what it recorded.
+    assert_eq!(fitted.warnings, fitted.self_check());
 }

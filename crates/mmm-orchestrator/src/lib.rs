@@ -6,7 +6,8 @@
 //! channels in the transforms), always with fixed-order reductions.
 //!
 //! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`, checked
-//! field by field when loaded: [`validate`]);
+//! field by field when loaded: [`validate`]); [`backtest`] fits it at several rolling origins and
+//! scores each forecast beside the naive baselines;
 //! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
 //! share; [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
 //! show how much of that the data decide;
@@ -15,6 +16,7 @@
 //! regions' baselines, the variation its effect is identified from.
 
 pub mod attribution;
+pub mod backtest;
 pub mod calibration;
 pub mod fit;
 pub mod metrics;
@@ -24,10 +26,12 @@ pub mod validate;
 pub mod variation;
 
 pub use attribution::ChannelSummary;
+pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
-    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MODEL_FORMAT, MODEL_VERSION,
-    SCREEN_MIN_REGIONS, ScreenedMedia, fit_panel,
+    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
+    MODEL_VERSION, PathChoice, PathScore, SCREEN_MIN_REGIONS, ScreenedMedia, ValidationScore,
+    fit_panel,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 /// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).
@@ -94,6 +98,15 @@ pub enum Error {
         found: u64,
         /// Version this build reads.
         expected: u32,
+    },
+    /// No region has enough observed training weeks to be trained.
+    #[error(
+        "no region has {needed} observed weeks before the validation slice; shorten the holdout \
+         or the validation slice (`--holdout-weeks`, `[train] validation_weeks`)"
+    )]
+    NoTrainableRegion {
+        /// Observed weeks a region needs ([`MIN_REGION_FIT_WEEKS`]).
+        needed: usize,
     },
     /// The loss became NaN or infinite.
     #[error(

@@ -1,5 +1,6 @@
 //! The fit's scorecard (`metrics.json`): the model's pooled and within-region fit on the training
-//! and holdout weeks, beside the naive baselines scored on the same holdout cells.
+//! and holdout weeks, beside the naive baselines scored on the same holdout cells, and what the
+//! fit's self-check and its choice of media path found on the validation slice.
 
 use crate::{FittedModel, Result};
 use mmm_data::Panel;
@@ -29,6 +30,18 @@ pub struct Scorecard {
     pub weeks: WeekCounts,
     /// Wall-clock seconds of the fit.
     pub fit_seconds: f64,
+    /// What the fit's self-check found (`FittedModel::self_check`); empty when nothing.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Regions left out of training (`FittedModel::left_out`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// The kept fit's forecast of its validation slice beside the naive baselines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<crate::ValidationScore>,
+    /// The media paths trained, how each did on the validation slice, and the one kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<crate::PathChoice>,
 }
 
 /// Sizes of the split.
@@ -77,6 +90,10 @@ impl Scorecard {
                 holdout: split.holdout.len(),
             },
             fit_seconds: fitted.fit_seconds,
+            warnings: fitted.warnings.clone(),
+            left_out: fitted.left_out.clone(),
+            validation: fitted.validation.clone(),
+            path: fitted.path.clone(),
         })
     }
 }

@@ -204,7 +204,13 @@ pub fn assess_stability(
     let two_stage = fitted.screened_media.as_ref().is_some_and(|m| m.used);
     let mut fits = vec![summarise(fitted, panel, None)?];
     for k in 1..=restarts {
-        let cfg_k = restart_config(cfg, panel.n_channels(), k);
+        let mut cfg_k = restart_config(cfg, panel.n_channels(), k);
+        // Refits take the path the fit took (not both again).
+        cfg_k.model.media_fit = if two_stage {
+            mmm_model::MediaFit::Screen
+        } else {
+            mmm_model::MediaFit::Joint
+        };
         let sample = two_stage.then(|| bootstrap_regions(panel.n_regions(), cfg_k.train.seed));
         let refit = fit_panel_screening(panel, columns, &cfg_k, sample.as_deref(), &mut |p| {
             progress(k, p)

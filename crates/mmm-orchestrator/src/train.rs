@@ -200,6 +200,15 @@ pub struct TrainOutcome {
     pub best_epochs: usize,
     /// Whether stage 1 stopped before `epochs`.
     pub stopped_early: bool,
+    /// Validation data loss at the selected epoch (the mean over the folds); `None` without
+    /// validation. Comparable between fits of the same inputs and weights, whatever their
+    /// structure: `fit_panel` chooses the media path by it.
+    #[serde(default)]
+    pub validation_loss: Option<f64>,
+    /// Stage-1 parameters of the latest validation slice (fold 0) at its best epoch: the model
+    /// that forecast that slice without having seen it; `None` without validation.
+    #[serde(default)]
+    pub validation_params: Option<Vec<f64>>,
 }
 
 /// Progress events for a progress bar (the library never prints).
@@ -259,6 +268,8 @@ pub fn train(
             history,
             best_epochs: cfg.epochs,
             stopped_early: false,
+            validation_loss: None,
+            validation_params: None,
         });
     }
 
@@ -282,8 +293,8 @@ pub fn train(
     }
     // Observation k scored the parameters after k updates; with several folds, the epoch with the
     // lowest mean validation loss over the epochs every fold reached.
-    let best = if folds == 1 {
-        runs[0].stopper.best_epoch()
+    let (best, validation_loss) = if folds == 1 {
+        (runs[0].stopper.best_epoch(), runs[0].stopper.best_metric())
     } else {
         let reached = runs.iter().map(|r| r.validation.len()).min().unwrap_or(0);
         (0..reached)
@@ -293,8 +304,9 @@ pub fn train(
             })
             .filter(|(_, v)| v.is_finite())
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(e, _)| e)
+            .map_or((None, None), |(e, v)| (Some(e), Some(v)))
     };
+    let validation_params = runs[0].stopper.best_params().map(<[f64]>::to_vec);
     let recent = runs.swap_remove(0);
     let stopped_early = recent.stopped_early;
     let lrs = recent.lrs;
@@ -309,6 +321,8 @@ pub fn train(
             history,
             best_epochs,
             stopped_early,
+            validation_loss,
+            validation_params,
         });
     }
 
@@ -330,6 +344,8 @@ pub fn train(
         history,
         best_epochs,
         stopped_early,
+        validation_loss,
+        validation_params,
     })
 }
 

@@ -532,3 +532,28 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     let html = summary(&fitted);
     assert!(html.contains("cannot be checked on this data"), "{html}");
 }
+
+#[test]
+fn the_summary_shows_the_fits_self_check_its_left_out_regions_and_its_media_path() {
+    let f = fixture();
+    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+    };
+    let mut fitted = f.fitted.clone();
+    fitted.warnings = vec![format!("training stopped at epoch 1 {EVIL_SCRIPT}")];
+    fitted.left_out = vec!["new market".into()];
+    let html = summary(&fitted);
+    assert!(
+        html.contains("<li>Self-check: training stopped at epoch 1 &lt;script&gt;"),
+        "escaped warning"
+    );
+    assert!(html.contains("left out of training") && html.contains("new market"));
+    fitted.warnings.clear();
+    fitted.left_out.clear();
+    let html = summary(&fitted);
+    assert!(!html.contains("Self-check") && !html.contains("left out of training"));
+    assert_eq!(
+        html.contains("media path chosen on the validation slice"),
+        fitted.path.is_some()
+    );
+}

@@ -687,7 +687,8 @@ fn stability_html(st: &Stability) -> String {
 }
 
 /// The summary card's HTML (view 1, text part): data shape, fit time, the fit table beside the
-/// naive baselines and the data warnings. Every data-derived string is HTML-escaped.
+/// naive baselines, the fit's self-check warnings, its regions left out of training, the media
+/// path it chose and the data warnings. Every data-derived string is HTML-escaped.
 pub fn summary_html(input: &ReportInput<'_>) -> String {
     let f = input.fitted;
     let p = input.panel;
@@ -770,6 +771,19 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
 
     for c in f.caveats() {
         h.push_str(&format!("<p class=\"note\">{}</p>", html(c)));
+    }
+    if !f.warnings.is_empty() {
+        h.push_str("<ul class=\"warnings\">");
+        for w in &f.warnings {
+            h.push_str(&format!("<li>Self-check: {}</li>", html(w)));
+        }
+        h.push_str("</ul>");
+    }
+    if let Some(note) = f.left_out_note() {
+        h.push_str(&format!("<p class=\"note\">{}</p>", html(&note)));
+    }
+    if let Some(path) = &f.path {
+        h.push_str(&format!("<p class=\"note\">{}</p>", html(&path.describe())));
     }
     if let Some(note) = undetermined_html(f) {
         h.push_str(&note);

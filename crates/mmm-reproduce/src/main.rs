@@ -15,6 +15,7 @@ mod classic;
 mod oracle;
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use mmm_data::{ColumnSpec, Panel, load_panel};
 use mmm_eval::FitMetrics;
 use mmm_orchestrator::{FitConfig, Scorecard, Stability, assess_stability, fit_panel};
@@ -222,49 +223,106 @@ const PEER_PANELS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The benchmark table behind `cargo xtask reproduce` (writes docs/results.md and results.json).
+///
+/// By default a quick run (about 10 minutes on a 2-core machine): seed 1 of each simulated scenario,
+/// no restarts, no lift-test rows, the reference's real panel and the peers' panels, and a rolling-origin
+/// backtest of the reference panel at four origins. `--full` regenerates the full table.
+#[derive(Parser, Debug)]
+#[command(name = "mmm-reproduce")]
+struct Cli {
+    #[command(subcommand)]
+    one: Option<Sub>,
+    /// The full table: seeds 1–3, 4 restarts, 3 lift tests, converged refits, the large scenario and the
+    /// backtests at every fourth origin from week 52 on every shared panel (hours on 2 cores).
+    #[arg(long)]
+    full: bool,
+    /// Add the 2000-region scenario.
+    #[arg(long)]
+    large: bool,
+    /// Simulation seeds 1..=N [default: 1; --full 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
+    /// Refits per simulation for the stability ranges [default: 0; --full 4].
+    #[arg(long, value_name = "K")]
+    restarts: Option<usize>,
+    /// Simulated lift tests per calibrated row (0 = no calibrated rows) [default: 0; --full 3].
+    #[arg(long, value_name = "N")]
+    lift_tests: Option<usize>,
+    /// Output directory of results.md and results.json.
+    #[arg(long, value_name = "DIR", default_value = "docs")]
+    out: PathBuf,
+    /// Directory of the shared panels [default: ../shared/data beside the repository].
+    #[arg(long, value_name = "DIR")]
+    shared_data: Option<PathBuf>,
+    /// One more data set: the file, then its column flags (`--target Y --media A,B [--controls ..]
+    /// [--region R] [--time W] [--spend a=a_spend,..] [--truth a=col|a=y-y_without_a,..]`); it
+    /// takes every argument after it.
+    #[arg(long, value_name = "FILE FLAGS", num_args = 1.., allow_hyphen_values = true)]
+    data: Option<Vec<String>>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// One row as JSON (`--scenario S --seed N [--restarts K] [--converged] [--lift-tests N
+    /// [--lift-kinds contribution,0.5,..]]`, or `--data FILE ...` as above).
+    One {
+        /// The row's flags.
+        #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Rough seconds of each kind of job on this 2-core machine when it is not shared (measured:
+/// docs/results.md `fit s`, the child's classic ridge, oracle and decisions added), for the
+/// estimate printed at the start.
+fn estimated_seconds(job: &[String], restarts: usize) -> f64 {
+    let has = |s: &str| job.iter().any(|a| a == s);
+    let per_fit = if has("paper") || job.iter().any(|a| a.contains("deepcausalmmm_real")) {
+        40.0
+    } else if has("large") {
+        900.0
+    } else if has("geo") || job.iter().any(|a| a.contains("meridian")) {
+        10.0
+    } else {
+        3.0
+    };
+    let fits =
+        1.0 + if has("--restarts") {
+            restarts as f64
+        } else {
+            0.0
+        } + f64::from(u8::from(has("--converged")));
+    per_fit * fits
+}
+
+/// Seconds of one backtest origin of the reference panel (both media paths where the screen is
+/// plausible), for the estimate.
+const BACKTEST_ORIGIN_SECONDS: f64 = 30.0;
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("one") {
-        let row = run_one(&args[1..])?;
+    let cli = Cli::parse();
+    if let Some(Sub::One { args }) = &cli.one {
+        let row = run_one(args)?;
         println!("{}", serde_json::to_string(&row)?);
         return Ok(());
     }
-    let mut large = false;
-    let mut seeds: u64 = 3;
-    let mut restarts: usize = 4;
-    let mut lift_tests: usize = 3;
-    let mut extra: Vec<Vec<String>> = Vec::new();
-    let mut out = PathBuf::from("docs");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--large" => large = true,
-            "--out" => out = PathBuf::from(it.next().context("--out needs a directory")?),
-            "--seeds" => {
-                seeds = it.next().context("--seeds needs a number")?.parse()?;
-                anyhow::ensure!(seeds >= 1, "--seeds must be at least 1");
-            }
-            "--restarts" => {
-                restarts = it.next().context("--restarts needs a number")?.parse()?;
-            }
-            "--lift-tests" => {
-                lift_tests = it.next().context("--lift-tests needs a number")?.parse()?;
-            }
-            "--data" => {
-                // Everything after --data belongs to that data set (file and column flags).
-                let mut rest = vec!["--data".to_string()];
-                rest.extend(it.by_ref().cloned());
-                extra.push(rest);
-            }
-            "-h" | "--help" => {
-                println!(
-                    "usage: mmm-reproduce [--large] [--seeds N (default 3)] [--restarts K (default 4; 0 = none)] [--lift-tests N (default 3; 0 = no calibrated rows)] [--out DIR] [--data FILE --target Y --media A,B [--controls ..] [--region R] [--time W] [--spend a=a_spend,..] [--truth a=true_col|a=y-y_without_a,..]]\n       mmm-reproduce one --scenario S --seed N [--restarts K] [--converged] [--lift-tests N [--lift-kinds contribution,0.5,..]]   (one row as JSON)"
-                );
-                return Ok(());
-            }
-            other => bail!("unknown argument `{other}` (try --help)"),
-        }
-    }
+    let full = cli.full;
+    let large = cli.large || full;
+    let seeds = cli.seeds.unwrap_or(if full { 3 } else { 1 });
+    let restarts = cli.restarts.unwrap_or(if full { 4 } else { 0 });
+    let lift_tests = cli.lift_tests.unwrap_or(if full { 3 } else { 0 });
+    let out = cli.out.clone();
+    let extra: Vec<Vec<String>> = cli
+        .data
+        .iter()
+        .map(|rest| {
+            std::iter::once("--data".to_string())
+                .chain(rest.iter().cloned())
+                .collect()
+        })
+        .collect();
+    let shared = cli.shared_data.clone().or_else(shared_data);
     // Every scenario × seed, with `flag value` appended.
     let sim_jobs = |flag: &str, value: usize| -> Vec<Vec<String>> {
         let mut jobs = Vec::new();
@@ -295,13 +353,15 @@ fn main() -> Result<()> {
             jobs.push(job);
         }
     }
-    for job in &mut jobs {
-        job.push("--converged".into());
+    if full {
+        for job in &mut jobs {
+            job.push("--converged".into());
+        }
     }
     if large {
         jobs.push(vec!["--scenario".into(), "large".into()]);
     }
-    match shared_data() {
+    match &shared {
         Some(dir) => jobs.push(
             [
                 "--data",
@@ -325,7 +385,7 @@ fn main() -> Result<()> {
         ),
         None => eprintln!("skipping the reference's real panel: ../shared/data not found"),
     }
-    if let Some(dir) = shared_data() {
+    if let Some(dir) = &shared {
         for (name, file, flags) in PEER_PANELS {
             let mut job = vec![
                 "--data".to_string(),
@@ -338,10 +398,32 @@ fn main() -> Result<()> {
         }
     }
     jobs.extend(extra);
+    let backtests = backtest_jobs(shared.as_deref(), full);
+    let estimate = jobs
+        .iter()
+        .map(|j| estimated_seconds(j, restarts))
+        .sum::<f64>()
+        + backtests
+            .iter()
+            .map(|b| b.origins.len() as f64 * b.seconds_per_origin)
+            .sum::<f64>();
+    eprintln!(
+        "reproduce{}: {} fits and {} backtests, about {:.0} minutes on an unshared 2-core machine{}",
+        if full { " --full" } else { "" },
+        jobs.len(),
+        backtests.len(),
+        (estimate / 60.0).ceil(),
+        if full {
+            ""
+        } else {
+            " (`--full` for every seed, restart, lift test and backtest)"
+        }
+    );
     let exe = std::env::current_exe()?;
     let mut rows = Vec::new();
-    for job in &jobs {
-        eprintln!("running {}", job.join(" "));
+    let total = jobs.len() + backtests.len();
+    for (i, job) in jobs.iter().enumerate() {
+        eprintln!("[{}/{total}] running {}", i + 1, job.join(" "));
         let output = Command::new(&exe).arg("one").args(job).output()?;
         if !output.status.success() {
             bail!(
@@ -370,10 +452,20 @@ fn main() -> Result<()> {
     let converged = converged_summary(&rows);
     let oracle = oracle_summary(&rows);
     let detail = channel_detail(&first);
+    let mut backtest_tables = String::new();
+    for (k, job) in backtests.iter().enumerate() {
+        eprintln!(
+            "[{}/{total}] backtest {} at origins {:?}",
+            jobs.len() + k + 1,
+            job.name,
+            job.origins
+        );
+        backtest_tables += &run_backtest(job)?;
+    }
     std::fs::write(
         out.join("results.md"),
         format!(
-            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{ORACLE_HEADER}\n{oracle}\n{DETAIL_HEADER}\n{detail}"
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{ORACLE_HEADER}\n{oracle}\n{DETAIL_HEADER}\n{detail}\n{BACKTEST_HEADER}\n{backtest_tables}"
         ),
     )?;
     println!("{table}\n{robustness}");
@@ -405,14 +497,14 @@ an unobserved confounder correlated with x1 (corr 0.71) that no model here is gi
 
 const SEEDS_HEADER: &str = "## Over simulation seeds\n\n\
 The table above shows seed 1. Attribution on simulated data varies with the draw, so here every scenario \
-is simulated and fitted with each seed (`cargo xtask reproduce` runs seeds 1–3; `--seeds N` changes it): \
+is simulated and fitted with each seed (`cargo xtask reproduce --full` runs seeds 1–3, the default run seed 1 only; `--seeds N` changes it): \
 mean and worst (max error, min R²/ρ) over the seeds. `share MAE` = mean absolute error of the channel \
 contribution shares in percentage points (target ≤ 3). Two naive attributions that need no model sit \
 beside it: `equal split` gives every channel the same share, `spend split` sets shares to spend shares; \
 a model's attribution is only informative where it beats them.\n";
 
 const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
-Every simulated fit above is repeated K times (`--restarts K`, default 4; docs/model.md §9): a two-stage fit \
+Every simulated fit above is repeated K times (`--restarts K`: 4 with `--full`, none by default; docs/model.md §9): a two-stage fit \
 with its media screen on K bootstrap resamples of the regions, a joint fit from K random starting splits of \
 the media. `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
 `width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
@@ -819,6 +911,154 @@ fn peak_memory_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// The column roles given by the flags `--target`, `--media`, `--controls`, `--region`, `--time`
+/// and `--spend` of a data set.
+fn column_spec(args: &[String]) -> Result<ColumnSpec> {
+    let spend = list(flag(args, "--spend"))
+        .into_iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .context("--spend takes channel=column pairs")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ColumnSpec {
+        target: flag(args, "--target").context("--data needs --target")?,
+        media: list(flag(args, "--media")),
+        controls: list(flag(args, "--controls")),
+        region: flag(args, "--region"),
+        time: flag(args, "--time").unwrap_or_default(),
+        spend,
+    })
+}
+
+const BACKTEST_HEADER: &str = "## Rolling-origin backtests\n\n\
+`dcmmm backtest` with the default configuration (`mmm_orchestrator::backtest`): at each origin T the fit sees the \
+first T calendar weeks and forecasts weeks T … T+12 (warm); the naive baselines are computed from the same \
+training weeks and scored on the same cells; `best naive` is the best of the three per metric (highest R², \
+lowest wMAPE). `gap` = best naive within-region R² − dcmmm's; `warned` = the fit's self-check (validation slice \
+or first-epoch stop) printed a warning. On the reference panel origin 96 is the final holdout of the table \
+above. The default run covers four origins of the reference panel; `--full` every fourth origin from week 52 \
+on every shared panel.\n";
+
+/// One backtest of `reproduce`: a shared panel and its origins.
+struct BacktestJob {
+    name: String,
+    file: PathBuf,
+    flags: Vec<String>,
+    origins: Vec<usize>,
+    seconds_per_origin: f64,
+}
+
+/// The backtests of the run: the reference panel at four origins, or with `full` at every fourth
+/// origin from week 52 on the reference and the peers' panels (none without the shared data).
+fn backtest_jobs(shared: Option<&Path>, full: bool) -> Vec<BacktestJob> {
+    let Some(dir) = shared else {
+        return Vec::new();
+    };
+    let every_fourth = |weeks: usize| (52..=weeks - 13).step_by(4).collect::<Vec<_>>();
+    let reference = BacktestJob {
+        name: "deepcausalmmm_real (190 DMAs)".into(),
+        file: dir.join(REAL_PANEL),
+        flags: [
+            "--target",
+            "target_visits",
+            "--media",
+            "impressions_*",
+            "--controls",
+            "control_*",
+            "--region",
+            "dmacode",
+            "--time",
+            "weekid",
+        ]
+        .map(String::from)
+        .to_vec(),
+        origins: if full {
+            every_fourth(109)
+        } else {
+            vec![60, 72, 84, 96]
+        },
+        seconds_per_origin: BACKTEST_ORIGIN_SECONDS,
+    };
+    if !full {
+        return vec![reference];
+    }
+    let mut jobs = vec![reference];
+    for (name, file, flags) in PEER_PANELS {
+        let path = dir.join(file);
+        let Ok(panel) = column_spec(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .and_then(|spec| Ok(load_panel(&path, &spec)?.panel))
+        else {
+            continue;
+        };
+        jobs.push(BacktestJob {
+            name: name.to_string(),
+            file: path,
+            flags: flags
+                .iter()
+                .take_while(|f| **f != "--truth")
+                .map(|s| s.to_string())
+                .collect(),
+            origins: every_fourth(panel.n_weeks()),
+            seconds_per_origin: if panel.n_regions() > 1 { 10.0 } else { 1.0 },
+        });
+    }
+    jobs
+}
+
+/// Runs `job` and returns its markdown section: the per-origin table and the means.
+fn run_backtest(job: &BacktestJob) -> Result<String> {
+    let spec = column_spec(&job.flags)?;
+    let panel = load_panel(&job.file, &spec)?.panel;
+    let n = job.origins.len();
+    let bt = mmm_orchestrator::backtest(
+        &panel,
+        &spec,
+        &FitConfig::default(),
+        &job.origins,
+        13,
+        &mut |i, p| {
+            if p.epoch == 1 && p.stage == 1 {
+                eprintln!("  origin {} ({}/{n})", job.origins[i], i + 1);
+            }
+        },
+    )?;
+    let mut t = format!(
+        "### {}\n\n| origin | path | epochs | dcmmm R² pooled | R² within | wMAPE | best naive R² pooled | R² within | wMAPE | gap | warned |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        job.name
+    );
+    for o in &bt.origins {
+        let b = o.best_naive();
+        t += &format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {} |\n",
+            o.origin,
+            o.path,
+            o.epochs,
+            o.model.r2_pooled,
+            o.model.r2_within,
+            o.model.wmape,
+            b.r2_pooled,
+            b.r2_within,
+            b.wmape,
+            b.r2_within - o.model.r2_within,
+            if o.warnings.is_empty() { "no" } else { "yes" }
+        );
+    }
+    let (m, b) = (bt.model_mean(), bt.best_naive_mean());
+    t += &format!(
+        "| **mean** | | | **{:.3}** | **{:.3}** | **{:.3}** | **{:.3}** | **{:.3}** | **{:.3}** | {:.2} | |\n\n",
+        m.r2_pooled,
+        m.r2_within,
+        m.wmape,
+        b.r2_pooled,
+        b.r2_within,
+        b.wmape,
+        b.r2_within - m.r2_within
+    );
+    Ok(t)
+}
+
 fn run_one(args: &[String]) -> Result<Row> {
     let seed: u64 = flag(args, "--seed").map_or(Ok(1), |s| s.parse())?;
     let (name, panel, spec, sim) = if let Some(scenario) = flag(args, "--scenario") {
@@ -838,22 +1078,7 @@ fn run_one(args: &[String]) -> Result<Row> {
         std::fs::remove_dir_all(&dir).ok();
         (format!("sim: {scenario}"), panel, spec, Some(sim))
     } else if let Some(path) = flag(args, "--data") {
-        let spend = list(flag(args, "--spend"))
-            .into_iter()
-            .map(|p| {
-                p.split_once('=')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .context("--spend takes channel=column pairs")
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let spec = ColumnSpec {
-            target: flag(args, "--target").context("--data needs --target")?,
-            media: list(flag(args, "--media")),
-            controls: list(flag(args, "--controls")),
-            region: flag(args, "--region"),
-            time: flag(args, "--time").unwrap_or_default(),
-            spend,
-        };
+        let spec = column_spec(args)?;
         let panel = load_panel(Path::new(&path), &spec)?.panel;
         (flag(args, "--name").unwrap_or(path), panel, spec, None)
     } else {

@@ -5,6 +5,7 @@ mod curves;
 mod fit;
 mod optimize;
 mod panel_args;
+mod posterior;
 mod predict;
 mod report;
 mod scenarios;

@@ -32,6 +32,8 @@ pub struct InferenceConfig {
     pub draws: usize,
     /// Tuning draws per chain (`--tune`).
     pub tune: usize,
+    /// Mean acceptance probability the step size is tuned to, in (0, 1).
+    pub target_accept: f64,
     /// Noise distribution: `{ kind = "normal" }` or `{ kind = "student_t", nu = 5.0 }`.
     pub likelihood: Likelihood,
     /// Hold the point fit's GRU baseline modulation as a fixed offset in the posterior's mean.
@@ -48,6 +50,7 @@ impl Default for InferenceConfig {
             chains: s.chains,
             draws: s.draws,
             tune: s.tune,
+            target_accept: s.target_accept,
             likelihood: Likelihood::default(),
             gru_offset: false,
             priors: Priors::default(),
@@ -76,6 +79,8 @@ pub struct Diagnostics {
     pub divergences: usize,
     /// Sampling wall-clock seconds.
     pub seconds: f64,
+    /// Mean leapfrog steps (gradient evaluations) per draw, tuning included.
+    pub leapfrog_steps_per_draw: f64,
     /// Whether every check passed.
     pub passed: bool,
     /// What failed, in words (empty when `passed`).
@@ -113,6 +118,7 @@ pub fn run(
         draws: config.draws,
         tune: config.tune,
         seed,
+        target_accept: config.target_accept,
     };
     settings.validate()?;
     let total = (settings.chains * (settings.tune + settings.draws)) as u64;
@@ -195,6 +201,7 @@ pub fn run(
             ess_tail_min: tail_min,
             divergences,
             seconds: posterior.seconds,
+            leapfrog_steps_per_draw: posterior.leapfrog_steps as f64 / total as f64,
             passed: problems.is_empty(),
             problems,
         },

@@ -61,8 +61,10 @@ pub struct ParamLayout {
     pub adstock: Range<usize>,
     /// Saturation parameters, channel-major.
     pub saturation: Range<usize>,
-    /// log β_c.
-    pub log_beta: Range<usize>,
+    /// log(β_c · Hill_c(x_ref,c)): the channel's weekly effect at its reference activity x_ref,c
+    /// (the mean positive scaled activity of its training weeks); β_c follows from it and the
+    /// Hill parameters ([`PosteriorModel::betas`]).
+    pub log_effect: Range<usize>,
     /// log τ_c, the scale of channel c's region multipliers (empty with one region).
     pub log_tau: Range<usize>,
     /// ε_{r,c}, region-major (empty with one region).
@@ -94,7 +96,7 @@ impl ParamLayout {
         let multi = regions > 1;
         let adstock = take(channels * na);
         let saturation = take(channels * ns);
-        let log_beta = take(channels);
+        let log_effect = take(channels);
         let log_tau = take(if multi { channels } else { 0 });
         let eps = take(if multi { regions * channels } else { 0 });
         let base = take(regions);
@@ -110,7 +112,7 @@ impl ParamLayout {
             saturation_per_channel: ns,
             adstock,
             saturation,
-            log_beta,
+            log_effect,
             log_tau,
             eps,
             base,
@@ -333,7 +335,7 @@ impl PosteriorModel {
             for (j, i) in l.saturation_of(c).enumerate() {
                 names[i] = format!("saturation[{c}][{j}]");
             }
-            names[l.log_beta.start + c] = format!("log_beta[{c}]");
+            names[l.log_effect.start + c] = format!("log_effect[{c}]");
             if !l.log_tau.is_empty() {
                 names[l.log_tau.start + c] = format!("log_tau[{c}]");
                 for r in 0..l.regions {
@@ -370,7 +372,7 @@ impl PosteriorModel {
         let (c_n, r_n, tf) = self.media_fit.dim();
         let k_n = l.gamma.len();
         let f_n = l.season.len();
-        let beta: Vec<f64> = theta[l.log_beta.clone()].iter().map(|v| v.exp()).collect();
+        let beta = self.betas(theta);
         let scale = |r: usize, c: usize| beta[c] * l.eta(theta, r, c).exp();
 
         // Media transforms over the training weeks.
@@ -460,7 +462,7 @@ impl PosteriorModel {
                 }
                 // ∂/∂ log β = Σ g·β e^η s; ∂/∂η likewise.
                 let g_log = g_scale * sc;
-                grad[l.log_beta.start + c] += g_log;
+                grad[l.log_effect.start + c] += g_log;
                 if !l.log_tau.is_empty() {
                     let tau = theta[l.log_tau.start + c].exp();
                     let eps = theta[l.eps_at(r, c)];
@@ -487,12 +489,53 @@ impl PosteriorModel {
             );
         }
 
-        loglik + self.log_prior(theta, grad)
+        let lp = loglik + self.log_prior(theta, &beta, grad);
+
+        // So far grad[log_effect] holds ∂/∂ log β. With v = log β + log Hill(x_ref; u), the map
+        // (v, u) → (log β, u) is triangular with unit diagonal (no Jacobian term), and
+        // ∂/∂u at fixed v = ∂/∂u at fixed β − ∂/∂ log β · ∂ log Hill(x_ref; u)/∂u.
+        for c in 0..c_n {
+            let g = grad[l.log_effect.start + c];
+            let (_, dlog_h) = self.log_reference_hill(theta, c);
+            for (i, d) in l.saturation_of(c).zip(dlog_h) {
+                grad[i] -= g * d;
+            }
+        }
+        lp
+    }
+
+    /// β_c of every channel at `theta` (module docs of [`ParamLayout::log_effect`]).
+    pub fn betas(&self, theta: &[f64]) -> Vec<f64> {
+        let l = &self.layout;
+        (0..l.channels)
+            .map(|c| (theta[l.log_effect.start + c] - self.log_reference_hill(theta, c).0).exp())
+            .collect()
+    }
+
+    /// log Hill_c(x_ref,c) and its gradient with respect to channel c's saturation parameters
+    /// (through the transform's own `vjp`).
+    fn log_reference_hill(&self, theta: &[f64], c: usize) -> (f64, Vec<f64>) {
+        let l = &self.layout;
+        let sat = self.model.saturation(c);
+        let sp = &theta[l.saturation_of(c)];
+        let x = Array2::from_elem((1, 1), self.half_saturation_centre[c]);
+        let h = sat.eval(sp, x[[0, 0]]);
+        let mut grad = vec![0.0; sp.len()];
+        sat.vjp(
+            sp,
+            x.view(),
+            Array2::from_elem((1, 1), 1.0 / h).view(),
+            None,
+            &mut grad,
+        );
+        (h.ln(), grad)
     }
 
     /// Log prior density of `theta` including the log-Jacobians of the constraining maps; its
     /// gradient is ADDED to `grad`.
-    fn log_prior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+    /// The gradient with respect to each β_c goes to its `log_effect` slot as ∂/∂ log β_c
+    /// (the caller maps it to the sampled coordinates).
+    fn log_prior(&self, theta: &[f64], beta: &[f64], grad: &mut [f64]) -> f64 {
         let l = &self.layout;
         let p = &self.priors;
         let mut lp = 0.0;
@@ -522,9 +565,11 @@ impl PosteriorModel {
             );
             let (m, sd) = p.hill_slope;
             add(sr.start + 1, lognormal_softplus(theta[sr.start + 1], m.ln(), sd));
-            // β = e^v ~ HalfNormal(s): log p(v) = −β²/(2s²) + v.
-            let i = l.log_beta.start + c;
-            add(i, half_normal_log(theta[i], p.beta_scale));
+            // β ~ HalfNormal(s), as a density of log β: −β²/(2s²) + log β.
+            add(
+                l.log_effect.start + c,
+                half_normal_log(beta[c].ln(), p.beta_scale),
+            );
             if !l.log_tau.is_empty() {
                 let i = l.log_tau.start + c;
                 add(i, half_normal_log(theta[i], p.region_scale));

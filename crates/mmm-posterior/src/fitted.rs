@@ -83,7 +83,10 @@ pub fn from_fitted(
     for c in 0..l.channels {
         init[l.adstock_of(c)].copy_from_slice(&p[ml.adstock_of(c)]);
         init[l.saturation_of(c)].copy_from_slice(&p[ml.saturation_of(c)]);
-        init[l.log_beta.start + c] = softplus(p[ml.beta.start + c]).max(MIN_START_BETA).ln();
+        let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
+        let reference = posterior.half_saturation_centre()[c];
+        let hill = posterior.model().saturation(c).eval(&p[ml.saturation_of(c)], reference);
+        init[l.log_effect.start + c] = (beta * hill).ln();
         if !l.log_tau.is_empty() {
             init[l.log_tau.start + c] = START_TAU.ln();
             for r in 0..l.regions {

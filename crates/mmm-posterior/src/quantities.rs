@@ -78,6 +78,7 @@ pub fn channel_draws(model: &PosteriorModel, theta: &[f64]) -> Vec<ChannelDraw> 
     let mut s = Array2::zeros((r_n, t_n));
     let mut contribution = vec![0.0; c_n];
     let mut slope = vec![0.0; c_n];
+    let betas = model.betas(theta);
     for c in 0..c_n {
         let x = d.media.index_axis(Axis(0), c);
         let ad = model.model().adstock(c);
@@ -85,7 +86,7 @@ pub fn channel_draws(model: &PosteriorModel, theta: &[f64]) -> Vec<ChannelDraw> 
         let (ap, sp) = (&theta[l.adstock_of(c)], &theta[l.saturation_of(c)]);
         ad.forward(ap, x, a.view_mut());
         sat.forward(sp, a.view(), s.view_mut());
-        let beta = theta[l.log_beta.start + c].exp();
+        let beta = betas[c];
         for r in 0..r_n {
             let k = d.region_means[r] * beta * l.eta(theta, r, c).exp();
             for t in 0..t_n {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 /// Sampler settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// Number of chains (≥ 1; R-hat needs ≥ 2).
     pub chains: usize,
@@ -29,6 +29,9 @@ pub struct Settings {
     pub tune: usize,
     /// Seed of every chain's random stream.
     pub seed: u64,
+    /// Mean acceptance probability the step size is tuned to (in (0, 1)); higher = smaller
+    /// steps, fewer divergences, more gradient evaluations per draw.
+    pub target_accept: f64,
 }
 
 impl Default for Settings {
@@ -38,12 +41,16 @@ impl Default for Settings {
             draws: 1000,
             tune: 1000,
             seed: 42,
+            target_accept: TARGET_ACCEPT,
         }
     }
 }
 
+/// Default target acceptance (docs/model.md, "Posterior").
+pub const TARGET_ACCEPT: f64 = 0.8;
+
 impl Settings {
-    /// Errors on zero chains or fewer than 4 draws.
+    /// Errors on zero chains, fewer than 4 draws or a target acceptance outside (0, 1).
     pub fn validate(&self) -> Result<()> {
         if self.chains == 0 {
             return Err(Error::Settings("chains must be at least 1".into()));
@@ -52,6 +59,12 @@ impl Settings {
             return Err(Error::Settings(format!(
                 "draws must be at least 4, got {}",
                 self.draws
+            )));
+        }
+        if !(self.target_accept > 0.0 && self.target_accept < 1.0) {
+            return Err(Error::Settings(format!(
+                "target_accept must lie in (0, 1), got {}",
+                self.target_accept
             )));
         }
         Ok(())
@@ -67,6 +80,9 @@ pub struct Posterior {
     pub divergences: Vec<usize>,
     /// Wall-clock seconds of sampling (all chains).
     pub seconds: f64,
+    /// Leapfrog steps (one gradient evaluation each) over every draw of every chain, tuning
+    /// included: what the sampling cost.
+    pub leapfrog_steps: u64,
 }
 
 impl Posterior {
@@ -174,16 +190,23 @@ pub fn sample(
         )));
     }
     let start = Instant::now();
-    let chains: Vec<(Vec<Vec<f64>>, usize)> = (0..settings.chains)
+    let chains: Vec<ChainRun> = (0..settings.chains)
         .into_par_iter()
         .map(|chain| run_chain(model, init, settings, chain, progress))
         .collect::<Result<_>>()?;
-    let (draws, divergences) = chains.into_iter().unzip();
     Ok(Posterior {
-        draws,
-        divergences,
+        leapfrog_steps: chains.iter().map(|c| c.leapfrog_steps).sum(),
+        divergences: chains.iter().map(|c| c.divergences).collect(),
+        draws: chains.into_iter().map(|c| c.draws).collect(),
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// One chain's kept draws, divergences among them, and leapfrog steps in all.
+struct ChainRun {
+    draws: Vec<Vec<f64>>,
+    divergences: usize,
+    leapfrog_steps: u64,
 }
 
 fn run_chain(
@@ -192,7 +215,7 @@ fn run_chain(
     settings: &Settings,
     chain: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<(Vec<Vec<f64>>, usize)> {
+) -> Result<ChainRun> {
     let mut state = settings.seed ^ 0xD1B5_4A32_D192_ED03u64.wrapping_mul(chain as u64 + 1);
     let chain_seed = splitmix(&mut state);
     let jittered: Vec<f64> = init
@@ -210,6 +233,7 @@ fn run_chain(
         ..DiagNutsSettings::default()
     };
     nuts.store_divergences = false;
+    nuts.adapt_options.step_size_settings.target_accept = settings.target_accept;
     let mut rng = ChaCha8Rng::seed_from_u64(chain_seed);
     let density = Density {
         model,
@@ -228,15 +252,21 @@ fn run_chain(
     let total = settings.tune + settings.draws;
     let mut draws = Vec::with_capacity(settings.draws);
     let mut divergences = 0;
+    let mut leapfrog_steps = 0;
     for i in 0..total {
         let (draw, info) = sampler
             .draw()
             .map_err(|e| Error::Sampler(format!("chain {chain}: {e}")))?;
+        leapfrog_steps += info.num_steps;
         if i >= settings.tune {
             draws.push(draw.to_vec());
             divergences += usize::from(info.diverging);
         }
         progress(chain, i + 1);
     }
-    Ok((draws, divergences))
+    Ok(ChainRun {
+        draws,
+        divergences,
+        leapfrog_steps,
+    })
 }

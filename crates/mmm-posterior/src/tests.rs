@@ -187,7 +187,17 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
                 .index_axis_mut(ndarray::Axis(0), c)
                 .mapv_inplace(|v| v * m);
             let p = posterior(d, AdstockKind::Weibull, Likelihood::Normal);
-            channel_draws(&p, &theta)[c].contribution
+            // The same natural parameters: β is sampled through its effect at the reference
+            // activity, which moves with the media.
+            let l = p.layout();
+            let mut q = theta.clone();
+            for (j, beta) in model.betas(&theta).into_iter().enumerate() {
+                let h = p.model().saturation(j).eval(&theta[l.saturation_of(j)], p.half_saturation_centre()[j]);
+                q[l.log_effect.start + j] = (beta * h).ln();
+            }
+            let (b1, b0) = (p.betas(&q)[c], model.betas(&theta)[c]);
+            assert!((b1 / b0 - 1.0).abs() < 1e-14, "{b1} vs {b0}");
+            channel_draws(&p, &q)[c].contribution
         };
         let slope = (contribution_at(1.0 + h) - contribution_at(1.0 - h)) / (2.0 * h);
         let mroi = base[c].mroi.unwrap() * data.spend[c];
@@ -204,6 +214,7 @@ fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
         draws: 30,
         tune: 30,
         seed: 5,
+        ..Settings::default()
     };
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()

@@ -543,7 +543,7 @@ impl PosteriorModel {
             lp += v;
             grad[i] += g;
         };
-        for c in 0..l.channels {
+        for (c, b) in beta.iter().enumerate() {
             let ar = l.adstock_of(c);
             match self.model.adstock(c).name() {
                 "geometric" => {
@@ -568,7 +568,7 @@ impl PosteriorModel {
             // β ~ HalfNormal(s), as a density of log β: −β²/(2s²) + log β.
             add(
                 l.log_effect.start + c,
-                half_normal_log(beta[c].ln(), p.beta_scale),
+                half_normal_log(b.ln(), p.beta_scale),
             );
             if !l.log_tau.is_empty() {
                 let i = l.log_tau.start + c;

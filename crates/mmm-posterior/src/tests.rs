@@ -180,7 +180,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
     let theta = seeded_uniform(11, model.dim(), -1.0, 1.0);
     let base = channel_draws(&model, &theta);
     let h = 1e-5;
-    for c in 0..2 {
+    for (c, draw) in base.iter().enumerate() {
         let contribution_at = |m: f64| {
             let mut d = data.clone();
             d.media
@@ -200,7 +200,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
             channel_draws(&p, &q)[c].contribution
         };
         let slope = (contribution_at(1.0 + h) - contribution_at(1.0 - h)) / (2.0 * h);
-        let mroi = base[c].mroi.unwrap() * data.spend[c];
+        let mroi = draw.mroi.unwrap() * data.spend[c];
         assert!((slope - mroi).abs() < 1e-6 * mroi.abs().max(1.0), "{slope} vs {mroi}");
     }
 }

@@ -47,7 +47,7 @@ impl Default for Settings {
 }
 
 /// Default target acceptance (docs/model.md, "Posterior").
-pub const TARGET_ACCEPT: f64 = 0.8;
+pub const TARGET_ACCEPT: f64 = 0.9;
 
 impl Settings {
     /// Errors on zero chains, fewer than 4 draws or a target acceptance outside (0, 1).

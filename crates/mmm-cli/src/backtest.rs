@@ -53,7 +53,10 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     let horizon = args.horizon.unwrap_or(resolved.holdout_weeks);
-    let cfg = fit_config(&args.fit, horizon)?;
+    let (cfg, inference) = fit_config(&args.fit, horizon)?;
+    if inference.posterior {
+        bail!("backtest scores point forecasts; --posterior (or [inference] posterior = true) is not used here: drop it");
+    }
     let panel = &loaded.panel;
     let origins: Origins = args.origins.parse()?;
     let origins = origins.resolve(panel.n_weeks(), horizon)?;

@@ -4,6 +4,7 @@
 
 use crate::out_dir::{OutDir, new_run_id, write_json};
 use crate::panel_args::PanelArgs;
+use crate::posterior::{InferenceConfig, PosteriorOutput};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,6 +23,8 @@ use std::path::Path;
 
 /// File name of the stability assessment next to `model.json`.
 pub const STABILITY_FILE: &str = "stability.json";
+/// File name of the posterior draws of the channel quantities (`--posterior`).
+pub const POSTERIOR_FILE: &str = "posterior.csv";
 
 /// Examples shown by `dcmmm fit --help`.
 pub const EXAMPLES: &str = "\
@@ -33,6 +36,8 @@ Examples:
   dcmmm fit --config fit.toml --out fit/      # [data], [model], [train], [dag] tables
   dcmmm fit --config fit.toml --restarts 4 --out fit/   # + how stable the attribution is
   dcmmm fit --config fit.toml --converged --out fit-decisions/   # a joint fit, for decisions
+  dcmmm fit --config fit.toml --posterior --chains 4 --draws 1000 --tune 1000 --out fit/
+      # + posterior means and 90 % intervals (NUTS); [inference] table in fit.toml
 
 Experiments calibrate the fit: add [[lift_test]] tables to fit.toml, e.g.
   [[lift_test]]
@@ -49,7 +54,8 @@ and give as lift the outcome with the tested spend minus with the usual, from th
 week to measured_until (carryover included): it measures the slope of the curve.
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
-report.html into the output directory; with --restarts also stability.json.";
+report.html into the output directory; with --restarts also stability.json, with --posterior also
+posterior.csv.";
 
 /// Flags of `dcmmm fit`.
 #[derive(Args, Debug)]
@@ -81,6 +87,20 @@ pub struct FitArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// After the point fit, sample the posterior of the model's interpretable part with NUTS:
+    /// summary.json's per-channel figures become posterior means with 90 % intervals beside
+    /// them, posterior.csv holds the draws (also `[inference] posterior = true`).
+    #[arg(long)]
+    pub posterior: bool,
+    /// Posterior chains (overrides `[inference] chains`, default 4).
+    #[arg(long, value_name = "N")]
+    pub chains: Option<usize>,
+    /// Kept posterior draws per chain (overrides `[inference] draws`, default 1000).
+    #[arg(long, value_name = "N")]
+    pub draws: Option<usize>,
+    /// Tuning draws per chain (overrides `[inference] tune`, default 1000).
+    #[arg(long, value_name = "N")]
+    pub tune: Option<usize>,
 }
 
 /// The model-related tables of a config file (`[data]` is read by the panel flags).
@@ -94,10 +114,12 @@ struct FitFile {
     train: TrainConfig,
     dag: DagConfig,
     lift_test: Vec<LiftTestSpec>,
+    inference: InferenceConfig,
 }
 
-/// The fit configuration of `args` (config file, then flags) with `holdout_weeks` held out.
-pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
+/// The fit configuration of `args` (config file, then flags) with `holdout_weeks` held out, and
+/// the posterior settings (`[inference]`, `--posterior`).
+pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<(FitConfig, InferenceConfig)> {
     let file = match &args.panel.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -125,7 +147,12 @@ pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<FitConfig> {
     }
     cfg.model.validate()?;
     cfg.train.validate()?;
-    Ok(cfg)
+    let mut inference = file.inference;
+    inference.posterior |= args.posterior;
+    inference.chains = args.chains.unwrap_or(inference.chains);
+    inference.draws = args.draws.unwrap_or(inference.draws);
+    inference.tune = args.tune.unwrap_or(inference.tune);
+    Ok((cfg, inference))
 }
 
 /// Runs `dcmmm fit`.
@@ -134,7 +161,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
     for w in &loaded.report.warnings {
         eprintln!("warning: {w}");
     }
-    let cfg = fit_config(args, resolved.holdout_weeks)?;
+    let (cfg, inference) = fit_config(args, resolved.holdout_weeks)?;
     let panel = &loaded.panel;
     let out = args.out.prepare()?;
 
@@ -201,6 +228,16 @@ pub fn run(args: &FitArgs) -> Result<()> {
 
     let (prediction, decomposition) = fitted.predict(panel)?;
     let card = Scorecard::compute(&fitted, panel, &prediction)?;
+    let posterior = if inference.posterior {
+        Some(crate::posterior::run(
+            &fitted,
+            &inference,
+            cfg.train.seed,
+            args.quiet,
+        )?)
+    } else {
+        None
+    };
     write_outputs(
         out,
         &fitted,
@@ -209,6 +246,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &decomposition,
         &card,
         stability.as_ref(),
+        posterior.as_ref(),
     )?;
     let warnings: Vec<String> = loaded
         .report
@@ -231,13 +269,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;
+    if let Some(p) = &posterior {
+        p.print();
+    }
     print_summary(&fitted, panel, &card, stability.as_ref(), out);
     Ok(())
 }
 
 /// Writes every output file of the CLI contract but the report into `dir` (and `stability.json`
-/// when refits from random starts were run), each atomically; `metrics.json` and `summary.json`
-/// carry the model's run id.
+/// when refits from random starts were run, `posterior.csv` when the posterior was sampled), each
+/// atomically; `metrics.json` and `summary.json` carry the model's run id.
+#[allow(clippy::too_many_arguments)]
 pub fn write_outputs(
     dir: &Path,
     fitted: &FittedModel,
@@ -246,14 +288,26 @@ pub fn write_outputs(
     d: &Decomposition,
     card: &Scorecard,
     stability: Option<&Stability>,
+    posterior: Option<&PosteriorOutput>,
 ) -> Result<()> {
     let path = |name: &str| dir.join(name);
     write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
     write_contributions(&path("contributions.csv"), fitted, panel, d)?;
-    write_json(
-        &path("summary.json"),
-        &summary(fitted, panel, d, stability)?,
-    )?;
+    let mut summary = summary(fitted, panel, d, stability)?;
+    let mut metrics = serde_json::to_value(card)?;
+    let posterior_path = path(POSTERIOR_FILE);
+    match posterior {
+        Some(p) => {
+            p.amend_summary(&mut summary);
+            metrics["posterior"] = serde_json::to_value(&p.diagnostics)?;
+            p.write_csv(&posterior_path)?;
+        }
+        // A stale file from an earlier run must not be read as this fit's.
+        None if posterior_path.exists() => std::fs::remove_file(&posterior_path)
+            .with_context(|| format!("{}: cannot remove", posterior_path.display()))?,
+        None => {}
+    }
+    write_json(&path("summary.json"), &summary)?;
     let stability_path = path(STABILITY_FILE);
     match stability {
         Some(st) => write_json(&stability_path, st)?,
@@ -262,7 +316,6 @@ pub fn write_outputs(
             .with_context(|| format!("{}: cannot remove", stability_path.display()))?,
         None => {}
     }
-    let mut metrics = serde_json::to_value(card)?;
     metrics["run_id"] = json!(fitted.run_id);
     write_json(&path("metrics.json"), &metrics)?;
     write_json(&path("dag.json"), &dag_json(fitted))?;

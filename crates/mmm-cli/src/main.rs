@@ -8,6 +8,7 @@ mod fit;
 mod optimize;
 mod out_dir;
 mod panel_args;
+mod posterior;
 mod predict;
 mod report;
 mod scenarios;

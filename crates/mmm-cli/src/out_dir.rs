@@ -19,6 +19,7 @@ pub const OUTPUT_FILES: &[&str] = &[
     "model.json",
     "report.html",
     crate::fit::STABILITY_FILE,
+    crate::fit::POSTERIOR_FILE,
     // backtest
     "backtest.csv",
     "backtest.json",

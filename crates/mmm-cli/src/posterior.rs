@@ -1,0 +1,285 @@
+//! `dcmmm fit --posterior`: after the point fit, sample the posterior of the model's
+//! interpretable part with NUTS (`mmm-posterior`, docs/model.md "Posterior"), check the
+//! diagnostics, and hand the per-channel posterior means and 90 % intervals, the draws and the
+//! diagnostics to the output files (`summary.json`, `posterior.csv`, `metrics.json`).
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use mmm_orchestrator::FittedModel;
+use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
+use mmm_posterior::{
+    BuildOptions, ChannelDraw, ChannelInterval, Interval, Likelihood, Priors, Settings,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::path::Path;
+
+/// Largest R-hat of a converged posterior (Vehtari et al. 2021).
+pub const MAX_RHAT: f64 = 1.01;
+/// Smallest bulk and tail ESS per chain (Vehtari et al. 2021: 100 per chain, so that R-hat and
+/// the ESS estimates themselves are reliable).
+pub const MIN_ESS_PER_CHAIN: f64 = 100.0;
+
+/// The `[inference]` table of fit.toml.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceConfig {
+    /// Sample the posterior after the point fit (also `--posterior`).
+    pub posterior: bool,
+    /// Number of chains (`--chains`).
+    pub chains: usize,
+    /// Kept draws per chain (`--draws`).
+    pub draws: usize,
+    /// Tuning draws per chain (`--tune`).
+    pub tune: usize,
+    /// Mean acceptance probability the step size is tuned to, in (0, 1).
+    pub target_accept: f64,
+    /// Noise distribution: `{ kind = "normal" }` or `{ kind = "student_t", nu = 5.0 }`.
+    pub likelihood: Likelihood,
+    /// Hold the point fit's GRU baseline modulation as a fixed offset in the posterior's mean.
+    pub gru_offset: bool,
+    /// Prior settings (docs/model.md, "Posterior").
+    pub priors: Priors,
+}
+
+impl Default for InferenceConfig {
+    fn default() -> Self {
+        let s = Settings::default();
+        InferenceConfig {
+            posterior: false,
+            chains: s.chains,
+            draws: s.draws,
+            tune: s.tune,
+            target_accept: s.target_accept,
+            likelihood: Likelihood::default(),
+            gru_offset: false,
+            priors: Priors::default(),
+        }
+    }
+}
+
+/// Convergence diagnostics over every sampled coordinate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostics {
+    /// Chains run.
+    pub chains: usize,
+    /// Kept draws per chain.
+    pub draws: usize,
+    /// Tuning draws per chain.
+    pub tune: usize,
+    /// Largest rank-normalised split R-hat.
+    pub rhat_max: f64,
+    /// The coordinate with the largest R-hat.
+    pub rhat_max_at: String,
+    /// Smallest bulk ESS.
+    pub ess_bulk_min: f64,
+    /// Smallest tail ESS.
+    pub ess_tail_min: f64,
+    /// Divergent transitions after tuning, all chains.
+    pub divergences: usize,
+    /// Sampling wall-clock seconds.
+    pub seconds: f64,
+    /// Mean leapfrog steps (gradient evaluations) per draw, tuning included.
+    pub leapfrog_steps_per_draw: f64,
+    /// Whether every check passed.
+    pub passed: bool,
+    /// What failed, in words (empty when `passed`).
+    pub problems: Vec<String>,
+}
+
+/// What the posterior adds to the outputs.
+#[derive(Debug, Clone)]
+pub struct PosteriorOutput {
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Per-channel posterior means and intervals.
+    pub intervals: Vec<ChannelInterval>,
+    /// `draws[chain][draw][channel]`.
+    pub draws: Vec<Vec<Vec<ChannelDraw>>>,
+    /// Convergence diagnostics.
+    pub diagnostics: Diagnostics,
+}
+
+/// Samples the posterior of `fitted` (progress on stderr unless `quiet`) and summarises it.
+pub fn run(
+    fitted: &FittedModel,
+    config: &InferenceConfig,
+    seed: u64,
+    quiet: bool,
+) -> Result<PosteriorOutput> {
+    let options = BuildOptions {
+        priors: config.priors.clone(),
+        likelihood: config.likelihood,
+        gru_offset: config.gru_offset,
+    };
+    let (model, init) = mmm_posterior::from_fitted(fitted, &options)?;
+    let settings = Settings {
+        chains: config.chains,
+        draws: config.draws,
+        tune: config.tune,
+        seed,
+        target_accept: config.target_accept,
+    };
+    settings.validate()?;
+    let total = (settings.chains * (settings.tune + settings.draws)) as u64;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "posterior (NUTS, {prefix}) [{bar:30}] {pos}/{len} draws {elapsed_precise}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(format!(
+        "{} chains × ({} tune + {} draws)",
+        settings.chains, settings.tune, settings.draws
+    ));
+    let posterior = mmm_posterior::sample(&model, &init, &settings, &|_, _| bar.inc(1))?;
+    bar.finish_and_clear();
+
+    let names = model.coordinate_names();
+    let (mut rhat_max, mut rhat_max_at) = (1.0f64, String::new());
+    let (mut bulk_min, mut tail_min) = (f64::INFINITY, f64::INFINITY);
+    for (i, name) in names.iter().enumerate() {
+        let chains = posterior.coordinate(i);
+        let r = rhat(&chains);
+        if r > rhat_max || rhat_max_at.is_empty() {
+            rhat_max = r;
+            rhat_max_at = name.clone();
+        }
+        bulk_min = bulk_min.min(ess_bulk(&chains));
+        tail_min = tail_min.min(ess_tail(&chains));
+    }
+    let divergences = posterior.total_divergences();
+    let min_ess = MIN_ESS_PER_CHAIN * settings.chains as f64;
+    let mut problems = Vec::new();
+    if settings.chains < 2 {
+        problems.push("one chain: R-hat cannot compare chains; run at least 2".to_string());
+    }
+    if rhat_max > MAX_RHAT {
+        problems.push(format!(
+            "R-hat {rhat_max:.3} > {MAX_RHAT} (at {rhat_max_at}): the chains disagree"
+        ));
+    }
+    if bulk_min < min_ess || tail_min < min_ess {
+        problems.push(format!(
+            "effective sample size bulk {bulk_min:.0} / tail {tail_min:.0} < {min_ess:.0} \
+             ({MIN_ESS_PER_CHAIN} per chain): run more draws"
+        ));
+    }
+    if divergences > 0 {
+        problems.push(format!(
+            "{divergences} divergent transitions: the intervals may be biased"
+        ));
+    }
+    let draws: Vec<Vec<Vec<ChannelDraw>>> = posterior
+        .draws
+        .iter()
+        .map(|chain| {
+            chain
+                .iter()
+                .map(|theta| mmm_posterior::channel_draws(&model, theta))
+                .collect()
+        })
+        .collect();
+    let flat: Vec<Vec<ChannelDraw>> = draws.iter().flatten().cloned().collect();
+    Ok(PosteriorOutput {
+        channels: fitted.channels.clone(),
+        intervals: mmm_posterior::summarize(&flat),
+        draws,
+        diagnostics: Diagnostics {
+            chains: settings.chains,
+            draws: settings.draws,
+            tune: settings.tune,
+            rhat_max,
+            rhat_max_at,
+            ess_bulk_min: bulk_min,
+            ess_tail_min: tail_min,
+            divergences,
+            seconds: posterior.seconds,
+            leapfrog_steps_per_draw: posterior.leapfrog_steps as f64 / total as f64,
+            passed: problems.is_empty(),
+            problems,
+        },
+    })
+}
+
+impl PosteriorOutput {
+    /// Replaces each channel's contribution, share, roi and mroi in `summary.json`'s value by the
+    /// posterior mean and adds `<name>_ci: [p05, p95]` beside it.
+    pub fn amend_summary(&self, summary: &mut serde_json::Value) {
+        let ci = |i: &Interval| json!([i.p05, i.p95]);
+        for (name, iv) in self.channels.iter().zip(&self.intervals) {
+            let Some(entry) = summary["channels"].get_mut(name) else {
+                continue;
+            };
+            entry["contribution"] = json!(iv.contribution.mean);
+            entry["contribution_ci"] = ci(&iv.contribution);
+            entry["share"] = json!(iv.share.mean);
+            entry["share_ci"] = ci(&iv.share);
+            entry["roi"] = json!(iv.roi.map(|i| i.mean));
+            entry["roi_ci"] = json!(iv.roi.as_ref().map(ci));
+            entry["mroi"] = json!(iv.mroi.map(|i| i.mean));
+            entry["mroi_ci"] = json!(iv.mroi.as_ref().map(ci));
+        }
+        let media_total: f64 = self.intervals.iter().map(|i| i.contribution.mean).sum();
+        summary["media_contribution"] = json!(media_total);
+        summary["notes"]["posterior"] = json!(
+            "contribution, share, roi and mroi are posterior means (NUTS over the model's interpretable part, docs/model.md \"Posterior\"); <name>_ci = [5 %, 95 %] quantiles of the draws (posterior.csv); total_contribution, total_roi and the other figures stay the point fit's"
+        );
+    }
+
+    /// Writes `posterior.csv`: one row per chain, draw and channel.
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        mmm_data::write_csv_atomic(path, |w| self.write_rows(w))
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+    }
+
+    fn write_rows(&self, w: &mut csv::Writer<&mut dyn std::io::Write>) -> csv::Result<()> {
+        w.write_record(["chain", "draw", "channel", "contribution", "share", "roi", "mroi"])?;
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        for (chain, draws) in self.draws.iter().enumerate() {
+            for (i, draw) in draws.iter().enumerate() {
+                for (name, q) in self.channels.iter().zip(draw) {
+                    w.write_record([
+                        chain.to_string(),
+                        i.to_string(),
+                        name.clone(),
+                        q.contribution.to_string(),
+                        q.share.to_string(),
+                        opt(q.roi),
+                        opt(q.mroi),
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Says on stderr what failed, if anything, and on stdout the per-channel intervals.
+    pub fn print(&self) {
+        let d = &self.diagnostics;
+        println!(
+            "posterior: {} chains × {} draws in {:.1} s; R-hat max {:.3}, ESS bulk min {:.0}, tail min {:.0}, {} divergences",
+            d.chains, d.draws, d.seconds, d.rhat_max, d.ess_bulk_min, d.ess_tail_min, d.divergences
+        );
+        for (name, iv) in self.channels.iter().zip(&self.intervals) {
+            let roi = iv.roi.map_or(String::new(), |r| {
+                format!("   ROI {:.3} [{:.3} – {:.3}]", r.mean, r.p05, r.p95)
+            });
+            println!(
+                "  {name:<22} share {:>5.1} % [{:.1} – {:.1}]{roi}",
+                100.0 * iv.share.mean,
+                100.0 * iv.share.p05,
+                100.0 * iv.share.p95
+            );
+        }
+        for p in &d.problems {
+            eprintln!("warning: posterior diagnostics failed: {p}");
+        }
+    }
+}

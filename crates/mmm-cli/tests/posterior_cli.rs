@@ -1,0 +1,124 @@
+//! End-to-end test of `dcmmm fit --posterior` on a simulated national panel: summary.json's
+//! per-channel figures become posterior means with `_ci` intervals around them, posterior.csv
+//! holds every draw, metrics.json the diagnostics, the `[inference]` table is read, and a later
+//! point fit into the same directory removes the stale draws.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dcmmm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dcmmm-posterior-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn simulate(dir: &Path) {
+    let out = dcmmm()
+        .args(["simulate", "--scenario", "national", "--seed", "3", "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
+    let sim = tmp("sim");
+    simulate(&sim);
+    let config = sim.join("fit.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[inference]\nchains = 2\ndraws = 60\ntune = 60\n";
+    std::fs::write(&config, text).unwrap();
+    let out_dir = sim.join("fit");
+    let out = dcmmm()
+        .args(["fit", "--config"])
+        .arg(&config)
+        .args(["--posterior", "--draws", "80", "--epochs", "60", "--quiet", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let summary = json(&out_dir.join("summary.json"));
+    let channels = summary["channels"].as_object().unwrap();
+    assert_eq!(channels.len(), 5);
+    let mut share_total = 0.0;
+    for (name, c) in channels {
+        for key in ["contribution", "share", "roi", "mroi"] {
+            let mean = c[key].as_f64().unwrap();
+            let ci = c[format!("{key}_ci")].as_array().unwrap();
+            let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+            assert!(lo <= mean && mean <= hi, "{name} {key}: {mean} outside [{lo}, {hi}]");
+            assert!(lo < hi, "{name} {key}: empty interval");
+        }
+        share_total += c["share"].as_f64().unwrap();
+    }
+    assert!((share_total - 1.0).abs() < 1e-9);
+
+    // 2 chains (from [inference]) × 80 draws (the flag overrides the table) × 5 channels.
+    let csv = std::fs::read_to_string(out_dir.join("posterior.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "chain,draw,channel,contribution,share,roi,mroi"
+    );
+    assert_eq!(lines.count(), 2 * 80 * 5);
+
+    let metrics = json(&out_dir.join("metrics.json"));
+    let p = &metrics["posterior"];
+    assert_eq!(p["chains"], 2);
+    assert_eq!(p["draws"], 80);
+    assert_eq!(p["tune"], 60);
+    for key in ["rhat_max", "ess_bulk_min", "ess_tail_min", "seconds"] {
+        assert!(p[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    // 160 draws cannot reach 100 effective draws per chain on every coordinate: said plainly.
+    assert_eq!(p["passed"], false);
+    assert!(stderr.contains("posterior diagnostics failed"), "{stderr}");
+    assert!(metrics["train"].is_object(), "the point fit's scores stay");
+
+    // A point fit into the same directory removes the stale draws.
+    let out = dcmmm()
+        .args(["fit", "--config"])
+        .arg(sim.join("fit.toml"))
+        .args(["--epochs", "20", "--quiet", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!out_dir.join("posterior.csv").exists());
+    let summary = json(&out_dir.join("summary.json"));
+    assert!(summary["channels"].as_object().unwrap().values().all(|c| c.get("share_ci").is_none()));
+    let _ = std::fs::remove_dir_all(&sim);
+}
+
+#[test]
+fn a_bad_inference_key_is_an_error() {
+    let sim = tmp("badkey");
+    simulate(&sim);
+    let config = sim.join("fit.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text += "\n[inference]\nchain = 2\n";
+    std::fs::write(&config, text).unwrap();
+    let out = dcmmm()
+        .args(["fit", "--config"])
+        .arg(&config)
+        .args(["--quiet", "--out"])
+        .arg(sim.join("fit"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chain"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&sim);
+}

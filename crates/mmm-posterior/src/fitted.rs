@@ -1,0 +1,112 @@
+//! Building a [`PosteriorModel`] from a point fit: the same scaled data, transforms and calendar
+//! features as the fit (`FittedModel::inputs_for`), and a start for the chains at the point fit.
+
+use crate::density::{PosteriorData, PosteriorModel};
+use crate::priors::{Likelihood, Priors};
+use crate::Result;
+use mmm_orchestrator::FittedModel;
+use mmm_orchestrator::attribution::observed_sum;
+use mmm_transforms::param::softplus;
+use ndarray::{Array2, Axis};
+
+/// How to build the posterior from a point fit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BuildOptions {
+    /// Priors.
+    pub priors: Priors,
+    /// Noise distribution.
+    pub likelihood: Likelihood,
+    /// Add the point fit's GRU baseline modulation g[r,t] as a fixed offset (otherwise none).
+    pub gru_offset: bool,
+}
+
+/// Smallest β a chain starts at (a channel the point fit switched off starts just above zero,
+/// where the log scale is still well conditioned).
+const MIN_START_BETA: f64 = 1e-3;
+/// Where τ_c starts with several regions; ε_{r,c} start at the point fit's η_{r,c} / τ_c.
+const START_TAU: f64 = 0.1;
+
+/// The posterior of `fitted`'s interpretable part on its history, and the unconstrained point
+/// where the chains start (the point fit's values).
+///
+/// # Errors
+/// When the history cannot be rebuilt or the posterior rejects it ([`PosteriorModel::new`]).
+pub fn from_fitted(
+    fitted: &FittedModel,
+    options: &BuildOptions,
+) -> Result<(PosteriorModel, Vec<f64>)> {
+    let panel = fitted.history_panel()?;
+    let inputs = fitted.inputs_for(&panel)?;
+    let model = fitted.model()?;
+    let p = &fitted.params;
+    let ml = model.layout().clone();
+    let tape = model.forward(p, &inputs);
+    let decomposition = model.decompose_tape(p, &inputs, &tape);
+    let (r_n, t_n) = inputs.target.dim();
+    let offset = if options.gru_offset {
+        Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+            decomposition.baseline[[r, t]] - p[ml.base.start + r]
+        })
+    } else {
+        Array2::zeros((r_n, t_n))
+    };
+    let spend = (0..panel.n_channels())
+        .map(|c| observed_sum(&panel, panel.spend_or_media().index_axis(Axis(2), c)))
+        .collect();
+    let train_weeks = fitted.split.train.end;
+    let data = PosteriorData {
+        media: inputs.media.clone(),
+        controls: inputs.controls.clone(),
+        target: inputs.target.clone(),
+        observed: inputs.observed.clone(),
+        fourier: inputs.fourier.clone(),
+        tau: inputs.tau.clone(),
+        offset,
+        train_weeks,
+        region_means: fitted.target_scaler.means.clone(),
+        spend,
+    };
+    // Residual scale of the point fit over the likelihood cells.
+    let (mut ss, mut n) = (0.0, 0usize);
+    for ((r, t), &obs) in inputs.observed.indexed_iter() {
+        if obs && t < train_weeks {
+            let e = inputs.target[[r, t]] - tape.prediction[[r, t]];
+            ss += e * e;
+            n += 1;
+        }
+    }
+    let sigma = if n > 0 { (ss / n as f64).sqrt().max(1e-3) } else { 0.1 };
+
+    let posterior = PosteriorModel::new(model, data, options.priors.clone(), options.likelihood)?;
+    let l = posterior.layout().clone();
+    let mut init = vec![0.0; l.len];
+    for c in 0..l.channels {
+        init[l.adstock_of(c)].copy_from_slice(&p[ml.adstock_of(c)]);
+        init[l.saturation_of(c)].copy_from_slice(&p[ml.saturation_of(c)]);
+        let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
+        let reference = posterior.half_saturation_centre()[c];
+        let hill = posterior.model().saturation(c).eval(&p[ml.saturation_of(c)], reference);
+        init[l.log_effect.start + c] = (beta * hill).ln();
+        if !l.log_tau.is_empty() {
+            init[l.log_tau.start + c] = START_TAU.ln();
+            for r in 0..l.regions {
+                init[l.eps_at(r, c)] = (p[ml.eta_at(r, c)] / START_TAU).clamp(-3.0, 3.0);
+            }
+        }
+    }
+    for r in 0..l.regions {
+        init[l.base.start + r] = p[ml.base.start + r];
+        if !l.region_trend.is_empty() {
+            init[l.region_trend.start + r] = p[ml.region_trend.start + r];
+        }
+    }
+    init[l.trend] = p[ml.trend.start];
+    for (f, i) in l.season.clone().enumerate() {
+        init[i] = p[ml.season.start + f];
+    }
+    for (k, i) in l.gamma.clone().enumerate() {
+        init[i] = p[ml.gamma.start + k];
+    }
+    init[l.log_sigma] = sigma.ln();
+    Ok((posterior, init))
+}

@@ -1,33 +1,16 @@
 //! End-to-end tests of `dcmmm curves`, `dcmmm optimize` and `dcmmm scenarios` on a small model
 //! fitted in the test (`mmm_orchestrator::fit_panel` with tiny settings on a synthetic panel).
 
+mod common;
+use common::{dcmmm, tmp, noise, json};
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_orchestrator::{FitConfig, TrainConfig, fit_panel};
 use ndarray::{Array2, Array3};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-fn dcmmm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
-}
 
-fn tmp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("dcmmm-analysis-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
-fn noise(i: u64) -> f64 {
-    let mut z = i
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(0x1234_5678);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
 
 /// A model fitted on 2 regions × 70 weeks × 2 channels, saved as model.json.
 fn model() -> &'static Path {
@@ -101,9 +84,6 @@ fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 #[test]
 fn curves_writes_csv_and_json() {

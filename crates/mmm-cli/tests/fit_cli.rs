@@ -2,30 +2,13 @@
 //! the CLI contract exist with the right headers, components sum to the prediction, and a plan
 //! is forecast from the saved model.
 
+mod common;
+use common::{dcmmm, tmp, noise};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn dcmmm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
-}
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dcmmm-fit-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
-/// Deterministic pseudo-random numbers in [0, 1).
-fn noise(i: u64) -> f64 {
-    let mut z = i
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(0x1234_5678);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
 
 /// 3 regions × `weeks` weekly dates from 2023-01-02; region `c` starts two weeks late.
 fn write_panel(path: &Path, weeks: usize, first_week: usize, with_target: bool) {

@@ -5,6 +5,8 @@
 //! message or succeed with finite outputs, never panic. `DCMMM_MODEL_MUTATIONS=N` runs N cases
 //! (default 32).
 
+mod common;
+use common::{tmp, noise};
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use ndarray::{Array2, Array3};
@@ -14,21 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dcmmm-model-files-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
-fn noise(i: u64) -> f64 {
-    let mut z = i
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(0x1234_5678);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
 
 const WEEKS: usize = 40;
 /// Days since 1970-01-01 of the first week (2023-01-02).

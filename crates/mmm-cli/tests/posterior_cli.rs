@@ -3,23 +3,12 @@
 //! holds every draw, metrics.json the diagnostics, the `[inference]` table is read, and a later
 //! point fit into the same directory removes the stale draws.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{dcmmm, tmp, json};
+use std::path::Path;
 
-fn dcmmm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dcmmm"))
-}
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dcmmm-posterior-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn simulate(dir: &Path) {
     let out = dcmmm()

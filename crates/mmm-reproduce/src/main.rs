@@ -140,6 +140,20 @@ struct Row {
 
 const REAL_PANEL: &str = "deepcausalmmm_real/mmm_data.csv";
 
+/// The column flags of the reference panel (`REAL_PANEL`).
+const REAL_PANEL_FLAGS: [&str; 10] = [
+    "--target",
+    "target_visits",
+    "--media",
+    "impressions_*",
+    "--controls",
+    "control_*",
+    "--region",
+    "dmacode",
+    "--time",
+    "weekid",
+];
+
 /// The peers' public example panels in `../shared/data` (name, file, column flags); `--truth` where
 /// the file carries the true channel contributions (docs/evaluation.md).
 const PEER_PANELS: &[(&str, &str, &[&str])] = &[
@@ -368,19 +382,10 @@ fn main() -> Result<()> {
                 &dir.join(REAL_PANEL).display().to_string(),
                 "--name",
                 "deepcausalmmm_real (190 DMAs)",
-                "--target",
-                "target_visits",
-                "--media",
-                "impressions_*",
-                "--controls",
-                "control_*",
-                "--region",
-                "dmacode",
-                "--time",
-                "weekid",
             ]
-            .iter()
-            .map(|s| s.to_string())
+            .into_iter()
+            .chain(REAL_PANEL_FLAGS)
+            .map(String::from)
             .collect(),
         ),
         None => eprintln!("skipping the reference's real panel: ../shared/data not found"),
@@ -964,20 +969,7 @@ fn backtest_jobs(shared: Option<&Path>, full: bool) -> Vec<BacktestJob> {
     let reference = BacktestJob {
         name: "deepcausalmmm_real (190 DMAs)".into(),
         file: dir.join(REAL_PANEL),
-        flags: [
-            "--target",
-            "target_visits",
-            "--media",
-            "impressions_*",
-            "--controls",
-            "control_*",
-            "--region",
-            "dmacode",
-            "--time",
-            "weekid",
-        ]
-        .map(String::from)
-        .to_vec(),
+        flags: REAL_PANEL_FLAGS.map(String::from).to_vec(),
         origins: if full {
             every_fourth(109)
         } else {

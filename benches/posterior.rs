@@ -29,7 +29,9 @@ fn posterior(regions: usize, weeks: usize, channels: usize, controls: usize) -> 
         target: uniform2(3, (regions, weeks), 0.8, 1.2),
         observed: Array2::from_elem((regions, weeks), true),
         fourier,
-        tau: (0..weeks).map(|t| (t as f64 - (weeks - 14) as f64) / 52.0).collect(),
+        tau: (0..weeks)
+            .map(|t| (t as f64 - (weeks - 14) as f64) / 52.0)
+            .collect(),
         offset: Array2::zeros((regions, weeks)),
         train_weeks: weeks - 13,
         region_means: vec![1.0; regions],

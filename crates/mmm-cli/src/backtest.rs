@@ -55,7 +55,9 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     let horizon = args.horizon.unwrap_or(resolved.holdout_weeks);
     let (cfg, inference) = fit_config(&args.fit, horizon)?;
     if inference.posterior {
-        bail!("backtest scores point forecasts; --posterior (or [inference] posterior = true) is not used here: drop it");
+        bail!(
+            "backtest scores point forecasts; --posterior (or [inference] posterior = true) is not used here: drop it"
+        );
     }
     let panel = &loaded.panel;
     let origins: Origins = args.origins.parse()?;
@@ -116,33 +118,33 @@ fn rows(bt: &Backtest) -> Vec<(usize, String, Scores, usize)> {
 
 fn write_csv(path: &Path, bt: &Backtest) -> Result<()> {
     mmm_data::write_csv_atomic(path, |w| {
-    w.write_record([
-        "origin",
-        "first_forecast_week",
-        "horizon",
-        "model",
-        "r2_pooled",
-        "r2_within",
-        "wmape",
-        "cells",
-    ])?;
-    for (origin, model, s, n) in rows(bt) {
-        let week = bt
-            .origins
-            .iter()
-            .find(|o| o.origin == origin)
-            .map_or_else(String::new, |o| o.first_forecast_week.clone());
         w.write_record([
-            origin.to_string(),
-            week,
-            bt.horizon.to_string(),
-            model,
-            s.r2_pooled.to_string(),
-            s.r2_within.to_string(),
-            s.wmape.to_string(),
-            n.to_string(),
+            "origin",
+            "first_forecast_week",
+            "horizon",
+            "model",
+            "r2_pooled",
+            "r2_within",
+            "wmape",
+            "cells",
         ])?;
-    }
+        for (origin, model, s, n) in rows(bt) {
+            let week = bt
+                .origins
+                .iter()
+                .find(|o| o.origin == origin)
+                .map_or_else(String::new, |o| o.first_forecast_week.clone());
+            w.write_record([
+                origin.to_string(),
+                week,
+                bt.horizon.to_string(),
+                model,
+                s.r2_pooled.to_string(),
+                s.r2_within.to_string(),
+                s.wmape.to_string(),
+                n.to_string(),
+            ])?;
+        }
         Ok(())
     })
     .with_context(|| format!("{}: cannot write", path.display()))

@@ -4,6 +4,7 @@
 //! `predictions.csv` and `contributions.csv` are what `model.json` predicts (within 1e-9,
 //! relative). Prints each problem found and fails when there is one.
 
+use crate::out_dir::FIT_FILES;
 use anyhow::{Result, bail};
 use clap::Args;
 use mmm_orchestrator::FittedModel;
@@ -24,17 +25,6 @@ pub struct DoctorArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 }
-
-/// The files every `dcmmm fit` writes.
-const FIT_FILES: [&str; 7] = [
-    "predictions.csv",
-    "contributions.csv",
-    "summary.json",
-    "metrics.json",
-    "dag.json",
-    "model.json",
-    "report.html",
-];
 
 /// Largest relative difference between a stored and a recomputed value.
 const TOLERANCE: f64 = 1e-9;

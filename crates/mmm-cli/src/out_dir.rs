@@ -7,10 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// The file names that mark a directory as dcmmm output: what the subcommands write into their
-/// output directory.
-pub const OUTPUT_FILES: &[&str] = &[
-    // fit
+/// The files every `dcmmm fit` writes (the CLI contract; `dcmmm doctor` checks them).
+pub const FIT_FILES: [&str; 7] = [
     "predictions.csv",
     "contributions.csv",
     "summary.json",
@@ -18,6 +16,12 @@ pub const OUTPUT_FILES: &[&str] = &[
     "dag.json",
     "model.json",
     "report.html",
+];
+
+/// The other file names that mark a directory as dcmmm output: what the subcommands write into
+/// their output directory besides [`FIT_FILES`].
+const OTHER_OUTPUT_FILES: &[&str] = &[
+    // fit, when asked
     crate::fit::STABILITY_FILE,
     crate::fit::POSTERIOR_FILE,
     // backtest
@@ -41,6 +45,11 @@ pub const OUTPUT_FILES: &[&str] = &[
     "truth.json",
 ];
 
+/// Whether `name` is a file some dcmmm subcommand writes into its output directory.
+fn is_output_file(name: &str) -> bool {
+    FIT_FILES.contains(&name) || OTHER_OUTPUT_FILES.contains(&name)
+}
+
 /// The `--out` and `--force` flags.
 #[derive(Args, Debug)]
 pub struct OutDir {
@@ -63,7 +72,7 @@ impl OutDir {
                 .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
                 .collect::<std::io::Result<_>>()
                 .with_context(|| format!("{}: cannot read the output directory", dir.display()))?;
-            let ours = names.iter().any(|n| OUTPUT_FILES.contains(&n.as_str()));
+            let ours = names.iter().any(|n| is_output_file(n));
             if !names.is_empty() && !ours && !self.force {
                 bail!(
                     "{}: the output directory is not empty and holds no dcmmm output ({} other \

@@ -240,7 +240,15 @@ impl PosteriorOutput {
     }
 
     fn write_rows(&self, w: &mut csv::Writer<&mut dyn std::io::Write>) -> csv::Result<()> {
-        w.write_record(["chain", "draw", "channel", "contribution", "share", "roi", "mroi"])?;
+        w.write_record([
+            "chain",
+            "draw",
+            "channel",
+            "contribution",
+            "share",
+            "roi",
+            "mroi",
+        ])?;
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         for (chain, draws) in self.draws.iter().enumerate() {
             for (i, draw) in draws.iter().enumerate() {

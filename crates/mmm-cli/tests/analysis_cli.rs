@@ -2,15 +2,12 @@
 //! fitted in the test (`mmm_orchestrator::fit_panel` with tiny settings on a synthetic panel).
 
 mod common;
-use common::{dcmmm, tmp, noise, json};
+use common::{dcmmm, json, noise, tmp};
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_orchestrator::{FitConfig, TrainConfig, fit_panel};
 use ndarray::{Array2, Array3};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-
-
-
 
 /// A model fitted on 2 regions × 70 weeks × 2 channels, saved as model.json.
 fn model() -> &'static Path {
@@ -83,7 +80,6 @@ fn run(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
-
 
 #[test]
 fn curves_writes_csv_and_json() {

@@ -3,12 +3,9 @@
 //! is forecast from the saved model.
 
 mod common;
-use common::{dcmmm, tmp, noise};
+use common::{dcmmm, noise, tmp};
 use std::collections::HashMap;
 use std::path::Path;
-
-
-
 
 /// 3 regions × `weeks` weekly dates from 2023-01-02; region `c` starts two weeks late.
 fn write_panel(path: &Path, weeks: usize, first_week: usize, with_target: bool) {

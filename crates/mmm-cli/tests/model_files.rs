@@ -6,7 +6,7 @@
 //! (default 32).
 
 mod common;
-use common::{tmp, noise};
+use common::{noise, tmp};
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
 use ndarray::{Array2, Array3};
@@ -15,8 +15,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-
-
 
 const WEEKS: usize = 40;
 /// Days since 1970-01-01 of the first week (2023-01-02).

@@ -4,11 +4,8 @@
 //! point fit into the same directory removes the stale draws.
 
 mod common;
-use common::{dcmmm, tmp, json};
+use common::{dcmmm, json, tmp};
 use std::path::Path;
-
-
-
 
 fn simulate(dir: &Path) {
     let out = dcmmm()
@@ -16,7 +13,11 @@ fn simulate(dir: &Path) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -31,7 +32,15 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     let out = dcmmm()
         .args(["fit", "--config"])
         .arg(&config)
-        .args(["--posterior", "--draws", "80", "--epochs", "60", "--quiet", "--out"])
+        .args([
+            "--posterior",
+            "--draws",
+            "80",
+            "--epochs",
+            "60",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out_dir)
         .output()
         .unwrap();
@@ -47,7 +56,10 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
             let mean = c[key].as_f64().unwrap();
             let ci = c[format!("{key}_ci")].as_array().unwrap();
             let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
-            assert!(lo <= mean && mean <= hi, "{name} {key}: {mean} outside [{lo}, {hi}]");
+            assert!(
+                lo <= mean && mean <= hi,
+                "{name} {key}: {mean} outside [{lo}, {hi}]"
+            );
             assert!(lo < hi, "{name} {key}: empty interval");
         }
         share_total += c["share"].as_f64().unwrap();
@@ -87,7 +99,13 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     assert!(out.status.success());
     assert!(!out_dir.join("posterior.csv").exists());
     let summary = json(&out_dir.join("summary.json"));
-    assert!(summary["channels"].as_object().unwrap().values().all(|c| c.get("share_ci").is_none()));
+    assert!(
+        summary["channels"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|c| c.get("share_ci").is_none())
+    );
     let _ = std::fs::remove_dir_all(&sim);
 }
 

@@ -364,7 +364,11 @@ mod tests {
         assert_eq!(regions, [2, 3, 3]);
         assert!(bt.origins[0].left_out.is_empty());
         // Three regions: too few for the media screen, so one path (joint) each time.
-        assert!(bt.origins.iter().all(|o| o.paths.is_none() && o.path == "joint"));
+        assert!(
+            bt.origins
+                .iter()
+                .all(|o| o.paths.is_none() && o.path == "joint")
+        );
         assert_eq!(bt.origins[1].left_out, ["r2"]);
         for o in &bt.origins {
             assert_eq!(o.baselines.len(), 3);

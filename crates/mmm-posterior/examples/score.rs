@@ -34,12 +34,19 @@ fn truth(t: &Value) -> Result<Vec<(String, f64, f64)>, String> {
     }
     let names = t["channels"].as_array().ok_or("truth: no channels")?;
     let contrib = |n: &str| t["contribution_total"][n].as_f64().unwrap_or(f64::NAN);
-    let total: f64 = names.iter().map(|n| contrib(n.as_str().unwrap_or_default())).sum();
+    let total: f64 = names
+        .iter()
+        .map(|n| contrib(n.as_str().unwrap_or_default()))
+        .sum();
     Ok(names
         .iter()
         .map(|n| {
             let n = n.as_str().unwrap_or_default();
-            (n.to_string(), contrib(n) / total, t["roi"][n].as_f64().unwrap_or(f64::NAN))
+            (
+                n.to_string(),
+                contrib(n) / total,
+                t["roi"][n].as_f64().unwrap_or(f64::NAN),
+            )
         })
         .collect())
 }
@@ -62,7 +69,9 @@ fn run(args: &[String]) -> Result<String, String> {
     let (mut est_roi, mut true_roi) = (vec![], vec![]);
     for (ch, share, roi) in &truth {
         let s = &summary["channels"][ch];
-        let est = s["share"].as_f64().ok_or(format!("summary: no share of {ch}"))?;
+        let est = s["share"]
+            .as_f64()
+            .ok_or(format!("summary: no share of {ch}"))?;
         mae += (est - share).abs();
         mae_equal += (1.0 / n - share).abs();
         if let Some(p) = &point {
@@ -77,8 +86,8 @@ fn run(args: &[String]) -> Result<String, String> {
         est_roi.push(s["roi"].as_f64().unwrap_or(f64::NAN));
         true_roi.push(*roi);
     }
-    let rho = mmm_eval::spearman(&est_roi, &true_roi)
-        .map_or("n/a".to_string(), |r| format!("{r:.2}"));
+    let rho =
+        mmm_eval::spearman(&est_roi, &true_roi).map_or("n/a".to_string(), |r| format!("{r:.2}"));
     let p = &metrics["posterior"];
     let c = truth.len();
     let point = if point.is_some() {

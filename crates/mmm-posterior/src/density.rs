@@ -554,7 +554,10 @@ impl PosteriorModel {
                     let (m, sd) = p.weibull_shape;
                     add(ar.start, lognormal_softplus(theta[ar.start], m.ln(), sd));
                     let (m, sd) = p.weibull_scale;
-                    add(ar.start + 1, lognormal_softplus(theta[ar.start + 1], m.ln(), sd));
+                    add(
+                        ar.start + 1,
+                        lognormal_softplus(theta[ar.start + 1], m.ln(), sd),
+                    );
                 }
             }
             let sr = l.saturation_of(c);
@@ -564,7 +567,10 @@ impl PosteriorModel {
                 lognormal_softplus(theta[sr.start], centre, p.half_saturation.1),
             );
             let (m, sd) = p.hill_slope;
-            add(sr.start + 1, lognormal_softplus(theta[sr.start + 1], m.ln(), sd));
+            add(
+                sr.start + 1,
+                lognormal_softplus(theta[sr.start + 1], m.ln(), sd),
+            );
             // β ~ HalfNormal(s), as a density of log β: −β²/(2s²) + log β.
             add(
                 l.log_effect.start + c,
@@ -594,7 +600,10 @@ impl PosteriorModel {
         for i in l.gamma.clone() {
             add(i, normal_logp(theta[i], 0.0, p.control_scale));
         }
-        add(l.log_sigma, half_normal_log(theta[l.log_sigma], p.sigma_scale));
+        add(
+            l.log_sigma,
+            half_normal_log(theta[l.log_sigma], p.sigma_scale),
+        );
         lp
     }
 }

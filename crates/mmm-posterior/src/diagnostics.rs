@@ -139,7 +139,14 @@ fn ess(chains: &[Vec<f64>]) -> f64 {
     let acov = |t: usize| -> f64 {
         centred
             .iter()
-            .map(|c| c[..n - t].iter().zip(&c[t..]).map(|(a, b)| a * b).sum::<f64>() / n as f64)
+            .map(|c| {
+                c[..n - t]
+                    .iter()
+                    .zip(&c[t..])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+                    / n as f64
+            })
             .sum::<f64>()
             / m as f64
     };

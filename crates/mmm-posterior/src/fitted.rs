@@ -1,9 +1,9 @@
 //! Building a [`PosteriorModel`] from a point fit: the same scaled data, transforms and calendar
 //! features as the fit (`FittedModel::inputs_for`), and a start for the chains at the point fit.
 
+use crate::Result;
 use crate::density::{PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors};
-use crate::Result;
 use mmm_orchestrator::FittedModel;
 use mmm_orchestrator::attribution::observed_sum;
 use mmm_transforms::param::softplus;
@@ -75,7 +75,11 @@ pub fn from_fitted(
             n += 1;
         }
     }
-    let sigma = if n > 0 { (ss / n as f64).sqrt().max(1e-3) } else { 0.1 };
+    let sigma = if n > 0 {
+        (ss / n as f64).sqrt().max(1e-3)
+    } else {
+        0.1
+    };
 
     let posterior = PosteriorModel::new(model, data, options.priors.clone(), options.likelihood)?;
     let l = posterior.layout().clone();
@@ -85,7 +89,10 @@ pub fn from_fitted(
         init[l.saturation_of(c)].copy_from_slice(&p[ml.saturation_of(c)]);
         let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
         let reference = posterior.half_saturation_centre()[c];
-        let hill = posterior.model().saturation(c).eval(&p[ml.saturation_of(c)], reference);
+        let hill = posterior
+            .model()
+            .saturation(c)
+            .eval(&p[ml.saturation_of(c)], reference);
         init[l.log_effect.start + c] = (beta * hill).ln();
         if !l.log_tau.is_empty() {
             init[l.log_tau.start + c] = START_TAU.ln();

@@ -11,8 +11,7 @@ use crate::{Error, Result};
 use nuts_rs::rand::SeedableRng;
 use nuts_rs::rand::rngs::ChaCha8Rng;
 use nuts_rs::{
-    Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError,
-    Settings as _,
+    Chain, CpuLogpFunc, CpuMath, CpuMathError, DiagNutsSettings, HasDims, LogpError, Settings as _,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -148,7 +147,11 @@ impl CpuLogpFunc for Density<'_> {
         self.model.dim()
     }
 
-    fn logp(&mut self, position: &[f64], gradient: &mut [f64]) -> std::result::Result<f64, NonFinite> {
+    fn logp(
+        &mut self,
+        position: &[f64],
+        gradient: &mut [f64],
+    ) -> std::result::Result<f64, NonFinite> {
         let lp = self
             .model
             .logp_and_grad(position, gradient, &mut self.workspace);

@@ -15,8 +15,8 @@ use ndarray::{Array2, Array3};
 fn random_data(seed: u64, r: usize, t: usize, c: usize, k: usize, holdout: usize) -> PosteriorData {
     let u = |s: u64, n: usize, lo: f64, hi: f64| seeded_uniform(seed * 100 + s, n, lo, hi);
     let media_raw = u(1, c * r * t, -0.5, 2.5);
-    let media = Array3::from_shape_vec((c, r, t), media_raw.iter().map(|v| v.max(0.0)).collect())
-        .unwrap();
+    let media =
+        Array3::from_shape_vec((c, r, t), media_raw.iter().map(|v| v.max(0.0)).collect()).unwrap();
     let controls = Array3::from_shape_vec((k, r, t), u(2, k * r * t, -2.0, 2.0)).unwrap();
     let target = Array2::from_shape_vec((r, t), u(3, r * t, 0.5, 1.5)).unwrap();
     let holes = u(4, r * t, 0.0, 1.0);
@@ -25,7 +25,9 @@ fn random_data(seed: u64, r: usize, t: usize, c: usize, k: usize, holdout: usize
         let angle = 2.0 * std::f64::consts::PI * (f / 2 + 1) as f64 * w as f64 / 52.0;
         if f % 2 == 0 { angle.sin() } else { angle.cos() }
     });
-    let tau = (0..t).map(|w| (w as f64 - (t - holdout - 1) as f64) / 52.0).collect();
+    let tau = (0..t)
+        .map(|w| (w as f64 - (t - holdout - 1) as f64) / 52.0)
+        .collect();
     let offset = Array2::from_shape_vec((r, t), u(5, r * t, -0.1, 0.1)).unwrap();
     PosteriorData {
         media,
@@ -41,11 +43,7 @@ fn random_data(seed: u64, r: usize, t: usize, c: usize, k: usize, holdout: usize
     }
 }
 
-fn posterior(
-    data: PosteriorData,
-    kind: AdstockKind,
-    likelihood: Likelihood,
-) -> PosteriorModel {
+fn posterior(data: PosteriorData, kind: AdstockKind, likelihood: Likelihood) -> PosteriorModel {
     let (c, r, _) = data.media.dim();
     let k = data.controls.dim().0;
     let config = ModelConfig {
@@ -97,9 +95,17 @@ fn gradient_matches_central_differences_several_regions() {
 #[test]
 fn gradient_matches_at_edge_sizes() {
     // One channel, no controls, one training week followed by holdout weeks.
-    let model = posterior(random_data(6, 2, 8, 1, 0, 7), AdstockKind::Weibull, Likelihood::Normal);
+    let model = posterior(
+        random_data(6, 2, 8, 1, 0, 7),
+        AdstockKind::Weibull,
+        Likelihood::Normal,
+    );
     check_gradient(&model, 6);
-    let model = posterior(random_data(7, 1, 3, 1, 0, 0), AdstockKind::Geometric, Likelihood::Normal);
+    let model = posterior(
+        random_data(7, 1, 3, 1, 0, 0),
+        AdstockKind::Geometric,
+        Likelihood::Normal,
+    );
     check_gradient(&model, 7);
 }
 
@@ -114,7 +120,10 @@ fn prior_helpers_integrate_to_the_stated_distributions() {
     };
     let sd = 0.7;
     let ln = integrate(&|u| lognormal_softplus(u, 0.3, sd).0.exp());
-    assert!((ln / ((2.0 * std::f64::consts::PI).sqrt() * sd) - 1.0).abs() < 1e-4, "{ln}");
+    assert!(
+        (ln / ((2.0 * std::f64::consts::PI).sqrt() * sd) - 1.0).abs() < 1e-4,
+        "{ln}"
+    );
     // B(1, 3) = 1/3.
     let b = integrate(&|u| beta_logp(u, 1.0, 3.0).0.exp());
     assert!((b * 3.0 - 1.0).abs() < 1e-4, "{b}");
@@ -162,7 +171,11 @@ fn invalid_inputs_are_errors() {
 
 #[test]
 fn shares_sum_to_one_and_roi_is_contribution_over_spend() {
-    let model = posterior(random_data(10, 3, 25, 3, 1, 5), AdstockKind::Weibull, Likelihood::Normal);
+    let model = posterior(
+        random_data(10, 3, 25, 3, 1, 5),
+        AdstockKind::Weibull,
+        Likelihood::Normal,
+    );
     let theta = seeded_uniform(10, model.dim(), -1.0, 1.0);
     let q = channel_draws(&model, &theta);
     let total: f64 = q.iter().map(|d| d.share).sum();
@@ -192,7 +205,10 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
             let l = p.layout();
             let mut q = theta.clone();
             for (j, beta) in model.betas(&theta).into_iter().enumerate() {
-                let h = p.model().saturation(j).eval(&theta[l.saturation_of(j)], p.half_saturation_centre()[j]);
+                let h = p
+                    .model()
+                    .saturation(j)
+                    .eval(&theta[l.saturation_of(j)], p.half_saturation_centre()[j]);
                 q[l.log_effect.start + j] = (beta * h).ln();
             }
             let (b1, b0) = (p.betas(&q)[c], model.betas(&theta)[c]);
@@ -201,13 +217,20 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
         };
         let slope = (contribution_at(1.0 + h) - contribution_at(1.0 - h)) / (2.0 * h);
         let mroi = draw.mroi.unwrap() * data.spend[c];
-        assert!((slope - mroi).abs() < 1e-6 * mroi.abs().max(1.0), "{slope} vs {mroi}");
+        assert!(
+            (slope - mroi).abs() < 1e-6 * mroi.abs().max(1.0),
+            "{slope} vs {mroi}"
+        );
     }
 }
 
 #[test]
 fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
-    let model = posterior(random_data(12, 2, 30, 2, 1, 5), AdstockKind::Weibull, Likelihood::Normal);
+    let model = posterior(
+        random_data(12, 2, 30, 2, 1, 5),
+        AdstockKind::Weibull,
+        Likelihood::Normal,
+    );
     let init = vec![0.0; model.dim()];
     let settings = Settings {
         chains: 3,
@@ -235,7 +258,16 @@ fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
         .build()
         .unwrap()
         .install(|| {
-            sample(&model, &init, &Settings { seed: 6, ..settings }, &|_, _| {}).unwrap()
+            sample(
+                &model,
+                &init,
+                &Settings {
+                    seed: 6,
+                    ..settings
+                },
+                &|_, _| {},
+            )
+            .unwrap()
         });
     assert_ne!(one.draws, other.draws);
 }

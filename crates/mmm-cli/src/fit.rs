@@ -262,10 +262,12 @@ pub fn run(args: &FitArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     let source = resolved.data.display().to_string();
+    let posterior_summary = posterior.as_ref().map(PosteriorOutput::report_summary);
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
         source: Some(&source),
         stability: stability.as_ref(),
+        posterior: posterior_summary.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;

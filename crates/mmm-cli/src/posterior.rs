@@ -209,6 +209,29 @@ pub fn run(
 }
 
 impl PosteriorOutput {
+    /// What the report's summary card shows: share and ROI intervals, and the diagnostics.
+    pub fn report_summary(&self) -> mmm_report::PosteriorSummary {
+        let d = &self.diagnostics;
+        mmm_report::PosteriorSummary {
+            chains: d.chains,
+            draws: d.draws,
+            rhat_max: d.rhat_max,
+            ess_bulk_min: d.ess_bulk_min,
+            divergences: d.divergences,
+            problems: d.problems.clone(),
+            channels: self
+                .channels
+                .iter()
+                .zip(&self.intervals)
+                .map(|(name, iv)| mmm_report::PosteriorChannel {
+                    name: name.clone(),
+                    share: [iv.share.mean, iv.share.p05, iv.share.p95],
+                    roi: iv.roi.map(|r| [r.mean, r.p05, r.p95]),
+                })
+                .collect(),
+        }
+    }
+
     /// Replaces each channel's contribution, share, roi and mroi in `summary.json`'s value by the
     /// posterior mean and adds `<name>_ci: [p05, p95]` beside it.
     pub fn amend_summary(&self, summary: &mut serde_json::Value) {

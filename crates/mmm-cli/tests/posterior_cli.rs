@@ -87,6 +87,10 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     assert_eq!(p["passed"], false);
     assert!(stderr.contains("posterior diagnostics failed"), "{stderr}");
     assert!(metrics["train"].is_object(), "the point fit's scores stay");
+    // The report's summary card shows the intervals and that the diagnostics failed.
+    let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(report.contains("Posterior (NUTS, 2 chains × 80 draws)"));
+    assert!(report.contains("The sampler's diagnostics failed"));
 
     // A point fit into the same directory removes the stale draws.
     let out = dcmmm()

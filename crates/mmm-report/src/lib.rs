@@ -88,6 +88,39 @@ pub struct ReportInput<'a> {
     /// Refits (`dcmmm fit --restarts`): ROI ranges in view 10 and a note in
     /// the summary card.
     pub stability: Option<&'a Stability>,
+    /// Posterior intervals and sampler diagnostics (`dcmmm fit --posterior`), in the summary card.
+    pub posterior: Option<&'a PosteriorSummary>,
+}
+
+/// What the summary card shows of a posterior (`dcmmm fit --posterior`): each channel's share and
+/// ROI with their 90 % intervals, and whether the sampler's diagnostics passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosteriorSummary {
+    /// Chains run.
+    pub chains: usize,
+    /// Kept draws per chain.
+    pub draws: usize,
+    /// Largest rank-normalised split R-hat.
+    pub rhat_max: f64,
+    /// Smallest bulk effective sample size.
+    pub ess_bulk_min: f64,
+    /// Divergent transitions after tuning.
+    pub divergences: usize,
+    /// What failed, in words (empty when every check passed).
+    pub problems: Vec<String>,
+    /// One row per channel, in the model's channel order.
+    pub channels: Vec<PosteriorChannel>,
+}
+
+/// One channel's posterior mean and 90 % interval `[p05, p95]` of share and ROI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosteriorChannel {
+    /// Channel name (escaped when rendered).
+    pub name: String,
+    /// Share of the media total: mean, p05, p95.
+    pub share: [f64; 3],
+    /// ROI: mean, p05, p95 (`None` without spend).
+    pub roi: Option<[f64; 3]>,
 }
 
 impl<'a> ReportInput<'a> {
@@ -102,6 +135,7 @@ impl<'a> ReportInput<'a> {
             curves: None,
             allocation: None,
             stability: None,
+            posterior: None,
         }
     }
 }

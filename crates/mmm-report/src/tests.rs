@@ -557,3 +557,62 @@ fn the_summary_shows_the_fits_self_check_its_left_out_regions_and_its_media_path
         fitted.path.is_some()
     );
 }
+
+#[test]
+fn the_summary_card_shows_posterior_intervals_and_failed_diagnostics() {
+    let f = fixture();
+    let channel = |name: &str, share: [f64; 3], roi: Option<[f64; 3]>| crate::PosteriorChannel {
+        name: name.into(),
+        share,
+        roi,
+    };
+    let mut post = crate::PosteriorSummary {
+        chains: 4,
+        draws: 1000,
+        rhat_max: 1.004,
+        ess_bulk_min: 812.0,
+        divergences: 0,
+        problems: vec![],
+        channels: vec![
+            channel(EVIL_SCRIPT, [0.25, 0.2, 0.31], Some([3.5, 2.75, 4.25])),
+            channel("radio", [0.75, 0.69, 0.8], None),
+        ],
+    };
+    let render = |post: &crate::PosteriorSummary| {
+        let inp = ReportInput {
+            posterior: Some(post),
+            ..input(f)
+        };
+        crate::views::summary_html(&inp)
+    };
+    let html = render(&post);
+    assert!(
+        html.contains("Posterior (NUTS, 4 chains × 1000 draws): R-hat max 1.004"),
+        "{html}"
+    );
+    assert!(!html.contains("diagnostics failed"), "{html}");
+    // Intervals beside the means, names escaped, no ROI where there is no spend.
+    assert!(
+        html.contains(
+            "<td>25.0 %</td><td>20.0 % … 31.0 %</td><td>3.500</td><td>2.750 … 4.250</td>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>radio</td><td>75.0 %</td><td>69.0 % … 80.0 %</td><td>–</td><td>–</td>"),
+        "{html}"
+    );
+    assert!(!html.contains(EVIL_SCRIPT));
+
+    post.divergences = 3;
+    post.problems = vec!["3 divergent transitions: the intervals may be biased".into()];
+    let html = render(&post);
+    assert!(
+        html.contains(
+            "<ul class=\"warnings\"><li>Posterior (NUTS, 4 chains × 1000 draws): R-hat max 1.004, \
+             bulk ESS min 812, 3 divergent transitions. The sampler's diagnostics failed: 3 \
+             divergent transitions: the intervals may be biased</li></ul>"
+        ),
+        "{html}"
+    );
+}

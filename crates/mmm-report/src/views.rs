@@ -16,7 +16,7 @@
 
 use crate::curves::{Allocation, ResponseCurves, default_multipliers};
 use crate::escape::html;
-use crate::{Error, ReportInput, Result};
+use crate::{Error, PosteriorSummary, ReportInput, Result};
 use mmm_data::Panel;
 use mmm_eval::FitMetrics;
 use mmm_model::{Decomposition, Model, ModelInputs};
@@ -686,6 +686,45 @@ fn stability_html(st: &Stability) -> String {
     h
 }
 
+/// The posterior's part of the summary card: the sampler's diagnostics (a warning when they
+/// failed) and each channel's share and ROI with their 90 % intervals.
+fn posterior_html(post: &PosteriorSummary) -> String {
+    let mut h = String::new();
+    let facts = format!(
+        "Posterior (NUTS, {} chains × {} draws): R-hat max {:.3}, bulk ESS min {:.0}, {} divergent transitions.",
+        post.chains, post.draws, post.rhat_max, post.ess_bulk_min, post.divergences
+    );
+    if post.problems.is_empty() {
+        h.push_str(&format!("<p class=\"ok\">{}</p>", html(&facts)));
+    } else {
+        h.push_str(&format!(
+            "<ul class=\"warnings\"><li>{} The sampler's diagnostics failed: {}</li></ul>",
+            html(&facts),
+            html(&post.problems.join("; "))
+        ));
+    }
+    h.push_str(
+        "<table class=\"metrics\"><thead><tr><th>channel</th><th>share (posterior mean)</th>\
+         <th>90 % interval</th><th>ROI (posterior mean)</th><th>90 % interval</th></tr></thead><tbody>",
+    );
+    for c in &post.channels {
+        let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+        let (roi, roi_ci) = match c.roi {
+            Some([m, lo, hi]) => (format!("{m:.3}"), format!("{lo:.3} … {hi:.3}")),
+            None => ("–".into(), "–".into()),
+        };
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{} … {}</td><td>{roi}</td><td>{roi_ci}</td></tr>",
+            html(&c.name),
+            pct(c.share[0]),
+            pct(c.share[1]),
+            pct(c.share[2])
+        ));
+    }
+    h.push_str("</tbody></table>");
+    h
+}
+
 /// The summary card's HTML (view 1, text part): data shape, fit time, the fit table beside the
 /// naive baselines, the fit's self-check warnings, its regions left out of training, the media
 /// path it chose and the data warnings. Every data-derived string is HTML-escaped.
@@ -793,6 +832,9 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     }
     if let Some(st) = input.stability {
         h.push_str(&stability_html(st));
+    }
+    if let Some(post) = input.posterior {
+        h.push_str(&posterior_html(post));
     }
     match input.warnings {
         None => h.push_str(

@@ -576,11 +576,8 @@ fn without_training_weeks<'a>(
 /// Largest share of the training target a screened media part may explain; above it the fit
 /// runs jointly (a guard: below it the validation slice chooses the path). The screen sees only how
 /// media and target move together within regions, so a channel that barely varies can get an
-/// effect whose level — extrapolated to zero activity — is most of the target. The simulations'
-/// screens give 20–34 %, Meridian's 15 %; the reference panel's 44–74 % at rolling origins 52–72
-/// and 123 % from 76, and wherever validation chose its two-stage fit there (share 46–74 %) the joint
-/// fit forecast the next 13 weeks better at 4 of 5 origins, at 3 of them by 5 to 56 within-region R²
-/// (docs/model.md §8).
+/// effect whose level — extrapolated to zero activity — is most of the target. Chosen on rolling
+/// origins (docs/experiments.md, "defaults re-chosen on rolling origins").
 pub const MAX_SCREENED_MEDIA_SHARE: f64 = 0.4;
 
 /// The media part the media screen (`mmm_linear::MediaScreen`) chooses and estimates on the

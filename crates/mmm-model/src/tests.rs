@@ -566,14 +566,10 @@ fn channel_dag_finds_a_planted_edge_and_interventions_propagate() {
     }
 }
 
-/// Media `[region, week, channel]` of 4 channels where 0 → 1 → 2 act through the adstocked
-/// activity of the parent (weights 1.5 and 1.2 in scaled-activity units) and 3 is independent,
-/// with the model and parameters the DAG is fitted with.
-fn planted_chain() -> (Model, Vec<f64>, ModelInputs) {
-    use crate::causal::adstock_all;
-    let (r_n, t_n, c_n) = (6, 80, 4);
-    let own = seeded_uniform(37, r_n * t_n * c_n, 0.0, 2.0);
-    let mut media = Array3::from_shape_vec((r_n, t_n, c_n), own).unwrap();
+/// A model without calendar terms or controls for `media` (`[region, week, channel]`), its
+/// starting parameters and its media-only inputs: what the channel-DAG tests fit.
+fn media_only_model(media: &Array3<f64>) -> (Model, Vec<f64>, ModelInputs) {
+    let (r_n, t_n, c_n) = media.dim();
     let model = Model::new(
         ModelConfig {
             fourier_harmonics: 0,
@@ -584,9 +580,21 @@ fn planted_chain() -> (Model, Vec<f64>, ModelInputs) {
         0,
     )
     .unwrap();
-    let probe = media_only_inputs(&media, &vec![0.0; t_n], 0);
-    let w = probe.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
-    let p = model.init_params(&probe, &w, 1);
+    let inp = media_only_inputs(media, &vec![0.0; t_n], 0);
+    let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
+    let p = model.init_params(&inp, &w, 1);
+    (model, p, inp)
+}
+
+/// Media `[region, week, channel]` of 4 channels where 0 → 1 → 2 act through the adstocked
+/// activity of the parent (weights 1.5 and 1.2 in scaled-activity units) and 3 is independent,
+/// with the model and parameters the DAG is fitted with.
+fn planted_chain() -> (Model, Vec<f64>, ModelInputs) {
+    use crate::causal::adstock_all;
+    let (r_n, t_n, c_n) = (6, 80, 4);
+    let own = seeded_uniform(37, r_n * t_n * c_n, 0.0, 2.0);
+    let mut media = Array3::from_shape_vec((r_n, t_n, c_n), own).unwrap();
+    let (model, p, _) = media_only_model(&media);
     for (parent, child, weight) in [(0, 1, 1.5), (1, 2, 1.2)] {
         let ad = adstock_all(&model, &p, &media_only_inputs(&media, &vec![0.0; t_n], 0));
         for r in 0..r_n {
@@ -853,20 +861,8 @@ fn week_share_is_one_for_a_shared_schedule_and_about_one_over_r_for_regional_noi
 /// Number of edges of the channel DAG fitted to `media` (`[region, week, channel]`, no calendar
 /// terms) with the default settings, and with the effective-sample test off (`edge_z = 0`).
 fn dag_edges_with_and_without_test(media: &Array3<f64>) -> (usize, usize) {
-    let (r_n, t_n, c_n) = media.dim();
-    let model = Model::new(
-        ModelConfig {
-            fourier_harmonics: 0,
-            ..ModelConfig::default()
-        },
-        r_n,
-        c_n,
-        0,
-    )
-    .unwrap();
-    let inp = media_only_inputs(media, &vec![0.0; t_n], 0);
-    let w = inp.loss_weights(0..t_n, &vec![1.0; r_n]).unwrap();
-    let p = model.init_params(&inp, &w, 1);
+    let t_n = media.dim().1;
+    let (model, p, inp) = media_only_model(media);
     let count = |cfg: &DagConfig| {
         let dag = fit_channel_dag(&model, &p, &inp, 0..t_n, cfg).unwrap();
         dag.weights.iter().flatten().filter(|&&v| v != 0.0).count()

@@ -18,6 +18,7 @@
 pub mod attribution;
 pub mod backtest;
 pub mod calibration;
+pub mod config;
 pub mod fit;
 pub mod metrics;
 pub mod stability;
@@ -28,6 +29,7 @@ pub mod variation;
 pub use attribution::ChannelSummary;
 pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
 pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
+pub use config::FitFile;
 pub use fit::{
     FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
     MODEL_VERSION, PathChoice, PathScore, SCREEN_MIN_REGIONS, ScreenedMedia, ValidationScore,
@@ -60,6 +62,14 @@ pub enum Error {
     /// A within-region regression (the lag-kernel screen, the activity variation) failed.
     #[error("within-region regression: {0}")]
     Screen(#[from] mmm_linear::Error),
+    /// A `fit.toml` is not valid: the message names the key and its line.
+    #[error("{path}: invalid config: {message}")]
+    ConfigFile {
+        /// The file.
+        path: String,
+        /// What is wrong, from the TOML parser.
+        message: String,
+    },
     /// Reading or writing a file failed.
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),

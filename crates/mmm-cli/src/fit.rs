@@ -9,12 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
+use mmm_fitted::attribution::observed_sum;
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, Spread, Stability};
 use mmm_model::Decomposition;
-use mmm_orchestrator::attribution::observed_sum;
-use mmm_orchestrator::{
-    FitConfig, FitFile, FittedModel, Progress, Scorecard, Spread, Stability, assess_stability,
-    fit_panel,
-};
+use mmm_orchestrator::{FitFile, Progress, assess_stability, fit_panel};
 use ndarray::{Array2, Axis};
 use serde_json::json;
 use std::io::Write;

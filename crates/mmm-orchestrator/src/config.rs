@@ -4,16 +4,17 @@
 //! ```toml
 //! [data]            # the panel and its columns (mmm_data::DataConfig; flags override it)
 //! [model]           # mmm_model::ModelConfig
-//! [train]           # crate::TrainConfig
+//! [train]           # mmm_fitted::TrainConfig
 //! [dag]             # mmm_model::DagConfig
-//! [[lift_test]]     # crate::LiftTestSpec, one table per experiment
+//! [[lift_test]]     # mmm_fitted::LiftTestSpec, one table per experiment
 //! [inference]       # the posterior's settings, typed by the reader that samples (`I`)
 //! ```
 //!
 //! Every key is optional; an unknown table or key is an error that names the file and the key.
 
-use crate::{Error, FitConfig, LiftTestSpec, Result, TrainConfig};
+use crate::{Error, Result};
 use mmm_data::{DEFAULT_HOLDOUT_WEEKS, DataConfig};
+use mmm_fitted::{FitConfig, LiftTestSpec, TrainConfig};
 use mmm_model::{DagConfig, ModelConfig};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -60,16 +61,17 @@ impl<I: DeserializeOwned + Default> FitFile<I> {
     /// file's directory.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read; [`Error::ConfigFile`] (naming the file, the
-    /// key and its line) when it is not valid TOML or holds an unknown table or key or a value
-    /// of the wrong type.
+    /// [`Error::ConfigFile`] naming the file when it cannot be read, and the key and its line
+    /// when it is not valid TOML or holds an unknown table or key or a value of the wrong type.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Io(format!("{}: cannot read config", path.display()), e))?;
-        let mut file = Self::parse(&text).map_err(|message| Error::ConfigFile {
+        let error = |message: String| Error::ConfigFile {
             path: path.display().to_string(),
             message,
-        })?;
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| error(format!("cannot read config: {e}")))?;
+        let mut file =
+            Self::parse(&text).map_err(|message| error(format!("invalid config: {message}")))?;
         if let Some(p) = file.data.path.as_ref().filter(|p| p.is_relative()) {
             file.data.path = Some(path.parent().unwrap_or(Path::new(".")).join(p));
         }

@@ -18,11 +18,10 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use mmm_data::{ColumnSpec, Panel, load_panel};
 use mmm_eval::FitMetrics;
+use mmm_fitted::attribution::observed_sum;
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, Stability};
 use mmm_model::Decomposition;
-use mmm_orchestrator::attribution::observed_sum;
-use mmm_orchestrator::{
-    FitConfig, FitFile, FittedModel, Scorecard, Stability, assess_stability, fit_panel,
-};
+use mmm_orchestrator::{FitFile, assess_stability, fit_panel};
 use mmm_sim::{Scenario, simulate};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -617,7 +616,7 @@ beside it: `equal split` gives every channel the same share, `spend split` sets 
 a model's attribution is only informative where it beats them.\n";
 
 const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
-Every simulated fit above is repeated K times (`--restarts K`: 4 with `--full`, none by default; docs/model.md §9): a two-stage fit \
+Every simulated fit above is repeated K times (`--restarts K`: 4 with `--full`, none by default; docs/model.md, *How far to trust the attribution*): a two-stage fit \
 with its media screen on K bootstrap resamples of the regions, a joint fit from K random starting splits of \
 the media. `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
 `width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
@@ -629,7 +628,7 @@ Per channel: true and estimated contribution share and ROI, the direct-curve err
 multiplier of dcmmm's recommended historical reallocation beside the true optimum's (bounds ±50 %), and \
 whether the fit itself says the data leave the channel's response open (`undetermined` in summary.json: the \
 effect is under three standard errors, or a quarter of the media screen's kernels or curves fit alike; – when \
-the media part was not screened; docs/model.md §9).\n";
+the media part was not screened; docs/model.md, *How far to trust the attribution*).\n";
 
 /// Names of the rows `keep` selects, each once, in order of first appearance.
 fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
@@ -748,7 +747,7 @@ fn stability_summary(rows: &[Row]) -> String {
 
 const CONVERGED_HEADER: &str = "## Decisions from a converged fit (`dcmmm fit --converged`)\n\n\
 Every simulation of the first table fitted again without a validation slice, all 600 epochs on all training \
-weeks (docs/analysis.md §5): the default (early-stopped) fit → the converged fit, mean over the seeds (regret: \
+weeks (docs/analysis.md, *Regret under the simulator's truth*): the default (early-stopped) fit → the converged fit, mean over the seeds (regret: \
 median and worst). The holdout is the same 13 weeks.\n";
 
 /// The default fit against the converged one, per scenario.
@@ -1577,7 +1576,7 @@ fn run_one(args: &OneArgs) -> Result<Row> {
 /// error (pooled, per channel) and the regret comparison against the true `optimum` (solved with
 /// `bounds`), each `None` with a message on stderr when it cannot be computed.
 fn decisions_on_truth(
-    fitted: &mmm_orchestrator::FittedModel,
+    fitted: &mmm_fitted::FittedModel,
     sim: &mmm_sim::Simulation,
     optimum: Option<&mmm_analysis::TrueOptimum>,
     bounds: &mmm_analysis::Bounds,
@@ -1691,7 +1690,7 @@ fn simulated_lift_tests(
     multiplier: Option<f64>,
     kind: usize,
     seed: u64,
-) -> Result<Vec<mmm_orchestrator::LiftTestSpec>> {
+) -> Result<Vec<mmm_fitted::LiftTestSpec>> {
     use rand::SeedableRng;
     use rand_distr::Distribution;
     let weeks = sim.weeks();
@@ -1762,13 +1761,13 @@ fn simulated_lift_tests(
             };
             let se = LIFT_TEST_RELATIVE_SE * truth[c].abs().max(typical);
             let noise: f64 = rand_distr::StandardNormal.sample(&mut rng);
-            Ok(mmm_orchestrator::LiftTestSpec {
+            Ok(mmm_fitted::LiftTestSpec {
                 channel: panel.channels[c].clone(),
-                start: mmm_orchestrator::Label::Text(weeks[start].to_string()),
-                end: mmm_orchestrator::Label::Text(weeks[end].to_string()),
+                start: mmm_fitted::Label::Text(weeks[start].to_string()),
+                end: mmm_fitted::Label::Text(weeks[end].to_string()),
                 regions: regions
                     .iter()
-                    .map(|&r| mmm_orchestrator::Label::Text(sim.regions()[r].clone()))
+                    .map(|&r| mmm_fitted::Label::Text(sim.regions()[r].clone()))
                     .collect(),
                 lift: measured + se * noise,
                 se,
@@ -1797,9 +1796,8 @@ fn stability_scores(st: &Stability, sim: &mmm_sim::Simulation) -> Result<Stabili
         .filter_map(|f| Some((f, f.best_validation_loss?)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(f, _)| f);
-    let shares = |f: &mmm_orchestrator::StabilityFit| -> Vec<f64> {
-        f.channels.iter().map(|c| c.share).collect()
-    };
+    let shares =
+        |f: &mmm_fitted::StabilityFit| -> Vec<f64> { f.channels.iter().map(|c| c.share).collect() };
     Ok(StabilityScores {
         fits: st.fits.len(),
         coverage: inside as f64 / n,
@@ -1819,7 +1817,7 @@ fn stability_scores(st: &Stability, sim: &mmm_sim::Simulation) -> Result<Stabili
 /// Direct response curves of the model (all weeks scaled, carryover counted) against the truth's,
 /// over multipliers 0…2: pooled over channels, and per channel.
 fn curve_error(
-    fitted: &mmm_orchestrator::FittedModel,
+    fitted: &mmm_fitted::FittedModel,
     sim: &mmm_sim::Simulation,
 ) -> Result<(f64, Vec<f64>)> {
     let truth = &sim.truth().curves;
@@ -1853,4 +1851,106 @@ fn shape(p: &Panel) -> String {
         p.n_channels(),
         p.n_controls()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_panels_flag_lists_parse_into_their_column_roles() {
+        let spec = DataFlags::parse(&REAL_PANEL_FLAGS)
+            .unwrap()
+            .column_spec()
+            .unwrap();
+        assert_eq!(spec.target, "target_visits");
+        assert_eq!(spec.media, ["impressions_*"]);
+        assert_eq!(spec.controls, ["control_*"]);
+        assert_eq!(spec.region.as_deref(), Some("dmacode"));
+        assert_eq!(spec.time, "weekid");
+        for (_, _, flags) in PEER_PANELS {
+            DataFlags::parse(flags).unwrap().column_spec().unwrap();
+        }
+        let meridian = DataFlags::parse(PEER_PANELS[0].2).unwrap();
+        let spend = meridian.column_spec().unwrap().spend;
+        assert_eq!(spend.len(), 5);
+        assert_eq!(
+            spend[0],
+            ("Channel0_impression".into(), "Channel0_spend".into())
+        );
+        assert!(DataFlags::parse(&["--target", "y", "--colour", "red"]).is_err());
+        let err = DataFlags::parse(&["--media", "a"])
+            .unwrap()
+            .column_spec()
+            .unwrap_err();
+        assert!(err.to_string().contains("--target"), "{err}");
+    }
+
+    #[test]
+    fn one_takes_a_scenario_or_a_data_file_with_its_flags() {
+        let cli = Cli::try_parse_from([
+            "mmm-reproduce",
+            "one",
+            "--scenario",
+            "geo",
+            "--seed",
+            "3",
+            "--lift-tests",
+            "2",
+            "--lift-kinds",
+            "contribution,0.5",
+            "--converged",
+        ])
+        .unwrap();
+        let Some(Sub::One(args)) = cli.one else {
+            panic!("`one` parsed as {:?}", cli.one);
+        };
+        assert_eq!(args.scenario.as_deref(), Some("geo"));
+        assert_eq!((args.seed, args.lift_tests, args.restarts), (3, 2, 0));
+        assert!(args.converged);
+        assert_eq!(lift_kinds(&args.lift_kinds).unwrap(), [None, Some(0.5)]);
+        assert!(lift_kinds("contribution,half").is_err());
+
+        let cli = Cli::try_parse_from([
+            "mmm-reproduce",
+            "one",
+            "--data",
+            "panel.csv",
+            "--target",
+            "y",
+            "--media",
+            "x1, x2,",
+            "--truth",
+            "x1=c1",
+        ])
+        .unwrap();
+        let Some(Sub::One(args)) = cli.one else {
+            panic!("`one` parsed as {:?}", cli.one);
+        };
+        assert_eq!(args.seed, 1);
+        assert_eq!(args.columns.column_spec().unwrap().media, ["x1", "x2"]);
+        assert_eq!(args.columns.truth.as_deref(), Some("x1=c1"));
+
+        for bad in [
+            &["mmm-reproduce", "one", "--seed", "2"][..],
+            &[
+                "mmm-reproduce",
+                "one",
+                "--scenario",
+                "geo",
+                "--data",
+                "x.csv",
+            ],
+            &[
+                "mmm-reproduce",
+                "one",
+                "--scenario",
+                "geo",
+                "--restart",
+                "2",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }

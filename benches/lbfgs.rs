@@ -51,11 +51,7 @@ impl<O: Objective> Gradient for ForArgmin<'_, O> {
 }
 
 /// argmin's L-BFGS from `x0`: the best parameters and value.
-fn argmin_lbfgs<O: Objective>(
-    objective: &O,
-    x0: &[f64],
-    cfg: &LbfgsConfig,
-) -> (Vec<f64>, f64) {
+fn argmin_lbfgs<O: Objective>(objective: &O, x0: &[f64], cfg: &LbfgsConfig) -> (Vec<f64>, f64) {
     let solver = LBFGS::new(MoreThuenteLineSearch::new(), cfg.memory)
         .with_tolerance_grad(cfg.grad_tol)
         .expect("tolerance")

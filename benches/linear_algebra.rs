@@ -121,7 +121,13 @@ fn bench_screens(c: &mut Criterion) {
     let mut group = c.benchmark_group("screens");
     group.sample_size(10);
     group.bench_function("kernel_screen", |b| {
-        b.iter(|| black_box(kernel_screen.choose(&adstock, &within, &data).expect("screen")))
+        b.iter(|| {
+            black_box(
+                kernel_screen
+                    .choose(&adstock, &within, &data)
+                    .expect("screen"),
+            )
+        })
     });
     group.bench_function("media_screen", |b| {
         b.iter(|| black_box(media_screen.fit(&within, &data).expect("media screen")))

@@ -1,9 +1,10 @@
 //! Building a [`PosteriorModel`] from a point fit: the same scaled data, transforms and calendar
-//! features as the fit (`FittedModel::inputs_for`), and a start for the chains at the point fit.
+//! features as the fit (`FittedModel::inputs_for`), the fit's `[[lift_test]]` experiments as
+//! likelihood terms, users' channel priors, and a start for the chains at the point fit.
 
-use crate::Result;
-use crate::density::{PosteriorData, PosteriorModel};
-use crate::priors::{Likelihood, Priors};
+use crate::density::{EffectPrior, PosteriorData, PosteriorModel};
+use crate::priors::{ChannelPrior, Likelihood, Priors};
+use crate::{Error, Result};
 use mmm_orchestrator::FittedModel;
 use mmm_orchestrator::attribution::observed_sum;
 use mmm_transforms::param::softplus;
@@ -18,6 +19,8 @@ pub struct BuildOptions {
     pub likelihood: Likelihood,
     /// Add the point fit's GRU baseline modulation g[r,t] as a fixed offset (otherwise none).
     pub gru_offset: bool,
+    /// Users' priors on channels' ROI or contribution (at most one per channel).
+    pub channel_priors: Vec<ChannelPrior>,
 }
 
 /// Smallest β a chain starts at (a channel the point fit switched off starts just above zero,
@@ -81,25 +84,71 @@ pub fn from_fitted(
         0.1
     };
 
-    let posterior = PosteriorModel::new(model, data, options.priors.clone(), options.likelihood)?;
+    let mut posterior =
+        PosteriorModel::new(model, data, options.priors.clone(), options.likelihood)?;
+    if !fitted.config.lift_tests.is_empty() {
+        // Uniform weights over the training cells: only the resolved tests are used here, not
+        // the point fit's weighting of them.
+        let weights = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
+            f64::from(u8::from(inputs.observed[[r, t]] && t < train_weeks))
+        });
+        let calibration =
+            mmm_orchestrator::calibration::calibration_for(fitted, &panel, &inputs, &weights)?;
+        if let Some(c) = calibration {
+            posterior = posterior.with_lift_tests(c.tests)?;
+        }
+    }
+    let spend_train: Vec<f64> = (0..panel.n_channels())
+        .map(|c| {
+            let spend = panel.spend_or_media();
+            let mut sum = 0.0;
+            for ((r, t), &obs) in inputs.observed.indexed_iter() {
+                if obs && t < train_weeks && inputs.target[[r, t]].is_finite() {
+                    sum += spend[[r, t, c]];
+                }
+            }
+            sum
+        })
+        .collect();
+    for (c, prior) in resolve_channel_priors(&fitted.channels, &options.channel_priors)? {
+        let effect = match (&prior.roi, &prior.contribution) {
+            (Some(roi), None) => {
+                if spend_train[c] <= 0.0 {
+                    return Err(Error::Prior(format!(
+                        "`{}`: an ROI prior needs spend in the training weeks",
+                        prior.channel
+                    )));
+                }
+                // f_c = ROI · spend / Y: a log-normal scales.
+                let k = spend_train[c] / posterior.target_total();
+                EffectPrior::from_mean_sd(roi.mean * k, roi.sd * k)?
+            }
+            (None, Some(f)) => EffectPrior::from_mean_sd(f.mean, f.sd)?,
+            _ => {
+                return Err(Error::Prior(format!(
+                    "`{}`: a channel prior gives exactly one of `roi` and `contribution`",
+                    prior.channel
+                )));
+            }
+        };
+        posterior.set_effect_prior(c, effect)?;
+    }
     let l = posterior.layout().clone();
     let mut init = vec![0.0; l.len];
     for c in 0..l.channels {
         init[l.adstock_of(c)].copy_from_slice(&p[ml.adstock_of(c)]);
         init[l.saturation_of(c)].copy_from_slice(&p[ml.saturation_of(c)]);
-        let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
-        let reference = posterior.half_saturation_centre()[c];
-        let hill = posterior
-            .model()
-            .saturation(c)
-            .eval(&p[ml.saturation_of(c)], reference);
-        init[l.log_effect.start + c] = (beta * hill).ln();
         if !l.log_tau.is_empty() {
             init[l.log_tau.start + c] = START_TAU.ln();
             for r in 0..l.regions {
                 init[l.eps_at(r, c)] = (p[ml.eta_at(r, c)] / START_TAU).clamp(-3.0, 3.0);
             }
         }
+    }
+    // The effects last: their coordinate depends on the transforms and region multipliers.
+    for c in 0..l.channels {
+        let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
+        init[l.log_effect.start + c] = posterior.log_effect_for(&init, c, beta);
     }
     for r in 0..l.regions {
         init[l.base.start + r] = p[ml.base.start + r];
@@ -116,4 +165,37 @@ pub fn from_fitted(
     }
     init[l.log_sigma] = sigma.ln();
     Ok((posterior, init))
+}
+
+/// Each user prior with its channel's index.
+///
+/// # Errors
+/// [`Error::Prior`] for an unknown channel or a second prior on the same channel.
+fn resolve_channel_priors<'a>(
+    channels: &[String],
+    priors: &'a [ChannelPrior],
+) -> Result<Vec<(usize, &'a ChannelPrior)>> {
+    let mut seen = vec![false; channels.len()];
+    priors
+        .iter()
+        .map(|p| {
+            let c = channels
+                .iter()
+                .position(|name| *name == p.channel)
+                .ok_or_else(|| {
+                    Error::Prior(format!(
+                        "channel prior on `{}`, which is not a media channel (channels: {})",
+                        p.channel,
+                        channels.join(", ")
+                    ))
+                })?;
+            if std::mem::replace(&mut seen[c], true) {
+                return Err(Error::Prior(format!(
+                    "`{}` has more than one channel prior",
+                    p.channel
+                )));
+            }
+            Ok((c, p))
+        })
+        .collect()
 }

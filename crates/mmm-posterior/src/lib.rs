@@ -21,9 +21,9 @@ pub mod priors;
 pub mod quantities;
 pub mod sample;
 
-pub use density::{ParamLayout, PosteriorData, PosteriorModel, Workspace};
+pub use density::{EffectPrior, ParamLayout, PosteriorData, PosteriorModel, Workspace};
 pub use fitted::{BuildOptions, from_fitted};
-pub use priors::{Likelihood, Priors};
+pub use priors::{ChannelPrior, Likelihood, MeanSd, Priors};
 pub use quantities::{ChannelDraw, ChannelInterval, Interval, channel_draws, summarize};
 pub use sample::{Posterior, Settings, sample};
 

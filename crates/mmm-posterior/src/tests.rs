@@ -2,7 +2,7 @@
 //! sampler (reproducibility across thread counts, recovery on data drawn from the model) and the
 //! channel quantities.
 
-use crate::density::{PosteriorData, PosteriorModel};
+use crate::density::{EffectPrior, PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus};
 use crate::quantities::channel_draws;
 use crate::sample::{Settings, sample};
@@ -109,6 +109,90 @@ fn gradient_matches_at_edge_sizes() {
     check_gradient(&model, 7);
 }
 
+/// Lift tests on `data`: a contribution test of channel 0 over weeks 2..=6 in every region, and
+/// a heavy-up test (1.5×) of the last channel over weeks 4..=5 of region 0 read out to the last
+/// week (holdout weeks included).
+fn lift_tests(data: &PosteriorData) -> Vec<mmm_model::LiftTest> {
+    let (c, r, t) = data.media.dim();
+    let mut cells = Array2::zeros((r, t));
+    for i in 0..r {
+        for w in 2..=6.min(t - 1) {
+            cells[[i, w]] = data.region_means[i];
+        }
+    }
+    let contribution = mmm_model::LiftTest {
+        channel: 0,
+        cells,
+        counterfactual: None,
+        lift: 30.0,
+        se: 10.0,
+    };
+    let mut cells = Array2::zeros((r, t));
+    let mut factors = Array2::ones((r, t));
+    for w in 4.min(t - 1)..t {
+        cells[[0, w]] = data.region_means[0];
+    }
+    for w in 4.min(t - 1)..=5.min(t - 1) {
+        factors[[0, w]] = 1.0 / 1.5;
+    }
+    let heavy_up = mmm_model::LiftTest {
+        channel: c - 1,
+        cells,
+        counterfactual: Some(factors),
+        lift: 5.0,
+        se: 2.0,
+    };
+    vec![contribution, heavy_up]
+}
+
+#[test]
+fn gradient_matches_with_lift_tests_and_channel_priors() {
+    for (seed, regions, kind) in [(13, 1, AdstockKind::Weibull), (14, 3, AdstockKind::Geometric)] {
+        let data = random_data(seed, regions, 30, 3, 1, 5);
+        let tests = lift_tests(&data);
+        let mut model = posterior(data, kind, Likelihood::Normal)
+            .with_lift_tests(tests)
+            .unwrap();
+        model
+            .set_effect_prior(1, EffectPrior::from_mean_sd(0.2, 0.05).unwrap())
+            .unwrap();
+        check_gradient(&model, seed);
+    }
+}
+
+#[test]
+fn effect_prior_from_mean_and_sd_matches_the_moments() {
+    let p = EffectPrior::from_mean_sd(2.0, 0.5).unwrap();
+    // A log-normal's mean e^{μ+σ²/2} and variance (e^{σ²} − 1) e^{2μ+σ²}.
+    let mean = (p.mu + 0.5 * p.sigma * p.sigma).exp();
+    let var = (p.sigma.powi(2).exp() - 1.0) * (2.0 * p.mu + p.sigma.powi(2)).exp();
+    assert!((mean - 2.0).abs() < 1e-12 && (var.sqrt() - 0.5).abs() < 1e-12);
+    assert!(EffectPrior::from_mean_sd(0.0, 1.0).is_err());
+    assert!(EffectPrior::from_mean_sd(1.0, -1.0).is_err());
+}
+
+#[test]
+fn betas_and_log_effect_for_are_inverse() {
+    let model = posterior(
+        random_data(15, 2, 25, 3, 1, 5),
+        AdstockKind::Weibull,
+        Likelihood::Normal,
+    );
+    let theta = seeded_uniform(15, model.dim(), -1.0, 1.0);
+    let l = model.layout();
+    for (c, beta) in model.betas(&theta).into_iter().enumerate() {
+        let w = model.log_effect_for(&theta, c, beta);
+        assert!((w - theta[l.log_effect.start + c]).abs() < 1e-12);
+    }
+    // The contribution fraction over the training cells is e^{w}: the channel quantities over
+    // the whole history exceed it only by the holdout weeks' part.
+    let q = channel_draws(&model, &theta);
+    for (c, d) in q.iter().enumerate() {
+        let train_fraction = theta[l.log_effect.start + c].exp();
+        assert!(d.contribution / model.target_total() >= train_fraction * (1.0 - 1e-12));
+    }
+}
+
 #[test]
 fn prior_helpers_integrate_to_the_stated_distributions() {
     // Numerically integrate exp(log density) over u: a proper density of u (with the Jacobian)
@@ -163,7 +247,7 @@ fn invalid_inputs_are_errors() {
     let data = random_data(9, 1, 20, 2, 1, 4);
     let model = Model::new(ModelConfig::default(), 1, 2, 1).unwrap();
     let priors = Priors {
-        beta_scale: -1.0,
+        media_contribution: (-1.0, 1.0),
         ..Priors::default()
     };
     assert!(PosteriorModel::new(model, data, priors, Likelihood::Normal).is_err());
@@ -200,16 +284,12 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
                 .index_axis_mut(ndarray::Axis(0), c)
                 .mapv_inplace(|v| v * m);
             let p = posterior(d, AdstockKind::Weibull, Likelihood::Normal);
-            // The same natural parameters: β is sampled through its effect at the reference
+            // The same natural parameters: β is sampled through its contribution fraction,
             // activity, which moves with the media.
             let l = p.layout();
             let mut q = theta.clone();
             for (j, beta) in model.betas(&theta).into_iter().enumerate() {
-                let h = p
-                    .model()
-                    .saturation(j)
-                    .eval(&theta[l.saturation_of(j)], p.half_saturation_centre()[j]);
-                q[l.log_effect.start + j] = (beta * h).ln();
+                q[l.log_effect.start + j] = p.log_effect_for(&theta, j, beta);
             }
             let (b1, b0) = (p.betas(&q)[c], model.betas(&theta)[c]);
             assert!((b1 / b0 - 1.0).abs() < 1e-14, "{b1} vs {b0}");

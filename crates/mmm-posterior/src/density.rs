@@ -72,7 +72,10 @@ pub struct ParamLayout {
     pub log_tau: Range<usize>,
     /// ε_{r,c}, region-major (empty with one region).
     pub eps: Range<usize>,
-    /// Region intercepts b_r.
+    /// b̃_r, each region's mean level over its likelihood cells: the intercept b_r plus the
+    /// means there of every other term of the mean (offset, trend, seasonality, media,
+    /// controls), so that those enter the likelihood centred and do not trade against the
+    /// intercept ([`PosteriorModel::intercepts`] gives b_r, on which the prior is stated).
     pub base: Range<usize>,
     /// Shared trend slope δ.
     pub trend: usize,
@@ -193,6 +196,21 @@ struct LiftTerm {
     cells: Array2<f64>,
 }
 
+/// Means over each region's likelihood cells (the centring of [`ParamLayout::base`]).
+#[derive(Debug, Clone)]
+struct CellMeans {
+    /// Number of likelihood cells per region.
+    cells: Vec<f64>,
+    /// Offset ō_r.
+    offset: Vec<f64>,
+    /// Trend clock τ̄_r.
+    tau: Vec<f64>,
+    /// Fourier features F̄_{r,f}, `[region, feature]`.
+    fourier: Array2<f64>,
+    /// Controls z̄_{r,k}, `[region, control]`.
+    controls: Array2<f64>,
+}
+
 /// A log-normal prior on a channel's contribution fraction f_c (module docs of
 /// [`ParamLayout::log_effect`]): log f_c ~ Normal(`mu`, `sigma`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -238,6 +256,8 @@ pub struct PosteriorModel {
     half_saturation_centre: Vec<f64>,
     /// Σ over the likelihood cells of ȳ_r ỹ[r,t]: the training target in target units.
     target_total: f64,
+    /// Means over each region's likelihood cells of the data's regressors.
+    means: CellMeans,
     /// Prior of each channel's contribution fraction.
     effect_priors: Vec<EffectPrior>,
     /// Lift tests entering as likelihood terms.
@@ -349,6 +369,7 @@ impl PosteriorModel {
             }
             half_saturation_centre.push(sum / n as f64);
         }
+        let means = CellMeans::new(&data, &fit);
         let layout = ParamLayout::new(
             r_n,
             c_n,
@@ -357,9 +378,10 @@ impl PosteriorModel {
             f_n,
             k_n,
         );
+        // The prior mean of each f_c is m / C (the median e^{−s²/2} times that).
         let (m, sd) = priors.media_contribution;
         let default_prior = EffectPrior {
-            mu: (m / c_n as f64).ln(),
+            mu: (m / c_n as f64).ln() - 0.5 * sd * sd,
             sigma: sd,
         };
         Ok(PosteriorModel {
@@ -370,6 +392,7 @@ impl PosteriorModel {
             priors,
             half_saturation_centre,
             target_total,
+            means,
             effect_priors: vec![default_prior; c_n],
             lift: Vec::new(),
             likelihood,
@@ -632,6 +655,7 @@ impl PosteriorModel {
             .map(|c| theta[l.log_effect.start + c].exp() * self.target_total / totals[c])
             .collect();
         let scale = |r: usize, c: usize| beta[c] * l.eta(theta, r, c).exp();
+        let intercepts = self.intercepts_from(theta, &exposure, &totals);
 
         // Mean, likelihood and ∂loglik/∂μ.
         let log_sigma = theta[l.log_sigma];
@@ -654,7 +678,7 @@ impl PosteriorModel {
                 if !self.fit[[r, t]] {
                     continue;
                 }
-                let mut mu = theta[l.base.start + r] + d.offset[[r, t]] + slope * d.tau[t];
+                let mut mu = intercepts[r] + d.offset[[r, t]] + slope * d.tau[t];
                 for f in 0..f_n {
                     mu += theta[l.season.start + f] * d.fourier[[t, f]];
                 }
@@ -674,9 +698,17 @@ impl PosteriorModel {
         }
         grad[l.log_sigma] += grad_log_sigma;
 
-        // Back-propagation through the mean: baseline terms.
+        // Back-propagation through the mean: baseline terms. With b_r = b̃_r − Σ_j θ_j x̄_{r,j}
+        // (module docs of `ParamLayout::base`), ∂/∂b̃_r = ∂/∂b_r =: D_r (likelihood and the
+        // prior on b_r) and every regressor j gains −D_r x̄_{r,j}.
+        let p = &self.priors;
+        let m = &self.means;
+        let mut d_base = vec![0.0; r_n];
+        let mut base_lp = 0.0;
         for r in 0..r_n {
-            let mut g_base = 0.0;
+            let (lp, g_prior) = normal_logp(intercepts[r], p.base.0, p.base.1);
+            base_lp += lp;
+            let mut g_base = g_prior;
             let mut g_slope = 0.0;
             for t in 0..tf {
                 let g = ws.grad_mu[[r, t]];
@@ -692,6 +724,14 @@ impl PosteriorModel {
                     grad[l.gamma.start + k] += g * d.controls[[k, r, t]];
                 }
             }
+            for f in 0..f_n {
+                grad[l.season.start + f] -= g_base * m.fourier[[r, f]];
+            }
+            for k in 0..k_n {
+                grad[l.gamma.start + k] -= g_base * m.controls[[r, k]];
+            }
+            g_slope -= g_base * m.tau[r];
+            d_base[r] = g_base;
             grad[l.base.start + r] += g_base;
             grad[l.trend] += g_slope;
             if !l.region_trend.is_empty() {
@@ -706,10 +746,13 @@ impl PosteriorModel {
         let lift_lp = self.lift_terms(theta, &beta, &mut g_log_beta, grad, ws);
         for c in 0..c_n {
             for r in 0..r_n {
+                // The media's mean over the region's cells, s̄ = S_rc / (ȳ_r e^η n_r), is
+                // centred out of the mean (module docs of `ParamLayout::base`).
                 let g_scale: f64 = (0..tf)
                     .map(|t| ws.grad_mu[[r, t]] * ws.saturated[[c, r, t]])
                     .sum();
-                let g = g_scale * scale(r, c);
+                let g = g_scale * scale(r, c) - d_base[r] * beta[c] * exposure[[r, c]]
+                    / (d.region_means[r] * m.cells[r]);
                 g_log_beta[c] += g;
                 ws.grad_eta[[r, c]] += g;
             }
@@ -724,9 +767,10 @@ impl PosteriorModel {
             for r in 0..r_n {
                 let sc = scale(r, c);
                 let via_total = gb * d.region_means[r] * l.eta(theta, r, c).exp() / totals[c];
+                let via_mean = d_base[r] * sc / m.cells[r];
                 for t in 0..tf {
                     if self.fit[[r, t]] {
-                        ws.grad_s[[r, t]] = ws.grad_mu[[r, t]] * sc - via_total;
+                        ws.grad_s[[r, t]] = ws.grad_mu[[r, t]] * sc - via_total - via_mean;
                     }
                 }
                 ws.grad_eta[[r, c]] -= gb * exposure[[r, c]] / totals[c];
@@ -744,7 +788,65 @@ impl PosteriorModel {
             }
         }
 
-        loglik + lift_lp + self.log_prior(theta, grad)
+        loglik + lift_lp + base_lp + self.log_prior(theta, grad)
+    }
+
+    /// b_r = b̃_r − ō_r − (δ + Δδ_r) τ̄_r − Σ_f φ_f F̄_{r,f} − Σ_c β_c e^{η} s̄_{r,c} − Σ_k γ_k z̄_{r,k}
+    /// given the media's exposures S_rc and their totals S_c.
+    fn intercepts_from(&self, theta: &[f64], exposure: &Array2<f64>, totals: &[f64]) -> Vec<f64> {
+        let l = &self.layout;
+        let m = &self.means;
+        let d = &self.data;
+        (0..l.regions)
+            .map(|r| {
+                let slope = theta[l.trend]
+                    + if l.region_trend.is_empty() {
+                        0.0
+                    } else {
+                        theta[l.region_trend.start + r]
+                    };
+                let mut level = m.offset[r] + slope * m.tau[r];
+                for f in 0..l.season.len() {
+                    level += theta[l.season.start + f] * m.fourier[[r, f]];
+                }
+                for k in 0..l.gamma.len() {
+                    level += theta[l.gamma.start + k] * m.controls[[r, k]];
+                }
+                for c in 0..l.channels {
+                    // β_c e^η s̄_rc = f_c Y (S_rc / S_c) / (ȳ_r n_r).
+                    let f = theta[l.log_effect.start + c].exp();
+                    level += f * self.target_total * exposure[[r, c]] / totals[c]
+                        / (d.region_means[r] * m.cells[r]);
+                }
+                theta[l.base.start + r] - level
+            })
+            .collect()
+    }
+
+    /// The region intercepts b_r at `theta` ([`ParamLayout::base`] holds the region levels b̃_r).
+    pub fn intercepts(&self, theta: &[f64]) -> Vec<f64> {
+        let (exposure, totals) = self.exposures(theta);
+        self.intercepts_from(theta, &exposure, &totals)
+    }
+
+    /// S_rc and S_c at `theta` (one pass of the transforms).
+    fn exposures(&self, theta: &[f64]) -> (Array2<f64>, Vec<f64>) {
+        let (c_n, r_n, tf) = self.media_fit.dim();
+        let mut a = Array2::zeros((r_n, tf));
+        let mut saturated = Array3::zeros((c_n, r_n, tf));
+        for c in 0..c_n {
+            let x = self.media_fit.index_axis(Axis(0), c);
+            self.respond(
+                theta,
+                c,
+                x,
+                a.view_mut(),
+                saturated.index_axis_mut(Axis(0), c),
+            );
+        }
+        let exposure = self.exposure(theta, &saturated);
+        let totals = (0..c_n).map(|c| exposure.column(c).sum()).collect();
+        (exposure, totals)
     }
 
     /// The lift tests' Gaussian log-likelihood; adds ∂/∂ log β_c to `g_log_beta`, ∂/∂η to
@@ -819,19 +921,10 @@ impl PosteriorModel {
 
     /// β_c of every channel at `theta` (module docs of [`ParamLayout::log_effect`]).
     pub fn betas(&self, theta: &[f64]) -> Vec<f64> {
-        let mut ws = self.workspace();
         let l = &self.layout;
-        for c in 0..l.channels {
-            let x = self.media_fit.index_axis(Axis(0), c);
-            let a = ws.adstocked.index_axis_mut(Axis(0), c);
-            let s = ws.saturated.index_axis_mut(Axis(0), c);
-            self.respond(theta, c, x, a, s);
-        }
-        let exposure = self.exposure(theta, &ws.saturated);
+        let (_, totals) = self.exposures(theta);
         (0..l.channels)
-            .map(|c| {
-                theta[l.log_effect.start + c].exp() * self.target_total / exposure.column(c).sum()
-            })
+            .map(|c| theta[l.log_effect.start + c].exp() * self.target_total / totals[c])
             .collect()
     }
 
@@ -903,9 +996,9 @@ impl PosteriorModel {
                 }
             }
         }
+        // The prior on the intercepts b_r is in `logp_and_grad` (they depend on the other
+        // coordinates).
         for r in 0..l.regions {
-            let i = l.base.start + r;
-            add(i, normal_logp(theta[i], p.base.0, p.base.1));
             if !l.region_trend.is_empty() {
                 let i = l.region_trend.start + r;
                 add(i, normal_logp(theta[i], 0.0, p.region_trend_scale));
@@ -931,4 +1024,39 @@ fn half_normal_log(v: f64, scale: f64) -> (f64, f64) {
     let x = v.exp();
     let z = x / scale;
     (-0.5 * z * z + v, -z * z + 1.0)
+}
+
+impl CellMeans {
+    fn new(data: &PosteriorData, fit: &Array2<bool>) -> Self {
+        let (r_n, tf) = fit.dim();
+        let (k_n, f_n) = (data.controls.dim().0, data.fourier.ncols());
+        let mut m = CellMeans {
+            cells: vec![0.0; r_n],
+            offset: vec![0.0; r_n],
+            tau: vec![0.0; r_n],
+            fourier: Array2::zeros((r_n, f_n)),
+            controls: Array2::zeros((r_n, k_n)),
+        };
+        for r in 0..r_n {
+            for t in (0..tf).filter(|&t| fit[[r, t]]) {
+                m.cells[r] += 1.0;
+                m.offset[r] += data.offset[[r, t]];
+                m.tau[r] += data.tau[t];
+                for f in 0..f_n {
+                    m.fourier[[r, f]] += data.fourier[[t, f]];
+                }
+                for k in 0..k_n {
+                    m.controls[[r, k]] += data.controls[[k, r, t]];
+                }
+            }
+            // A region without likelihood cells keeps zero means (it has no intercept data).
+            let n = m.cells[r].max(1.0);
+            m.cells[r] = n;
+            m.offset[r] /= n;
+            m.tau[r] /= n;
+            m.fourier.row_mut(r).mapv_inplace(|v| v / n);
+            m.controls.row_mut(r).mapv_inplace(|v| v / n);
+        }
+        m
+    }
 }

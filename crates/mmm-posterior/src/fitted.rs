@@ -151,7 +151,6 @@ pub fn from_fitted(
         init[l.log_effect.start + c] = posterior.log_effect_for(&init, c, beta);
     }
     for r in 0..l.regions {
-        init[l.base.start + r] = p[ml.base.start + r];
         if !l.region_trend.is_empty() {
             init[l.region_trend.start + r] = p[ml.region_trend.start + r];
         }
@@ -164,6 +163,11 @@ pub fn from_fitted(
         init[i] = p[ml.gamma.start + k];
     }
     init[l.log_sigma] = sigma.ln();
+    // The region levels last: b̃_r = b_r plus the means of the other terms, which with b̃ = 0 are
+    // minus the intercepts.
+    for (r, shift) in posterior.intercepts(&init).into_iter().enumerate() {
+        init[l.base.start + r] = p[ml.base.start + r] - shift;
+    }
     Ok((posterior, init))
 }
 

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct Priors {
     /// `(m, s)`: each channel's contribution over the training weeks as a fraction f_c of the
-    /// training target, log f_c ~ Normal(log(m / C), s) with C channels — a priori the media
-    /// together explain about m of the target, split evenly, each channel within a factor
-    /// e^{1.645 s} either way with 90 % probability. A channel's user prior
-    /// (`EffectPrior`) replaces it.
+    /// training target, log f_c ~ Normal(log(m / C) − s²/2, s) with C channels — a priori the
+    /// media together explain m of the target on average (E f_c = m / C), each channel within a
+    /// factor e^{1.645 s} of its prior median either way with 90 % probability. A channel's user
+    /// prior ([`ChannelPrior`]) replaces it.
     pub media_contribution: (f64, f64),
     /// K_c ~ LogNormal(log(multiple · mean positive activity of c), sd): `(multiple, sd)`.
     pub half_saturation: (f64, f64),

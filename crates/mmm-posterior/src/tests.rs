@@ -351,3 +351,125 @@ fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
         });
     assert_ne!(one.draws, other.draws);
 }
+
+/// Data drawn from the model: one region, 80 weeks (10 held out), two channels with flighted
+/// activity, known effects, noise sd 0.02; returns the data and channel 0's true contribution
+/// fraction over the training weeks.
+fn data_from_the_model(seed: u64) -> (PosteriorData, PosteriorModel, Vec<f64>) {
+    let mut data = random_data(seed, 1, 80, 2, 0, 10);
+    data.observed.fill(true);
+    data.offset.fill(0.0);
+    data.region_means = vec![100.0];
+    let model = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal);
+    let l = model.layout().clone();
+    let mut truth = vec![0.0; model.dim()];
+    for c in 0..2 {
+        truth[l.adstock_of(c)][0] = -1.0; // decay σ(−1) ≈ 0.27
+        truth[l.saturation_of(c)].copy_from_slice(&[0.5, 1.0]);
+        truth[l.log_effect.start + c] = 0.1f64.ln();
+    }
+    truth[l.log_sigma] = 0.02f64.ln();
+    // Intercept 0.8: the level coordinate is b̃ = b plus the other terms' means.
+    truth[l.base.start] = 0.8 - model.intercepts(&truth)[0];
+    let betas = model.betas(&truth);
+    let noise = seeded_uniform(seed + 7, 80, -1.0, 1.0);
+    let a = Array2::zeros((1, 80));
+    let mut target = Array2::from_elem((1, 80), 0.8);
+    for (c, beta) in betas.iter().enumerate() {
+        let x = data.media.index_axis(ndarray::Axis(0), c);
+        let (mut ad, mut s) = (a.clone(), a.clone());
+        let m = model.model();
+        m.adstock(c).forward(&truth[l.adstock_of(c)], x, ad.view_mut());
+        m.saturation(c)
+            .forward(&truth[l.saturation_of(c)], ad.view(), s.view_mut());
+        target = target + s * *beta;
+    }
+    // Uniform noise with sd 0.02 (√3 · 0.02 half-width).
+    for (t, e) in noise.iter().enumerate() {
+        target[[0, t]] += e * 0.02 * 3f64.sqrt();
+    }
+    data.target = target;
+    let model = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal);
+    (data, model, truth)
+}
+
+/// Posterior mean of channel 0's contribution fraction over the training weeks (e^{w_0}).
+fn mean_fraction(model: &PosteriorModel, init: &[f64]) -> f64 {
+    let settings = Settings {
+        chains: 2,
+        draws: 150,
+        tune: 150,
+        seed: 9,
+        ..Settings::default()
+    };
+    let post = sample(model, init, &settings, &|_, _| {}).unwrap();
+    let i = model.layout().log_effect.start;
+    let w = post.coordinate(i);
+    let all: Vec<f64> = w.iter().flatten().map(|v| v.exp()).collect();
+    all.iter().sum::<f64>() / all.len() as f64
+}
+
+#[test]
+fn a_lift_test_and_a_channel_prior_move_the_posterior_their_way() {
+    let (data, model, truth) = data_from_the_model(21);
+    let base = mean_fraction(&model, &truth);
+    // The data pin channel 0 near its true fraction 0.1.
+    assert!((base - 0.1).abs() < 0.04, "{base}");
+
+    // A lift test saying channel 0 contributed twice as much over the training weeks.
+    let mut cells = Array2::zeros((1, 80));
+    cells.slice_mut(ndarray::s![.., ..70]).fill(100.0);
+    let y_train: f64 = data.target.slice(ndarray::s![0, ..70]).sum() * 100.0;
+    let test = mmm_model::LiftTest {
+        channel: 0,
+        cells,
+        counterfactual: None,
+        lift: 0.2 * y_train,
+        se: 0.01 * y_train,
+    };
+    let lifted = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal)
+        .with_lift_tests(vec![test])
+        .unwrap();
+    let with_lift = mean_fraction(&lifted, &truth);
+    assert!(with_lift > base + 0.03, "{base} → {with_lift}");
+
+    // A tight prior saying channel 0 explains a twentieth of that.
+    let mut low = posterior(data, AdstockKind::Geometric, Likelihood::Normal);
+    low.set_effect_prior(0, EffectPrior::from_mean_sd(0.01, 0.002).unwrap())
+        .unwrap();
+    let with_prior = mean_fraction(&low, &truth);
+    assert!(with_prior < base - 0.03, "{base} → {with_prior}");
+}
+
+#[test]
+fn the_level_coordinate_is_the_intercept_plus_the_other_terms_means() {
+    let model = posterior(
+        random_data(16, 2, 25, 2, 2, 5),
+        AdstockKind::Weibull,
+        Likelihood::Normal,
+    );
+    let theta = seeded_uniform(16, model.dim(), -1.0, 1.0);
+    let l = model.layout();
+    // Moving the level moves the intercept one for one; moving a seasonal coefficient moves it
+    // by minus that feature's mean over the region's likelihood cells.
+    let b = model.intercepts(&theta);
+    let mut q = theta.clone();
+    q[l.base.start + 1] += 0.3;
+    let b1 = model.intercepts(&q);
+    assert!((b1[1] - b[1] - 0.3).abs() < 1e-12 && (b1[0] - b[0]).abs() < 1e-12);
+    let d = model.data();
+    let n: Vec<usize> = (0..2)
+        .map(|r| (0..20).filter(|&t| d.observed[[r, t]]).count())
+        .collect();
+    let mut q = theta.clone();
+    q[l.season.start] += 0.5;
+    let b2 = model.intercepts(&q);
+    for r in 0..2 {
+        let mean = (0..20)
+            .filter(|&t| d.observed[[r, t]])
+            .map(|t| d.fourier[[t, 0]])
+            .sum::<f64>()
+            / n[r] as f64;
+        assert!((b2[r] - b[r] + 0.5 * mean).abs() < 1e-12, "{r}");
+    }
+}

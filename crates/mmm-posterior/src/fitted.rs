@@ -5,8 +5,9 @@
 use crate::density::{EffectPrior, PosteriorData, PosteriorModel};
 use crate::priors::{ChannelPrior, Likelihood, Priors};
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
-use mmm_orchestrator::attribution::observed_sum;
+use mmm_fitted::FittedModel;
+use mmm_fitted::attribution::observed_sum;
+use mmm_fitted::calibration::resolve_lift_tests;
 use mmm_transforms::param::softplus;
 use ndarray::{Array2, Axis};
 
@@ -87,16 +88,12 @@ pub fn from_fitted(
     let mut posterior =
         PosteriorModel::new(model, data, options.priors.clone(), options.likelihood)?;
     if !fitted.config.lift_tests.is_empty() {
-        // Uniform weights over the training cells: only the resolved tests are used here, not
-        // the point fit's weighting of them.
-        let weights = Array2::from_shape_fn((r_n, t_n), |(r, t)| {
-            f64::from(u8::from(inputs.observed[[r, t]] && t < train_weeks))
-        });
-        let calibration =
-            mmm_orchestrator::calibration::calibration_for(fitted, &panel, &inputs, &weights)?;
-        if let Some(c) = calibration {
-            posterior = posterior.with_lift_tests(c.tests)?;
-        }
+        let tests = resolve_lift_tests(
+            &fitted.config.lift_tests,
+            &panel,
+            &fitted.target_scaler.means,
+        )?;
+        posterior = posterior.with_lift_tests(tests)?;
     }
     let spend_train: Vec<f64> = (0..panel.n_channels())
         .map(|c| {

@@ -48,7 +48,7 @@ pub struct Priors {
 impl Default for Priors {
     fn default() -> Self {
         Priors {
-            media_contribution: (0.3, 1.0),
+            media_contribution: (0.3, 0.5),
             half_saturation: (1.0, 1.0),
             hill_slope: (1.0, 0.5),
             weibull_shape: (1.67, 0.53),

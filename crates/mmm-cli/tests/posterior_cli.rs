@@ -203,10 +203,10 @@ fn a_channel_prior_and_a_lift_test_move_the_posterior_their_way() {
         0.02 * contribution
     );
     let with_lift = posterior_mean(&sim, "lift", &lift, "tv", "contribution");
-    let base_contribution = json(&sim.join("base").join("summary.json"))["channels"]["tv"]
-        ["contribution"]
-        .as_f64()
-        .unwrap();
+    let base_contribution =
+        json(&sim.join("base").join("summary.json"))["channels"]["tv"]["contribution"]
+            .as_f64()
+            .unwrap();
     assert!(
         with_lift < 0.5 * base_contribution,
         "contribution {base_contribution} → {with_lift} (truth {contribution})"

@@ -751,8 +751,8 @@ impl PosteriorModel {
                 let g_scale: f64 = (0..tf)
                     .map(|t| ws.grad_mu[[r, t]] * ws.saturated[[c, r, t]])
                     .sum();
-                let g = g_scale * scale(r, c) - d_base[r] * beta[c] * exposure[[r, c]]
-                    / (d.region_means[r] * m.cells[r]);
+                let g = g_scale * scale(r, c)
+                    - d_base[r] * beta[c] * exposure[[r, c]] / (d.region_means[r] * m.cells[r]);
                 g_log_beta[c] += g;
                 ws.grad_eta[[r, c]] += g;
             }
@@ -815,7 +815,8 @@ impl PosteriorModel {
                 for c in 0..l.channels {
                     // β_c e^η s̄_rc = f_c Y (S_rc / S_c) / (ȳ_r n_r).
                     let f = theta[l.log_effect.start + c].exp();
-                    level += f * self.target_total * exposure[[r, c]] / totals[c]
+                    level += f * self.target_total * exposure[[r, c]]
+                        / totals[c]
                         / (d.region_means[r] * m.cells[r]);
                 }
                 theta[l.base.start + r] - level
@@ -865,7 +866,13 @@ impl PosteriorModel {
             let c = term.test.channel;
             self.respond(theta, c, term.x.view(), buf.a.view_mut(), buf.s.view_mut());
             if let Some(x_cf) = &term.x_cf {
-                self.respond(theta, c, x_cf.view(), buf.a_cf.view_mut(), buf.s_cf.view_mut());
+                self.respond(
+                    theta,
+                    c,
+                    x_cf.view(),
+                    buf.a_cf.view_mut(),
+                    buf.s_cf.view_mut(),
+                );
             }
             // Per region: Σ_t u (s − s_cf), and the answer A = Σ_r β e^η (that).
             let r_n = term.cells.nrows();
@@ -875,7 +882,11 @@ impl PosteriorModel {
                     let s = buf.s.row(r);
                     let mut v: f64 = u.iter().zip(s).map(|(u, s)| u * s).sum();
                     if term.x_cf.is_some() {
-                        v -= u.iter().zip(buf.s_cf.row(r)).map(|(u, s)| u * s).sum::<f64>();
+                        v -= u
+                            .iter()
+                            .zip(buf.s_cf.row(r))
+                            .map(|(u, s)| u * s)
+                            .sum::<f64>();
                     }
                     v
                 })
@@ -939,7 +950,10 @@ impl PosteriorModel {
         self.respond(theta, c, x, a.view_mut(), s.view_mut());
         let total: f64 = (0..r_n)
             .map(|r| {
-                let sum: f64 = (0..tf).filter(|&t| self.fit[[r, t]]).map(|t| s[[r, t]]).sum();
+                let sum: f64 = (0..tf)
+                    .filter(|&t| self.fit[[r, t]])
+                    .map(|t| s[[r, t]])
+                    .sum();
                 self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
             })
             .sum();

@@ -147,7 +147,10 @@ fn lift_tests(data: &PosteriorData) -> Vec<mmm_model::LiftTest> {
 
 #[test]
 fn gradient_matches_with_lift_tests_and_channel_priors() {
-    for (seed, regions, kind) in [(13, 1, AdstockKind::Weibull), (14, 3, AdstockKind::Geometric)] {
+    for (seed, regions, kind) in [
+        (13, 1, AdstockKind::Weibull),
+        (14, 3, AdstockKind::Geometric),
+    ] {
         let data = random_data(seed, regions, 30, 3, 1, 5);
         let tests = lift_tests(&data);
         let mut model = posterior(data, kind, Likelihood::Normal)
@@ -379,7 +382,8 @@ fn data_from_the_model(seed: u64) -> (PosteriorData, PosteriorModel, Vec<f64>) {
         let x = data.media.index_axis(ndarray::Axis(0), c);
         let (mut ad, mut s) = (a.clone(), a.clone());
         let m = model.model();
-        m.adstock(c).forward(&truth[l.adstock_of(c)], x, ad.view_mut());
+        m.adstock(c)
+            .forward(&truth[l.adstock_of(c)], x, ad.view_mut());
         m.saturation(c)
             .forward(&truth[l.saturation_of(c)], ad.view(), s.view_mut());
         target = target + s * *beta;

@@ -108,26 +108,7 @@ pub fn from_fitted(
         })
         .collect();
     for (c, prior) in resolve_channel_priors(&fitted.channels, &options.channel_priors)? {
-        let effect = match (&prior.roi, &prior.contribution) {
-            (Some(roi), None) => {
-                if spend_train[c] <= 0.0 {
-                    return Err(Error::Prior(format!(
-                        "`{}`: an ROI prior needs spend in the training weeks",
-                        prior.channel
-                    )));
-                }
-                // f_c = ROI · spend / Y: a log-normal scales.
-                let k = spend_train[c] / posterior.target_total();
-                EffectPrior::from_mean_sd(roi.mean * k, roi.sd * k)?
-            }
-            (None, Some(f)) => EffectPrior::from_mean_sd(f.mean, f.sd)?,
-            _ => {
-                return Err(Error::Prior(format!(
-                    "`{}`: a channel prior gives exactly one of `roi` and `contribution`",
-                    prior.channel
-                )));
-            }
-        };
+        let effect = effect_prior(prior, spend_train[c], posterior.target_total())?;
         posterior.set_effect_prior(c, effect)?;
     }
     let l = posterior.layout().clone();
@@ -199,4 +180,77 @@ fn resolve_channel_priors<'a>(
             Ok((c, p))
         })
         .collect()
+}
+
+/// The prior on f_c that a user's channel prior states: f_c = ROI · spend / Y for an ROI prior
+/// (a log-normal scales), the contribution fraction itself otherwise.
+///
+/// # Errors
+/// [`Error::Prior`] unless exactly one of `roi` and `contribution` is given, for an ROI prior on
+/// a channel without spend, or for a mean or sd that is not finite and > 0.
+fn effect_prior(prior: &ChannelPrior, spend: f64, target_total: f64) -> Result<EffectPrior> {
+    match (&prior.roi, &prior.contribution) {
+        (Some(roi), None) => {
+            if !(spend.is_finite() && spend > 0.0) {
+                return Err(Error::Prior(format!(
+                    "`{}`: an ROI prior needs spend in the training weeks",
+                    prior.channel
+                )));
+            }
+            let k = spend / target_total;
+            EffectPrior::from_mean_sd(roi.mean * k, roi.sd * k)
+        }
+        (None, Some(f)) => EffectPrior::from_mean_sd(f.mean, f.sd),
+        _ => Err(Error::Prior(format!(
+            "`{}`: a channel prior gives exactly one of `roi` and `contribution`",
+            prior.channel
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::priors::MeanSd;
+
+    fn prior(channel: &str, roi: Option<MeanSd>, contribution: Option<MeanSd>) -> ChannelPrior {
+        ChannelPrior {
+            channel: channel.into(),
+            roi,
+            contribution,
+        }
+    }
+
+    #[test]
+    fn an_roi_prior_is_a_prior_on_the_contribution_fraction() {
+        let ms = |mean, sd| Some(MeanSd { mean, sd });
+        // ROI 2 ± 0.5 with spend 100 on a target of 1000: f = 0.2 ± 0.05.
+        let from_roi = effect_prior(&prior("tv", ms(2.0, 0.5), None), 100.0, 1000.0).unwrap();
+        let direct = effect_prior(&prior("tv", None, ms(0.2, 0.05)), 0.0, 1000.0).unwrap();
+        assert!((from_roi.mu - direct.mu).abs() < 1e-12);
+        assert!((from_roi.sigma - direct.sigma).abs() < 1e-12);
+        for bad in [
+            prior("tv", ms(2.0, 0.5), ms(0.2, 0.05)),
+            prior("tv", None, None),
+            prior("tv", ms(-2.0, 0.5), None),
+            prior("tv", None, ms(0.2, 0.0)),
+        ] {
+            assert!(effect_prior(&bad, 100.0, 1000.0).is_err(), "{bad:?}");
+        }
+        assert!(effect_prior(&prior("tv", ms(2.0, 0.5), None), 0.0, 1000.0).is_err());
+    }
+
+    #[test]
+    fn channel_priors_name_known_channels_once() {
+        let channels = vec!["tv".to_string(), "search".to_string()];
+        let c = |name: &str| prior(name, None, Some(MeanSd { mean: 0.1, sd: 0.1 }));
+        let ok = [c("search"), c("tv")];
+        let resolved = resolve_channel_priors(&channels, &ok).unwrap();
+        assert_eq!(
+            resolved.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![1, 0]
+        );
+        assert!(resolve_channel_priors(&channels, &[c("radio")]).is_err());
+        assert!(resolve_channel_priors(&channels, &[c("tv"), c("tv")]).is_err());
+    }
 }

@@ -254,6 +254,10 @@ pub struct Allocation {
     pub kkt_residual: f64,
     /// Whether the solver met its tolerance.
     pub converged: bool,
+    /// With parameter draws ([`optimize_expected`]): what the draws say about the
+    /// recommendation; the outcomes and marginal ROIs above are then posterior means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<crate::uncertainty::DecisionUncertainty>,
 }
 
 /// Everything an allocation is computed from, built once per setup.
@@ -451,9 +455,23 @@ impl Planner {
     }
 
     fn package(&self, p: &Problem, sol: &Solution) -> Allocation {
-        let n = p.current.len();
-        let mut g_cur = vec![0.0; n];
+        let mut g_cur = vec![0.0; p.current.len()];
         let media_cur = self.value(&p.current, Some(&mut g_cur));
+        self.package_with(p, sol, media_cur, &g_cur, self.nonmedia)
+    }
+
+    /// Packages a solution whose objective is not this planner's own (the posterior-expected
+    /// outcome): the media outcome and marginal ROI of the current allocation and the non-media
+    /// outcome are given.
+    pub(crate) fn package_with(
+        &self,
+        p: &Problem,
+        sol: &Solution,
+        media_cur: f64,
+        g_cur: &[f64],
+        nonmedia: f64,
+    ) -> Allocation {
+        let n = p.current.len();
         let media_rec = sol.value;
         let status = |u: usize| -> String {
             if self.reference[u] <= 0.0 {
@@ -540,8 +558,8 @@ impl Planner {
         }
         let weeks = &self.setup.panel.weeks;
         let w = &self.setup.window;
-        let outcome_current = self.nonmedia + media_cur;
-        let outcome_recommended = self.nonmedia + media_rec;
+        let outcome_current = nonmedia + media_cur;
+        let outcome_recommended = nonmedia + media_rec;
         Allocation {
             mode: if w.start < self.setup.history_weeks {
                 "historical"
@@ -568,6 +586,7 @@ impl Planner {
             marginal_roi: sol.lambda,
             kkt_residual: sol.kkt,
             converged: sol.converged,
+            posterior: None,
         }
     }
 }

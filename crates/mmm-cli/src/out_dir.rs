@@ -24,6 +24,7 @@ const OTHER_OUTPUT_FILES: &[&str] = &[
     // fit, when asked
     crate::fit::STABILITY_FILE,
     crate::fit::POSTERIOR_FILE,
+    mmm_analysis::DRAWS_FILE,
     // backtest
     "backtest.csv",
     "backtest.json",

@@ -1,10 +1,13 @@
 //! `dcmmm fit --posterior`: after the point fit, sample the posterior of the model's
 //! interpretable part with NUTS (`mmm-posterior`, docs/model.md "Posterior"), check the
 //! diagnostics, and hand the per-channel posterior means and 90 % intervals, the draws and the
-//! diagnostics to the output files (`summary.json`, `posterior.csv`, `metrics.json`).
+//! diagnostics to the output files (`summary.json`, `posterior.csv`, `metrics.json`), and a
+//! thinned set of the draws as model parameters to `posterior_draws.json` (docs/analysis.md,
+//! "Decisions under uncertainty").
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use mmm_analysis::MAX_DRAWS;
 use mmm_orchestrator::FittedModel;
 use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
 use mmm_posterior::{
@@ -98,6 +101,9 @@ pub struct PosteriorOutput {
     pub draws: Vec<Vec<Vec<ChannelDraw>>>,
     /// Convergence diagnostics.
     pub diagnostics: Diagnostics,
+    /// A thinned set of the draws as full model parameter vectors (`posterior_draws.json`), for
+    /// `dcmmm curves` and `dcmmm optimize`.
+    pub parameter_draws: mmm_analysis::ParameterDraws,
 }
 
 /// Samples the posterior of `fitted` (progress on stderr unless `quiet`) and summarises it.
@@ -187,6 +193,15 @@ pub fn run(
         })
         .collect();
     let flat: Vec<Vec<ChannelDraw>> = draws.iter().flatten().cloned().collect();
+    let vectors = mmm_analysis::draws::thinned(settings.chains, settings.draws, MAX_DRAWS)
+        .into_iter()
+        .map(|(chain, draw)| {
+            let params = model.model_params(&posterior.draws[chain][draw], &fitted.params)?;
+            Ok((chain, draw, params))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let parameter_draws =
+        mmm_analysis::ParameterDraws::from_vectors(&fitted.run_id, &fitted.params, &vectors)?;
     Ok(PosteriorOutput {
         channels: fitted.channels.clone(),
         intervals: mmm_posterior::summarize(&flat),
@@ -205,6 +220,7 @@ pub fn run(
             passed: problems.is_empty(),
             problems,
         },
+        parameter_draws,
     })
 }
 

@@ -92,6 +92,18 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     assert!(report.contains("Posterior (NUTS, 2 chains × 80 draws)"));
     assert!(report.contains("The sampler's diagnostics failed"));
 
+    // The parameter draws beside model.json: all 160 (under the cap of 200), from this run.
+    let draws = json(&out_dir.join("posterior_draws.json"));
+    assert_eq!(draws["draws"].as_array().unwrap().len(), 160);
+    assert_eq!(draws["run_id"], metrics["run_id"]);
+    let doctor = dcmmm().arg("doctor").arg(&out_dir).output().unwrap();
+    assert!(
+        doctor.status.success(),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+    decisions_use_the_draws(&out_dir);
+
     // A point fit into the same directory removes the stale draws.
     let out = dcmmm()
         .args(["fit", "--config"])
@@ -102,6 +114,7 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
         .unwrap();
     assert!(out.status.success());
     assert!(!out_dir.join("posterior.csv").exists());
+    assert!(!out_dir.join("posterior_draws.json").exists());
     let summary = json(&out_dir.join("summary.json"));
     assert!(
         summary["channels"]
@@ -111,6 +124,118 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
             .all(|c| c.get("share_ci").is_none())
     );
     let _ = std::fs::remove_dir_all(&sim);
+}
+
+/// `dcmmm curves` and `dcmmm optimize` on a posterior fit: bands around the national curves
+/// (ordered, holding their mean; ROI intervals in roi.csv), the posterior-expected allocation with
+/// its probability of beating the current split; `--point` gives the point answers without them;
+/// draws from another fit are refused by curves and by doctor.
+fn decisions_use_the_draws(fit: &Path) {
+    let model = fit.join("model.json");
+    let run = |args: &[&str], out: &Path| {
+        let o = dcmmm()
+            .args(args)
+            .arg("--model")
+            .arg(&model)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    };
+    let curves = fit.join("curves");
+    let (ok, text) = run(&["curves"], &curves);
+    assert!(ok, "{text}");
+    assert!(text.contains("bands over 160 posterior draws"), "{text}");
+    let csv = std::fs::read_to_string(curves.join("curves.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "channel,region,effect,multiplier,spend,response,unit,response_mean,response_p05,response_p95"
+    );
+    let mut rows = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let (mean, lo, hi): (f64, f64, f64) = (
+            f[7].parse().unwrap(),
+            f[8].parse().unwrap(),
+            f[9].parse().unwrap(),
+        );
+        assert!(lo <= mean && mean <= hi, "{line}");
+        if f[3] != "0" {
+            assert!(lo < hi, "an empty band away from zero: {line}");
+        }
+        rows += 1;
+    }
+    assert_eq!(
+        rows,
+        5 * 2 * 31,
+        "national rows of 5 channels × 2 effects × 31 multipliers"
+    );
+    let roi = std::fs::read_to_string(curves.join("roi.csv")).unwrap();
+    assert!(
+        roi.lines()
+            .next()
+            .unwrap()
+            .ends_with("roi_direct_p05,roi_direct_p95,mroi_direct_p05,mroi_direct_p95")
+    );
+
+    let plan = fit.join("plan");
+    let (ok, text) = run(&["optimize"], &plan);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("P(recommendation beats the current split)"),
+        "{text}"
+    );
+    let alloc = json(&plan.join("allocation.json"));
+    let u = &alloc["posterior"];
+    assert_eq!(u["draws"], 160);
+    let p = u["probability_beats_current"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    let lift = &u["lift"];
+    assert!(lift["p05"].as_f64().unwrap() <= lift["mean"].as_f64().unwrap());
+    assert!(lift["mean"].as_f64().unwrap() <= lift["p95"].as_f64().unwrap());
+    assert!(
+        (alloc["lift"].as_f64().unwrap() - lift["mean"].as_f64().unwrap()).abs()
+            < 1e-6 * alloc["outcome_current"].as_f64().unwrap().abs()
+    );
+
+    let (ok, text) = run(&["optimize", "--point"], &plan);
+    assert!(ok, "{text}");
+    assert!(
+        json(&plan.join("allocation.json"))
+            .get("posterior")
+            .is_none()
+    );
+    let (ok, text) = run(&["curves", "--point"], &curves);
+    assert!(ok, "{text}");
+    assert!(
+        !std::fs::read_to_string(curves.join("curves.csv"))
+            .unwrap()
+            .contains("response_p05")
+    );
+
+    // Draws of another fit: refused, naming the file and the run id.
+    let path = fit.join("posterior_draws.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+    v["run_id"] = "another-run".into();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let (ok, text) = run(&["curves"], &curves);
+    assert!(
+        !ok && text.contains("posterior_draws.json") && text.contains("run_id"),
+        "{text}"
+    );
+    let doctor = dcmmm().arg("doctor").arg(fit).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        !doctor.status.success() && report.contains("posterior_draws.json"),
+        "{report}"
+    );
+    std::fs::write(&path, original).unwrap();
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `dcmmm backtest`: rolling-origin evaluation (`mmm_orchestrator::backtest`) — the fit of
 //! `dcmmm fit` at several origins, each forecasting the next weeks, scored beside the naive
-//! baselines; writes `backtest.csv` and `backtest.json` and prints a table.
+//! baselines; writes `backtest.csv`, `backtest.json` and the page `backtest.html`
+//! (`mmm_report::write_backtest`) and prints a table.
 
 use crate::fit::{FitArgs, fit_config};
 use crate::out_dir::write_json;
@@ -21,7 +22,9 @@ Examples:
 
 Origin T is a calendar position: the fit sees the first T weeks and forecasts weeks T … T+horizon−1
 (warm: state runs through the training weeks). Writes backtest.csv (one row per origin and
-model: dcmmm, each naive baseline, and the best naive baseline per metric) and backtest.json.";
+model: dcmmm, each naive baseline, and the best naive baseline per metric), backtest.json and
+backtest.html (the scores per origin as charts and tables, opens offline; dcmmm report --backtest
+backtest.json rebuilds it).";
 
 /// Flags of `dcmmm backtest`: those of `dcmmm fit`, plus the origins and the horizon.
 #[derive(Args, Debug)]
@@ -38,6 +41,9 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "N")]
     pub horizon: Option<usize>,
 }
+
+/// File name of the backtest's page beside `backtest.json`.
+pub const BACKTEST_PAGE: &str = "backtest.html";
 
 /// Names of the rows of `backtest.csv` besides the naive baselines.
 const MODEL: &str = "dcmmm";
@@ -99,6 +105,8 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     bar.finish_and_clear();
     write_csv(&out.join("backtest.csv"), &bt)?;
     write_json(&out.join("backtest.json"), &backtest_json(&bt))?;
+    let source = resolved.data.display().to_string();
+    mmm_report::write_backtest(&bt, Some(&source), &out.join(BACKTEST_PAGE))?;
     print_table(&bt, out);
     Ok(())
 }

@@ -264,11 +264,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
     }
     let source = resolved.data.display().to_string();
     let posterior_summary = posterior.as_ref().map(PosteriorOutput::report_summary);
+    // With a posterior the report's response curves carry its bands (as `dcmmm report` draws them).
+    let curves = posterior
+        .as_ref()
+        .map(|p| crate::report::banded_curves(&fitted, &p.parameter_draws))
+        .transpose()?;
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
         source: Some(&source),
         stability: stability.as_ref(),
         posterior: posterior_summary.as_ref(),
+        curves: curves.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;

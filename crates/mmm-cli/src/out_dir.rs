@@ -28,6 +28,7 @@ const OTHER_OUTPUT_FILES: &[&str] = &[
     // backtest
     "backtest.csv",
     "backtest.json",
+    crate::backtest::BACKTEST_PAGE,
     // predict
     "forecast.csv",
     "forecast_contributions.csv",

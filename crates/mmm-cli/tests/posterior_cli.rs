@@ -91,6 +91,55 @@ fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
     assert!(report.contains("Posterior (NUTS, 2 chains × 80 draws)"));
     assert!(report.contains("The sampler's diagnostics failed"));
+    // Views 18 and 19 get the intervals and the traces (the report's data block), and
+    // `dcmmm report` rebuilds the same numbers from posterior.csv and metrics.json.
+    let posterior_block = |html: &str| {
+        let tag = "id=\"report-data\">";
+        let data = &html[html.find(tag).unwrap() + tag.len()..];
+        let data = &data[..data.find("</script>").unwrap()];
+        let v: serde_json::Value = serde_json::from_str(data).unwrap();
+        let mut block = v["posterior"].clone();
+        block["channels"] = v["channels"].clone();
+        block
+    };
+    let block = posterior_block(&report);
+    assert_eq!(block["share"].as_array().unwrap().len(), 5);
+    for (c, name) in block["channels"].as_array().unwrap().iter().enumerate() {
+        let name = name.as_str().unwrap();
+        let entry = &channels[name];
+        let row = &block["share"][c];
+        assert!(
+            (row[0].as_f64().unwrap() - entry["share"].as_f64().unwrap()).abs() < 1e-4,
+            "{name}"
+        );
+        assert!(
+            (row[1].as_f64().unwrap() - entry["share_ci"][0].as_f64().unwrap()).abs() < 1e-4,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        block["traces"].as_array().unwrap().len(),
+        10,
+        "share and ROI of 5 channels"
+    );
+    assert_eq!(
+        block["traces"][0]["draws"].as_array().unwrap().len(),
+        2,
+        "one trace per chain"
+    );
+    let rebuilt = out_dir.join("rebuilt.html");
+    let o = dcmmm()
+        .args(["report", "--model"])
+        .arg(out_dir.join("model.json"))
+        .arg("--out")
+        .arg(&rebuilt)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let again = posterior_block(&std::fs::read_to_string(&rebuilt).unwrap());
+    assert_eq!(again["share"], block["share"]);
+    assert_eq!(again["traces"][3]["rhat"], block["traces"][3]["rhat"]);
+    std::fs::remove_file(&rebuilt).unwrap();
 
     // The parameter draws beside model.json: all 160 (under the cap of 200), from this run.
     let draws = json(&out_dir.join("posterior_draws.json"));

@@ -29,7 +29,7 @@
   }
   function plot(id, key, title) {
     var lay = { margin: { l: 60, r: 20, t: 30, b: 60 }, hovermode: 'closest', legend: { orientation: 'h', y: -0.25 },
-      title: { text: title }, xaxis: { type: 'category', title: { text: 'first forecast week' } }, yaxis: { title: { text: title } } };
+      xaxis: { type: 'category', title: { text: 'first forecast week' } }, yaxis: { title: { text: title } } };
     try {
       pending.push(Promise.resolve(Plotly.newPlot(document.getElementById(id), traces(key), lay, CONFIG)));
     } catch (e) {

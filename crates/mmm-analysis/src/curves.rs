@@ -199,8 +199,8 @@ pub(crate) fn curves_of(
         for (i, &mult) in cfg.multipliers.iter().enumerate() {
             for (e, effect) in [Effect::Direct, Effect::Total].into_iter().enumerate() {
                 let v = at(mult, effect, None);
-                for r in 0..r_n {
-                    curves[e][r][i] = v.per_region[r] - zero[e].per_region[r];
+                for (r, row) in curves[e].iter_mut().enumerate() {
+                    row[i] = v.per_region[r] - zero[e].per_region[r];
                 }
             }
         }

@@ -636,7 +636,7 @@ fn posterior_summary(f: &Fixture, mixed: bool) -> crate::PosteriorSummary {
             .map(|(c, name)| crate::PosteriorChannel {
                 name: name.clone(),
                 share: [1.0 / c_n, 0.5 / c_n, 1.5 / c_n],
-                roi: (c > 0).then(|| [c as f64, c as f64 - 0.5, c as f64 + 0.75]),
+                roi: (c > 0).then_some([c as f64, c as f64 - 0.5, c as f64 + 0.75]),
             })
             .collect(),
         traces: channels
@@ -766,7 +766,7 @@ fn the_backtest_page_lists_every_origin_and_escapes_the_data() {
         first_forecast_week: format!("w{origin}{EVIL_SCRIPT}"),
         horizon: 8,
         regions: 3,
-        model: card.train.clone(),
+        model: card.train,
         baselines: card.baselines.clone(),
         path: "two-stage".into(),
         paths: None,

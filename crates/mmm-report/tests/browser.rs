@@ -523,7 +523,7 @@ fn posterior_summary(channels: &[String]) -> PosteriorSummary {
             .map(|(c, name)| PosteriorChannel {
                 name: name.clone(),
                 share: [1.0 / n, 0.6 / n, 1.4 / n],
-                roi: (c != 1).then(|| [1.0 + c as f64, 0.5 + c as f64, 1.8 + c as f64]),
+                roi: (c != 1).then_some([1.0 + c as f64, 0.5 + c as f64, 1.8 + c as f64]),
             })
             .collect(),
         traces: channels

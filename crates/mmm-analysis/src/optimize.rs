@@ -430,21 +430,7 @@ impl Planner {
 
     /// Media outcome F and its gradient w.r.t. spend (marginal ROI per unit).
     pub fn value(&self, b: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let m: Vec<f64> = b
-            .iter()
-            .zip(&self.reference)
-            .map(|(b, s)| if *s > 0.0 { b / s } else { 1.0 })
-            .collect();
-        match grad {
-            None => self.surface.evaluate(&m, Effect::Total, None).total,
-            Some(g) => {
-                let v = self.surface.evaluate(&m, Effect::Total, Some(g)).total;
-                for (gu, s) in g.iter_mut().zip(&self.reference) {
-                    *gu = if *s > 0.0 { *gu / s } else { 0.0 };
-                }
-                v
-            }
-        }
+        media_value(&self.surface, &self.reference, b, grad)
     }
 
     /// Solves at `budget` and packages the answer.
@@ -587,6 +573,31 @@ impl Planner {
             kkt_residual: sol.kkt,
             converged: sol.converged,
             posterior: None,
+        }
+    }
+}
+
+/// Media outcome F of `surface` at spend `b` per unit (reference spend `reference`) and its
+/// gradient w.r.t. spend (marginal ROI per unit).
+pub(crate) fn media_value(
+    surface: &ResponseSurface,
+    reference: &[f64],
+    b: &[f64],
+    grad: Option<&mut [f64]>,
+) -> f64 {
+    let m: Vec<f64> = b
+        .iter()
+        .zip(reference)
+        .map(|(b, s)| if *s > 0.0 { b / s } else { 1.0 })
+        .collect();
+    match grad {
+        None => surface.evaluate(&m, Effect::Total, None).total,
+        Some(g) => {
+            let v = surface.evaluate(&m, Effect::Total, Some(g)).total;
+            for (gu, s) in g.iter_mut().zip(reference) {
+                *gu = if *s > 0.0 { *gu / s } else { 0.0 };
+            }
+            v
         }
     }
 }

@@ -17,7 +17,8 @@
 
 use crate::curves::{CurveConfig, curves_of};
 use crate::draws::ParameterDraws;
-use crate::optimize::{OptimizeConfig, Planner, solve};
+use crate::optimize::{OptimizeConfig, Planner, media_value, solve};
+use crate::response::ResponseSurface;
 use crate::{Allocation, Result};
 use mmm_orchestrator::FittedModel;
 use mmm_posterior::Interval;
@@ -137,6 +138,12 @@ pub fn response_curves_with_bands(
     Ok(curves)
 }
 
+/// One draw's media outcome as a function of spend, and its non-media outcome.
+struct DrawOutcome {
+    surface: ResponseSurface,
+    nonmedia: f64,
+}
+
 /// What the parameter draws say about a recommended allocation (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionUncertainty {
@@ -168,23 +175,33 @@ pub fn optimize_expected(
     let point = Planner::new(fitted, cfg)?;
     let budget = cfg.budget.unwrap_or_else(|| point.reference_total());
     let problem = point.problem(budget)?;
-    // Per draw only its response surface and non-media outcome are kept (the setup is the data's).
-    let surfaces: Vec<Planner> = (0..draws.len())
-        .map(|i| Planner::new(&draws.fitted(i, fitted), cfg))
+    // Per draw only its response surface and non-media outcome are kept: the panel, window and
+    // reference spend are the data's, the same for every draw.
+    let surfaces: Vec<DrawOutcome> = (0..draws.len())
+        .map(|i| {
+            let Planner {
+                surface, nonmedia, ..
+            } = Planner::new(&draws.fitted(i, fitted), cfg)?;
+            Ok(DrawOutcome { surface, nonmedia })
+        })
         .collect::<Result<_>>()?;
+    let reference = &point.reference;
+    let value = |s: &DrawOutcome, b: &[f64], g: Option<&mut [f64]>| {
+        media_value(&s.surface, reference, b, g)
+    };
     let n = surfaces.len() as f64;
     let units = problem.current.len();
     let expected = |b: &[f64], grad: &mut [f64]| -> f64 {
         grad.fill(0.0);
         let mut g = vec![0.0; units];
-        let mut value = 0.0;
+        let mut total = 0.0;
         for s in &surfaces {
-            value += s.value(b, Some(&mut g));
+            total += value(s, b, Some(&mut g));
             for (gi, v) in grad.iter_mut().zip(&g) {
                 *gi += v / n;
             }
         }
-        value / n
+        total / n
     };
     let solution = solve(&problem, &mut |b, g| expected(b, g));
     let mut g_cur = vec![0.0; units];
@@ -193,11 +210,11 @@ pub fn optimize_expected(
     let mut allocation = point.package_with(&problem, &solution, media_cur, &g_cur, nonmedia);
     let current: Vec<f64> = surfaces
         .iter()
-        .map(|s| s.nonmedia + s.value(&problem.current, None))
+        .map(|s| s.nonmedia + value(s, &problem.current, None))
         .collect();
     let recommended: Vec<f64> = surfaces
         .iter()
-        .map(|s| s.nonmedia + s.value(&solution.b, None))
+        .map(|s| s.nonmedia + value(s, &solution.b, None))
         .collect();
     let lift: Vec<f64> = recommended
         .iter()

@@ -13,7 +13,7 @@
 //! refused on load, as is one whose shape does not match the model or holds a non-finite value.
 
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -29,7 +29,7 @@
 
 use crate::plan::Setup;
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_transforms::{Hill, Saturation};
 use ndarray::{Array2, Array3, Axis, s};
 

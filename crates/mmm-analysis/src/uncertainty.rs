@@ -20,7 +20,7 @@ use crate::draws::ParameterDraws;
 use crate::optimize::{OptimizeConfig, Planner, media_value, solve};
 use crate::response::ResponseSurface;
 use crate::{Allocation, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_posterior::Interval;
 use mmm_posterior::diagnostics::quantile;
 use serde::{Deserialize, Serialize};

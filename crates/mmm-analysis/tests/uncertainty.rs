@@ -7,7 +7,8 @@ use mmm_analysis::{
     Bounds, CurveConfig, OptimizeConfig, ParameterDraws, WindowSpec, curve_bands, optimize,
     optimize_expected, response_curves,
 };
-use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use mmm_sim::{Scenario, simulate};
 use mmm_transforms::param::{softplus, softplus_inv};
 use std::sync::OnceLock;

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mmm_analysis::{CurveConfig, ParameterDraws, WindowSpec, response_curves_with_bands};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
 /// Examples shown by `dcmmm curves --help`.

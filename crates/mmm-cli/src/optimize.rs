@@ -9,7 +9,7 @@ use clap::Args;
 use mmm_analysis::{
     Bounds, OptimizeConfig, ParameterDraws, Target, optimize, optimize_expected, smallest_budget,
 };
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
 /// Examples shown by `dcmmm optimize --help`.

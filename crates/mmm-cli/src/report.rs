@@ -13,7 +13,8 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mmm_analysis::ParameterDraws;
-use mmm_orchestrator::{Backtest, FittedModel, Scorecard, Stability};
+use mmm_fitted::{FittedModel, Scorecard, Stability};
+use mmm_orchestrator::Backtest;
 use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
 use std::path::{Path, PathBuf};
 
@@ -154,7 +155,11 @@ fn backtest_page(path: &Path, out: Option<&Path>) -> Result<()> {
         )
     })?;
     let out = out.map_or_else(|| dir_of(path).join("backtest.html"), PathBuf::from);
-    mmm_report::write_backtest(&bt, Some(&path.display().to_string()), &out)?;
+    mmm_report::write_backtest(
+        &crate::backtest::page(&bt),
+        Some(&path.display().to_string()),
+        &out,
+    )?;
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -6,13 +6,62 @@
 //! like the report (plotly.js embedded, numbers in a JSON block, everything from the data escaped).
 
 use crate::{Error, PLOTLY_JS, PLOTLY_VERSION, Result, escape, fill};
-use mmm_orchestrator::{Backtest, Scores};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
 const TEMPLATE: &str = include_str!("../assets/backtest.html");
 const APP_JS: &str = include_str!("../assets/backtest.js");
+
+/// The three headline scores of a forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ForecastScores {
+    /// Pooled R².
+    pub r2_pooled: f64,
+    /// Within-region R².
+    pub r2_within: f64,
+    /// wMAPE.
+    pub wmape: f64,
+}
+
+/// One origin of a backtest as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OriginRow {
+    /// Calendar position of the first forecast week.
+    pub origin: usize,
+    /// Label of the first forecast week.
+    pub first_forecast_week: String,
+    /// Regions in the panel at this origin.
+    pub regions: usize,
+    /// The model's forecast scores.
+    pub model: ForecastScores,
+    /// The best naive baseline per metric.
+    pub best_naive: ForecastScores,
+    /// Each naive baseline's scores, by name.
+    pub baselines: Vec<(String, ForecastScores)>,
+    /// The media path kept.
+    pub path: String,
+    /// Epochs selected.
+    pub epochs: usize,
+    /// Seconds of the fit.
+    pub fit_seconds: f64,
+    /// The fit's self-check warnings.
+    pub warnings: Vec<String>,
+    /// Regions left out of training.
+    pub left_out: Vec<String>,
+}
+
+/// A rolling-origin backtest as the page shows it: plain data, filled by the caller (`dcmmm`
+/// from `backtest.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BacktestPage {
+    /// Forecast weeks per origin.
+    pub horizon: usize,
+    /// Every origin, ascending.
+    pub origins: Vec<OriginRow>,
+    /// Means over the origins, one row each: the model, the best naive baseline, each baseline.
+    pub means: Vec<(String, ForecastScores)>,
+}
 
 /// What the page's script draws: per origin, the scores of the model, the best naive baseline and
 /// every naive baseline.
@@ -21,44 +70,39 @@ pub struct BacktestData {
     /// Labels of the first forecast week of each origin.
     pub origins: Vec<String>,
     /// The model's scores per origin.
-    pub model: Vec<Scores>,
+    pub model: Vec<ForecastScores>,
     /// The best naive baseline per origin and metric.
-    pub best_naive: Vec<Scores>,
+    pub best_naive: Vec<ForecastScores>,
     /// Each naive baseline's scores per origin (`None` where an origin lacks it).
-    pub baselines: Vec<(String, Vec<Option<Scores>>)>,
+    pub baselines: Vec<(String, Vec<Option<ForecastScores>>)>,
 }
 
 impl BacktestData {
-    /// The page's numbers from `bt`.
-    pub fn build(bt: &Backtest) -> Self {
+    /// The script's numbers from `page`.
+    pub fn build(page: &BacktestPage) -> Self {
         let mut names: Vec<String> = Vec::new();
-        for o in &bt.origins {
-            for b in &o.baselines {
-                if !names.contains(&b.name) {
-                    names.push(b.name.clone());
+        for o in &page.origins {
+            for (name, _) in &o.baselines {
+                if !names.contains(name) {
+                    names.push(name.clone());
                 }
             }
         }
         BacktestData {
-            origins: bt
+            origins: page
                 .origins
                 .iter()
                 .map(|o| o.first_forecast_week.clone())
                 .collect(),
-            model: bt.origins.iter().map(|o| Scores::from(&o.model)).collect(),
-            best_naive: bt.origins.iter().map(|o| o.best_naive()).collect(),
+            model: page.origins.iter().map(|o| o.model).collect(),
+            best_naive: page.origins.iter().map(|o| o.best_naive).collect(),
             baselines: names
                 .into_iter()
                 .map(|name| {
-                    let per_origin = bt
+                    let per_origin = page
                         .origins
                         .iter()
-                        .map(|o| {
-                            o.baselines
-                                .iter()
-                                .find(|b| b.name == name)
-                                .map(|b| Scores::from(&b.holdout))
-                        })
+                        .map(|o| o.baselines.iter().find(|b| b.0 == name).map(|b| b.1))
                         .collect();
                     (name, per_origin)
                 })
@@ -75,7 +119,7 @@ fn number(x: f64) -> String {
     }
 }
 
-fn score_cells(s: &Scores) -> String {
+fn score_cells(s: &ForecastScores) -> String {
     format!(
         "<td>{}</td><td>{}</td><td>{}</td>",
         number(s.r2_pooled),
@@ -84,38 +128,27 @@ fn score_cells(s: &Scores) -> String {
     )
 }
 
-/// The means over the origins: the model, the best naive baseline per metric, each baseline.
-fn means_html(bt: &Backtest, data: &BacktestData) -> String {
+/// The means over the origins, the first row (the model) in bold.
+fn means_html(page: &BacktestPage) -> String {
     let mut h = String::from(
         "<table class=\"metrics\" id=\"backtest-means\"><thead><tr><th>mean over the origins</th>\
          <th>pooled R²</th><th>within-region R²</th><th>wMAPE</th></tr></thead><tbody>",
     );
-    let _ = write!(
-        h,
-        "<tr class=\"model\"><td>dcmmm</td>{}</tr>",
-        score_cells(&bt.model_mean())
-    );
-    let _ = write!(
-        h,
-        "<tr><td>best naive (per origin and metric)</td>{}</tr>",
-        score_cells(&bt.best_naive_mean())
-    );
-    for (name, _) in &data.baselines {
-        if let Some(m) = bt.baseline_mean(name) {
-            let _ = write!(
-                h,
-                "<tr><td>naive {}</td>{}</tr>",
-                escape::html(name),
-                score_cells(&m)
-            );
-        }
+    for (i, (name, s)) in page.means.iter().enumerate() {
+        let class = if i == 0 { " class=\"model\"" } else { "" };
+        let _ = write!(
+            h,
+            "<tr{class}><td>{}</td>{}</tr>",
+            escape::html(name),
+            score_cells(s)
+        );
     }
     h.push_str("</tbody></table>");
     h
 }
 
 /// One row per origin: its fit and its scores beside the best naive baseline, and its warnings.
-fn origins_html(bt: &Backtest) -> String {
+fn origins_html(page: &BacktestPage) -> String {
     let mut h = String::from(
         "<table class=\"metrics\" id=\"backtest-origins\"><thead><tr><th>origin</th>\
          <th>first forecast week</th><th>regions</th><th>pooled R²</th><th>within R²</th>\
@@ -123,15 +156,15 @@ fn origins_html(bt: &Backtest) -> String {
          <th>media path</th><th>epochs</th><th>fit s</th></tr></thead><tbody>",
     );
     let mut warnings = String::new();
-    for o in &bt.origins {
+    for o in &page.origins {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td>{}{}<td>{}</td><td>{}</td><td>{:.1}</td></tr>",
             o.origin,
             escape::html(&o.first_forecast_week),
             o.regions,
-            score_cells(&Scores::from(&o.model)),
-            score_cells(&o.best_naive()),
+            score_cells(&o.model),
+            score_cells(&o.best_naive),
             escape::html(&o.path),
             o.epochs,
             o.fit_seconds
@@ -172,7 +205,7 @@ fn origins_html(bt: &Backtest) -> String {
 /// # Errors
 /// [`Error::Input`] for a backtest without origins; [`Error::Json`] if its numbers cannot be
 /// serialised.
-pub fn render_backtest(bt: &Backtest, source: Option<&str>) -> Result<String> {
+pub fn render_backtest(bt: &BacktestPage, source: Option<&str>) -> Result<String> {
     if bt.origins.is_empty() {
         return Err(Error::Input("the backtest has no origins".into()));
     }
@@ -193,7 +226,7 @@ pub fn render_backtest(bt: &Backtest, source: Option<&str>) -> Result<String> {
         TEMPLATE,
         &[
             ("TITLE", &escape::html(&title)),
-            ("MEANS", &means_html(bt, &data)),
+            ("MEANS", &means_html(bt)),
             ("ORIGINS", &origins_html(bt)),
             ("PLOTLY_VERSION", PLOTLY_VERSION),
             ("PLOTLY", PLOTLY_JS),
@@ -207,7 +240,7 @@ pub fn render_backtest(bt: &Backtest, source: Option<&str>) -> Result<String> {
 ///
 /// # Errors
 /// As [`render_backtest`], and [`Error::Io`] when the file cannot be written.
-pub fn write_backtest(bt: &Backtest, source: Option<&str>, path: &Path) -> Result<()> {
+pub fn write_backtest(bt: &BacktestPage, source: Option<&str>, path: &Path) -> Result<()> {
     let html = render_backtest(bt, source)?;
     mmm_data::write_atomic(path, |w| w.write_all(html.as_bytes()))
         .map_err(|e| Error::Io(path.display().to_string(), e))

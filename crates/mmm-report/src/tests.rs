@@ -4,7 +4,8 @@
 use crate::curves::default_multipliers;
 use crate::*;
 use mmm_data::{ColumnSpec, Panel, Week};
-use mmm_orchestrator::{FitConfig, Scorecard, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, Scorecard, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
 use std::sync::OnceLock;
 
@@ -58,7 +59,7 @@ fn panel() -> Panel {
 
 struct Fixture {
     panel: Panel,
-    fitted: mmm_orchestrator::FittedModel,
+    fitted: mmm_fitted::FittedModel,
     scorecard: Scorecard,
 }
 
@@ -422,7 +423,7 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
 fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
     let f = fixture();
     let n = f.panel.n_channels();
-    let clear = mmm_orchestrator::Evidence {
+    let clear = mmm_fitted::Evidence {
         effect: 400.0,
         kernel: 30.0,
         curve: 10.0,
@@ -432,7 +433,7 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
     let mut evidence = vec![clear; n];
     evidence[0].effect = 4.0;
     let mut fitted = f.fitted.clone();
-    fitted.screened_media = Some(mmm_orchestrator::ScreenedMedia {
+    fitted.screened_media = Some(mmm_fitted::ScreenedMedia {
         kernels: vec![[1.0, 1.2]; n],
         curves: vec![[1.0, 1.0]; n],
         effects: vec![0.1; n],
@@ -440,7 +441,7 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
         used: true,
         evidence,
     });
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     let html = summary(&fitted);
@@ -470,14 +471,14 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
 #[test]
 fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     let f = fixture();
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     assert!(!summary(&f.fitted).contains("calibrated to"));
-    let test = |multiplier: Option<f64>| mmm_orchestrator::LiftTestSpec {
+    let test = |multiplier: Option<f64>| mmm_fitted::LiftTestSpec {
         channel: f.panel.channels[0].clone(),
-        start: mmm_orchestrator::Label::Index(19_000 + 7 * 10),
-        end: mmm_orchestrator::Label::Index(19_000 + 7 * 19),
+        start: mmm_fitted::Label::Index(19_000 + 7 * 10),
+        end: mmm_fitted::Label::Index(19_000 + 7 * 19),
         regions: Vec::new(),
         lift: 1500.0,
         se: 150.0,
@@ -486,16 +487,15 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     };
     let mut fitted = f.fitted.clone();
     fitted.config.lift_tests = vec![test(None), test(Some(1.5)), test(Some(0.5))];
-    fitted.config.lift_tests[2].measured_until =
-        Some(mmm_orchestrator::Label::Index(19_000 + 7 * 25));
+    fitted.config.lift_tests[2].measured_until = Some(mmm_fitted::Label::Index(19_000 + 7 * 25));
     // Weeks are dates here: the labels must be the data file's text.
     for t in &mut fitted.config.lift_tests {
         for label in [&mut t.start, &mut t.end]
             .into_iter()
             .chain(t.measured_until.as_mut())
         {
-            if let mmm_orchestrator::Label::Index(day) = label {
-                *label = mmm_orchestrator::Label::Text(Week::Date(*day).to_string());
+            if let mmm_fitted::Label::Index(day) = label {
+                *label = mmm_fitted::Label::Text(Week::Date(*day).to_string());
             }
         }
     }
@@ -528,7 +528,7 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         rows[2]
     );
     // A test the data cannot answer is said so.
-    fitted.config.lift_tests[1].end = mmm_orchestrator::Label::Text("1900-01-01".into());
+    fitted.config.lift_tests[1].end = mmm_fitted::Label::Text("1900-01-01".into());
     let html = summary(&fitted);
     assert!(html.contains("cannot be checked on this data"), "{html}");
 }
@@ -536,7 +536,7 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
 #[test]
 fn the_summary_shows_the_fits_self_check_its_left_out_regions_and_its_media_path() {
     let f = fixture();
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     let mut fitted = f.fitted.clone();
@@ -755,54 +755,84 @@ fn curve_bands_are_mapped_and_checked() {
     assert!(curves.validate(f.fitted.channels.len()).is_err());
 }
 
-/// The backtest page: one row per origin with its scores, the means, every warning and left-out
-/// region, names escaped; no origins is an error.
-#[test]
-fn the_backtest_page_lists_every_origin_and_escapes_the_data() {
-    let f = fixture();
-    let card = &f.scorecard;
-    let origin = |origin: usize, warnings: Vec<String>| mmm_orchestrator::OriginScore {
-        origin,
-        first_forecast_week: format!("w{origin}{EVIL_SCRIPT}"),
-        horizon: 8,
-        regions: 3,
-        model: card.train,
-        baselines: card.baselines.clone(),
-        path: "two-stage".into(),
-        paths: None,
-        epochs: 12,
-        warnings,
-        left_out: vec![EVIL_SCRIPT.into()],
-        fit_seconds: 1.5,
+/// A backtest page of two origins, with hostile names in the week labels, a warning and the
+/// regions left out.
+fn backtest_page() -> crate::BacktestPage {
+    let sc = |a: f64, b: f64, c: f64| crate::ForecastScores {
+        r2_pooled: a,
+        r2_within: b,
+        wmape: c,
     };
-    let bt = mmm_orchestrator::Backtest {
+    let origin =
+        |origin: usize, model: crate::ForecastScores, warnings: Vec<String>| crate::OriginRow {
+            origin,
+            first_forecast_week: format!("w{origin}{EVIL_SCRIPT}"),
+            regions: 3,
+            model,
+            best_naive: sc(0.9, -0.5, 0.12),
+            baselines: vec![
+                ("train_mean".into(), sc(0.9, -0.8, 0.13)),
+                (EVIL_SCRIPT.into(), sc(0.7, -0.5, 0.12)),
+            ],
+            path: "two-stage".into(),
+            epochs: 12,
+            fit_seconds: 1.5,
+            warnings,
+            left_out: vec![EVIL_SCRIPT.into()],
+        };
+    crate::BacktestPage {
         horizon: 8,
         origins: vec![
             origin(
                 40,
+                sc(0.95, 0.25, 0.0875),
                 vec![format!("stopped at the first epoch {EVIL_SCRIPT}")],
             ),
-            origin(44, vec![]),
+            origin(44, sc(0.85, -0.75, 0.1125), vec![]),
         ],
-    };
-    let html = crate::render_backtest(&bt, Some("panel<b>.csv")).unwrap();
+        means: vec![
+            ("dcmmm".into(), sc(0.9, -0.25, 0.1)),
+            ("best naive".into(), sc(0.9, -0.5, 0.12)),
+        ],
+    }
+}
+
+/// The backtest page: one row per origin with its scores, the means (the model's in bold), every
+/// warning and left-out region, names escaped; no origins is an error.
+#[test]
+fn the_backtest_page_lists_every_origin_and_escapes_the_data() {
+    let page = backtest_page();
+    let html = crate::render_backtest(&page, Some("panel<b>.csv")).unwrap();
     assert!(!html.contains(EVIL_SCRIPT) && !html.contains("panel<b>"));
     let table = &html[html.find("id=\"backtest-origins\"").unwrap()..];
     let table = &table[..table.find("</table>").unwrap()];
     assert_eq!(table.matches("<tr><td>").count(), 2);
-    assert!(table.contains(&format!("<td>{:.3}</td>", card.train.wmape)));
+    assert!(
+        table.contains(
+            "<td>40</td><td>w40&lt;script&gt;alert(1)&lt;/script&gt;</td><td>3</td><td>0.950</td>\
+         <td>0.250</td><td>0.087</td><td>0.900</td><td>-0.500</td><td>0.120</td>"
+        ),
+        "{table}"
+    );
     assert!(html.contains("stopped at the first epoch &lt;script&gt;"));
     assert!(html.contains("origin 44: regions left out of training"));
-    assert!(html.contains(&format!(
-        "<tr class=\"model\"><td>dcmmm</td><td>{:.3}</td>",
-        card.train.r2_pooled
-    )));
-    let data = crate::backtest::BacktestData::build(&bt);
-    assert_eq!(data.model.len(), 2);
-    assert_eq!(data.baselines.len(), card.baselines.len());
-    let empty = mmm_orchestrator::Backtest {
-        horizon: 8,
+    assert!(html.contains(
+        "<tr class=\"model\"><td>dcmmm</td><td>0.900</td><td>-0.250</td><td>0.100</td></tr>"
+    ));
+    let data = crate::backtest::BacktestData::build(&page);
+    assert_eq!(
+        data.model,
+        vec![page.origins[0].model, page.origins[1].model]
+    );
+    assert_eq!(data.baselines.len(), 2);
+    assert_eq!(
+        data.baselines[1].0, EVIL_SCRIPT,
+        "escaped in the data block, not here"
+    );
+    assert!(!data_block(&html).contains("<script>alert"));
+    let empty = crate::BacktestPage {
         origins: vec![],
+        ..page
     };
     assert!(crate::render_backtest(&empty, None).is_err());
 }

@@ -21,10 +21,11 @@
 //! size and the time to open the report for the paper-scale simulated panel.
 
 use mmm_data::{ColumnSpec, LoadedPanel, Panel};
-use mmm_orchestrator::{FitConfig, FittedModel, Scorecard, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use mmm_report::{
-    Allocation, CurveBand, ParameterTrace, PosteriorChannel, PosteriorSummary, ReportInput,
-    ResponseCurves, write_backtest, write_report,
+    Allocation, BacktestPage, CurveBand, ForecastScores, OriginRow, ParameterTrace,
+    PosteriorChannel, PosteriorSummary, ReportInput, ResponseCurves, write_backtest, write_report,
 };
 use mmm_sim::{Scenario, simulate};
 use std::path::{Path, PathBuf};
@@ -548,16 +549,39 @@ fn backtest_page_renders_in_chromium() {
     let Some(bin) = browser_or_skip("backtest_page_renders_in_chromium") else {
         return;
     };
-    let (loaded, spec) = load(&small_scenario(), 5, "backtest");
-    let mut panel = loaded.panel.clone();
-    panel.regions[0] = EVIL_SCRIPT.into();
-    let mut cfg = mmm_orchestrator::FitConfig::default();
-    cfg.model.hidden = 4;
-    cfg.train = TrainConfig {
-        epochs: 20,
-        ..TrainConfig::default()
+    // Two origins' scores as `dcmmm backtest` hands them over, hostile names included.
+    let sc = |a: f64, b: f64, c: f64| ForecastScores {
+        r2_pooled: a,
+        r2_within: b,
+        wmape: c,
     };
-    let bt = mmm_orchestrator::backtest(&panel, &spec, &cfg, &[56, 64], 8, &mut |_, _| {}).unwrap();
+    let origin = |origin: usize, week: &str, model: ForecastScores| OriginRow {
+        origin,
+        first_forecast_week: week.into(),
+        regions: 5,
+        model,
+        best_naive: sc(0.93, -0.5, 0.09),
+        baselines: vec![
+            ("train_mean".into(), sc(0.86, -2.0, 0.13)),
+            (EVIL_SCRIPT.into(), sc(0.93, -0.5, 0.09)),
+        ],
+        path: "joint".into(),
+        epochs: 14,
+        fit_seconds: 0.3,
+        warnings: vec![format!("worse than a naive baseline {EVIL_SCRIPT}")],
+        left_out: vec![EVIL_JS.into()],
+    };
+    let bt = BacktestPage {
+        horizon: 8,
+        origins: vec![
+            origin(56, "2023-01-30", sc(0.91, -1.1, 0.11)),
+            origin(64, "2023-03-27", sc(0.85, -10.3, 0.14)),
+        ],
+        means: vec![
+            ("dcmmm".into(), sc(0.88, -5.7, 0.125)),
+            ("best naive".into(), sc(0.93, -0.5, 0.09)),
+        ],
+    };
     let dir = out_dir();
     let page = dir.join("backtest.html");
     write_backtest(&bt, Some("sim/<i>panel</i>.csv"), &page).unwrap();

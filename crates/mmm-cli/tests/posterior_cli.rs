@@ -224,6 +224,22 @@ fn decisions_use_the_draws(fit: &Path) {
         5 * 2 * 31,
         "national rows of 5 channels × 2 effects × 31 multipliers"
     );
+    // The bands run each draw through the analysis functions; summary.json's intervals come from
+    // the sampler's channel quantities. Over every week of the history (the curves add only the
+    // carryover after its end) the two ROI means agree.
+    let (ok, text) = run(&["curves", "--window", "all"], &curves);
+    assert!(ok, "{text}");
+    let summary = json(&fit.join("summary.json"));
+    let bands = json(&curves.join("curves.json"));
+    for b in bands["posterior"]["channels"].as_array().unwrap() {
+        let name = b["channel"].as_str().unwrap();
+        let from_draws = b["roi_direct"]["mean"].as_f64().unwrap();
+        let sampled = summary["channels"][name]["roi"].as_f64().unwrap();
+        assert!(
+            (from_draws - sampled).abs() <= 0.05 * sampled,
+            "{name}: ROI {from_draws} from the parameter draws, {sampled} from the sampler"
+        );
+    }
     let roi = std::fs::read_to_string(curves.join("roi.csv")).unwrap();
     assert!(
         roi.lines()

@@ -93,7 +93,7 @@ pub fn run(args: &CurvesArgs) -> Result<()> {
     );
     if let Some(b) = &curves.posterior {
         println!(
-            "bands over {} posterior draws (posterior_draws.json): ROI and mROI as point [5 % – 95 %]",
+            "bands over {} posterior draws (posterior_draws.json): direct ROI and mROI as point fit, then posterior mean [5 % – 95 %]",
             b.draws
         );
     }
@@ -103,7 +103,7 @@ pub fn run(args: &CurvesArgs) -> Result<()> {
         let f = |v: Option<f64>, iv: Option<mmm_posterior::Interval>| {
             let point = v.map_or("-".to_string(), |x| format!("{x:.4}"));
             match iv {
-                Some(i) => format!("{point} [{:.4} – {:.4}]", i.p05, i.p95),
+                Some(i) => format!("{point}, {:.4} [{:.4} – {:.4}]", i.mean, i.p05, i.p95),
                 None => point,
             }
         };

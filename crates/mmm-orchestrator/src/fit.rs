@@ -11,10 +11,10 @@ use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
 use mmm_linear::{Evidence, Experiment, KernelScreen, MediaScreen, ScreenData, WithinRegion};
 use mmm_model::{
-    AdstockKind, ChannelDag, DagConfig, Decomposition, KernelStart, MediaFit, Model, ModelConfig,
-    ModelInputs, fit_channel_dag,
+    ChannelDag, DagConfig, Decomposition, KernelStart, MediaFit, Model, ModelConfig, ModelInputs,
+    fit_channel_dag,
 };
-use mmm_transforms::{Hill, WeibullAdstock};
+use mmm_transforms::{Hill, TransformRegistry, WeibullAdstock};
 use ndarray::{Array2, Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -142,6 +142,11 @@ pub struct FittedModel {
     pub warnings: Vec<String>,
     /// The data history.
     pub history: History,
+    /// The transforms `config.model.adstock` and `.saturation` name: the built-ins unless the
+    /// model was fitted or loaded with a registry holding user transforms
+    /// ([`fit_panel_with`], [`FittedModel::load_with`]).
+    #[serde(skip, default = "TransformRegistry::with_builtins")]
+    transforms: TransformRegistry,
 }
 
 /// A media part chosen by the media screen (`mmm_linear::MediaScreen`), channel by channel.
@@ -215,14 +220,52 @@ fn flat3(v: &[Vec<Vec<f64>>], what: &str) -> Result<Array3<f64>> {
         .map_err(|_| Error::ModelFile(format!("`history.{what}` is not rectangular")))
 }
 
-/// Fits `panel` (loaded with `columns`) with `cfg`. `progress` is called after every epoch.
+/// Fits `panel` (loaded with `columns`) with `cfg` and the built-in transforms. `progress` is
+/// called after every epoch.
 pub fn fit_panel(
     panel: &Panel,
     columns: &ColumnSpec,
     cfg: &FitConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
-    fit_panel_screening(panel, columns, cfg, None, progress)
+    fit_panel_with(
+        panel,
+        columns,
+        cfg,
+        &TransformRegistry::with_builtins(),
+        progress,
+    )
+}
+
+/// [`fit_panel`] with the adstock and saturation that `cfg.model` names taken from
+/// `transforms` (built-ins plus user-registered ones). The fitted model keeps the registry.
+pub fn fit_panel_with(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    transforms: &TransformRegistry,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FittedModel> {
+    fit_panel_screening(panel, columns, cfg, transforms, None, progress)
+}
+
+/// Whether the media screen can represent the transforms of `model`: it has closed forms for the
+/// Weibull adstock and the Hill saturation only (`mmm_linear::MediaScreen`).
+fn two_stage_possible(model: &ModelConfig) -> bool {
+    model.adstock == WeibullAdstock::NAME && model.saturation == Hill::NAME
+}
+
+/// The note of a fit whose transforms rule out the two-stage path under `media_fit = "auto"`.
+fn joint_only_note(model: &ModelConfig) -> String {
+    format!(
+        "the two-stage fit (media screen) has closed forms only for the `{}` adstock with the `{}` \
+         saturation; with `{}` and `{}` the media part was fitted jointly (docs/model.md, \
+         *Two-stage fit*)",
+        WeibullAdstock::NAME,
+        Hill::NAME,
+        model.adstock,
+        model.saturation
+    )
 }
 
 /// [`fit_panel`], with the media and kernel screens run on the regions `screen_sample` (indices
@@ -232,12 +275,20 @@ pub(crate) fn fit_panel_screening(
     panel: &Panel,
     columns: &ColumnSpec,
     cfg: &FitConfig,
+    transforms: &TransformRegistry,
     screen_sample: Option<&[usize]>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
     let started = Instant::now();
     // Checked before training, not after it, where the DAG is fitted.
     cfg.dag.validate()?;
+    let two_stage_possible = two_stage_possible(&cfg.model);
+    if cfg.model.media_fit == MediaFit::Screen && !two_stage_possible {
+        return Err(Error::TwoStageTransforms {
+            adstock: cfg.model.adstock.clone(),
+            saturation: cfg.model.saturation.clone(),
+        });
+    }
     // The stored configuration says what was used: the validation slice is resolved here.
     let validation_weeks = cfg.train.validation_weeks_for(panel.n_regions());
     let mut cfg = cfg.clone();
@@ -306,13 +357,13 @@ pub(crate) fn fit_panel_screening(
         validation: None,
         warnings: Vec::new(),
         history,
+        transforms: transforms.clone(),
     };
     let mut inputs = fitted.inputs_for(train_panel)?;
     let base_model = fitted.model()?;
     let weights = base_model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
-    let screened =
-        if cfg.model.adstock == AdstockKind::Weibull && cfg.model.media_fit != MediaFit::Joint {
+    let screened = if two_stage_possible && cfg.model.media_fit != MediaFit::Joint {
             let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
             screen_media(
                 train_panel,
@@ -358,7 +409,7 @@ pub(crate) fn fit_panel_screening(
                         .collect(),
                 )?
                 .with_fixed_media(media.effects.clone(), media.controls.clone())?;
-        } else if cfg.model.adstock == AdstockKind::Weibull
+        } else if cfg.model.adstock == WeibullAdstock::NAME
             && cfg.model.kernel_start == KernelStart::Screen
             && let Some((kernels, starts)) =
                 screen_kernels(train_panel, &inputs, split.train.clone(), screen_sample)?
@@ -408,6 +459,9 @@ pub(crate) fn fit_panel_screening(
     fitted.training = outcome.history;
     fitted.best_epochs = outcome.best_epochs;
     fitted.warnings = fitted.self_check();
+    if cfg.model.media_fit == MediaFit::Auto && !two_stage_possible {
+        fitted.warnings.push(joint_only_note(&cfg.model));
+    }
     fitted.fit_seconds = started.elapsed().as_secs_f64();
     Ok(fitted)
 }
@@ -715,14 +769,20 @@ fn within_region(
 }
 
 impl FittedModel {
-    /// The model structure for this fit.
+    /// The model structure for this fit, its transforms from [`FittedModel::transforms`].
     pub fn model(&self) -> Result<Model> {
-        Ok(Model::new(
+        Ok(Model::with_registry(
             self.config.model.clone(),
             self.regions.len(),
             self.channels.len(),
             self.controls.len(),
+            &self.transforms,
         )?)
+    }
+
+    /// The registry the model's adstock and saturation come from.
+    pub fn transforms(&self) -> &TransformRegistry {
+        &self.transforms
     }
 
     /// The history as a panel (what the model was fitted on).
@@ -891,10 +951,17 @@ impl FittedModel {
             .map_err(|e| Error::Io(path.display().to_string(), e))
     }
 
+    /// Reads `model.json` with the built-in transforms ([`FittedModel::load_with`]).
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, &TransformRegistry::with_builtins())
+    }
+
     /// Reads `model.json`, checking the format tag and version first so that a file from another
     /// version gets a clear message rather than a field-by-field parse error, then every field
-    /// against the others ([`FittedModel::validate`]).
-    pub fn load(path: &Path) -> Result<Self> {
+    /// against the others ([`FittedModel::validate`]), the adstock and saturation it names
+    /// taken from `transforms` (a name missing there is an [`Error::InvalidModel`] at
+    /// `config.model`). Files written before the saturation was named used Hill, the default.
+    pub fn load_with(path: &Path, transforms: &TransformRegistry) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
         let head: serde_json::Value = serde_json::from_str(&text)
@@ -914,8 +981,9 @@ impl FittedModel {
                 expected: MODEL_VERSION,
             });
         }
-        let model: FittedModel = serde_json::from_value(head)
+        let mut model: FittedModel = serde_json::from_value(head)
             .map_err(|e| Error::ModelFile(format!("{}: {e}", path.display())))?;
+        model.transforms = transforms.clone();
         model.validate(&path.display().to_string())?;
         Ok(model)
     }

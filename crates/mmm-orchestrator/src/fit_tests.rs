@@ -5,6 +5,7 @@ use crate::stability::restart_config;
 use crate::{
     FitConfig, FittedModel, MODEL_VERSION, Spread, TrainConfig, assess_stability, fit_panel,
 };
+use mmm_transforms::TransformRegistry;
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_testkit::seeded_uniform;
 use ndarray::{Array2, Array3};
@@ -335,7 +336,14 @@ fn a_two_stage_fit_restarts_on_bootstrap_resamples_of_the_regions() {
     assert!(media(&fitted).used);
     // The sample "every region once" is the plain fit; a resample moves the media part.
     let screened = |sample: &[usize]| {
-        crate::fit::fit_panel_screening(&p, &spec, &cfg, Some(sample), &mut |_| {})
+        crate::fit::fit_panel_screening(
+            &p,
+            &spec,
+            &cfg,
+            &TransformRegistry::with_builtins(),
+            Some(sample),
+            &mut |_| {},
+        )
             .map(|f| media(&f))
     };
     let all: Vec<usize> = (0..n).collect();

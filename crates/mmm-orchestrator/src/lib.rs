@@ -31,7 +31,7 @@ pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
 pub use fit::{
     FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
     MODEL_VERSION, PathChoice, PathScore, SCREEN_MIN_REGIONS, ScreenedMedia, ValidationScore,
-    fit_panel,
+    fit_panel, fit_panel_with,
 };
 pub use metrics::{BaselineScore, Scorecard, WeekCounts};
 /// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).
@@ -63,6 +63,19 @@ pub enum Error {
     /// Reading or writing a file failed.
     #[error("{0}: {1}")]
     Io(String, #[source] std::io::Error),
+    /// `media_fit = "screen"` asks for the two-stage fit with transforms the media screen has no
+    /// closed form for (it needs the Weibull adstock and the Hill saturation).
+    #[error(
+        "`media_fit = \"screen\"` needs the `weibull` adstock and the `hill` saturation (the media \
+         screen's closed forms), not `{adstock}` with `{saturation}`; use `media_fit = \"joint\"` \
+         or `\"auto\"`"
+    )]
+    TwoStageTransforms {
+        /// The configured adstock.
+        adstock: String,
+        /// The configured saturation.
+        saturation: String,
+    },
     /// `model.json` is malformed.
     #[error("invalid model file: {0}")]
     ModelFile(String),

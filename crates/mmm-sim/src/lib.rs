@@ -28,7 +28,7 @@ pub mod media;
 pub mod scenario;
 pub mod truth;
 
-pub use generate::{curve_multipliers, simulate};
+pub use generate::{curve_multipliers, simulate, simulate_with};
 pub use media::MAX_LAG;
 pub use scenario::{NoiseKind, NoiseSpec, SCENARIO_NAMES, Scenario};
 pub use truth::{

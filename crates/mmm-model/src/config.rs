@@ -105,7 +105,7 @@ pub struct ModelConfig {
     /// default: Weibull-PDF lag weights over 13 weeks, shape k and scale λ — k = 1 is a geometric
     /// decay, k > 1 lets the effect peak weeks after the spend; with the screened start it
     /// recovered the simulations' attribution better than the geometric family, docs/model.md,
-    /// *Two-stage fit*), `"geometric"` (normalised geometric decay, peaking in the week of the
+    /// *Outcome equation*), `"geometric"` (normalised geometric decay, peaking in the week of the
     /// spend) and `"delayed"`; a user-registered adstock by its name.
     pub adstock: String,
     /// Saturation of every channel, by its name in the transform registry: built in are

@@ -260,7 +260,7 @@ fn joint_only_note(model: &ModelConfig) -> String {
     format!(
         "the two-stage fit (media screen) has closed forms only for the `{}` adstock with the `{}` \
          saturation; with `{}` and `{}` the media part was fitted jointly (docs/model.md, \
-         *Two-stage fit*)",
+         *Outcome equation*)",
         WeibullAdstock::NAME,
         Hill::NAME,
         model.adstock,

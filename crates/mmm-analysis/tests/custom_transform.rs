@@ -66,16 +66,23 @@ fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
     })
     .unwrap();
     assert_eq!(out.fitted.config.model.saturation, "exponential");
-    assert!(
-        (0..3).all(|c| out.reloaded.model().unwrap().saturation(c).name() == "exponential")
-    );
+    assert!((0..3).all(|c| out.reloaded.model().unwrap().saturation(c).name() == "exponential"));
     // The simulator drew its true curves from the same family.
     let truth = out.simulation.truth();
-    assert!(truth.params.channels.iter().all(|c| c.saturation == "exponential"));
+    assert!(
+        truth
+            .params
+            .channels
+            .iter()
+            .all(|c| c.saturation == "exponential")
+    );
     // The two-stage fit cannot represent the transform: joint, with a note saying so.
     assert!(out.fitted.screened_media.is_none());
     assert!(
-        out.fitted.warnings.iter().any(|w| w.contains("`exponential`")),
+        out.fitted
+            .warnings
+            .iter()
+            .any(|w| w.contains("`exponential`")),
         "{:?}",
         out.fitted.warnings
     );
@@ -87,7 +94,11 @@ fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
     for (c, ch) in out.curves.channels.iter().enumerate() {
         let roi = ch.national.roi_direct.unwrap();
         let mroi = ch.national.mroi_direct.unwrap();
-        assert!(roi.is_finite() && mroi.is_finite(), "{}: {roi} {mroi}", ch.channel);
+        assert!(
+            roi.is_finite() && mroi.is_finite(),
+            "{}: {roi} {mroi}",
+            ch.channel
+        );
         assert!(roi >= 0.0 && mroi >= 0.0, "{}: {roi} {mroi}", ch.channel);
         if !truth.channel_truth[c].zero_effect {
             assert!(roi > 0.0, "{}: ROI {roi}", ch.channel);

@@ -2,8 +2,8 @@
 //! decomposition against the prediction, and the Huber loss's own gradient.
 
 use super::*;
-use mmm_transforms::{GeometricAdstock, Hill, Saturation, WeibullAdstock};
 use mmm_testkit::{assert_gradient, seeded_uniform};
+use mmm_transforms::{GeometricAdstock, Hill, Saturation, WeibullAdstock};
 use ndarray::{Array2, Array3};
 use proptest::prelude::*;
 

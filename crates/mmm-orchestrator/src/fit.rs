@@ -364,17 +364,17 @@ pub(crate) fn fit_panel_screening(
     let weights = base_model.region_weights(&fitted.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
     let screened = if two_stage_possible && cfg.model.media_fit != MediaFit::Joint {
-            let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
-            screen_media(
-                train_panel,
-                &inputs,
-                split.train.clone(),
-                screen_sample,
-                experiments,
-            )?
-        } else {
-            None
-        };
+        let experiments = screen_experiments(&fitted, train_panel, &inputs, &train_weights)?;
+        screen_media(
+            train_panel,
+            &inputs,
+            split.train.clone(),
+            screen_sample,
+            experiments,
+        )?
+    } else {
+        None
+    };
     let plausible = screened
         .as_ref()
         .filter(|m| m.media_share < MAX_SCREENED_MEDIA_SHARE);

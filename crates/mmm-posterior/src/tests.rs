@@ -7,8 +7,8 @@ use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus};
 use crate::quantities::channel_draws;
 use crate::sample::{Settings, sample};
 use mmm_model::{Model, ModelConfig};
-use mmm_transforms::{GeometricAdstock, WeibullAdstock};
 use mmm_testkit::{assert_gradient, seeded_uniform};
+use mmm_transforms::{GeometricAdstock, WeibullAdstock};
 use ndarray::{Array2, Array3};
 
 /// Random scaled data: `r` regions, `t` weeks (the last `holdout` outside the likelihood),

@@ -374,9 +374,7 @@ impl Baseline {
         let shape = Array2::from_shape_fn((nr, nt), |(r, t)| season_shape(yf[t], phase[r]));
         Baseline {
             level: Array2::from_shape_fn((nr, nt), |(r, _)| level[r]),
-            trend: Array2::from_shape_fn((nr, nt), |(r, t)| {
-                level[r] * trend[r] * t as f64 / 52.0
-            }),
+            trend: Array2::from_shape_fn((nr, nt), |(r, t)| level[r] * trend[r] * t as f64 / 52.0),
             season: Array2::from_shape_fn((nr, nt), |(r, t)| level[r] * amp[r] * shape[[r, t]]),
             shape,
         }

@@ -123,7 +123,10 @@ pub struct Scenario {
     /// The saturation family of the true curves, by its name in the transform registry
     /// (`mmm_transforms::TransformRegistry`; `crate::simulate_with` for user transforms). It must
     /// have a half-saturation parametrisation (`Saturation::params_at_half`).
-    #[serde(default = "default_saturation", skip_serializing_if = "is_default_saturation")]
+    #[serde(
+        default = "default_saturation",
+        skip_serializing_if = "is_default_saturation"
+    )]
     pub saturation: String,
     /// Observation noise.
     #[serde(default)]

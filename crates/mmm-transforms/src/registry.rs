@@ -79,8 +79,10 @@ impl TransformRegistry {
             .expect(builtin);
         r.register_adstock(WeibullAdstock::NAME, || Box::new(WeibullAdstock::default()))
             .expect(builtin);
-        r.register_saturation(Hill::NAME, || Box::new(Hill)).expect(builtin);
-        r.register_saturation(Logistic::NAME, || Box::new(Logistic)).expect(builtin);
+        r.register_saturation(Hill::NAME, || Box::new(Hill))
+            .expect(builtin);
+        r.register_saturation(Logistic::NAME, || Box::new(Logistic))
+            .expect(builtin);
         r
     }
 
@@ -94,7 +96,12 @@ impl TransformRegistry {
     where
         F: Fn() -> Box<dyn Adstock> + Send + Sync + 'static,
     {
-        check_new("adstock", name, factory().name(), self.adstocks.contains_key(name))?;
+        check_new(
+            "adstock",
+            name,
+            factory().name(),
+            self.adstocks.contains_key(name),
+        )?;
         self.adstocks.insert(name.to_string(), Arc::new(factory));
         Ok(())
     }
@@ -211,11 +218,17 @@ mod tests {
         assert!(err.to_string().contains("hill, logistic"), "{err}");
         assert!(matches!(
             r.register_saturation("hill", || Box::new(Hill)),
-            Err(Error::DuplicateTransform { kind: "saturation", .. })
+            Err(Error::DuplicateTransform {
+                kind: "saturation",
+                ..
+            })
         ));
         assert!(matches!(
             r.register_adstock("carryover", || Box::new(WeibullAdstock::default())),
-            Err(Error::TransformName { kind: "adstock", .. })
+            Err(Error::TransformName {
+                kind: "adstock",
+                ..
+            })
         ));
         assert!(TransformRegistry::empty().adstock("weibull").is_err());
     }

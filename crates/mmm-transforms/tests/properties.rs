@@ -423,7 +423,9 @@ fn params_at_half_reaches_half_the_maximum_there() {
     for name in registry.saturation_names() {
         let s = registry.saturation(name).unwrap();
         for i in 0..40 {
-            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (rng >> 11) as f64 / (1u64 << 53) as f64;
             let half = 10f64.powf(-4.0 + 8.0 * u);
             let slope = 0.5 + 3.0 * (i as f64 / 40.0);
@@ -435,7 +437,10 @@ fn params_at_half_reaches_half_the_maximum_there() {
         assert!(s.params_at_half(-1.0, 1.0).is_none(), "{}", s.name());
         assert!(s.params_at_half(0.0, 1.0).is_none(), "{}", s.name());
     }
-    assert_eq!(Hill.params_at_half(0.7, 1.8), Some(Hill::params_for(0.7, 1.8)));
+    assert_eq!(
+        Hill.params_at_half(0.7, 1.8),
+        Some(Hill::params_for(0.7, 1.8))
+    );
 }
 
 #[test]

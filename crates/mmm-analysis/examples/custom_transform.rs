@@ -12,7 +12,8 @@
 
 use mmm_analysis::{CurveConfig, Curves, WindowSpec, response_curves};
 use mmm_data::Panel;
-use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel_with};
+use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
+use mmm_orchestrator::fit_panel_with;
 use mmm_sim::{Scenario, Simulation, simulate_with};
 use mmm_transforms::{Saturation, TransformRegistry, param};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};

@@ -26,8 +26,8 @@
 use crate::plan::{Setup, WindowSpec};
 use crate::response::{Effect, ResponseSurface, Unit};
 use crate::{Error, Result};
+use mmm_fitted::FittedModel;
 use mmm_optim::{LbfgsConfig, minimize_lbfgs_box};
-use mmm_orchestrator::FittedModel;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -116,7 +116,7 @@ pub struct ChannelCurves {
     pub regions: Vec<RegionCurve>,
     /// How much the channel's activity moved apart from each region's level, trend and season
     /// over the training weeks, relative to its level (`FittedModel::activity_variation`); below
-    /// `mmm_orchestrator::LOW_VARIATION` its curve rests on small movements. Absent when it could
+    /// `mmm_fitted::LOW_VARIATION` its curve rests on small movements. Absent when it could
     /// not be measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_variation: Option<f64>,

@@ -41,9 +41,9 @@ pub use truth::{TrueOptimum, TruthComparison, multipliers_with_effects};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The fitted model could not be run or loaded (boxed: the orchestrator's error is large).
+    /// The fitted model could not be run or loaded (boxed: the fitted model's error is large).
     #[error(transparent)]
-    Model(Box<mmm_orchestrator::Error>),
+    Model(Box<mmm_fitted::Error>),
     /// A user setting (window, budget, bounds, target) is unusable; the message says which.
     #[error("{0}")]
     Invalid(String),
@@ -79,8 +79,8 @@ pub enum Error {
     Optim(#[from] mmm_optim::Error),
 }
 
-impl From<mmm_orchestrator::Error> for Error {
-    fn from(e: mmm_orchestrator::Error) -> Self {
+impl From<mmm_fitted::Error> for Error {
+    fn from(e: mmm_fitted::Error) -> Self {
         Error::Model(Box::new(e))
     }
 }

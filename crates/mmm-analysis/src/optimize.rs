@@ -40,7 +40,7 @@
 use crate::plan::{CostBasis, Setup, WindowSpec};
 use crate::response::{Effect, ResponseSurface, Unit};
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -213,7 +213,7 @@ pub struct UnitAllocation {
     pub status: String,
     /// Whether the fit says the data leave this channel's response open (its curve and marginal
     /// ROI are the best guess among near-equal fits: the least certain part of the
-    /// recommendation; `mmm_orchestrator::FittedModel::undetermined_note`); `None` when the media
+    /// recommendation; `mmm_fitted::FittedModel::undetermined_note`); `None` when the media
     /// part was not screened, so the fit cannot tell.
     pub response_open: Option<bool>,
 }

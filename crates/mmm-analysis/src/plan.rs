@@ -16,7 +16,7 @@
 
 use crate::{Error, Result};
 use mmm_data::{Panel, Week};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use ndarray::{Array2, Array3, Axis, s};
 use std::ops::Range;
 use std::str::FromStr;

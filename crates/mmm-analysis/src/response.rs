@@ -29,7 +29,7 @@
 
 use crate::plan::Setup;
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_transforms::Saturation;
 use ndarray::{Array2, Array3, Axis, s};
 
@@ -142,7 +142,7 @@ impl ResponseSurface {
         // The model's own saturation (any implementation of the trait: the surface needs only
         // `eval` and `derivative`), built afresh from the fit's registry.
         let saturations = (0..c_n)
-            .map(|c| fitted.transforms().saturation(model.saturation(c).name()))
+            .map(|c| fitted.transforms.saturation(model.saturation(c).name()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Invalid(e.to_string()))?;
         let sat_params: Vec<Vec<f64>> = (0..c_n)

@@ -14,7 +14,7 @@
 use crate::optimize::{OptimizeConfig, Planner};
 use crate::response::Effect;
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -14,7 +14,7 @@
 use crate::optimize::{Bounds, OptimizeConfig, Problem, optimize, solve};
 use crate::plan::WindowSpec;
 use crate::{Error, Result};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_sim::Simulation;
 use ndarray::{Array3, Axis};
 

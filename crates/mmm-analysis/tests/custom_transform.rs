@@ -7,7 +7,7 @@
 mod example;
 
 use example::{ExponentialSaturation, Settings, registry, run};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_testkit::{assert_gradient, seeded_uniform};
 use mmm_transforms::Saturation;
 use ndarray::Array2;

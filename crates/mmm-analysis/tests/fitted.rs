@@ -8,7 +8,8 @@ use mmm_analysis::{
     WindowSpec, compare_scenarios, multipliers_with_effects, optimize, response_curves,
     smallest_budget,
 };
-use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use mmm_sim::{Scenario, Simulation, simulate};
 use std::sync::OnceLock;
 

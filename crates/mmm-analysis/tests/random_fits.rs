@@ -11,7 +11,8 @@
 use mmm_analysis::plan::extend_panel;
 use mmm_analysis::{CurveConfig, OptimizeConfig, optimize, response_curves};
 use mmm_data::{ColumnSpec, Panel, Week};
-use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

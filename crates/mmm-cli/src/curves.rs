@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mmm_analysis::{CurveConfig, WindowSpec, response_curves};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
 /// Examples shown by `dcmmm curves --help`.

@@ -7,7 +7,7 @@
 use crate::out_dir::FIT_FILES;
 use anyhow::{Result, bail};
 use clap::Args;
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

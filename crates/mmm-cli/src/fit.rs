@@ -9,12 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
+use mmm_fitted::attribution::observed_sum;
+use mmm_fitted::{FitConfig, FittedModel, LiftTestSpec, Scorecard, Spread, Stability, TrainConfig};
 use mmm_model::{DagConfig, Decomposition, ModelConfig};
-use mmm_orchestrator::attribution::observed_sum;
-use mmm_orchestrator::{
-    FitConfig, FittedModel, LiftTestSpec, Progress, Scorecard, Spread, Stability, TrainConfig,
-    assess_stability, fit_panel,
-};
+use mmm_orchestrator::{Progress, assess_stability, fit_panel};
 use ndarray::{Array2, Axis};
 use serde::Deserialize;
 use serde_json::json;

@@ -16,7 +16,7 @@ mod simulate;
 mod validate;
 
 use clap::{Parser, Subcommand};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::process::ExitCode;
 
 /// Prints the fit's caveats on stderr and, for commands that make decisions from it

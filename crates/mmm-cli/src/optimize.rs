@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mmm_analysis::{Bounds, OptimizeConfig, Target, optimize, smallest_budget};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
 /// Examples shown by `dcmmm optimize --help`.

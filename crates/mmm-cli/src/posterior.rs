@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
 use mmm_posterior::{
     BuildOptions, ChannelDraw, ChannelInterval, Interval, Likelihood, Priors, Settings,

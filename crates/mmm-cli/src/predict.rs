@@ -5,7 +5,7 @@ use crate::out_dir::OutDir;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use mmm_data::{Panel, Week, load_plan};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use ndarray::{Array2, Array3, Axis};
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mmm_orchestrator::{FittedModel, Scorecard, Stability};
+use mmm_fitted::{FittedModel, Scorecard, Stability};
 use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
 use std::path::PathBuf;
 

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mmm_analysis::scenarios::write_scenarios;
 use mmm_analysis::{compare_scenarios, read_scenario};
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
 /// Examples shown by `dcmmm scenarios --help`.

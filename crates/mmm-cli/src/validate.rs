@@ -10,7 +10,8 @@ use crate::panel_args::PanelArgs;
 use anyhow::Result;
 use clap::Args;
 use mmm_data::{DEFAULT_MIN_TRAIN_WEEKS, DataSummary, TargetScaler, TimeSplit};
-use mmm_orchestrator::{MIN_REGION_FIT_WEEKS, TrainConfig, fit::trained_regions};
+use mmm_fitted::{MIN_REGION_FIT_WEEKS, TrainConfig};
+use mmm_orchestrator::fit::trained_regions;
 
 /// Examples shown by `dcmmm validate --help`.
 pub const EXAMPLES: &str = "\

@@ -4,7 +4,8 @@
 mod common;
 use common::{dcmmm, json, noise, tmp};
 use mmm_data::{ColumnSpec, Panel, Week};
-use mmm_orchestrator::{FitConfig, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -8,7 +8,8 @@
 mod common;
 use common::{noise, tmp};
 use mmm_data::{ColumnSpec, Panel, Week};
-use mmm_orchestrator::{FitConfig, FittedModel, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3};
 use proptest::prelude::*;
 use serde_json::Value;

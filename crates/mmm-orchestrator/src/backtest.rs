@@ -8,11 +8,11 @@
 //! the forecast window are not part of that panel. On a panel of `n` weeks the origin `n − 13`
 //! with horizon 13 is the final holdout of `dcmmm fit`.
 
-use crate::metrics::{BaselineScore, Scorecard};
 use crate::train::Progress;
-use crate::{Error, FitConfig, Result, fit_panel};
+use crate::{Error, Result, fit_panel};
 use mmm_data::{ColumnSpec, Panel};
 use mmm_eval::FitMetrics;
+use mmm_fitted::{BaselineScore, FitConfig, PathChoice, Scorecard};
 use ndarray::{Axis, s};
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +118,7 @@ pub struct OriginScore {
     /// The media path kept (`two-stage` or `joint`).
     pub path: String,
     /// Both media paths' validation scores when both were trained (`FittedModel::path`).
-    pub paths: Option<crate::PathChoice>,
+    pub paths: Option<PathChoice>,
     /// Epochs selected by validation.
     pub epochs: usize,
     /// The fit's self-check warnings.

@@ -2,10 +2,9 @@
 //! files of another version are refused with a clear message.
 
 use crate::stability::restart_config;
-use crate::{
-    FitConfig, FittedModel, MODEL_VERSION, Spread, TrainConfig, assess_stability, fit_panel,
-};
+use crate::{assess_stability, fit_panel};
 use mmm_data::{ColumnSpec, Panel, Week};
+use mmm_fitted::{FitConfig, FittedModel, MODEL_VERSION, Spread, TrainConfig};
 use mmm_testkit::seeded_uniform;
 use mmm_transforms::TransformRegistry;
 use ndarray::{Array2, Array3};
@@ -392,11 +391,11 @@ fn spread_is_min_median_max() {
     assert!(Spread::of(std::iter::empty()).is_none());
 }
 
-fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftTestSpec {
-    crate::LiftTestSpec {
+fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> mmm_fitted::LiftTestSpec {
+    mmm_fitted::LiftTestSpec {
         channel: channel.into(),
-        start: crate::Label::Index(start),
-        end: crate::Label::Index(end),
+        start: mmm_fitted::Label::Index(start),
+        end: mmm_fitted::Label::Index(end),
         regions: Vec::new(),
         lift,
         se,
@@ -407,8 +406,8 @@ fn lift(channel: &str, start: i64, end: i64, lift: f64, se: f64) -> crate::LiftT
 
 /// A test of search over weeks 10..=29 of every region; with a multiplier, a heavy-up or
 /// scale-down test.
-fn search_test(lift_: f64, se: f64, multiplier: Option<f64>) -> crate::LiftTestSpec {
-    crate::LiftTestSpec {
+fn search_test(lift_: f64, se: f64, multiplier: Option<f64>) -> mmm_fitted::LiftTestSpec {
+    mmm_fitted::LiftTestSpec {
         multiplier,
         ..lift("search", 10, 29, lift_, se)
     }
@@ -471,8 +470,8 @@ fn a_heavy_up_test_asks_the_model_for_the_difference_the_extra_spend_made() {
         (expected - difference.slice(ndarray::s![.., 10..]).sum()).abs() > 1e-6 * expected.abs()
     );
     let mut probe = fitted.clone();
-    probe.config.lift_tests = vec![crate::LiftTestSpec {
-        measured_until: Some(crate::Label::Index(35)),
+    probe.config.lift_tests = vec![mmm_fitted::LiftTestSpec {
+        measured_until: Some(mmm_fitted::Label::Index(35)),
         ..search_test(0.0, 1.0, Some(0.5))
     }];
     let answer = probe.lift_test_checks(&p).unwrap()[0].model;
@@ -486,8 +485,8 @@ fn a_heavy_up_test_asks_the_model_for_the_difference_the_extra_spend_made() {
         (None, 35, "is for a test at another spend level"),
     ] {
         let mut cfg = cfg.clone();
-        cfg.lift_tests = vec![crate::LiftTestSpec {
-            measured_until: Some(crate::Label::Index(until)),
+        cfg.lift_tests = vec![mmm_fitted::LiftTestSpec {
+            measured_until: Some(mmm_fitted::Label::Index(until)),
             ..search_test(10.0, 1.0, multiplier)
         }];
         let err = fit_panel(&p, &spec, &cfg, &mut |_| {})
@@ -560,7 +559,7 @@ fn a_lift_test_pulls_the_channel_contribution_to_the_experiment() {
     // The fit itself stays about as good.
     let r2 = |f: &FittedModel| {
         let (pred, _) = f.predict(&p).unwrap();
-        crate::Scorecard::compute(f, &p, &pred)
+        mmm_fitted::Scorecard::compute(f, &p, &pred)
             .unwrap()
             .train
             .r2_pooled
@@ -611,7 +610,10 @@ fn a_two_stage_fit_takes_lift_tests_into_its_media_screen() {
 fn lift_tests_that_do_not_match_the_panel_are_named() {
     let spec = ColumnSpec::default();
     let mut with_region = lift("tv", 1, 5, 10.0, 1.0);
-    with_region.regions = vec![crate::Label::Text("r1".into()), crate::Label::Index(9)];
+    with_region.regions = vec![
+        mmm_fitted::Label::Text("r1".into()),
+        mmm_fitted::Label::Index(9),
+    ];
     let mut silent = panel(2, 40);
     for r in 0..2 {
         for t in 20..=25 {
@@ -855,7 +857,7 @@ fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike
             ..clear
         },
     ];
-    let media = crate::ScreenedMedia {
+    let media = mmm_fitted::ScreenedMedia {
         kernels: vec![[1.0, 1.2]; 5],
         curves: vec![[1.0, 1.0]; 5],
         effects: vec![0.1; 5],
@@ -865,7 +867,7 @@ fn a_channel_is_undetermined_when_its_effect_is_unclear_or_many_shapes_fit_alike
     };
     assert_eq!(media.undetermined(), vec![1, 2, 3]);
     // No evidence recorded (an older model.json): nothing is flagged.
-    let older = crate::ScreenedMedia {
+    let older = mmm_fitted::ScreenedMedia {
         evidence: Vec::new(),
         ..media
     };
@@ -904,7 +906,7 @@ fn a_region_that_starts_in_the_holdout_is_left_out_and_forecast_at_the_pooled_le
     // The holdout forecast of the new region sits near the pooled level, not at zero.
     let mean: f64 = (55..60).map(|t| pred[[2, t]]).sum::<f64>() / 5.0;
     assert!((mean / pooled - 1.0).abs() < 0.5, "{mean} against {pooled}");
-    let card = crate::Scorecard::compute(&fitted, &p, &pred).unwrap();
+    let card = mmm_fitted::Scorecard::compute(&fitted, &p, &pred).unwrap();
     assert!(card.holdout.unwrap().r2_pooled.is_finite());
 }
 
@@ -984,7 +986,7 @@ fn the_default_trains_both_media_paths_and_keeps_the_one_that_forecasts_validati
     assert_eq!(v.model.n, 60);
     let card = {
         let (pred, _) = fitted.predict(&p).unwrap();
-        crate::Scorecard::compute(&fitted, &p, &pred).unwrap()
+        mmm_fitted::Scorecard::compute(&fitted, &p, &pred).unwrap()
     };
     let json = serde_json::to_value(&card).unwrap();
     assert_eq!(json["path"]["chosen"], kept);

@@ -5,40 +5,23 @@
 //! inside the model's forward and backward passes (rayon over region chunks in the GRU, over
 //! channels in the transforms), always with fixed-order reductions.
 //!
-//! [`fit_panel`] fits a loaded panel end to end and returns a [`FittedModel`] (`model.json`, checked
-//! field by field when loaded: [`validate`]); [`backtest`] fits it at several rolling origins and
-//! scores each forecast beside the naive baselines;
-//! [`FittedModel::channel_summaries`] gives each channel's contribution, ROI, marginal ROI and
-//! share; [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
-//! show how much of that the data decide;
-//! lift tests in the configuration ([`LiftTestSpec`]) calibrate the fit to experiments;
-//! [`FittedModel::activity_variation`] says how much each channel's activity moves apart from its
-//! regions' baselines, the variation its effect is identified from.
+//! [`fit_panel`] fits a loaded panel end to end and builds the fitted model
+//! ([`mmm_fitted::FittedModel`], saved as `model.json`) once, at the end; [`backtest`] fits it at
+//! several rolling origins and scores each forecast beside the naive baselines;
+//! [`assess_stability`] refits (from random starts, or on bootstrap resamples of the regions) to
+//! show how much of the attribution the data decide; lift tests in the configuration
+//! ([`mmm_fitted::LiftTestSpec`]) calibrate the fit to experiments ([`calibration`]).
 
-pub mod attribution;
 pub mod backtest;
 pub mod calibration;
 pub mod fit;
-pub mod metrics;
 pub mod stability;
 pub mod train;
-pub mod validate;
-pub mod variation;
 
-pub use attribution::ChannelSummary;
 pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
-pub use calibration::{Label, LiftTestCheck, LiftTestSpec};
-pub use fit::{
-    FitConfig, FittedModel, History, MAX_SCREENED_MEDIA_SHARE, MIN_REGION_FIT_WEEKS, MODEL_FORMAT,
-    MODEL_VERSION, PathChoice, PathScore, SCREEN_MIN_REGIONS, ScreenedMedia, ValidationScore,
-    fit_panel, fit_panel_with,
-};
-pub use metrics::{BaselineScore, Scorecard, WeekCounts};
-/// How clearly the data determine a channel of the media screen (kept in [`ScreenedMedia`]).
-pub use mmm_linear::Evidence;
-pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start, assess_stability};
-pub use train::{EpochRecord, Progress, TrainConfig, TrainOutcome, VALIDATION_REGION_WEEKS, train};
-pub use variation::LOW_VARIATION;
+pub use fit::{MAX_SCREENED_MEDIA_SHARE, SCREEN_MIN_REGIONS, fit_panel, fit_panel_with};
+pub use stability::assess_stability;
+pub use train::{Progress, TrainOutcome, train};
 
 /// Errors of the orchestrator crate.
 #[derive(Debug, thiserror::Error)]
@@ -60,9 +43,6 @@ pub enum Error {
     /// A within-region regression (the lag-kernel screen, the activity variation) failed.
     #[error("within-region regression: {0}")]
     Screen(#[from] mmm_linear::Error),
-    /// Reading or writing a file failed.
-    #[error("{0}: {1}")]
-    Io(String, #[source] std::io::Error),
     /// `media_fit = "screen"` asks for the two-stage fit with transforms the media screen has no
     /// closed form for (it needs the Weibull adstock and the Hill saturation).
     #[error(
@@ -76,49 +56,16 @@ pub enum Error {
         /// The configured saturation.
         saturation: String,
     },
-    /// `model.json` is malformed.
-    #[error("invalid model file: {0}")]
-    ModelFile(String),
-    /// A field of `model.json` disagrees with the others or is out of range.
-    #[error("{path}: {field}: {problem}")]
-    InvalidModel {
-        /// The file.
-        path: String,
-        /// The field, as a path into the JSON (`dag.weights[3]`).
-        field: String,
-        /// What was expected and found.
-        problem: String,
-    },
-    /// The model's prediction overflowed: its parameters, or the data it was given, are out of
-    /// range.
-    #[error(
-        "the prediction for region `{region}`, week {week} is not finite: the model's parameters or the data are out of range"
-    )]
-    NonFinitePrediction {
-        /// The region.
-        region: String,
-        /// The week.
-        week: String,
-    },
-    /// `model.json` was written by another version of dcmmm.
-    #[error(
-        "{path}: model file version {found}, this dcmmm reads version {expected}; refit the model with this version"
-    )]
-    ModelVersion {
-        /// The file.
-        path: String,
-        /// Version found in the file.
-        found: u64,
-        /// Version this build reads.
-        expected: u32,
-    },
+    /// The fitted model rejected its inputs, or its configuration is out of range.
+    #[error(transparent)]
+    Fitted(#[from] mmm_fitted::Error),
     /// No region has enough observed training weeks to be trained.
     #[error(
         "no region has {needed} observed weeks before the validation slice; shorten the holdout \
          or the validation slice (`--holdout-weeks`, `[train] validation_weeks`)"
     )]
     NoTrainableRegion {
-        /// Observed weeks a region needs ([`MIN_REGION_FIT_WEEKS`]).
+        /// Observed weeks a region needs ([`mmm_fitted::MIN_REGION_FIT_WEEKS`]).
         needed: usize,
     },
     /// The loss became NaN or infinite.
@@ -146,3 +93,5 @@ pub type Result<T> = std::result::Result<T, Error>;
 mod fit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod variation_tests;

@@ -2,6 +2,7 @@
 //! does not depend on the number of threads.
 
 use super::*;
+use mmm_fitted::{EpochRecord, TrainConfig};
 use mmm_model::{Model, ModelConfig, ModelInputs};
 use mmm_testkit::seeded_uniform;
 use ndarray::{Array2, Array3};

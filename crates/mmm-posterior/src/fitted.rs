@@ -4,8 +4,8 @@
 use crate::Result;
 use crate::density::{PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors};
-use mmm_orchestrator::FittedModel;
-use mmm_orchestrator::attribution::observed_sum;
+use mmm_fitted::FittedModel;
+use mmm_fitted::attribution::observed_sum;
 use mmm_transforms::param::softplus;
 use ndarray::{Array2, Axis};
 

@@ -5,7 +5,7 @@
 //!   vector — per-channel effects, adstock and saturation parameters (through `mmm-transforms`),
 //!   hierarchical region multipliers, controls, region intercepts, trend, Fourier seasonality and
 //!   the noise scale — on the scaled training weeks of a panel.
-//! * [`from_fitted`]: builds one from a point fit ([`mmm_orchestrator::FittedModel`]) and starts
+//! * [`from_fitted`]: builds one from a point fit ([`mmm_fitted::FittedModel`]) and starts
 //!   the chains at the point fit.
 //! * [`sample`]: chains of the `nuts-rs` sampler in parallel with rayon, seeded per chain, so the
 //!   same seed gives the same draws whatever the thread count.
@@ -45,7 +45,7 @@ pub enum Error {
     Sampler(String),
     /// The point fit could not be evaluated.
     #[error(transparent)]
-    Fit(#[from] mmm_orchestrator::Error),
+    Fit(#[from] mmm_fitted::Error),
 }
 
 /// Result alias of this crate.

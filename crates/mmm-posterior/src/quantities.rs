@@ -1,6 +1,6 @@
 //! Channel-level quantities of one posterior draw over the whole history (training and holdout
 //! weeks, observed cells, target units — as `summary.json`'s point figures,
-//! `mmm_orchestrator::attribution`), and their posterior means and 90 % intervals.
+//! `mmm_fitted::attribution`), and their posterior means and 90 % intervals.
 //!
 //! For draw θ and channel c, with s_c = Hill_c(adstock_c(x̃_c)) over every week of the history:
 //!

@@ -21,7 +21,7 @@
 
 use crate::{Error, Result};
 use mmm_data::Panel;
-use mmm_orchestrator::FittedModel;
+use mmm_fitted::FittedModel;
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 

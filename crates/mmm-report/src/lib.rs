@@ -2,7 +2,7 @@
 //! fitted model.
 //!
 //! [`write_report`] (or [`render_report`] for the text) turns a [`ReportInput`] — the fitted model,
-//! the panel it was fitted on, its [`Scorecard`](mmm_orchestrator::Scorecard), the data-validation
+//! the panel it was fitted on, its [`Scorecard`](mmm_fitted::Scorecard), the data-validation
 //! warnings and, optionally, response curves and a budget allocation — into a single HTML file:
 //!
 //! * the charting library (plotly.js, MIT, vendored minified in `assets/`) is embedded, so the file
@@ -26,7 +26,7 @@ pub use curves::{Allocation, ChannelCurve, ResponseCurves};
 pub use views::ReportData;
 
 use mmm_data::Panel;
-use mmm_orchestrator::{FittedModel, Scorecard, Stability};
+use mmm_fitted::{FittedModel, Scorecard, Stability};
 use std::path::Path;
 
 /// The plotly.js bundle embedded in every report (`plotly.js-cartesian-dist-min`, the cartesian
@@ -41,10 +41,10 @@ const APP_JS: &str = include_str!("../assets/report.js");
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The fitted model could not be evaluated on the panel (boxed: the orchestrator's error is
+    /// The fitted model could not be evaluated on the panel (boxed: the fitted model's error is
     /// large).
     #[error(transparent)]
-    Model(Box<mmm_orchestrator::Error>),
+    Model(Box<mmm_fitted::Error>),
     /// An input does not match the model (wrong number of channels, regions or weeks).
     #[error("report input: {0}")]
     Input(String),
@@ -56,8 +56,8 @@ pub enum Error {
     Io(String, #[source] std::io::Error),
 }
 
-impl From<mmm_orchestrator::Error> for Error {
-    fn from(e: mmm_orchestrator::Error) -> Self {
+impl From<mmm_fitted::Error> for Error {
+    fn from(e: mmm_fitted::Error) -> Self {
         Error::Model(Box::new(e))
     }
 }

@@ -4,7 +4,8 @@
 use crate::curves::default_multipliers;
 use crate::*;
 use mmm_data::{ColumnSpec, Panel, Week};
-use mmm_orchestrator::{FitConfig, Scorecard, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, Scorecard, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
 use std::sync::OnceLock;
 
@@ -58,7 +59,7 @@ fn panel() -> Panel {
 
 struct Fixture {
     panel: Panel,
-    fitted: mmm_orchestrator::FittedModel,
+    fitted: mmm_fitted::FittedModel,
     scorecard: Scorecard,
 }
 
@@ -422,7 +423,7 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
 fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
     let f = fixture();
     let n = f.panel.n_channels();
-    let clear = mmm_orchestrator::Evidence {
+    let clear = mmm_fitted::Evidence {
         effect: 400.0,
         kernel: 30.0,
         curve: 10.0,
@@ -432,7 +433,7 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
     let mut evidence = vec![clear; n];
     evidence[0].effect = 4.0;
     let mut fitted = f.fitted.clone();
-    fitted.screened_media = Some(mmm_orchestrator::ScreenedMedia {
+    fitted.screened_media = Some(mmm_fitted::ScreenedMedia {
         kernels: vec![[1.0, 1.2]; n],
         curves: vec![[1.0, 1.0]; n],
         effects: vec![0.1; n],
@@ -440,7 +441,7 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
         used: true,
         evidence,
     });
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     let html = summary(&fitted);
@@ -470,14 +471,14 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
 #[test]
 fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     let f = fixture();
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     assert!(!summary(&f.fitted).contains("calibrated to"));
-    let test = |multiplier: Option<f64>| mmm_orchestrator::LiftTestSpec {
+    let test = |multiplier: Option<f64>| mmm_fitted::LiftTestSpec {
         channel: f.panel.channels[0].clone(),
-        start: mmm_orchestrator::Label::Index(19_000 + 7 * 10),
-        end: mmm_orchestrator::Label::Index(19_000 + 7 * 19),
+        start: mmm_fitted::Label::Index(19_000 + 7 * 10),
+        end: mmm_fitted::Label::Index(19_000 + 7 * 19),
         regions: Vec::new(),
         lift: 1500.0,
         se: 150.0,
@@ -486,16 +487,15 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     };
     let mut fitted = f.fitted.clone();
     fitted.config.lift_tests = vec![test(None), test(Some(1.5)), test(Some(0.5))];
-    fitted.config.lift_tests[2].measured_until =
-        Some(mmm_orchestrator::Label::Index(19_000 + 7 * 25));
+    fitted.config.lift_tests[2].measured_until = Some(mmm_fitted::Label::Index(19_000 + 7 * 25));
     // Weeks are dates here: the labels must be the data file's text.
     for t in &mut fitted.config.lift_tests {
         for label in [&mut t.start, &mut t.end]
             .into_iter()
             .chain(t.measured_until.as_mut())
         {
-            if let mmm_orchestrator::Label::Index(day) = label {
-                *label = mmm_orchestrator::Label::Text(Week::Date(*day).to_string());
+            if let mmm_fitted::Label::Index(day) = label {
+                *label = mmm_fitted::Label::Text(Week::Date(*day).to_string());
             }
         }
     }
@@ -528,7 +528,7 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         rows[2]
     );
     // A test the data cannot answer is said so.
-    fitted.config.lift_tests[1].end = mmm_orchestrator::Label::Text("1900-01-01".into());
+    fitted.config.lift_tests[1].end = mmm_fitted::Label::Text("1900-01-01".into());
     let html = summary(&fitted);
     assert!(html.contains("cannot be checked on this data"), "{html}");
 }
@@ -536,7 +536,7 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
 #[test]
 fn the_summary_shows_the_fits_self_check_its_left_out_regions_and_its_media_path() {
     let f = fixture();
-    let summary = |fitted: &mmm_orchestrator::FittedModel| {
+    let summary = |fitted: &mmm_fitted::FittedModel| {
         crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
     };
     let mut fitted = f.fitted.clone();

@@ -19,8 +19,8 @@ use crate::escape::html;
 use crate::{Error, PosteriorSummary, ReportInput, Result};
 use mmm_data::Panel;
 use mmm_eval::FitMetrics;
+use mmm_fitted::{ChannelStability, FittedModel, Scorecard, Spread, Stability};
 use mmm_model::{Decomposition, Model, ModelInputs};
-use mmm_orchestrator::{ChannelStability, FittedModel, Scorecard, Spread, Stability};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 

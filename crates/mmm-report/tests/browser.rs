@@ -18,7 +18,8 @@
 //! size and the time to open the report for the paper-scale simulated panel.
 
 use mmm_data::{ColumnSpec, LoadedPanel, Panel};
-use mmm_orchestrator::{FitConfig, FittedModel, Scorecard, TrainConfig, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, TrainConfig};
+use mmm_orchestrator::fit_panel;
 use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
 use mmm_sim::{Scenario, simulate};
 use std::path::{Path, PathBuf};

@@ -7,8 +7,8 @@
 //! historical reallocation over all weeks that maximises the ridge's media response, with the
 //! optimiser and bounds `dcmmm optimize` uses, so that its regret can stand beside dcmmm's.
 
-use mmm_orchestrator::FittedModel;
-use mmm_orchestrator::attribution::observed_sum;
+use mmm_fitted::FittedModel;
+use mmm_fitted::attribution::observed_sum;
 use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation};
 use ndarray::{Array2, Array3, Axis};
 
@@ -302,7 +302,7 @@ mod tests {
             .unwrap()
             .panel;
         std::fs::remove_dir_all(&dir).ok();
-        let mut cfg = mmm_orchestrator::FitConfig::default();
+        let mut cfg = mmm_fitted::FitConfig::default();
         cfg.train.epochs = 5;
         let fitted = mmm_orchestrator::fit_panel(&panel, &spec, &cfg, &mut |_| {}).unwrap();
         let classic = fit_classic(&fitted, &panel).unwrap();

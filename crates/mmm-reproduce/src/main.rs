@@ -18,7 +18,8 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use mmm_data::{ColumnSpec, Panel, load_panel};
 use mmm_eval::FitMetrics;
-use mmm_orchestrator::{FitConfig, Scorecard, Stability, assess_stability, fit_panel};
+use mmm_fitted::{FitConfig, Scorecard, Stability};
+use mmm_orchestrator::{assess_stability, fit_panel};
 use mmm_sim::{Scenario, simulate};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -1157,7 +1158,7 @@ fn run_one(args: &[String]) -> Result<Row> {
     let mut channels = Vec::new();
     let (mut equal_split, mut spend_split) = (None, None);
     let observed_sum =
-        |a: ndarray::ArrayView2<f64>| mmm_orchestrator::attribution::observed_sum(&panel, a);
+        |a: ndarray::ArrayView2<f64>| mmm_fitted::attribution::observed_sum(&panel, a);
     let spend: Vec<f64> = (0..panel.n_channels())
         .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
         .collect();
@@ -1348,7 +1349,7 @@ fn run_one(args: &[String]) -> Result<Row> {
 /// error (pooled, per channel) and the regret comparison against the true `optimum` (solved with
 /// `bounds`), each `None` with a message on stderr when it cannot be computed.
 fn decisions_on_truth(
-    fitted: &mmm_orchestrator::FittedModel,
+    fitted: &mmm_fitted::FittedModel,
     sim: &mmm_sim::Simulation,
     optimum: Option<&mmm_analysis::TrueOptimum>,
     bounds: &mmm_analysis::Bounds,
@@ -1462,7 +1463,7 @@ fn simulated_lift_tests(
     multiplier: Option<f64>,
     kind: usize,
     seed: u64,
-) -> Result<Vec<mmm_orchestrator::LiftTestSpec>> {
+) -> Result<Vec<mmm_fitted::LiftTestSpec>> {
     use rand::SeedableRng;
     use rand_distr::Distribution;
     let weeks = sim.weeks();
@@ -1533,13 +1534,13 @@ fn simulated_lift_tests(
             };
             let se = LIFT_TEST_RELATIVE_SE * truth[c].abs().max(typical);
             let noise: f64 = rand_distr::StandardNormal.sample(&mut rng);
-            Ok(mmm_orchestrator::LiftTestSpec {
+            Ok(mmm_fitted::LiftTestSpec {
                 channel: panel.channels[c].clone(),
-                start: mmm_orchestrator::Label::Text(weeks[start].to_string()),
-                end: mmm_orchestrator::Label::Text(weeks[end].to_string()),
+                start: mmm_fitted::Label::Text(weeks[start].to_string()),
+                end: mmm_fitted::Label::Text(weeks[end].to_string()),
                 regions: regions
                     .iter()
-                    .map(|&r| mmm_orchestrator::Label::Text(sim.regions()[r].clone()))
+                    .map(|&r| mmm_fitted::Label::Text(sim.regions()[r].clone()))
                     .collect(),
                 lift: measured + se * noise,
                 se,
@@ -1568,9 +1569,8 @@ fn stability_scores(st: &Stability, sim: &mmm_sim::Simulation) -> Result<Stabili
         .filter_map(|f| Some((f, f.best_validation_loss?)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(f, _)| f);
-    let shares = |f: &mmm_orchestrator::StabilityFit| -> Vec<f64> {
-        f.channels.iter().map(|c| c.share).collect()
-    };
+    let shares =
+        |f: &mmm_fitted::StabilityFit| -> Vec<f64> { f.channels.iter().map(|c| c.share).collect() };
     Ok(StabilityScores {
         fits: st.fits.len(),
         coverage: inside as f64 / n,
@@ -1590,7 +1590,7 @@ fn stability_scores(st: &Stability, sim: &mmm_sim::Simulation) -> Result<Stabili
 /// Direct response curves of the model (all weeks scaled, carryover counted) against the truth's,
 /// over multipliers 0…2: pooled over channels, and per channel.
 fn curve_error(
-    fitted: &mmm_orchestrator::FittedModel,
+    fitted: &mmm_fitted::FittedModel,
     sim: &mmm_sim::Simulation,
 ) -> Result<(f64, Vec<f64>)> {
     let truth = &sim.truth().curves;

@@ -640,7 +640,10 @@ fn the_saturation_family_comes_from_the_registry() {
                     .sum();
                 let comp = sim.components()[[r, tt, 3 + t.controls.len() + c]];
                 let v = coef * curve(a);
-                assert!((v - comp).abs() <= 1e-9 * v.abs().max(1.0), "c{c} r{r} t{tt}");
+                assert!(
+                    (v - comp).abs() <= 1e-9 * v.abs().max(1.0),
+                    "c{c} r{r} t{tt}"
+                );
             }
         }
     }

@@ -10,7 +10,7 @@
 //! divided by spend, and `share` the channel's part of the summed direct contributions.
 
 use crate::Result;
-use crate::fit::FittedModel;
+use crate::model::FittedModel;
 use mmm_data::Panel;
 use mmm_model::Decomposition;
 use ndarray::{ArrayView2, Axis};

@@ -5,7 +5,7 @@
 //! (`dag.weights[3]: expected 10 entries, found 9`, `dag.weights: cycle tv → search → tv`), so
 //! the computations after [`FittedModel::load`] can index without checks.
 
-use crate::fit::FittedModel;
+use crate::model::FittedModel;
 use crate::{Error, Result};
 use mmm_data::Week;
 

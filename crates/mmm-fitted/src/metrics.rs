@@ -38,10 +38,10 @@ pub struct Scorecard {
     pub left_out: Vec<String>,
     /// The kept fit's forecast of its validation slice beside the naive baselines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validation: Option<crate::ValidationScore>,
+    pub validation: Option<ValidationScore>,
     /// The media paths trained, how each did on the validation slice, and the one kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<crate::PathChoice>,
+    pub path: Option<PathChoice>,
 }
 
 /// Sizes of the split.
@@ -95,5 +95,84 @@ impl Scorecard {
             validation: fitted.validation.clone(),
             path: fitted.path.clone(),
         })
+    }
+}
+
+/// How one media path (two-stage or joint) did on the validation slice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PathScore {
+    /// `"two-stage"` (the media part from the screen) or `"joint"`.
+    pub path: String,
+    /// Validation data loss at the selected epoch (the criterion; lower is better).
+    pub validation_loss: Option<f64>,
+    /// Epochs selected by validation.
+    pub epochs: usize,
+    /// The stage-1 model's fit of the validation slice, beside the naive baselines.
+    pub validation: Option<ValidationScore>,
+}
+
+/// A stage-1 model's forecast of the validation slice (the latest one, fold 0), which it did not
+/// learn from, beside the naive baselines computed from the weeks before the slice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidationScore {
+    /// The model on the observed validation cells of the trained regions.
+    pub model: mmm_eval::FitMetrics,
+    /// The naive baselines (`mmm_eval::naive_baselines`) on the same cells.
+    pub baselines: Vec<BaselineScore>,
+}
+
+/// Which media path a fit took and how each did on the validation slice (both were trained:
+/// `[model] media_fit = "auto"` where the two-stage fit is possible).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PathChoice {
+    /// The path kept.
+    pub chosen: String,
+    /// Every path trained, in the order two-stage, joint.
+    pub scores: Vec<PathScore>,
+}
+
+impl PathChoice {
+    /// One sentence: the path kept and each path's validation loss and forecast of the slice.
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .scores
+            .iter()
+            .map(|s| {
+                let loss = s
+                    .validation_loss
+                    .map_or_else(|| "–".to_string(), |l| format!("{l:.5}"));
+                match &s.validation {
+                    Some(v) => format!(
+                        "{} loss {loss} (wMAPE {:.3}, within-region R² {:.3}, {} epochs)",
+                        s.path, v.model.wmape, v.model.r2_within, s.epochs
+                    ),
+                    None => format!("{} loss {loss} ({} epochs)", s.path, s.epochs),
+                }
+            })
+            .collect();
+        let margin = self.margin().map_or_else(String::new, |m| {
+            format!(
+                " (validation loss {:.1} % below the other path's)",
+                100.0 * m
+            )
+        });
+        format!(
+            "media path chosen on the validation slice: {}{margin} — {}",
+            self.chosen,
+            parts.join("; ")
+        )
+    }
+
+    /// How much lower the kept path's validation loss is than the best other path's, as a
+    /// fraction of the other's (`None` when a loss is missing).
+    pub fn margin(&self) -> Option<f64> {
+        let chosen = self.scores.iter().find(|s| s.path == self.chosen)?;
+        let other = self
+            .scores
+            .iter()
+            .filter(|s| s.path != self.chosen)
+            .filter_map(|s| s.validation_loss)
+            .min_by(f64::total_cmp)?;
+        Some(1.0 - chosen.validation_loss? / other)
     }
 }

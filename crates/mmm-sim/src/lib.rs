@@ -3,7 +3,8 @@
 //! [`simulate`] draws a region × week panel from a known data-generating process — region sizes,
 //! baseline, trend, calendar-aligned seasonality, controls with known effects, planned media with
 //! realistic flighting and confounding, a true channel DAG on activity, per-channel adstock
-//! (geometric, delayed, Weibull from `mmm-transforms`) and Hill saturation, region effect
+//! (geometric, delayed, Weibull from `mmm-transforms`) and saturation (Hill, or any family of the
+//! transform registry through [`simulate_with`]), region effect
 //! multipliers, a zero-effect channel, Gaussian or heavy-tailed noise, late-starting regions — and
 //! computes the exact truth an MMM should recover: direct and total (DAG-mediated) contributions,
 //! ROI and marginal ROI, response curves with carryover, the DAG and every parameter.

@@ -7,6 +7,7 @@
 mod example;
 
 use example::{ExponentialSaturation, Settings, registry, run};
+use mmm_analysis::{OptimizeConfig, optimize};
 use mmm_fitted::FittedModel;
 use mmm_testkit::{assert_gradient, seeded_uniform};
 use mmm_transforms::Saturation;
@@ -52,8 +53,9 @@ fn exponential_saturation_gradient_matches_central_differences() {
     assert!((s.eval(&p, 0.8) - 0.5).abs() < 1e-12);
 }
 
-/// Fit, save, reload (through the registry), predict identically, and read finite ROI that is
-/// positive for every channel with a true effect; without the registry the file is refused.
+/// Fit, save, reload (through the registry), predict identically, read finite ROI that is
+/// positive for every channel with a true effect, optimise the budget; without the registry the
+/// file is refused.
 #[test]
 fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
     let dir = std::env::temp_dir().join(format!("mmm-custom-transform-{}", std::process::id()));
@@ -103,6 +105,16 @@ fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
         if !truth.channel_truth[c].zero_effect {
             assert!(roi > 0.0, "{}: ROI {roi}", ch.channel);
         }
+    }
+    // The optimiser reallocates the current budget over the user's curves: the budget is spent,
+    // the outcome does not drop, and interior channels end at equal marginal ROI.
+    let plan = optimize(&out.reloaded, &OptimizeConfig::default()).unwrap();
+    let spent: f64 = plan.channels.values().map(|c| c.recommended).sum();
+    assert!((spent - plan.budget).abs() <= 1e-8 * plan.budget, "{spent} vs {}", plan.budget);
+    assert!(plan.lift >= -1e-9 * plan.outcome_current.abs(), "lift {}", plan.lift);
+    for c in plan.channels.values().filter(|c| c.status == "interior") {
+        let m = c.mroi_recommended.unwrap();
+        assert!((m - plan.marginal_roi).abs() <= 1e-5 * m.abs(), "{c:?}");
     }
     // Loading without the user's registry names the missing transform.
     let err = FittedModel::load(&dir.join("model.json"))

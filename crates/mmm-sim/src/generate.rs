@@ -163,7 +163,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<Simulation> {
 
 /// [`simulate`], with the true saturation curves of the family `scenario.saturation` taken from
 /// `transforms` (built-ins plus user-registered ones): each channel's curve is the family's
-/// `params_at_half` at a drawn half point and slope (docs/simulator.md, *Transforms*).
+/// `params_at_half` at a drawn half point and slope (docs/simulator.md, *Channels*).
 ///
 /// The steps below draw from one random stream in a fixed order — regions, controls, channels,
 /// presence, planned activity, costs, DAG, region effects, curves, effects, noise — so the same

@@ -283,7 +283,7 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
     for (seed, regions) in [(11, 1), (12, 3)] {
         let mut data = random_data(seed, regions, 30, 3, 2, 5);
         data.offset.fill(0.0);
-        let model = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
+        let model = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
         let d = model.data();
         let l = model.layout();
         let ml = model.model().layout().clone();

@@ -110,8 +110,16 @@ fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
     // the outcome does not drop, and interior channels end at equal marginal ROI.
     let plan = optimize(&out.reloaded, &OptimizeConfig::default()).unwrap();
     let spent: f64 = plan.channels.values().map(|c| c.recommended).sum();
-    assert!((spent - plan.budget).abs() <= 1e-8 * plan.budget, "{spent} vs {}", plan.budget);
-    assert!(plan.lift >= -1e-9 * plan.outcome_current.abs(), "lift {}", plan.lift);
+    assert!(
+        (spent - plan.budget).abs() <= 1e-8 * plan.budget,
+        "{spent} vs {}",
+        plan.budget
+    );
+    assert!(
+        plan.lift >= -1e-9 * plan.outcome_current.abs(),
+        "lift {}",
+        plan.lift
+    );
     for c in plan.channels.values().filter(|c| c.status == "interior") {
         let m = c.mroi_recommended.unwrap();
         assert!((m - plan.marginal_roi).abs() <= 1e-5 * m.abs(), "{c:?}");

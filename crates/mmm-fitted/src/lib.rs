@@ -8,6 +8,7 @@
 //! range.
 //!
 //! From a fitted model: prediction and the additive decomposition ([`FittedModel::predict`]),
+//! the media response every channel's curve and marginal ROI come from ([`MediaResponse`]),
 //! each channel's contribution, ROI, marginal ROI and share ([`FittedModel::channel_summaries`]),
 //! the scorecard of `metrics.json` ([`Scorecard`]), the answers to the configured lift tests
 //! ([`FittedModel::lift_test_checks`]), how much each channel's activity moves
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod model;
 mod notes;
 pub mod predict;
+pub mod response;
 pub mod stability;
 pub mod validate;
 pub mod variation;
@@ -35,6 +37,7 @@ pub use mmm_linear::Evidence;
 pub use model::{
     FittedModel, History, MIN_REGION_FIT_WEEKS, MODEL_FORMAT, MODEL_VERSION, ScreenedMedia,
 };
+pub use response::MediaResponse;
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start};
 pub use variation::LOW_VARIATION;
 

@@ -514,7 +514,7 @@ beside it: `equal split` gives every channel the same share, `spend split` sets 
 a model's attribution is only informative where it beats them.\n";
 
 const STABILITY_HEADER: &str = "## Attribution stability (`dcmmm fit --restarts`)\n\n\
-Every simulated fit above is repeated K times (`--restarts K`: 4 with `--full`, none by default; docs/model.md §9): a two-stage fit \
+Every simulated fit above is repeated K times (`--restarts K`: 4 with `--full`, none by default; docs/model.md, *How far to trust the attribution*): a two-stage fit \
 with its media screen on K bootstrap resamples of the regions, a joint fit from K random starting splits of \
 the media. `coverage` = fraction of channels whose true share lies within [min, max] of the fits, \
 `width` = mean max − min of the share ranges. Then three ways to pick one attribution from the fits: the \
@@ -526,7 +526,7 @@ Per channel: true and estimated contribution share and ROI, the direct-curve err
 multiplier of dcmmm's recommended historical reallocation beside the true optimum's (bounds ±50 %), and \
 whether the fit itself says the data leave the channel's response open (`undetermined` in summary.json: the \
 effect is under three standard errors, or a quarter of the media screen's kernels or curves fit alike; – when \
-the media part was not screened; docs/model.md §9).\n";
+the media part was not screened; docs/model.md, *How far to trust the attribution*).\n";
 
 /// Names of the rows `keep` selects, each once, in order of first appearance.
 fn scenario_names(rows: &[Row], keep: impl Fn(&Row) -> bool) -> Vec<&str> {
@@ -645,7 +645,7 @@ fn stability_summary(rows: &[Row]) -> String {
 
 const CONVERGED_HEADER: &str = "## Decisions from a converged fit (`dcmmm fit --converged`)\n\n\
 Every simulation of the first table fitted again without a validation slice, all 600 epochs on all training \
-weeks (docs/analysis.md §5): the default (early-stopped) fit → the converged fit, mean over the seeds (regret: \
+weeks (docs/analysis.md, *Regret under the simulator's truth*): the default (early-stopped) fit → the converged fit, mean over the seeds (regret: \
 median and worst). The holdout is the same 13 weeks.\n";
 
 /// The default fit against the converged one, per scenario.

@@ -10,7 +10,8 @@
 //! From a fitted model: prediction and the additive decomposition ([`FittedModel::predict`]),
 //! the media response every channel's curve and marginal ROI come from ([`MediaResponse`]),
 //! each channel's contribution, ROI, marginal ROI and share ([`FittedModel::channel_summaries`]),
-//! the scorecard of `metrics.json` ([`Scorecard`]), the answers to the configured lift tests
+//! the scorecard of `metrics.json` ([`Scorecard`]), the attribution summary of `summary.json`
+//! ([`Summary`]), the answers to the configured lift tests
 //! ([`FittedModel::lift_test_checks`]), how much each channel's activity moves
 //! ([`FittedModel::activity_variation`]) and what a reader should know before using the fit
 //! ([`FittedModel::caveats`] and the notes beside it). The results of the stability assessment
@@ -25,6 +26,7 @@ mod notes;
 pub mod predict;
 pub mod response;
 pub mod stability;
+pub mod summary;
 pub mod validate;
 pub mod variation;
 
@@ -39,6 +41,7 @@ pub use model::{
 };
 pub use response::MediaResponse;
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start};
+pub use summary::Summary;
 pub use variation::LOW_VARIATION;
 
 /// Errors of the fitted-model crate.

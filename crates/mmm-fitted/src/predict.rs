@@ -6,7 +6,7 @@ use crate::model::FittedModel;
 use crate::{Error, Result};
 use mmm_data::{ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit};
 use mmm_model::{Decomposition, ModelInputs};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 
 impl FittedModel {
     /// Scaled model inputs for a panel with this model's regions, channels and controls whose
@@ -52,6 +52,24 @@ impl FittedModel {
         let prediction = scale(&tape.prediction);
         self.check_finite(panel, &prediction, &decomposition)?;
         Ok((prediction, decomposition))
+    }
+
+    /// The decomposition's components with their names, `[region, week]` each, in a fixed order:
+    /// baseline, trend, seasonality, controls, channels (the columns of `contributions.csv`).
+    pub fn components<'a>(&'a self, d: &'a Decomposition) -> Vec<(&'a str, ArrayView2<'a, f64>)> {
+        let [baseline, trend, seasonality] = mmm_data::RESERVED_COMPONENTS;
+        let mut out = vec![
+            (baseline, d.baseline.view()),
+            (trend, d.trend.view()),
+            (seasonality, d.seasonality.view()),
+        ];
+        for (k, name) in self.controls.iter().enumerate() {
+            out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
+        }
+        for (c, name) in self.channels.iter().enumerate() {
+            out.push((name.as_str(), d.channels.index_axis(Axis(0), c)));
+        }
+        out
     }
 
     /// An error naming the first observed region-week of `panel` whose prediction or a component

@@ -129,7 +129,9 @@ pub struct ModelConfig {
     pub initial_media_split: Option<Vec<f64>>,
     /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
     pub effect_modulation: f64,
-    /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target.
+    /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target. The
+    /// default (0.03) was chosen on rolling origins of several panels (docs/model.md, *Defaults and
+    /// how they were chosen*): a wider bound let the baseline drift in forecasts.
     pub baseline_modulation: f64,
     /// Huber loss threshold δ on the scaled target y/ȳ_r.
     pub huber_delta: f64,
@@ -155,7 +157,7 @@ impl Default for ModelConfig {
             initial_media_share: 0.2,
             initial_media_split: None,
             effect_modulation: 0.3,
-            baseline_modulation: 0.1,
+            baseline_modulation: 0.03,
             huber_delta: 0.25,
             region_weighting: RegionWeighting::Size,
             penalties: Penalties::default(),

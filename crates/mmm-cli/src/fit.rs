@@ -54,7 +54,8 @@ week to measured_until (carryover included): it measures the slope of the curve.
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json, with --posterior also
-posterior.csv.";
+posterior.csv and posterior_draws.json (parameter draws: dcmmm curves and optimize then give bands
+and the posterior-expected allocation).";
 
 /// Flags of `dcmmm fit`.
 #[derive(Args, Debug)]
@@ -262,11 +263,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
     }
     let source = resolved.data.display().to_string();
     let posterior_summary = posterior.as_ref().map(PosteriorOutput::report_summary);
+    // With a posterior the report's response curves carry its bands (as `dcmmm report` draws them).
+    let curves = posterior
+        .as_ref()
+        .map(|p| crate::report::banded_curves(&fitted, &p.parameter_draws))
+        .transpose()?;
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
         source: Some(&source),
         stability: stability.as_ref(),
         posterior: posterior_summary.as_ref(),
+        curves: curves.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;
@@ -278,7 +285,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
 }
 
 /// Writes every output file of the CLI contract but the report into `dir` (and `stability.json`
-/// when refits from random starts were run, `posterior.csv` when the posterior was sampled), each
+/// when refits from random starts were run, `posterior.csv` and `posterior_draws.json` when the
+/// posterior was sampled), each
 /// atomically; `metrics.json` and `summary.json` carry the model's run id.
 #[allow(clippy::too_many_arguments)]
 pub fn write_outputs(
@@ -297,16 +305,23 @@ pub fn write_outputs(
     let mut summary = serde_json::to_value(Summary::compute(fitted, panel, d, stability)?)?;
     let mut metrics = serde_json::to_value(card)?;
     let posterior_path = path(POSTERIOR_FILE);
+    let draws_path = path(mmm_analysis::DRAWS_FILE);
     match posterior {
         Some(p) => {
             p.amend_summary(&mut summary);
             metrics["posterior"] = serde_json::to_value(&p.diagnostics)?;
             p.write_csv(&posterior_path)?;
+            p.parameter_draws.write(&draws_path)?;
         }
-        // A stale file from an earlier run must not be read as this fit's.
-        None if posterior_path.exists() => std::fs::remove_file(&posterior_path)
-            .with_context(|| format!("{}: cannot remove", posterior_path.display()))?,
-        None => {}
+        None => {
+            // Stale files from an earlier run must not be read as this fit's.
+            for stale in [&posterior_path, &draws_path] {
+                if stale.exists() {
+                    std::fs::remove_file(stale)
+                        .with_context(|| format!("{}: cannot remove", stale.display()))?;
+                }
+            }
+        }
     }
     write_json(&path("summary.json"), &summary)?;
     let stability_path = path(STABILITY_FILE);

@@ -6,7 +6,7 @@ use crate::density::{PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors};
 use mmm_fitted::FittedModel;
 use mmm_fitted::attribution::observed_sum;
-use mmm_transforms::param::softplus;
+use mmm_transforms::param::{softplus, softplus_inv};
 use ndarray::{Array2, Axis};
 
 /// How to build the posterior from a point fit.
@@ -116,4 +116,65 @@ pub fn from_fitted(
     }
     init[l.log_sigma] = sigma.ln();
     Ok((posterior, init))
+}
+
+impl PosteriorModel {
+    /// The model's full parameter vector (`mmm_model::Layout`, as `FittedModel::params`) whose
+    /// prediction is this posterior's mean at the unconstrained draw `theta`, starting from the
+    /// point fit's `point` (docs/model.md, "Posterior"):
+    ///
+    /// * the sampled blocks take the draw's values: adstock and saturation parameters (the same
+    ///   unconstrained scale), β_c (as softplus⁻¹ β_c), η_{r,c} = τ_c ε_{r,c}, b_r, δ, Δδ_r (0 with
+    ///   one region, where the posterior has no region trend), φ_f and γ_k;
+    /// * what the posterior's mean does not have is switched off: the region seasonal deviations
+    ///   Δφ_{r,f} and the effectiveness head (m_c = 1) are zero, and so is the baseline head
+    ///   (g = 0) unless the posterior holds the point fit's GRU baseline modulation as its offset,
+    ///   which the point fit's own GRU and head then reproduce;
+    /// * the GRU weights stay the point fit's (with both heads off they do not reach the
+    ///   prediction; with the baseline head on they give the offset).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when `theta` or `point` has the wrong length.
+    pub fn model_params(&self, theta: &[f64], point: &[f64]) -> Result<Vec<f64>> {
+        let l = self.layout();
+        let ml = self.model().layout();
+        if theta.len() != l.len || point.len() != ml.len {
+            return Err(crate::Error::Input(format!(
+                "a draw has {} coordinates and a model {} parameters; expected {} and {}",
+                theta.len(),
+                point.len(),
+                l.len,
+                ml.len
+            )));
+        }
+        let mut p = point.to_vec();
+        let betas = self.betas(theta);
+        for c in 0..l.channels {
+            p[ml.adstock_of(c)].copy_from_slice(&theta[l.adstock_of(c)]);
+            p[ml.saturation_of(c)].copy_from_slice(&theta[l.saturation_of(c)]);
+            p[ml.beta.start + c] = softplus_inv(betas[c].max(f64::MIN_POSITIVE));
+            for r in 0..l.regions {
+                p[ml.eta_at(r, c)] = l.eta(theta, r, c);
+            }
+        }
+        for r in 0..l.regions {
+            p[ml.base.start + r] = theta[l.base.start + r];
+            p[ml.region_trend.start + r] = if l.region_trend.is_empty() {
+                0.0
+            } else {
+                theta[l.region_trend.start + r]
+            };
+        }
+        p[ml.trend.start] = theta[l.trend];
+        p[ml.season.clone()].copy_from_slice(&theta[l.season.clone()]);
+        p[ml.gamma.clone()].copy_from_slice(&theta[l.gamma.clone()]);
+        p[ml.region_season.clone()].fill(0.0);
+        p[ml.effect_head.clone()].fill(0.0);
+        p[ml.effect_bias.clone()].fill(0.0);
+        if self.data().offset.iter().all(|&o| o == 0.0) {
+            p[ml.base_head.clone()].fill(0.0);
+            p[ml.base_bias.clone()].fill(0.0);
+        }
+        Ok(p)
+    }
 }

@@ -271,3 +271,95 @@ fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
         });
     assert_ne!(one.draws, other.draws);
 }
+
+/// The model's own forward pass with the parameters of a draw (`PosteriorModel::model_params`)
+/// predicts the posterior's mean, b_r + (δ + Δδ_r)τ_t + Σφ_f F_f(t) + Σ_c β_c e^η s_c + Σγ_k z_k,
+/// in every cell (holdout weeks included), and its channel terms times ȳ_r sum to the draw's
+/// channel contributions; the GRU and its heads, left at random values in the point vector, do
+/// not reach the prediction.
+#[test]
+fn model_params_of_a_draw_predict_the_posterior_mean() {
+    for (seed, regions) in [(11, 1), (12, 3)] {
+        let mut data = random_data(seed, regions, 30, 3, 2, 5);
+        data.offset.fill(0.0);
+        let model = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
+        let d = model.data();
+        let l = model.layout();
+        let ml = model.model().layout().clone();
+        let theta = seeded_uniform(seed + 1, model.dim(), -1.0, 1.0);
+        let point = seeded_uniform(seed + 2, ml.len, -0.5, 0.5);
+        let p = model.model_params(&theta, &point).unwrap();
+        let (c_n, r_n, t_n) = d.media.dim();
+        let n_in = d.controls.dim().0 + d.fourier.ncols() + 1;
+        let inputs = mmm_model::ModelInputs {
+            media: d.media.clone(),
+            controls: d.controls.clone(),
+            target: d.target.clone(),
+            observed: d.observed.clone(),
+            fourier: d.fourier.clone(),
+            tau: d.tau.clone(),
+            gru_input: Array3::from_shape_fn((t_n, r_n, n_in), |(t, r, i)| {
+                ((t * 7 + r * 3 + i) % 5) as f64 * 0.2 - 0.4
+            }),
+            calibration: None,
+        };
+        let decomposition = model.model().decompose(&p, &inputs);
+        let prediction = decomposition.total();
+        let betas = model.betas(&theta);
+        let mut a = Array2::zeros((r_n, t_n));
+        let mut s = Array3::zeros((c_n, r_n, t_n));
+        for c in 0..c_n {
+            let x = d.media.index_axis(ndarray::Axis(0), c);
+            model
+                .model()
+                .adstock(c)
+                .forward(&theta[l.adstock_of(c)], x, a.view_mut());
+            model.model().saturation(c).forward(
+                &theta[l.saturation_of(c)],
+                a.view(),
+                s.index_axis_mut(ndarray::Axis(0), c),
+            );
+        }
+        for r in 0..r_n {
+            let slope = theta[l.trend]
+                + if regions > 1 {
+                    theta[l.region_trend.start + r]
+                } else {
+                    0.0
+                };
+            for t in 0..t_n {
+                let mut mu = theta[l.base.start + r] + slope * d.tau[t];
+                for (f, i) in l.season.clone().enumerate() {
+                    mu += theta[i] * d.fourier[[t, f]];
+                }
+                for c in 0..c_n {
+                    mu += betas[c] * l.eta(&theta, r, c).exp() * s[[c, r, t]];
+                }
+                for (k, i) in l.gamma.clone().enumerate() {
+                    mu += theta[i] * d.controls[[k, r, t]];
+                }
+                let got = prediction[[r, t]];
+                assert!(
+                    (got - mu).abs() <= 1e-9 * (1.0 + mu.abs()),
+                    "regions {regions}, cell ({r}, {t}): model {got}, posterior mean {mu}"
+                );
+            }
+        }
+        let draws = channel_draws(&model, &theta);
+        for (c, q) in draws.iter().enumerate() {
+            let from_model: f64 = (0..r_n)
+                .flat_map(|r| (0..t_n).map(move |t| (r, t)))
+                .filter(|&(r, t)| d.observed[[r, t]])
+                .map(|(r, t)| d.region_means[r] * decomposition.channels[[c, r, t]])
+                .sum();
+            assert!(
+                (from_model - q.contribution).abs() <= 1e-9 * (1.0 + q.contribution.abs()),
+                "channel {c}: model {from_model}, draw {}",
+                q.contribution
+            );
+        }
+        // A draw or point vector of the wrong length is an error, not a panic.
+        assert!(model.model_params(&theta[1..], &point).is_err());
+        assert!(model.model_params(&theta, &point[1..]).is_err());
+    }
+}

@@ -27,6 +27,19 @@ pub struct ChannelCurve {
     pub total: Vec<f64>,
     /// The current (observed) total spend, marked on the chart.
     pub current_spend: f64,
+    /// The direct curve's 5–95 % band over the posterior's draws (`None` without draws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<CurveBand>,
+}
+
+/// A band around a direct response curve: 5 % and 95 % quantiles over the posterior's draws at
+/// each point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurveBand {
+    /// 5 % quantile at each point.
+    pub p05: Vec<f64>,
+    /// 95 % quantile at each point.
+    pub p95: Vec<f64>,
 }
 
 /// Response curves of every channel, in the model's channel order.
@@ -93,6 +106,15 @@ impl ResponseCurves {
                     curve.total.len()
                 )));
             }
+            if let Some(b) = &curve.band
+                && (b.p05.len() != n || b.p95.len() != n)
+            {
+                return Err(Error::Input(format!(
+                    "response curve {c}: {n} spend points, a band of {} and {}",
+                    b.p05.len(),
+                    b.p95.len()
+                )));
+            }
         }
         Ok(())
     }
@@ -115,6 +137,7 @@ impl ResponseCurves {
                     direct,
                     total: response.total(c, multipliers, cells),
                     current_spend,
+                    band: None,
                 }
             })
             .collect();
@@ -134,32 +157,45 @@ impl ResponseCurves {
 
 impl ResponseCurves {
     /// The national curves of `mmm-analysis` (`dcmmm curves`), reordered to the model's
-    /// `channels`. Their spend and responses cover the analysis window (with its carryover tail).
+    /// `channels`, with the bands of their direct curves when the curves have them. Their spend
+    /// and responses cover the analysis window (with its carryover tail).
     pub fn from_analysis(curves: &mmm_analysis::Curves, channels: &[String]) -> Result<Self> {
         let out = channels
             .iter()
             .map(|name| {
-                let c = curves
+                let at = curves
                     .channels
                     .iter()
-                    .find(|c| &c.channel == name)
+                    .position(|c| &c.channel == name)
                     .ok_or_else(|| {
                         Error::Input(format!("no response curve for channel `{name}`"))
                     })?;
-                let n = &c.national;
+                let n = &curves.channels[at].national;
+                let band = curves.posterior.as_ref().map(|b| CurveBand {
+                    p05: b.channels[at].direct.p05.clone(),
+                    p95: b.channels[at].direct.p95.clone(),
+                });
                 Ok(ChannelCurve {
                     spend: n.spend_grid.clone(),
                     direct: n.direct.clone(),
                     total: n.total.clone(),
                     current_spend: n.spend,
+                    band,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(ResponseCurves {
             channels: out,
             source: format!(
-                "mmm-analysis response curves over the weeks {} to {} (window `{}`, plus {} carryover weeks); spend in each channel's unit",
-                curves.window_weeks.0, curves.window_weeks.1, curves.window, curves.tail_weeks
+                "mmm-analysis response curves over the weeks {} to {} (window `{}`, plus {} carryover weeks); spend in each channel's unit{}",
+                curves.window_weeks.0,
+                curves.window_weeks.1,
+                curves.window,
+                curves.tail_weeks,
+                curves.posterior.as_ref().map_or(String::new(), |b| format!(
+                    "; shaded: 5–95 % of the direct curve over {} posterior draws",
+                    b.draws
+                ))
             ),
         })
     }

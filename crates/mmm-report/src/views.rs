@@ -200,6 +200,8 @@ pub struct ReportData {
     pub spend: Vec<Vec<f64>>,
     /// View 17: controls `[control][week]`, mean over regions.
     pub control_series: Vec<Vec<f64>>,
+    /// Views 18 and 19 (absent without a posterior).
+    pub posterior: Option<crate::posterior::PosteriorView>,
 }
 
 /// Number of adstock lags drawn in view 12.
@@ -249,6 +251,10 @@ impl ReportData {
             allocation: allocation(input)?,
             spend: spend_series(p),
             control_series: control_series(p),
+            posterior: input
+                .posterior
+                .map(|post| crate::posterior::PosteriorView::build(post, &f.channels))
+                .transpose()?,
         })
     }
 }

@@ -1165,6 +1165,27 @@ impl Model {
         d
     }
 
+    /// The media factor k̃[c, r, t] = β_c · exp(η_{r,c}) · m_c[r,t] of a forward pass, `[channel,
+    /// region, week]`: channel c's contribution to the scaled prediction is k̃ · s_c(a) with a its
+    /// adstocked activity (docs/model.md, *Outcome equation*). It does not depend on the media (the GRU reads
+    /// none), so a change of a channel's activity changes its contribution through s_c(a) alone.
+    pub fn media_factor(&self, p: &[f64], tape: &Tape) -> Array3<f64> {
+        let (r_n, t_n) = tape.prediction.dim();
+        Array3::from_shape_fn((self.layout.channels, r_n, t_n), |(c, r, t)| {
+            self.effect_at(p, tape, c, r, t)
+        })
+    }
+
+    /// Channel `c`'s adstock parameters within the model's parameters `p`.
+    pub fn adstock_params<'p>(&self, p: &'p [f64], c: usize) -> &'p [f64] {
+        &p[self.layout.adstock_of(c)]
+    }
+
+    /// Channel `c`'s saturation parameters within the model's parameters `p`.
+    pub fn saturation_params<'p>(&self, p: &'p [f64], c: usize) -> &'p [f64] {
+        &p[self.layout.saturation_of(c)]
+    }
+
     /// Effectiveness multipliers m_{r,t,c} = 1 + κ_m tanh(·) from a forward pass, `[channel, region, week]`.
     pub fn effectiveness(&self, tape: &Tape) -> Array3<f64> {
         let l = &self.layout;

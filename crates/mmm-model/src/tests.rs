@@ -4,7 +4,7 @@
 use super::*;
 use mmm_testkit::{assert_gradient, seeded_uniform};
 use mmm_transforms::{GeometricAdstock, Hill, Saturation, WeibullAdstock};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, Axis};
 use proptest::prelude::*;
 
 fn small_inputs(
@@ -515,6 +515,41 @@ fn decomposition_sums_to_the_prediction() {
     );
     // Every channel's direct contribution is non-negative (β ≥ 0, multipliers > 0, saturation ≥ 0).
     assert!(d.channels.iter().all(|&v| v >= 0.0));
+}
+
+#[test]
+fn the_media_factor_times_the_saturated_adstock_is_each_channels_term() {
+    // The factor and the transforms' parameters, read through the model's accessors, rebuild
+    // the decomposition's channel terms cell by cell; the factor ignores the media (the GRU reads
+    // none), so doubling every channel's activity leaves it unchanged.
+    for (seed, r_n, t_n, c_n) in [(11, 4, 30, 3), (12, 1, 9, 1), (13, 3, 17, 5)] {
+        let model = Model::new(ModelConfig::default(), r_n, c_n, 2).unwrap();
+        let inp = small_inputs(seed, r_n, t_n, c_n, 2, 2);
+        let w = inp.loss_weights(0..t_n - 2, &vec![1.0; r_n]).unwrap();
+        let p = perturbed_params(&model, &inp, &w, seed);
+        let tape = model.forward(&p, &inp);
+        let d = model.decompose_tape(&p, &inp, &tape);
+        let k = model.media_factor(&p, &tape);
+        assert_eq!(k.dim(), (c_n, r_n, t_n));
+        assert!(k.iter().all(|&v| v > 0.0 && v.is_finite()));
+        for c in 0..c_n {
+            let x = inp.media.index_axis(Axis(0), c);
+            let mut a = Array2::zeros(x.dim());
+            model
+                .adstock(c)
+                .forward(model.adstock_params(&p, c), x, a.view_mut());
+            for ((r, t), &av) in a.indexed_iter() {
+                let s = model.saturation(c).eval(model.saturation_params(&p, c), av);
+                let want = d.channels[[c, r, t]];
+                assert!(
+                    (k[[c, r, t]] * s - want).abs() <= 1e-12 * want.abs().max(1e-12),
+                    "seed {seed}, channel {c}, cell ({r}, {t})"
+                );
+            }
+        }
+        let doubled = inp.with_media(inp.media.mapv(|v| 2.0 * v));
+        assert_eq!(model.media_factor(&p, &model.forward(&p, &doubled)), k);
+    }
 }
 
 #[test]

@@ -124,6 +124,31 @@ fn a_user_saturation_is_fitted_saved_reloaded_and_analysed() {
         let m = c.mroi_recommended.unwrap();
         assert!((m - plan.marginal_roi).abs() <= 1e-5 * m.abs(), "{c:?}");
     }
+    // A rolling-origin backtest refits through the registry; without it the transform is unknown.
+    let origins = [out.panel.n_weeks() - 6];
+    let columns = out.simulation.column_spec();
+    let bt = mmm_orchestrator::backtest_with(
+        &out.panel,
+        &columns,
+        &out.fitted.config,
+        &registry(),
+        &origins,
+        6,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(bt.origins[0].model.wmape.is_finite());
+    let err = mmm_orchestrator::backtest(
+        &out.panel,
+        &columns,
+        &out.fitted.config,
+        &origins,
+        6,
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown saturation `exponential`"), "{err}");
     // Loading without the user's registry names the missing transform.
     let err = FittedModel::load(&dir.join("model.json"))
         .unwrap_err()

@@ -18,7 +18,7 @@ pub mod fit;
 pub mod stability;
 pub mod train;
 
-pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
+pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest, backtest_with};
 pub use fit::{MAX_SCREENED_MEDIA_SHARE, SCREEN_MIN_REGIONS, fit_panel, fit_panel_with};
 pub use stability::assess_stability;
 pub use train::{Progress, TrainOutcome, train};

@@ -30,7 +30,7 @@
 use crate::plan::Setup;
 use crate::{Error, Result};
 use mmm_fitted::FittedModel;
-use mmm_transforms::{Hill, Saturation};
+use mmm_transforms::Saturation;
 use ndarray::{Array2, Array3, Axis, s};
 
 /// Which effect of a channel to count.
@@ -138,17 +138,12 @@ impl ResponseSurface {
                 return Err(Error::Invalid(format!("bad decision unit {u:?}")));
             }
         }
-        let hill = Hill::new();
-        let mut saturations: Vec<Box<dyn Saturation>> = Vec::with_capacity(c_n);
-        for c in 0..c_n {
-            if model.saturation(c).name() != hill.name() {
-                return Err(Error::Invalid(format!(
-                    "channel {c}: saturation `{}` is not supported by the analysis",
-                    model.saturation(c).name()
-                )));
-            }
-            saturations.push(Box::new(Hill::new()));
-        }
+        // The model's own saturation (any implementation of the trait: the surface needs only
+        // `eval` and `derivative`), built afresh from the fit's registry.
+        let saturations = (0..c_n)
+            .map(|c| fitted.transforms.saturation(model.saturation(c).name()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         let sat_params: Vec<Vec<f64>> = (0..c_n)
             .map(|c| model.saturation_params(&fitted.params, c).to_vec())
             .collect();

@@ -3,6 +3,7 @@
 
 use super::*;
 use mmm_testkit::{assert_gradient, seeded_uniform};
+use mmm_transforms::{GeometricAdstock, Hill, Saturation, WeibullAdstock};
 use ndarray::{Array2, Array3, Axis};
 use proptest::prelude::*;
 
@@ -81,7 +82,8 @@ fn check_whole_model(
     hidden: usize,
 ) {
     check_whole_model_with(
-        AdstockKind::Geometric,
+        GeometricAdstock::NAME,
+        Hill::NAME,
         seed,
         r_n,
         t_n,
@@ -94,7 +96,8 @@ fn check_whole_model(
 
 #[allow(clippy::too_many_arguments)]
 fn check_whole_model_with(
-    adstock: AdstockKind,
+    adstock: &str,
+    saturation: &str,
     seed: u64,
     r_n: usize,
     t_n: usize,
@@ -108,7 +111,8 @@ fn check_whole_model_with(
     let cfg = ModelConfig {
         hidden,
         fourier_harmonics: harmonics,
-        adstock,
+        adstock: adstock.into(),
+        saturation: saturation.into(),
         huber_delta: 50.0,
         ..ModelConfig::default()
     };
@@ -131,15 +135,91 @@ fn whole_model_gradient_matches_finite_differences() {
 
 #[test]
 fn whole_model_gradient_with_weibull_adstock() {
-    check_whole_model_with(AdstockKind::Weibull, 21, 3, 20, 2, 2, 1, 4);
-    check_whole_model_with(AdstockKind::Weibull, 22, 1, 1, 1, 0, 0, 1); // one region, one week
+    check_whole_model_with(WeibullAdstock::NAME, Hill::NAME, 21, 3, 20, 2, 2, 1, 4);
+    // One region, one week.
+    check_whole_model_with(WeibullAdstock::NAME, Hill::NAME, 22, 1, 1, 1, 0, 0, 1);
+}
+
+/// Every built-in transform is selectable by name, and the whole model's gradient is right with
+/// each (the delayed adstock and the logistic saturation have no other end-to-end check).
+#[test]
+fn whole_model_gradient_with_every_builtin_transform_by_name() {
+    let registry = mmm_transforms::TransformRegistry::with_builtins();
+    let adstocks: Vec<&str> = registry.adstock_names().collect();
+    let saturations: Vec<&str> = registry.saturation_names().collect();
+    for (i, adstock) in adstocks.iter().enumerate() {
+        for (j, saturation) in saturations.iter().enumerate() {
+            let seed = 60 + 10 * i as u64 + j as u64;
+            check_whole_model_with(adstock, saturation, seed, 2, 16, 2, 1, 1, 3);
+        }
+    }
+}
+
+/// A name the registry does not hold is a configuration error naming the key and the known
+/// names; a user-registered transform is found by its name.
+#[test]
+fn transforms_are_chosen_by_name_from_the_registry() {
+    let cfg = |saturation: &str| ModelConfig {
+        saturation: saturation.into(),
+        ..ModelConfig::default()
+    };
+    let err = Model::new(cfg("tanh"), 2, 2, 0).unwrap_err().to_string();
+    assert!(
+        err.contains("`saturation`") && err.contains("tanh") && err.contains("hill, logistic"),
+        "{err}"
+    );
+    let mut registry = mmm_transforms::TransformRegistry::with_builtins();
+    registry
+        .register_saturation("hill-again", || Box::new(HillAgain))
+        .unwrap();
+    let model = Model::with_registry(cfg("hill-again"), 2, 3, 0, &registry).unwrap();
+    assert!((0..3).all(|c| model.saturation(c).name() == "hill-again"));
+    assert_eq!(model.layout().saturation_of(1).len(), 2);
+}
+
+/// Hill under another name: a stand-in for a user transform.
+#[derive(Debug)]
+struct HillAgain;
+
+impl Saturation for HillAgain {
+    fn name(&self) -> &str {
+        "hill-again"
+    }
+    fn n_params(&self) -> usize {
+        Hill.n_params()
+    }
+    fn default_params(&self) -> Vec<f64> {
+        Hill.default_params()
+    }
+    fn describe(&self, p: &[f64]) -> Vec<(&'static str, f64)> {
+        Hill.describe(p)
+    }
+    fn eval(&self, p: &[f64], x: f64) -> f64 {
+        Hill.eval(p, x)
+    }
+    fn derivative(&self, p: &[f64], x: f64) -> f64 {
+        Hill.derivative(p, x)
+    }
+    fn forward(&self, p: &[f64], x: ndarray::ArrayView2<f64>, out: ndarray::ArrayViewMut2<f64>) {
+        Hill.forward(p, x, out)
+    }
+    fn vjp(
+        &self,
+        p: &[f64],
+        x: ndarray::ArrayView2<f64>,
+        g: ndarray::ArrayView2<f64>,
+        gx: Option<ndarray::ArrayViewMut2<f64>>,
+        gp: &mut [f64],
+    ) {
+        Hill.vjp(p, x, g, gx, gp)
+    }
 }
 
 #[test]
 fn weibull_adstock_starts_at_its_geometric_special_case() {
     let geo = Model::new(
         ModelConfig {
-            adstock: AdstockKind::Geometric,
+            adstock: GeometricAdstock::NAME.into(),
             ..ModelConfig::default()
         },
         2,
@@ -149,7 +229,7 @@ fn weibull_adstock_starts_at_its_geometric_special_case() {
     .unwrap();
     let wb = Model::new(
         ModelConfig {
-            adstock: AdstockKind::Weibull,
+            adstock: WeibullAdstock::NAME.into(),
             ..ModelConfig::default()
         },
         2,
@@ -176,7 +256,7 @@ fn weibull_adstock_starts_at_its_geometric_special_case() {
 #[test]
 fn a_given_adstock_start_is_where_initialisation_puts_each_channel() {
     let cfg = ModelConfig {
-        adstock: AdstockKind::Weibull,
+        adstock: WeibullAdstock::NAME.into(),
         ..ModelConfig::default()
     };
     let starts = vec![
@@ -210,7 +290,7 @@ fn a_given_adstock_start_is_where_initialisation_puts_each_channel() {
 #[test]
 fn a_fixed_media_part_starts_where_given_and_gets_no_gradient() {
     let cfg = ModelConfig {
-        adstock: AdstockKind::Weibull,
+        adstock: WeibullAdstock::NAME.into(),
         huber_delta: 50.0,
         ..ModelConfig::default()
     };

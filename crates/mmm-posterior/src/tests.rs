@@ -6,8 +6,9 @@ use crate::density::{PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus};
 use crate::quantities::channel_draws;
 use crate::sample::{Settings, sample};
-use mmm_model::{AdstockKind, Model, ModelConfig};
+use mmm_model::{Model, ModelConfig};
 use mmm_testkit::{assert_gradient, seeded_uniform};
+use mmm_transforms::{GeometricAdstock, WeibullAdstock};
 use ndarray::{Array2, Array3};
 
 /// Random scaled data: `r` regions, `t` weeks (the last `holdout` outside the likelihood),
@@ -43,11 +44,11 @@ fn random_data(seed: u64, r: usize, t: usize, c: usize, k: usize, holdout: usize
     }
 }
 
-fn posterior(data: PosteriorData, kind: AdstockKind, likelihood: Likelihood) -> PosteriorModel {
+fn posterior(data: PosteriorData, adstock: &str, likelihood: Likelihood) -> PosteriorModel {
     let (c, r, _) = data.media.dim();
     let k = data.controls.dim().0;
     let config = ModelConfig {
-        adstock: kind,
+        adstock: adstock.into(),
         ..ModelConfig::default()
     };
     let model = Model::new(config, r, c, k).unwrap();
@@ -72,7 +73,7 @@ fn check_gradient(model: &PosteriorModel, seed: u64) {
 
 #[test]
 fn gradient_matches_central_differences_one_region() {
-    for (seed, kind) in [(1, AdstockKind::Weibull), (2, AdstockKind::Geometric)] {
+    for (seed, kind) in [(1, WeibullAdstock::NAME), (2, GeometricAdstock::NAME)] {
         let model = posterior(random_data(seed, 1, 40, 3, 2, 6), kind, Likelihood::Normal);
         assert!(model.layout().log_tau.is_empty() && model.layout().eps.is_empty());
         check_gradient(&model, seed);
@@ -82,9 +83,9 @@ fn gradient_matches_central_differences_one_region() {
 #[test]
 fn gradient_matches_central_differences_several_regions() {
     for (seed, kind, lik) in [
-        (3, AdstockKind::Weibull, Likelihood::Normal),
-        (4, AdstockKind::Geometric, Likelihood::StudentT { nu: 4.0 }),
-        (5, AdstockKind::Weibull, Likelihood::StudentT { nu: 10.0 }),
+        (3, WeibullAdstock::NAME, Likelihood::Normal),
+        (4, GeometricAdstock::NAME, Likelihood::StudentT { nu: 4.0 }),
+        (5, WeibullAdstock::NAME, Likelihood::StudentT { nu: 10.0 }),
     ] {
         let model = posterior(random_data(seed, 4, 30, 3, 1, 5), kind, lik);
         assert_eq!(model.layout().eps.len(), 12);
@@ -97,13 +98,13 @@ fn gradient_matches_at_edge_sizes() {
     // One channel, no controls, one training week followed by holdout weeks.
     let model = posterior(
         random_data(6, 2, 8, 1, 0, 7),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     check_gradient(&model, 6);
     let model = posterior(
         random_data(7, 1, 3, 1, 0, 0),
-        AdstockKind::Geometric,
+        GeometricAdstock::NAME,
         Likelihood::Normal,
     );
     check_gradient(&model, 7);
@@ -140,8 +141,8 @@ fn holdout_cells_never_enter_the_density() {
             changed.media[[1, r, t]] = 1e3;
         }
     }
-    let a = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
-    let b = posterior(changed, AdstockKind::Weibull, Likelihood::Normal);
+    let a = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
+    let b = posterior(changed, WeibullAdstock::NAME, Likelihood::Normal);
     let theta = seeded_uniform(8, a.dim(), -1.0, 1.0);
     let (mut ga, mut gb) = (vec![0.0; a.dim()], vec![0.0; a.dim()]);
     let la = a.logp_and_grad(&theta, &mut ga, &mut a.workspace());
@@ -173,7 +174,7 @@ fn invalid_inputs_are_errors() {
 fn shares_sum_to_one_and_roi_is_contribution_over_spend() {
     let model = posterior(
         random_data(10, 3, 25, 3, 1, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let theta = seeded_uniform(10, model.dim(), -1.0, 1.0);
@@ -189,7 +190,7 @@ fn shares_sum_to_one_and_roi_is_contribution_over_spend() {
 #[test]
 fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
     let data = random_data(11, 2, 25, 2, 1, 5);
-    let model = posterior(data.clone(), AdstockKind::Weibull, Likelihood::Normal);
+    let model = posterior(data.clone(), WeibullAdstock::NAME, Likelihood::Normal);
     let theta = seeded_uniform(11, model.dim(), -1.0, 1.0);
     let base = channel_draws(&model, &theta);
     let h = 1e-5;
@@ -199,7 +200,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
             d.media
                 .index_axis_mut(ndarray::Axis(0), c)
                 .mapv_inplace(|v| v * m);
-            let p = posterior(d, AdstockKind::Weibull, Likelihood::Normal);
+            let p = posterior(d, WeibullAdstock::NAME, Likelihood::Normal);
             // The same natural parameters: β is sampled through its effect at the reference
             // activity, which moves with the media.
             let l = p.layout();
@@ -228,7 +229,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
 fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
     let model = posterior(
         random_data(12, 2, 30, 2, 1, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let init = vec![0.0; model.dim()];
@@ -282,7 +283,7 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
     for (seed, regions) in [(11, 1), (12, 3)] {
         let mut data = random_data(seed, regions, 30, 3, 2, 5);
         data.offset.fill(0.0);
-        let model = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
+        let model = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
         let d = model.data();
         let l = model.layout();
         let ml = model.model().layout().clone();

@@ -129,9 +129,9 @@ pub struct Roi {
 pub struct SaturationCurves {
     /// Adstocked activity relative to its current mean.
     pub x: Vec<f64>,
-    /// Hill output per channel at each x.
+    /// Saturation output per channel at each x.
     pub y: Vec<Vec<f64>>,
-    /// Hill output at the current mean (x = 1) per channel.
+    /// Saturation output at the current mean (x = 1) per channel.
     pub current: Vec<f64>,
 }
 

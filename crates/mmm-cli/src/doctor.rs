@@ -143,7 +143,7 @@ fn recompute(dir: &Path, fitted: &FittedModel, problems: &mut Vec<String>) -> Re
         .enumerate()
         .map(|(i, w)| (w.as_str(), i))
         .collect();
-    let comps = crate::fit::components(fitted, &d);
+    let comps = fitted.components(&d);
     let component: HashMap<&str, usize> = comps
         .iter()
         .enumerate()

@@ -9,11 +9,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
-use mmm_fitted::attribution::observed_sum;
-use mmm_fitted::{FitConfig, FittedModel, LiftTestSpec, Scorecard, Spread, Stability, TrainConfig};
+use mmm_fitted::{
+    FitConfig, FittedModel, LiftTestSpec, Scorecard, Stability, Summary, TrainConfig,
+};
 use mmm_model::{DagConfig, Decomposition, ModelConfig};
 use mmm_orchestrator::{Progress, assess_stability, fit_panel};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use serde::Deserialize;
 use serde_json::json;
 use std::io::Write;
@@ -301,7 +302,7 @@ pub fn write_outputs(
     let path = |name: &str| dir.join(name);
     write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
     write_contributions(&path("contributions.csv"), fitted, panel, d)?;
-    let mut summary = summary(fitted, panel, d, stability)?;
+    let mut summary = serde_json::to_value(Summary::compute(fitted, panel, d, stability)?)?;
     let mut metrics = serde_json::to_value(card)?;
     let posterior_path = path(POSTERIOR_FILE);
     let draws_path = path(mmm_analysis::DRAWS_FILE);
@@ -370,34 +371,13 @@ fn write_predictions(
     .with_context(|| format!("{}: cannot write", path.display()))
 }
 
-/// Component names and values `[component][region, week]` in a fixed order: baseline, trend,
-/// seasonality, controls, channels.
-pub fn components<'a>(
-    fitted: &'a FittedModel,
-    d: &'a Decomposition,
-) -> Vec<(&'a str, ndarray::ArrayView2<'a, f64>)> {
-    let [baseline, trend, seasonality] = mmm_data::RESERVED_COMPONENTS;
-    let mut out = vec![
-        (baseline, d.baseline.view()),
-        (trend, d.trend.view()),
-        (seasonality, d.seasonality.view()),
-    ];
-    for (k, name) in fitted.controls.iter().enumerate() {
-        out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
-    }
-    for (c, name) in fitted.channels.iter().enumerate() {
-        out.push((name.as_str(), d.channels.index_axis(Axis(0), c)));
-    }
-    out
-}
-
 fn write_contributions(
     path: &Path,
     fitted: &FittedModel,
     panel: &Panel,
     d: &Decomposition,
 ) -> Result<()> {
-    let comps = components(fitted, d);
+    let comps = fitted.components(d);
     mmm_data::write_csv_atomic(path, |w| {
         w.write_record(["region", "week", "component", "value"])?;
         for (r, region) in panel.regions.iter().enumerate() {
@@ -419,86 +399,6 @@ fn write_contributions(
         Ok(())
     })
     .with_context(|| format!("{}: cannot write", path.display()))
-}
-
-fn summary(
-    fitted: &FittedModel,
-    panel: &Panel,
-    d: &Decomposition,
-    stability: Option<&Stability>,
-) -> Result<serde_json::Value> {
-    let summaries = fitted.channel_summaries(panel, d)?;
-    let media_total: f64 = summaries.iter().map(|c| c.contribution).sum();
-    let prediction_total: f64 = components(fitted, d)
-        .iter()
-        .map(|(_, v)| observed_sum(panel, *v))
-        .sum();
-    let spend_given = panel.spend.is_some();
-    let screened = fitted.screened_media.as_ref().filter(|m| m.used);
-    let mut channels = serde_json::Map::new();
-    for (c, s) in summaries.iter().enumerate() {
-        let mut entry = json!({
-            "contribution": s.contribution,
-            "total_contribution": s.total_contribution,
-            "spend": s.spend,
-            "roi": s.roi,
-            "total_roi": s.total_roi,
-            "mroi": s.mroi,
-            "share": s.share,
-        });
-        if let Some(st) = stability {
-            let ch = &st.channels[c];
-            let range = |r: Option<Spread>| r.map(|r| [r.min, r.max]);
-            entry["share_range"] = json!(range(Some(ch.share)));
-            entry["roi_range"] = json!(range(ch.roi));
-            entry["mroi_range"] = json!(range(ch.mroi));
-        }
-        if let Some(e) = screened.and_then(|m| m.evidence.get(c)) {
-            entry["evidence"] = json!(e);
-            entry["undetermined"] = json!(screened.is_some_and(|m| m.undetermined().contains(&c)));
-        }
-        channels.insert(s.channel.clone(), entry);
-    }
-    let mut notes = json!({
-        "contribution": "direct contribution of the channel over all observed region-weeks, target units",
-        "total_contribution": "direct + DAG-mediated effect: drop in the prediction when the channel's activity is removed and the change propagates along the channel DAG",
-        "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
-        "share": "share of the total direct media contribution",
-    });
-    if screened.is_some_and(|m| !m.evidence.is_empty()) {
-        notes["evidence"] = json!(
-            "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best"
-        );
-        notes["undetermined"] = json!(
-            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a heavy-up or scale-down test ([[lift_test]] multiplier) measures the slope of its curve, a test of its contribution does not"
-        );
-    }
-    if let Some(st) = stability {
-        notes["share_range"] = json!(format!(
-            "[min, max] over this fit and {} {} (stability.json); wide = the data do not pin the number down",
-            st.fits.len() - 1,
-            st.refits_described()
-        ));
-    }
-    let lift_tests = fitted.lift_test_checks(panel)?;
-    if !lift_tests.is_empty() {
-        notes["lift_tests"] = json!(
-            "each configured experiment beside the model's direct contribution of the channel over the tested region-weeks; z = (model − lift) / se"
-        );
-    }
-    Ok(json!({
-        "run_id": fitted.run_id,
-        "channels": channels,
-        "lift_tests": lift_tests,
-        "media_contribution": media_total,
-        "media_share_of_prediction": if prediction_total != 0.0 { media_total / prediction_total } else { 0.0 },
-        "spend_columns_given": spend_given,
-        "roi_units": if spend_given { "target units per unit of spend" } else { "target units per unit of the media column (spend when the media are spend)" },
-        "notes": notes,
-        "caveats": fitted.caveats(),
-        "regions": panel.n_regions(),
-        "weeks": panel.n_weeks(),
-    }))
 }
 
 fn dag_json(fitted: &FittedModel) -> serde_json::Value {

@@ -120,9 +120,14 @@ pub fn assess_stability(
             mmm_model::MediaFit::Joint
         };
         let sample = two_stage.then(|| bootstrap_regions(panel.n_regions(), cfg_k.train.seed));
-        let refit = fit_panel_screening(panel, columns, &cfg_k, sample.as_deref(), &mut |p| {
-            progress(k, p)
-        })?;
+        let refit = fit_panel_screening(
+            panel,
+            columns,
+            &cfg_k,
+            &fitted.transforms,
+            sample.as_deref(),
+            &mut |p| progress(k, p),
+        )?;
         fits.push(summarise(&refit, panel, sample.as_deref())?);
     }
     let channels = panel

@@ -6,8 +6,9 @@ use crate::density::{EffectPrior, PosteriorData, PosteriorModel};
 use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus};
 use crate::quantities::channel_draws;
 use crate::sample::{Settings, sample};
-use mmm_model::{AdstockKind, Model, ModelConfig};
+use mmm_model::{Model, ModelConfig};
 use mmm_testkit::{assert_gradient, seeded_uniform};
+use mmm_transforms::{GeometricAdstock, WeibullAdstock};
 use ndarray::{Array2, Array3};
 
 /// Random scaled data: `r` regions, `t` weeks (the last `holdout` outside the likelihood),
@@ -43,11 +44,11 @@ fn random_data(seed: u64, r: usize, t: usize, c: usize, k: usize, holdout: usize
     }
 }
 
-fn posterior(data: PosteriorData, kind: AdstockKind, likelihood: Likelihood) -> PosteriorModel {
+fn posterior(data: PosteriorData, adstock: &str, likelihood: Likelihood) -> PosteriorModel {
     let (c, r, _) = data.media.dim();
     let k = data.controls.dim().0;
     let config = ModelConfig {
-        adstock: kind,
+        adstock: adstock.into(),
         ..ModelConfig::default()
     };
     let model = Model::new(config, r, c, k).unwrap();
@@ -72,7 +73,7 @@ fn check_gradient(model: &PosteriorModel, seed: u64) {
 
 #[test]
 fn gradient_matches_central_differences_one_region() {
-    for (seed, kind) in [(1, AdstockKind::Weibull), (2, AdstockKind::Geometric)] {
+    for (seed, kind) in [(1, WeibullAdstock::NAME), (2, GeometricAdstock::NAME)] {
         let model = posterior(random_data(seed, 1, 40, 3, 2, 6), kind, Likelihood::Normal);
         assert!(model.layout().log_tau.is_empty() && model.layout().eps.is_empty());
         check_gradient(&model, seed);
@@ -82,9 +83,9 @@ fn gradient_matches_central_differences_one_region() {
 #[test]
 fn gradient_matches_central_differences_several_regions() {
     for (seed, kind, lik) in [
-        (3, AdstockKind::Weibull, Likelihood::Normal),
-        (4, AdstockKind::Geometric, Likelihood::StudentT { nu: 4.0 }),
-        (5, AdstockKind::Weibull, Likelihood::StudentT { nu: 10.0 }),
+        (3, WeibullAdstock::NAME, Likelihood::Normal),
+        (4, GeometricAdstock::NAME, Likelihood::StudentT { nu: 4.0 }),
+        (5, WeibullAdstock::NAME, Likelihood::StudentT { nu: 10.0 }),
     ] {
         let model = posterior(random_data(seed, 4, 30, 3, 1, 5), kind, lik);
         assert_eq!(model.layout().eps.len(), 12);
@@ -97,13 +98,13 @@ fn gradient_matches_at_edge_sizes() {
     // One channel, no controls, one training week followed by holdout weeks.
     let model = posterior(
         random_data(6, 2, 8, 1, 0, 7),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     check_gradient(&model, 6);
     let model = posterior(
         random_data(7, 1, 3, 1, 0, 0),
-        AdstockKind::Geometric,
+        GeometricAdstock::NAME,
         Likelihood::Normal,
     );
     check_gradient(&model, 7);
@@ -148,8 +149,8 @@ fn lift_tests(data: &PosteriorData) -> Vec<mmm_model::LiftTest> {
 #[test]
 fn gradient_matches_with_lift_tests_and_channel_priors() {
     for (seed, regions, kind) in [
-        (13, 1, AdstockKind::Weibull),
-        (14, 3, AdstockKind::Geometric),
+        (13, 1, WeibullAdstock::NAME),
+        (14, 3, GeometricAdstock::NAME),
     ] {
         let data = random_data(seed, regions, 30, 3, 1, 5);
         let tests = lift_tests(&data);
@@ -178,7 +179,7 @@ fn effect_prior_from_mean_and_sd_matches_the_moments() {
 fn betas_and_log_effect_for_are_inverse() {
     let model = posterior(
         random_data(15, 2, 25, 3, 1, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let theta = seeded_uniform(15, model.dim(), -1.0, 1.0);
@@ -227,8 +228,8 @@ fn holdout_cells_never_enter_the_density() {
             changed.media[[1, r, t]] = 1e3;
         }
     }
-    let a = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
-    let b = posterior(changed, AdstockKind::Weibull, Likelihood::Normal);
+    let a = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
+    let b = posterior(changed, WeibullAdstock::NAME, Likelihood::Normal);
     let theta = seeded_uniform(8, a.dim(), -1.0, 1.0);
     let (mut ga, mut gb) = (vec![0.0; a.dim()], vec![0.0; a.dim()]);
     let la = a.logp_and_grad(&theta, &mut ga, &mut a.workspace());
@@ -260,7 +261,7 @@ fn invalid_inputs_are_errors() {
 fn shares_sum_to_one_and_roi_is_contribution_over_spend() {
     let model = posterior(
         random_data(10, 3, 25, 3, 1, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let theta = seeded_uniform(10, model.dim(), -1.0, 1.0);
@@ -276,7 +277,7 @@ fn shares_sum_to_one_and_roi_is_contribution_over_spend() {
 #[test]
 fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
     let data = random_data(11, 2, 25, 2, 1, 5);
-    let model = posterior(data.clone(), AdstockKind::Weibull, Likelihood::Normal);
+    let model = posterior(data.clone(), WeibullAdstock::NAME, Likelihood::Normal);
     let theta = seeded_uniform(11, model.dim(), -1.0, 1.0);
     let base = channel_draws(&model, &theta);
     let h = 1e-5;
@@ -286,7 +287,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
             d.media
                 .index_axis_mut(ndarray::Axis(0), c)
                 .mapv_inplace(|v| v * m);
-            let p = posterior(d, AdstockKind::Weibull, Likelihood::Normal);
+            let p = posterior(d, WeibullAdstock::NAME, Likelihood::Normal);
             // The same natural parameters: β is sampled through its contribution fraction,
             // activity, which moves with the media.
             let l = p.layout();
@@ -311,7 +312,7 @@ fn mroi_is_the_derivative_of_contribution_under_proportional_spend() {
 fn same_seed_gives_the_same_draws_with_one_or_two_threads() {
     let model = posterior(
         random_data(12, 2, 30, 2, 1, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let init = vec![0.0; model.dim()];
@@ -363,7 +364,7 @@ fn data_from_the_model(seed: u64) -> (PosteriorData, PosteriorModel, Vec<f64>) {
     data.observed.fill(true);
     data.offset.fill(0.0);
     data.region_means = vec![100.0];
-    let model = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal);
+    let model = posterior(data.clone(), GeometricAdstock::NAME, Likelihood::Normal);
     let l = model.layout().clone();
     let mut truth = vec![0.0; model.dim()];
     for c in 0..2 {
@@ -393,7 +394,7 @@ fn data_from_the_model(seed: u64) -> (PosteriorData, PosteriorModel, Vec<f64>) {
         target[[0, t]] += e * 0.02 * 3f64.sqrt();
     }
     data.target = target;
-    let model = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal);
+    let model = posterior(data.clone(), GeometricAdstock::NAME, Likelihood::Normal);
     (data, model, truth)
 }
 
@@ -431,14 +432,14 @@ fn a_lift_test_and_a_channel_prior_move_the_posterior_their_way() {
         lift: 0.2 * y_train,
         se: 0.01 * y_train,
     };
-    let lifted = posterior(data.clone(), AdstockKind::Geometric, Likelihood::Normal)
+    let lifted = posterior(data.clone(), GeometricAdstock::NAME, Likelihood::Normal)
         .with_lift_tests(vec![test])
         .unwrap();
     let with_lift = mean_fraction(&lifted, &truth);
     assert!(with_lift > base + 0.03, "{base} → {with_lift}");
 
     // A tight prior saying channel 0 explains a twentieth of that.
-    let mut low = posterior(data, AdstockKind::Geometric, Likelihood::Normal);
+    let mut low = posterior(data, GeometricAdstock::NAME, Likelihood::Normal);
     low.set_effect_prior(0, EffectPrior::from_mean_sd(0.01, 0.002).unwrap())
         .unwrap();
     let with_prior = mean_fraction(&low, &truth);
@@ -449,7 +450,7 @@ fn a_lift_test_and_a_channel_prior_move_the_posterior_their_way() {
 fn the_level_coordinate_is_the_intercept_plus_the_other_terms_means() {
     let model = posterior(
         random_data(16, 2, 25, 2, 2, 5),
-        AdstockKind::Weibull,
+        WeibullAdstock::NAME,
         Likelihood::Normal,
     );
     let theta = seeded_uniform(16, model.dim(), -1.0, 1.0);
@@ -488,7 +489,7 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
     for (seed, regions) in [(11, 1), (12, 3)] {
         let mut data = random_data(seed, regions, 30, 3, 2, 5);
         data.offset.fill(0.0);
-        let model = posterior(data, AdstockKind::Weibull, Likelihood::Normal);
+        let model = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
         let d = model.data();
         let l = model.layout();
         let ml = model.model().layout().clone();

@@ -4,6 +4,7 @@
 use crate::curves::default_multipliers;
 use crate::*;
 use mmm_data::{ColumnSpec, Panel, Week};
+use mmm_fitted::attribution::observed_sum;
 use mmm_fitted::{FitConfig, Scorecard, TrainConfig};
 use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
@@ -93,6 +94,13 @@ fn fixture() -> &'static Fixture {
             scorecard,
         }
     })
+}
+
+/// Each channel's total effect (`FittedModel::total_effects`) summed over the observed cells of
+/// `p`, the cells the report's curves and ROI sum over.
+fn observed_totals(fitted: &mmm_fitted::FittedModel, p: &Panel) -> Vec<f64> {
+    let effects = fitted.total_effects(p).unwrap();
+    effects.outer_iter().map(|e| observed_sum(p, e)).collect()
 }
 
 fn input(f: &Fixture) -> ReportInput<'_> {
@@ -192,10 +200,11 @@ fn views_add_up_to_the_model() {
         .count();
     assert_eq!(d.holdout.actual.len(), expected);
     assert!(d.holdout.week.iter().all(|t| hold.contains(t)));
-    // ROI = contribution / spend, with spend the summed media of the panel.
+    // ROI = contribution / spend, with spend the summed media of the panel, both over the
+    // observed region-weeks (region 0's first week is not).
     for c in 0..f.panel.n_channels() {
-        let spend = f.panel.media.index_axis(Axis(2), c).sum();
-        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        let spend = observed_sum(&f.panel, f.panel.media.index_axis(Axis(2), c));
+        let contrib = observed_sum(&f.panel, dec.channels.index_axis(Axis(0), c));
         assert!(rel(d.roi.spend[c], spend) < 1e-12);
         assert!(rel(d.roi.roi[c], contrib / spend) < 1e-9);
     }
@@ -246,10 +255,10 @@ fn model_curves_match_contributions_and_total_effects() {
     assert_eq!(m.len(), 13);
     let curves = ResponseCurves::from_model(&f.fitted, &f.panel, &m).unwrap();
     let (_, dec) = f.fitted.predict(&f.panel).unwrap();
-    let totals = f.fitted.total_contributions(&f.panel).unwrap();
+    let totals = observed_totals(&f.fitted, &f.panel);
     let one = m.iter().position(|&x| x == 1.0).unwrap();
     for (c, cv) in curves.channels.iter().enumerate() {
-        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        let contrib = observed_sum(&f.panel, dec.channels.index_axis(Axis(0), c));
         assert_eq!(cv.direct[0], 0.0);
         assert!((cv.direct[one] - contrib).abs() <= 1e-9 * contrib.abs().max(1.0));
         assert!(cv.direct.windows(2).all(|p| p[1] >= p[0]));
@@ -412,7 +421,7 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
     p.media.slice_mut(ndarray::s![0, .., 2]).fill(0.0);
     let m = [0.0, 1.0, 2.0];
     let curves = ResponseCurves::from_model(&f.fitted, &p, &m).unwrap();
-    let totals = f.fitted.total_contributions(&p).unwrap();
+    let totals = observed_totals(&f.fitted, &p);
     let c0 = &curves.channels[0];
     assert!((c0.total[1] - totals[0]).abs() <= 1e-8 * totals[0].abs().max(1.0));
     assert!(c0.total[0].abs() <= 1e-8 * totals[0].abs().max(1.0));
@@ -616,6 +625,62 @@ fn the_summary_card_shows_posterior_intervals_and_failed_diagnostics() {
         ),
         "{html}"
     );
+}
+
+#[test]
+fn on_an_unbalanced_panel_the_roi_view_and_curves_agree_with_the_channel_summaries() {
+    // Region 2 starts in week 25 and region 1 misses weeks 30–34: the media of those weeks were
+    // recorded, the target was not. The summaries of `summary.json` sum over the observed
+    // region-weeks; the report's ROI view and curves must sum over the same cells.
+    let mut p = panel();
+    for t in 0..25 {
+        p.observed[[2, t]] = false;
+        p.target[[2, t]] = f64::NAN;
+    }
+    for t in 30..35 {
+        p.observed[[1, t]] = false;
+        p.target[[1, t]] = f64::NAN;
+    }
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train = TrainConfig {
+        epochs: 30,
+        validation_weeks: Some(6),
+        ..TrainConfig::default()
+    };
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &cfg, &mut |_| {}).unwrap();
+    let (pred, dec) = fitted.predict(&p).unwrap();
+    let scorecard = Scorecard::compute(&fitted, &p, &pred).unwrap();
+    let d = ReportData::build(&ReportInput::new(&fitted, &p, &scorecard)).unwrap();
+    let summaries = fitted.channel_summaries(&p, &dec).unwrap();
+    let one = default_multipliers()
+        .iter()
+        .position(|&m| m == 1.0)
+        .unwrap();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-9);
+    for (c, s) in summaries.iter().enumerate() {
+        assert_eq!(d.roi.spend[c], s.spend);
+        assert_eq!(d.roi.contribution[c], s.contribution);
+        assert_eq!(d.roi.total_contribution[c], s.total_contribution);
+        assert_eq!(Some(d.roi.roi[c]), s.roi);
+        assert_eq!(Some(d.roi.total_roi[c]), s.total_roi);
+        assert_eq!(Some(d.roi.mroi[c]), s.mroi);
+        // The curve at the current activity is the channel's contribution and spend.
+        let curve = &d.curves.channels[c];
+        assert_eq!(curve.current_spend, s.spend);
+        assert!(rel(curve.direct[one], s.contribution) < 1e-9, "channel {c}");
+        assert!(
+            rel(curve.total[one], s.total_contribution) < 1e-8,
+            "channel {c}"
+        );
+        // Summing over every region-week instead would count the 30 unobserved ones.
+        let all_cells =
+            dec.channels.index_axis(Axis(0), c).sum() / p.media.index_axis(Axis(2), c).sum();
+        assert!(rel(all_cells, s.roi.unwrap()) > 1e-6, "channel {c}");
+    }
 }
 
 /// A posterior summary of the fixture's channels with one trace per channel: chains drawn from

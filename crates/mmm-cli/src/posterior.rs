@@ -11,7 +11,8 @@ use mmm_analysis::MAX_DRAWS;
 use mmm_fitted::FittedModel;
 use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
 use mmm_posterior::{
-    BuildOptions, ChannelDraw, ChannelInterval, Interval, Likelihood, Priors, Settings,
+    BuildOptions, ChannelDraw, ChannelInterval, ChannelPrior, Interval, Likelihood, Priors,
+    Settings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -43,6 +44,9 @@ pub struct InferenceConfig {
     pub gru_offset: bool,
     /// Prior settings (docs/model.md, "Posterior").
     pub priors: Priors,
+    /// Users' priors on channels' ROI or contribution (`[[inference.channel_prior]]`).
+    #[serde(rename = "channel_prior", skip_serializing_if = "Vec::is_empty")]
+    pub channel_priors: Vec<ChannelPrior>,
 }
 
 impl Default for InferenceConfig {
@@ -57,6 +61,7 @@ impl Default for InferenceConfig {
             likelihood: Likelihood::default(),
             gru_offset: false,
             priors: Priors::default(),
+            channel_priors: Vec::new(),
         }
     }
 }
@@ -117,6 +122,7 @@ pub fn run(
         priors: config.priors.clone(),
         likelihood: config.likelihood,
         gru_offset: config.gru_offset,
+        channel_priors: config.channel_priors.clone(),
     };
     let (model, init) = mmm_posterior::from_fitted(fitted, &options)?;
     let settings = Settings {

@@ -323,3 +323,83 @@ fn a_bad_inference_key_is_an_error() {
     assert!(stderr.contains("chain"), "{stderr}");
     let _ = std::fs::remove_dir_all(&sim);
 }
+
+/// Posterior mean of `key` of channel `channel` after `dcmmm fit --posterior` with `extra`
+/// appended to the simulation's fit.toml.
+fn posterior_mean(sim: &Path, name: &str, extra: &str, channel: &str, key: &str) -> f64 {
+    let config = sim.join(format!("{name}.toml"));
+    let mut text = std::fs::read_to_string(sim.join("fit.toml")).unwrap();
+    text += "\n[inference]\nposterior = true\nchains = 2\ndraws = 150\ntune = 150\n";
+    text += extra;
+    std::fs::write(&config, text).unwrap();
+    let out_dir = sim.join(name);
+    let out = dcmmm()
+        .args(["fit", "--config"])
+        .arg(&config)
+        .args(["--quiet", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out_dir.join("summary.json"))["channels"][channel][key]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn a_channel_prior_and_a_lift_test_move_the_posterior_their_way() {
+    let sim = tmp("priors");
+    simulate(&sim);
+    let truth = json(&sim.join("truth.json"));
+    let tv = truth["channel_truth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "tv")
+        .unwrap();
+    let true_roi = tv["roi"].as_f64().unwrap();
+    let base = posterior_mean(&sim, "base", "", "tv", "roi");
+
+    // A confident ROI prior at three times the truth pulls the posterior up.
+    let prior = format!(
+        "\n[[inference.channel_prior]]\nchannel = \"tv\"\nroi = {{ mean = {}, sd = {} }}\n",
+        3.0 * true_roi,
+        0.1 * true_roi
+    );
+    let with_prior = posterior_mean(&sim, "prior", &prior, "tv", "roi");
+    assert!(
+        with_prior > base * 1.5,
+        "ROI {base} → {with_prior} (truth {true_roi})"
+    );
+
+    // A lift test measuring a tenth of the channel's true contribution over the whole panel
+    // pulls it down.
+    let weeks = std::fs::read_to_string(sim.join("panel.csv")).unwrap();
+    let dates: Vec<&str> = weeks
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let contribution = tv["contribution"].as_f64().unwrap();
+    let lift = format!(
+        "\n[[lift_test]]\nchannel = \"tv\"\nstart = \"{}\"\nend = \"{}\"\nlift = {}\nse = {}\n",
+        dates[0],
+        dates[dates.len() - 1],
+        0.1 * contribution,
+        0.02 * contribution
+    );
+    let with_lift = posterior_mean(&sim, "lift", &lift, "tv", "contribution");
+    let base_contribution =
+        json(&sim.join("base").join("summary.json"))["channels"]["tv"]["contribution"]
+            .as_f64()
+            .unwrap();
+    assert!(
+        with_lift < 0.5 * base_contribution,
+        "contribution {base_contribution} → {with_lift} (truth {contribution})"
+    );
+    let _ = std::fs::remove_dir_all(&sim);
+}

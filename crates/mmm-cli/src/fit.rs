@@ -71,14 +71,14 @@ pub struct FitArgs {
     pub epochs: Option<usize>,
     /// Train to convergence: no validation slice, all epochs on all training weeks. Forecasts
     /// worse; with `media_fit = "joint"` on panels with many regions its curves gave better
-    /// budget decisions than the early-stopped joint fit (docs/analysis.md §5). The default
+    /// budget decisions than the early-stopped joint fit (docs/analysis.md, *Regret under the simulator's truth*). The default
     /// two-stage fit's media part does not depend on it. Overrides `[train] validation_weeks`.
     #[arg(long)]
     pub converged: bool,
     /// Also refit N more times and report each channel's range of share, ROI and marginal ROI
     /// over the fits (stability.json, summary.json, report): from random starting splits of the
     /// media, or, for a two-stage fit, with the media screen on bootstrap resamples of the
-    /// regions (docs/model.md §9). Costs N more fits; the saved model is the configured fit.
+    /// regions (docs/model.md, *How far to trust the attribution*). Costs N more fits; the saved model is the configured fit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub restarts: usize,
     /// The output directory.
@@ -469,7 +469,7 @@ fn print_summary(
             let _ = writeln!(
                 s,
                 "media part: trained jointly — the media screen gave the media {:.0} % of the \
-                 training target (≥ {:.0} %: implausible, docs/model.md §8)",
+                 training target (≥ {:.0} %: implausible, docs/model.md, *Defaults and how they were chosen*)",
                 100.0 * m.media_share,
                 100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
             );

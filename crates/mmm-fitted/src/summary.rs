@@ -194,7 +194,7 @@ impl Summary {
 }
 
 /// How to read `evidence` ([`Notes::evidence`]).
-const EVIDENCE_NOTE: &str = "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best";
+const EVIDENCE_NOTE: &str = "how clearly the training data determine the channel's media part (media screen, docs/model.md, *How far to trust the attribution*), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best";
 
 /// How to read `undetermined` ([`Notes::undetermined`]).
 const UNDETERMINED_NOTE: &str = "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a heavy-up or scale-down test ([[lift_test]] multiplier) measures the slope of its curve, a test of its contribution does not";

@@ -21,7 +21,7 @@ pub enum RegionWeighting {
 #[serde(rename_all = "snake_case")]
 pub enum KernelStart {
     /// Each channel starts at the kernel a linear screen of the training weeks prefers
-    /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md §8).
+    /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md, *Defaults and how they were chosen*).
     /// Training moves a kernel's shape only locally, so the start matters. `fit_panel` screens
     /// only panels with at least `mmm_orchestrator::SCREEN_MIN_REGIONS` regions; smaller ones start
     /// as with [`KernelStart::Geometric`].
@@ -37,7 +37,7 @@ pub enum KernelStart {
 pub enum MediaFit {
     /// The default: where the two-stage fit ([`MediaFit::Screen`]) is possible, both it and the
     /// joint fit are trained and the one with the lower loss on the validation slice (inside the
-    /// training weeks, never the holdout) is kept; elsewhere the joint fit (docs/model.md §8),
+    /// training weeks, never the holdout) is kept; elsewhere the joint fit (docs/model.md, *Defaults and how they were chosen*),
     /// with a note in the fit's warnings when it is the transforms (not Weibull and Hill) that
     /// rule the two-stage fit out.
     #[default]
@@ -48,7 +48,7 @@ pub enum MediaFit {
     /// the model (baseline, GRU baseline modulation, trend, seasonality, controls) around those
     /// fixed media contributions, with region multipliers and effectiveness modulation at 1. On
     /// the simulations its budget recommendations had a fraction of the joint fit's regret
-    /// (docs/model.md §8). It needs the Weibull adstock and the Hill saturation (the screen's closed
+    /// (docs/model.md, *Defaults and how they were chosen*). It needs the Weibull adstock and the Hill saturation (the screen's closed
     /// forms): with other transforms `fit_panel` refuses it with an error. It runs only with at least
     /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions and a plausible media share (lift tests
     /// enter the screen's regression); otherwise it fits jointly.
@@ -118,7 +118,7 @@ pub struct ModelConfig {
     pub media_fit: MediaFit,
     /// Share of the target the media channels together explain at initialisation, split
     /// equally across channels. Attribution is only partly identified by data, so this starting
-    /// point acts as a weak prior (docs/model.md §8).
+    /// point acts as a weak prior (docs/model.md, *Defaults and how they were chosen*).
     pub initial_media_share: f64,
     /// Relative weights (channel order, all > 0) by which `initial_media_share` is split across
     /// channels at initialisation; unset = equally. A prior on the split, and what
@@ -139,7 +139,7 @@ pub struct ModelConfig {
     /// Multiplier on the likelihood of lift tests (`[[lift_test]]`): 1 weighs an experiment against
     /// the weekly data as if the weekly residuals were independent Gaussian noise; they are not
     /// (they are autocorrelated and the model is approximate), so the default is larger
-    /// (docs/model.md §8).
+    /// (docs/model.md, *Defaults and how they were chosen*).
     pub calibration_weight: f64,
 }
 

@@ -315,7 +315,7 @@ impl Model {
     /// coefficients β_c = `effects[c]`, region multipliers exp(η) = 1 and effectiveness m = 1
     /// (modulation head at zero). The gradient of every media parameter is zero, so training fits
     /// only the baseline, trend, seasonality and controls around the given media contributions:
-    /// the second stage of a two-stage fit (docs/model.md §2). The control coefficients start at
+    /// the second stage of a two-stage fit (docs/model.md, *Outcome equation*). The control coefficients start at
     /// `control_effects` (the first stage's estimates; they stay trainable), and each region's
     /// level, trend and season at their least-squares fit to what media and controls leave
     /// ([`Model::init_params`]).
@@ -528,7 +528,7 @@ impl Model {
     /// Media coefficients that together explain `initial_media_share` of the (scaled) target,
     /// split equally (or by the configured weights w_c): β_c = share · w_c / (Σw · weighted mean
     /// of Hill_c). The data move them from there; where they cannot tell a channel from the
-    /// baseline, this starting point remains (docs/model.md §8).
+    /// baseline, this starting point remains (docs/model.md, *Defaults and how they were chosen*).
     fn split_initial_media(&self, p: &mut [f64], inp: &ModelInputs, weights: &Array2<f64>) {
         let l = &self.layout;
         let inv = mmm_transforms::param::softplus_inv;

@@ -356,7 +356,7 @@ fn path_score(
 
 /// Fewest regions with enough training weeks (`mmm_linear::MIN_WEEKS`) for which the kernel
 /// screen runs. On one region (about 140 training weeks of one series) its choice made the holdout
-/// forecast of three of the four one-region example panels clearly worse (docs/model.md §8); from 40
+/// forecast of three of the four one-region example panels clearly worse (docs/model.md, *Defaults and how they were chosen*); from 40
 /// regions up it helped. Between 1 and 40 nothing was measured: 10 is a conservative guess.
 pub const SCREEN_MIN_REGIONS: usize = 10;
 

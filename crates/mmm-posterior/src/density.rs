@@ -21,7 +21,7 @@ use mmm_model::{Calibration, LiftTest, Model};
 use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
 use std::ops::Range;
 
-/// The scaled data the posterior conditions on (docs/model.md §1), every array over the weeks
+/// The scaled data the posterior conditions on (docs/model.md, *Scaling*), every array over the weeks
 /// of the history (training and holdout): the likelihood reads only `fit` cells, the channel
 /// quantities read every `observed` cell.
 #[derive(Debug, Clone)]

@@ -622,7 +622,7 @@ fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
 }
 
 /// The summary card's note naming the channels whose response the data leave open
-/// (`ScreenedMedia::undetermined`, docs/model.md §9); `None` when there are none or the media
+/// (`ScreenedMedia::undetermined`, docs/model.md, *How far to trust the attribution*); `None` when there are none or the media
 /// part was not screened.
 fn undetermined_html(f: &FittedModel) -> Option<String> {
     let media = f.screened_media.as_ref().filter(|m| m.used)?;
@@ -646,7 +646,7 @@ fn undetermined_html(f: &FittedModel) -> Option<String> {
          marginal ROI — and the optimiser's moves of them — are the best guess among near-equal \
          fits. A heavy-up or scale-down test (<code>[[lift_test]] multiplier</code>) measures \
          the slope of a channel's curve; a test of its contribution does not \
-         (<code>summary.json</code> <code>evidence</code>, docs/model.md §9).</p>",
+         (<code>summary.json</code> <code>evidence</code>, docs/model.md, *How far to trust the attribution*).</p>",
         names.join(", ")
     ))
 }

@@ -47,7 +47,10 @@ fn main() {
     group.throughput(Throughput::Elements((regions * weeks) as u64));
     for (name, adstock) in [
         ("loss_and_grad", ModelConfig::default().adstock),
-        ("loss_and_grad_geometric", GeometricAdstock::NAME.to_string()),
+        (
+            "loss_and_grad_geometric",
+            GeometricAdstock::NAME.to_string(),
+        ),
     ] {
         let cfg = ModelConfig {
             adstock,

@@ -11,7 +11,8 @@
 
 use criterion::{Criterion, Throughput};
 use dcmmm_benches::{PAPER_SHAPE, uniform2, uniform3};
-use mmm_model::{AdstockKind, Model, ModelConfig, ModelInputs};
+use mmm_model::{Model, ModelConfig, ModelInputs};
+use mmm_transforms::GeometricAdstock;
 use ndarray::Array2;
 use std::hint::black_box;
 use std::time::Duration;
@@ -45,8 +46,11 @@ fn main() {
         .measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements((regions * weeks) as u64));
     for (name, adstock) in [
-        ("loss_and_grad", AdstockKind::default()),
-        ("loss_and_grad_geometric", AdstockKind::Geometric),
+        ("loss_and_grad", ModelConfig::default().adstock),
+        (
+            "loss_and_grad_geometric",
+            GeometricAdstock::NAME.to_string(),
+        ),
     ] {
         let cfg = ModelConfig {
             adstock,

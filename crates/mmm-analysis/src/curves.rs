@@ -135,6 +135,10 @@ pub struct Curves {
     pub multipliers: Vec<f64>,
     /// Per channel.
     pub channels: Vec<ChannelCurves>,
+    /// Bands of the national curves over the posterior's parameter draws
+    /// ([`crate::uncertainty::curve_bands`]); absent without draws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<crate::uncertainty::CurveBands>,
 }
 
 fn ratio(num: f64, den: f64) -> Option<f64> {
@@ -143,6 +147,16 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
 
 /// Computes every channel's curves for `fitted` (see the module docs).
 pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves> {
+    curves_of(fitted, cfg, true)
+}
+
+/// The curves, with the Hill summaries and the activity variation only when `summaries` (the
+/// posterior's bands need neither for each draw).
+pub(crate) fn curves_of(
+    fitted: &FittedModel,
+    cfg: &CurveConfig,
+    summaries: bool,
+) -> Result<Curves> {
     if cfg.multipliers.is_empty()
         || cfg
             .multipliers
@@ -152,7 +166,11 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
         return Err(Error::Invalid("multipliers must be finite and ≥ 0".into()));
     }
     let setup = Setup::historical(fitted, &cfg.window, &cfg.impressions)?;
-    let variation = fitted.activity_variation()?;
+    let variation = if summaries {
+        fitted.activity_variation()?
+    } else {
+        vec![None; fitted.channels.len()]
+    };
     let (c_n, r_n) = (fitted.channels.len(), fitted.regions.len());
     let units: Vec<Unit> = (0..c_n)
         .flat_map(|c| {
@@ -181,8 +199,8 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
         for (i, &mult) in cfg.multipliers.iter().enumerate() {
             for (e, effect) in [Effect::Direct, Effect::Total].into_iter().enumerate() {
                 let v = at(mult, effect, None);
-                for r in 0..r_n {
-                    curves[e][r][i] = v.per_region[r] - zero[e].per_region[r];
+                for (r, row) in curves[e].iter_mut().enumerate() {
+                    row[i] = v.per_region[r] - zero[e].per_region[r];
                 }
             }
         }
@@ -207,8 +225,16 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
                 region: name,
                 spend: s,
                 activity: act,
-                hill_direct: summary(&grid, &direct, s)?,
-                hill_total: summary(&grid, &total, s)?,
+                hill_direct: if summaries {
+                    summary(&grid, &direct, s)?
+                } else {
+                    None
+                },
+                hill_total: if summaries {
+                    summary(&grid, &total, s)?
+                } else {
+                    None
+                },
                 spend_grid: grid,
                 direct,
                 total,
@@ -275,6 +301,7 @@ pub fn response_curves(fitted: &FittedModel, cfg: &CurveConfig) -> Result<Curves
         tail_weeks: setup.tail_weeks,
         multipliers: cfg.multipliers.clone(),
         channels,
+        posterior: None,
     })
 }
 
@@ -363,16 +390,21 @@ pub fn fit_hill(x: &[f64], y: &[f64], current: f64) -> Result<Option<HillSummary
 impl Curves {
     /// Writes `curves.csv` (`channel,region,effect,multiplier,spend,response`), `roi.csv` (one
     /// row per channel and region: spend, contributions, ROI, mROI, Hill summary) and
-    /// `curves.json` (everything) into `dir`, created if missing.
+    /// `curves.json` (everything) into `dir`, created if missing. With bands
+    /// ([`Curves::posterior`]) `curves.csv` gains `response_mean,response_p05,response_p95` and
+    /// `roi.csv` the 5 % and 95 % quantiles of the direct ROI and marginal ROI, filled on the
+    /// national rows (empty on the per-region rows).
     pub fn write(&self, dir: &Path) -> Result<()> {
         let ferr = |p: &Path, e: &dyn std::fmt::Display| Error::File {
             path: p.display().to_string(),
             message: e.to_string(),
         };
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let bands = self.posterior.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| ferr(dir, &e))?;
         let path = dir.join("curves.csv");
         mmm_data::write_csv_atomic(&path, |w| {
-            w.write_record([
+            let mut header = vec![
                 "channel",
                 "region",
                 "effect",
@@ -380,20 +412,40 @@ impl Curves {
                 "spend",
                 "response",
                 "unit",
-            ])?;
-            for ch in &self.channels {
-                for rc in std::iter::once(&ch.national).chain(&ch.regions) {
+            ];
+            if bands.is_some() {
+                header.extend(["response_mean", "response_p05", "response_p95"]);
+            }
+            w.write_record(&header)?;
+            for (c, ch) in self.channels.iter().enumerate() {
+                let band = bands.map(|b| &b.channels[c]);
+                for (r, rc) in std::iter::once(&ch.national).chain(&ch.regions).enumerate() {
                     for (effect, vals) in [("direct", &rc.direct), ("total", &rc.total)] {
+                        let band = band.filter(|_| r == 0).map(|b| {
+                            if effect == "direct" {
+                                &b.direct
+                            } else {
+                                &b.total
+                            }
+                        });
                         for (i, m) in self.multipliers.iter().enumerate() {
-                            w.write_record([
-                                ch.channel.as_str(),
-                                &rc.region,
-                                effect,
-                                &m.to_string(),
-                                &rc.spend_grid[i].to_string(),
-                                &vals[i].to_string(),
-                                &ch.unit,
-                            ])?;
+                            let mut record = vec![
+                                ch.channel.clone(),
+                                rc.region.clone(),
+                                effect.to_string(),
+                                m.to_string(),
+                                rc.spend_grid[i].to_string(),
+                                vals[i].to_string(),
+                                ch.unit.clone(),
+                            ];
+                            if bands.is_some() {
+                                record.extend([
+                                    opt(band.map(|b| b.mean[i])),
+                                    opt(band.map(|b| b.p05[i])),
+                                    opt(band.map(|b| b.p95[i])),
+                                ]);
+                            }
+                            w.write_record(&record)?;
                         }
                     }
                 }
@@ -404,7 +456,7 @@ impl Curves {
 
         let path = dir.join("roi.csv");
         mmm_data::write_csv_atomic(&path, |w| {
-            w.write_record([
+            let mut header = vec![
                 "channel",
                 "region",
                 "unit",
@@ -421,12 +473,20 @@ impl Curves {
                 "hill_max_response",
                 "hill_saturation_at_current",
                 "hill_relative_rmse",
-            ])?;
-            let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-            for ch in &self.channels {
-                for rc in std::iter::once(&ch.national).chain(&ch.regions) {
+            ];
+            if bands.is_some() {
+                header.extend([
+                    "roi_direct_p05",
+                    "roi_direct_p95",
+                    "mroi_direct_p05",
+                    "mroi_direct_p95",
+                ]);
+            }
+            w.write_record(&header)?;
+            for (c, ch) in self.channels.iter().enumerate() {
+                for (r, rc) in std::iter::once(&ch.national).chain(&ch.regions).enumerate() {
                     let h = rc.hill_direct.as_ref();
-                    w.write_record([
+                    let mut record = vec![
                         ch.channel.clone(),
                         rc.region.clone(),
                         ch.unit.clone(),
@@ -443,7 +503,19 @@ impl Curves {
                         opt(h.map(|h| h.max_response)),
                         opt(h.map(|h| h.saturation_at_current)),
                         opt(h.map(|h| h.relative_rmse)),
-                    ])?;
+                    ];
+                    if let Some(b) = bands {
+                        let b = Some(&b.channels[c]).filter(|_| r == 0);
+                        let roi = b.and_then(|b| b.roi_direct);
+                        let mroi = b.and_then(|b| b.mroi_direct);
+                        record.extend([
+                            opt(roi.map(|i| i.p05)),
+                            opt(roi.map(|i| i.p95)),
+                            opt(mroi.map(|i| i.p05)),
+                            opt(mroi.map(|i| i.p95)),
+                        ]);
+                    }
+                    w.write_record(&record)?;
                 }
             }
             Ok(())

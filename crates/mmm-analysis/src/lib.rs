@@ -14,20 +14,27 @@
 //! * [`curves`] gives response curves, ROI, marginal ROI and Hill summaries;
 //! * [`optimize`] maximises the predicted outcome for a budget under bounds, exactly feasible;
 //! * [`scenarios`] compares planned-spend scenarios; [`truth`] scores a recommendation under a
-//!   simulator's true response.
+//!   simulator's true response;
+//! * [`draws`] reads and writes the posterior's parameter draws beside `model.json`, and
+//!   [`uncertainty`] runs the curves and the optimiser once per draw: bands, and the allocation
+//!   that maximises the posterior-expected outcome with the probability that it beats the
+//!   current split.
 //!
 //! The maths is in `docs/analysis.md`.
 
 pub mod curves;
+pub mod draws;
 pub mod optimize;
 pub mod plan;
 pub mod response;
 pub mod scenarios;
 pub mod truth;
+pub mod uncertainty;
 
 pub use curves::{
     ChannelCurves, CurveConfig, Curves, HillSummary, RegionCurve, fit_hill, response_curves,
 };
+pub use draws::{DRAWS_FILE, MAX_DRAWS, ParameterDraw, ParameterDraws};
 pub use optimize::{
     Allocation, Bounds, ChannelBounds, OptimizeConfig, Target, UnitAllocation, optimize,
     smallest_budget,
@@ -36,6 +43,10 @@ pub use plan::{CostBasis, Setup, WindowSpec};
 pub use response::{Effect, ResponseSurface, Unit};
 pub use scenarios::{ScenarioResult, compare_scenarios, read_scenario};
 pub use truth::{TrueOptimum, TruthComparison, multipliers_with_effects};
+pub use uncertainty::{
+    Band, ChannelBands, CurveBands, DecisionUncertainty, curve_bands, optimize_expected,
+    response_curves_with_bands,
+};
 
 /// Errors of the analysis crate.
 #[derive(Debug, thiserror::Error)]

@@ -254,6 +254,10 @@ pub struct Allocation {
     pub kkt_residual: f64,
     /// Whether the solver met its tolerance.
     pub converged: bool,
+    /// With parameter draws ([`optimize_expected`]): what the draws say about the
+    /// recommendation; the outcomes and marginal ROIs above are then posterior means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<crate::uncertainty::DecisionUncertainty>,
 }
 
 /// Everything an allocation is computed from, built once per setup.
@@ -426,21 +430,7 @@ impl Planner {
 
     /// Media outcome F and its gradient w.r.t. spend (marginal ROI per unit).
     pub fn value(&self, b: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let m: Vec<f64> = b
-            .iter()
-            .zip(&self.reference)
-            .map(|(b, s)| if *s > 0.0 { b / s } else { 1.0 })
-            .collect();
-        match grad {
-            None => self.surface.evaluate(&m, Effect::Total, None).total,
-            Some(g) => {
-                let v = self.surface.evaluate(&m, Effect::Total, Some(g)).total;
-                for (gu, s) in g.iter_mut().zip(&self.reference) {
-                    *gu = if *s > 0.0 { *gu / s } else { 0.0 };
-                }
-                v
-            }
-        }
+        media_value(&self.surface, &self.reference, b, grad)
     }
 
     /// Solves at `budget` and packages the answer.
@@ -451,9 +441,23 @@ impl Planner {
     }
 
     fn package(&self, p: &Problem, sol: &Solution) -> Allocation {
-        let n = p.current.len();
-        let mut g_cur = vec![0.0; n];
+        let mut g_cur = vec![0.0; p.current.len()];
         let media_cur = self.value(&p.current, Some(&mut g_cur));
+        self.package_with(p, sol, media_cur, &g_cur, self.nonmedia)
+    }
+
+    /// Packages a solution whose objective is not this planner's own (the posterior-expected
+    /// outcome): the media outcome and marginal ROI of the current allocation and the non-media
+    /// outcome are given.
+    pub(crate) fn package_with(
+        &self,
+        p: &Problem,
+        sol: &Solution,
+        media_cur: f64,
+        g_cur: &[f64],
+        nonmedia: f64,
+    ) -> Allocation {
+        let n = p.current.len();
         let media_rec = sol.value;
         let status = |u: usize| -> String {
             if self.reference[u] <= 0.0 {
@@ -540,8 +544,8 @@ impl Planner {
         }
         let weeks = &self.setup.panel.weeks;
         let w = &self.setup.window;
-        let outcome_current = self.nonmedia + media_cur;
-        let outcome_recommended = self.nonmedia + media_rec;
+        let outcome_current = nonmedia + media_cur;
+        let outcome_recommended = nonmedia + media_rec;
         Allocation {
             mode: if w.start < self.setup.history_weeks {
                 "historical"
@@ -568,6 +572,32 @@ impl Planner {
             marginal_roi: sol.lambda,
             kkt_residual: sol.kkt,
             converged: sol.converged,
+            posterior: None,
+        }
+    }
+}
+
+/// Media outcome F of `surface` at spend `b` per unit (reference spend `reference`) and its
+/// gradient w.r.t. spend (marginal ROI per unit).
+pub(crate) fn media_value(
+    surface: &ResponseSurface,
+    reference: &[f64],
+    b: &[f64],
+    grad: Option<&mut [f64]>,
+) -> f64 {
+    let m: Vec<f64> = b
+        .iter()
+        .zip(reference)
+        .map(|(b, s)| if *s > 0.0 { b / s } else { 1.0 })
+        .collect();
+    match grad {
+        None => surface.evaluate(&m, Effect::Total, None).total,
+        Some(g) => {
+            let v = surface.evaluate(&m, Effect::Total, Some(g)).total;
+            for (gu, s) in g.iter_mut().zip(reference) {
+                *gu = if *s > 0.0 { *gu / s } else { 0.0 };
+            }
+            v
         }
     }
 }

@@ -151,12 +151,11 @@ pub struct Setup {
 /// `1e-6` of its weight (at most [`MAX_TAIL_WEEKS`]).
 pub fn tail_weeks(fitted: &FittedModel) -> Result<usize> {
     let model = fitted.model()?;
-    let layout = model.layout();
     let mut tail = 1;
     for c in 0..fitted.channels.len() {
         let w = model
             .adstock(c)
-            .lag_weights(&fitted.params[layout.adstock_of(c)], MAX_TAIL_WEEKS + 1);
+            .lag_weights(model.adstock_params(&fitted.params, c), MAX_TAIL_WEEKS + 1);
         let total: f64 = w.iter().sum();
         let mut acc = 0.0;
         let mut need = MAX_TAIL_WEEKS;

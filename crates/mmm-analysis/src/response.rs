@@ -30,7 +30,7 @@
 use crate::plan::Setup;
 use crate::{Error, Result};
 use mmm_fitted::FittedModel;
-use mmm_transforms::{Hill, Saturation};
+use mmm_transforms::Saturation;
 use ndarray::{Array2, Array3, Axis, s};
 
 /// Which effect of a channel to count.
@@ -129,9 +129,8 @@ impl ResponseSurface {
 
     /// The surface of `fitted` on `setup`'s panel for `units`.
     pub fn from_fitted(fitted: &FittedModel, setup: &Setup, units: Vec<Unit>) -> Result<Self> {
-        let model = fitted.model()?;
-        let inputs = fitted.inputs_for(&setup.panel)?;
-        let layout = model.layout();
+        let response = fitted.media_response(&setup.panel)?;
+        let (model, inputs) = (&response.model, &response.inputs);
         let (c_n, r_n, t_n) = inputs.media.dim();
         let from = setup.window.start;
         for u in &units {
@@ -139,38 +138,20 @@ impl ResponseSurface {
                 return Err(Error::Invalid(format!("bad decision unit {u:?}")));
             }
         }
-        let hill = Hill::new();
-        let mut saturations: Vec<Box<dyn Saturation>> = Vec::with_capacity(c_n);
-        for c in 0..c_n {
-            if model.saturation(c).name() != hill.name() {
-                return Err(Error::Invalid(format!(
-                    "channel {c}: saturation `{}` is not supported by the analysis",
-                    model.saturation(c).name()
-                )));
-            }
-            saturations.push(Box::new(Hill::new()));
-        }
+        // The model's own saturation (any implementation of the trait: the surface needs only
+        // `eval` and `derivative`), built afresh from the fit's registry.
+        let saturations = (0..c_n)
+            .map(|c| fitted.transforms.saturation(model.saturation(c).name()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         let sat_params: Vec<Vec<f64>> = (0..c_n)
-            .map(|c| fitted.params[layout.saturation_of(c)].to_vec())
+            .map(|c| model.saturation_params(&fitted.params, c).to_vec())
             .collect();
-        let tape = model.forward(&fitted.params, &inputs);
-        let eff = model.effectiveness(&tape);
-        let beta = model.media_coefficients(&fitted.params);
-        let means = &fitted.target_scaler.means;
-        let k = Array3::from_shape_fn((c_n, r_n, t_n - from), |(c, r, t)| {
-            beta[c] * fitted.params[layout.eta_at(r, c)].exp() * eff[[c, r, t + from]] * means[r]
-        });
-        let adstocked = mmm_model::causal::adstock_all(&model, &fitted.params, &inputs);
-        let base = adstocked.slice(s![.., .., from..]).to_owned();
+        let k = response.factor.slice(s![.., .., from..]).to_owned();
+        let base = response.adstocked.slice(s![.., .., from..]).to_owned();
         let order = fitted.dag.order();
         let w = &fitted.dag.weights;
-        let adstock = |j: usize, x: &Array2<f64>| {
-            let mut a = Array2::zeros(x.dim());
-            model
-                .adstock(j)
-                .forward(&fitted.params[layout.adstock_of(j)], x.view(), a.view_mut());
-            a
-        };
+        let adstock = |j: usize, x: &Array2<f64>| response.adstock(j, x.view());
         let g: Vec<Vec<Option<Array2<f64>>>> = units
             .iter()
             .map(|u| {

@@ -1,6 +1,7 @@
 //! `dcmmm backtest`: rolling-origin evaluation (`mmm_orchestrator::backtest`) — the fit of
 //! `dcmmm fit` at several origins, each forecasting the next weeks, scored beside the naive
-//! baselines; writes `backtest.csv` and `backtest.json` and prints a table.
+//! baselines; writes `backtest.csv`, `backtest.json` and the page `backtest.html`
+//! (`mmm_report::write_backtest`) and prints a table.
 
 use crate::fit::{FitArgs, fit_config};
 use crate::out_dir::write_json;
@@ -21,7 +22,9 @@ Examples:
 
 Origin T is a calendar position: the fit sees the first T weeks and forecasts weeks T … T+horizon−1
 (warm: state runs through the training weeks). Writes backtest.csv (one row per origin and
-model: dcmmm, each naive baseline, and the best naive baseline per metric) and backtest.json.";
+model: dcmmm, each naive baseline, and the best naive baseline per metric), backtest.json and
+backtest.html (the scores per origin as charts and tables, opens offline; dcmmm report --backtest
+backtest.json rebuilds it).";
 
 /// Flags of `dcmmm backtest`: those of `dcmmm fit`, plus the origins and the horizon.
 #[derive(Args, Debug)]
@@ -38,6 +41,9 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "N")]
     pub horizon: Option<usize>,
 }
+
+/// File name of the backtest's page beside `backtest.json`.
+pub const BACKTEST_PAGE: &str = "backtest.html";
 
 /// Names of the rows of `backtest.csv` besides the naive baselines.
 const MODEL: &str = "dcmmm";
@@ -99,8 +105,63 @@ pub fn run(args: &BacktestArgs) -> Result<()> {
     bar.finish_and_clear();
     write_csv(&out.join("backtest.csv"), &bt)?;
     write_json(&out.join("backtest.json"), &backtest_json(&bt))?;
+    let source = resolved.data.display().to_string();
+    mmm_report::write_backtest(&page(&bt), Some(&source), &out.join(BACKTEST_PAGE))?;
     print_table(&bt, out);
     Ok(())
+}
+
+fn scores(s: Scores) -> mmm_report::ForecastScores {
+    mmm_report::ForecastScores {
+        r2_pooled: s.r2_pooled,
+        r2_within: s.r2_within,
+        wmape: s.wmape,
+    }
+}
+
+/// What the backtest page (`backtest.html`) shows of `bt`: every origin's fit and scores, and the
+/// means over the origins — dcmmm, the best naive baseline, each naive baseline (as
+/// `backtest.json`'s `mean`).
+pub fn page(bt: &Backtest) -> mmm_report::BacktestPage {
+    let mut means = vec![
+        (MODEL.to_string(), scores(bt.model_mean())),
+        (
+            "best naive (per origin and metric)".to_string(),
+            scores(bt.best_naive_mean()),
+        ),
+    ];
+    if let Some(first) = bt.origins.first() {
+        for b in &first.baselines {
+            if let Some(m) = bt.baseline_mean(&b.name) {
+                means.push((format!("naive {}", b.name), scores(m)));
+            }
+        }
+    }
+    mmm_report::BacktestPage {
+        horizon: bt.horizon,
+        origins: bt
+            .origins
+            .iter()
+            .map(|o| mmm_report::OriginRow {
+                origin: o.origin,
+                first_forecast_week: o.first_forecast_week.clone(),
+                regions: o.regions,
+                model: scores((&o.model).into()),
+                best_naive: scores(o.best_naive()),
+                baselines: o
+                    .baselines
+                    .iter()
+                    .map(|b| (b.name.clone(), scores((&b.holdout).into())))
+                    .collect(),
+                path: o.path.clone(),
+                epochs: o.epochs,
+                fit_seconds: o.fit_seconds,
+                warnings: o.warnings.clone(),
+                left_out: o.left_out.clone(),
+            })
+            .collect(),
+        means,
+    }
 }
 
 /// Every row of `backtest.csv`: (origin, model, scores).

@@ -1,9 +1,11 @@
 //! `dcmmm curves`: response curves, ROI, marginal ROI and Hill summaries per channel (national
-//! and per region) from a saved `model.json` (maths in `docs/analysis.md`).
+//! and per region) from a saved `model.json` (maths in `docs/analysis.md`); with the posterior's
+//! parameter draws beside it (`dcmmm fit --posterior`), also the 5–95 % bands of the national
+//! curves, ROI and marginal ROI over the draws.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mmm_analysis::{CurveConfig, WindowSpec, response_curves};
+use mmm_analysis::{CurveConfig, ParameterDraws, WindowSpec, response_curves_with_bands};
 use mmm_fitted::FittedModel;
 use std::path::PathBuf;
 
@@ -17,7 +19,10 @@ Examples:
 Writes curves.csv (channel,region,effect,multiplier,spend,response,unit), roi.csv (spend, direct and
 total contribution, ROI, marginal ROI, Hill summary per channel and region; region `all` = national)
 and curves.json. Multipliers 0..3 scale each channel's activity in the window; carryover after the
-window is counted.";
+window is counted. When posterior_draws.json lies beside the model (dcmmm fit --posterior), the
+national curves get bands over the posterior's draws: curves.csv gains response_mean,
+response_p05, response_p95 and roi.csv the 5 % and 95 % quantiles of ROI and marginal ROI
+(--point ignores the draws).";
 
 /// Flags of `dcmmm curves`.
 #[derive(Args, Debug)]
@@ -42,6 +47,9 @@ pub struct CurvesArgs {
     /// Channels whose media are impressions without a spend column (reported per 1000 impressions).
     #[arg(long, value_name = "CHANNELS", value_delimiter = ',')]
     pub impressions: Vec<String>,
+    /// Ignore the posterior's parameter draws beside the model (no bands).
+    #[arg(long)]
+    pub point: bool,
     /// The output directory.
     #[command(flatten)]
     pub out: crate::out_dir::OutDir,
@@ -66,7 +74,12 @@ pub fn run(args: &CurvesArgs) -> Result<()> {
             .collect(),
         impressions: args.impressions.clone(),
     };
-    let curves = response_curves(&fitted, &cfg)?;
+    let draws = if args.point {
+        None
+    } else {
+        ParameterDraws::load_beside(&args.model, &fitted)?
+    };
+    let curves = response_curves_with_bands(&fitted, draws.as_ref(), &cfg)?;
     curves
         .write(args.out.prepare()?)
         .with_context(|| format!("writing into {}", args.out.dir.display()))?;
@@ -78,18 +91,31 @@ pub fn run(args: &CurvesArgs) -> Result<()> {
         curves.tail_weeks,
         args.out.dir.display()
     );
-    for ch in &curves.channels {
+    if let Some(b) = &curves.posterior {
+        println!(
+            "bands over {} posterior draws (posterior_draws.json): direct ROI and mROI as point fit, then posterior mean [5 % – 95 %]",
+            b.draws
+        );
+    }
+    for (c, ch) in curves.channels.iter().enumerate() {
         let n = &ch.national;
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let band = curves.posterior.as_ref().map(|b| &b.channels[c]);
+        let f = |v: Option<f64>, iv: Option<mmm_posterior::Interval>| {
+            let point = v.map_or("-".to_string(), |x| format!("{x:.4}"));
+            match iv {
+                Some(i) => format!("{point}, {:.4} [{:.4} – {:.4}]", i.mean, i.p05, i.p95),
+                None => point,
+            }
+        };
         println!(
             "  {:<16} {} {:>14.2}  ROI {} (total {})  mROI {} (total {})",
             ch.channel,
             ch.unit,
             n.spend,
-            f(n.roi_direct),
-            f(n.roi_total),
-            f(n.mroi_direct),
-            f(n.mroi_total)
+            f(n.roi_direct, band.and_then(|b| b.roi_direct)),
+            f(n.roi_total, None),
+            f(n.mroi_direct, band.and_then(|b| b.mroi_direct)),
+            f(n.mroi_total, None)
         );
     }
     Ok(())

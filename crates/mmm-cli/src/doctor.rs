@@ -2,11 +2,14 @@
 //! contract present, no temporary file of an interrupted write left, one run id in `model.json`,
 //! `metrics.json`, `summary.json` and `report.html`, the model loads (every field checked), and
 //! `predictions.csv` and `contributions.csv` are what `model.json` predicts (within 1e-9,
-//! relative). Prints each problem found and fails when there is one.
+//! relative), and the posterior's parameter draws (`posterior_draws.json`), when present, belong
+//! to the model (run id, shape, finite values). Prints each problem found and fails when there is
+//! one.
 
 use crate::out_dir::FIT_FILES;
 use anyhow::{Result, bail};
 use clap::Args;
+use mmm_analysis::ParameterDraws;
 use mmm_fitted::FittedModel;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -92,6 +95,10 @@ fn diagnose(dir: &Path) -> Vec<String> {
             Err(_) => {} // reported as missing
         }
     }
+    // The posterior's parameter draws (dcmmm fit --posterior) must belong to this model.
+    if let Err(e) = ParameterDraws::load_beside(&dir.join("model.json"), &fitted) {
+        problems.push(e.to_string());
+    }
     if let Err(e) = recompute(dir, &fitted, &mut problems) {
         problems.push(format!(
             "the predictions could not be recomputed from model.json: {e}"
@@ -136,7 +143,7 @@ fn recompute(dir: &Path, fitted: &FittedModel, problems: &mut Vec<String>) -> Re
         .enumerate()
         .map(|(i, w)| (w.as_str(), i))
         .collect();
-    let comps = crate::fit::components(fitted, &d);
+    let comps = fitted.components(&d);
     let component: HashMap<&str, usize> = comps
         .iter()
         .enumerate()

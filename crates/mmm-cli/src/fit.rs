@@ -9,11 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
-use mmm_fitted::attribution::observed_sum;
-use mmm_fitted::{FitConfig, FittedModel, Scorecard, Spread, Stability};
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, Stability, Summary};
 use mmm_model::Decomposition;
 use mmm_orchestrator::{FitFile, Progress, assess_stability, fit_panel};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -52,7 +51,8 @@ week to measured_until (carryover included): it measures the slope of the curve.
 
 Writes predictions.csv, contributions.csv, summary.json, metrics.json, dag.json, model.json and
 report.html into the output directory; with --restarts also stability.json, with --posterior also
-posterior.csv.";
+posterior.csv and posterior_draws.json (parameter draws: dcmmm curves and optimize then give bands
+and the posterior-expected allocation).";
 
 /// Flags of `dcmmm fit`.
 #[derive(Args, Debug)]
@@ -68,14 +68,14 @@ pub struct FitArgs {
     pub epochs: Option<usize>,
     /// Train to convergence: no validation slice, all epochs on all training weeks. Forecasts
     /// worse; with `media_fit = "joint"` on panels with many regions its curves gave better
-    /// budget decisions than the early-stopped joint fit (docs/analysis.md §5). The default
+    /// budget decisions than the early-stopped joint fit (docs/analysis.md, *Regret under the simulator's truth*). The default
     /// two-stage fit's media part does not depend on it. Overrides `[train] validation_weeks`.
     #[arg(long)]
     pub converged: bool,
     /// Also refit N more times and report each channel's range of share, ROI and marginal ROI
     /// over the fits (stability.json, summary.json, report): from random starting splits of the
     /// media, or, for a two-stage fit, with the media screen on bootstrap resamples of the
-    /// regions (docs/model.md §9). Costs N more fits; the saved model is the configured fit.
+    /// regions (docs/model.md, *How far to trust the attribution*). Costs N more fits; the saved model is the configured fit.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub restarts: usize,
     /// The output directory.
@@ -238,11 +238,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
     }
     let source = resolved.data.display().to_string();
     let posterior_summary = posterior.as_ref().map(PosteriorOutput::report_summary);
+    // With a posterior the report's response curves carry its bands (as `dcmmm report` draws them).
+    let curves = posterior
+        .as_ref()
+        .map(|p| crate::report::banded_curves(&fitted, &p.parameter_draws))
+        .transpose()?;
     let report = mmm_report::ReportInput {
         warnings: Some(&warnings),
         source: Some(&source),
         stability: stability.as_ref(),
         posterior: posterior_summary.as_ref(),
+        curves: curves.as_ref(),
         ..mmm_report::ReportInput::new(&fitted, panel, &card)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;
@@ -254,7 +260,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
 }
 
 /// Writes every output file of the CLI contract but the report into `dir` (and `stability.json`
-/// when refits from random starts were run, `posterior.csv` when the posterior was sampled), each
+/// when refits from random starts were run, `posterior.csv` and `posterior_draws.json` when the
+/// posterior was sampled), each
 /// atomically; `metrics.json` and `summary.json` carry the model's run id.
 #[allow(clippy::too_many_arguments)]
 pub fn write_outputs(
@@ -270,19 +277,26 @@ pub fn write_outputs(
     let path = |name: &str| dir.join(name);
     write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
     write_contributions(&path("contributions.csv"), fitted, panel, d)?;
-    let mut summary = summary(fitted, panel, d, stability)?;
+    let mut summary = serde_json::to_value(Summary::compute(fitted, panel, d, stability)?)?;
     let mut metrics = serde_json::to_value(card)?;
     let posterior_path = path(POSTERIOR_FILE);
+    let draws_path = path(mmm_analysis::DRAWS_FILE);
     match posterior {
         Some(p) => {
             p.amend_summary(&mut summary);
             metrics["posterior"] = serde_json::to_value(&p.diagnostics)?;
             p.write_csv(&posterior_path)?;
+            p.parameter_draws.write(&draws_path)?;
         }
-        // A stale file from an earlier run must not be read as this fit's.
-        None if posterior_path.exists() => std::fs::remove_file(&posterior_path)
-            .with_context(|| format!("{}: cannot remove", posterior_path.display()))?,
-        None => {}
+        None => {
+            // Stale files from an earlier run must not be read as this fit's.
+            for stale in [&posterior_path, &draws_path] {
+                if stale.exists() {
+                    std::fs::remove_file(stale)
+                        .with_context(|| format!("{}: cannot remove", stale.display()))?;
+                }
+            }
+        }
     }
     write_json(&path("summary.json"), &summary)?;
     let stability_path = path(STABILITY_FILE);
@@ -332,34 +346,13 @@ fn write_predictions(
     .with_context(|| format!("{}: cannot write", path.display()))
 }
 
-/// Component names and values `[component][region, week]` in a fixed order: baseline, trend,
-/// seasonality, controls, channels.
-pub fn components<'a>(
-    fitted: &'a FittedModel,
-    d: &'a Decomposition,
-) -> Vec<(&'a str, ndarray::ArrayView2<'a, f64>)> {
-    let [baseline, trend, seasonality] = mmm_data::RESERVED_COMPONENTS;
-    let mut out = vec![
-        (baseline, d.baseline.view()),
-        (trend, d.trend.view()),
-        (seasonality, d.seasonality.view()),
-    ];
-    for (k, name) in fitted.controls.iter().enumerate() {
-        out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
-    }
-    for (c, name) in fitted.channels.iter().enumerate() {
-        out.push((name.as_str(), d.channels.index_axis(Axis(0), c)));
-    }
-    out
-}
-
 fn write_contributions(
     path: &Path,
     fitted: &FittedModel,
     panel: &Panel,
     d: &Decomposition,
 ) -> Result<()> {
-    let comps = components(fitted, d);
+    let comps = fitted.components(d);
     mmm_data::write_csv_atomic(path, |w| {
         w.write_record(["region", "week", "component", "value"])?;
         for (r, region) in panel.regions.iter().enumerate() {
@@ -381,86 +374,6 @@ fn write_contributions(
         Ok(())
     })
     .with_context(|| format!("{}: cannot write", path.display()))
-}
-
-fn summary(
-    fitted: &FittedModel,
-    panel: &Panel,
-    d: &Decomposition,
-    stability: Option<&Stability>,
-) -> Result<serde_json::Value> {
-    let summaries = fitted.channel_summaries(panel, d)?;
-    let media_total: f64 = summaries.iter().map(|c| c.contribution).sum();
-    let prediction_total: f64 = components(fitted, d)
-        .iter()
-        .map(|(_, v)| observed_sum(panel, *v))
-        .sum();
-    let spend_given = panel.spend.is_some();
-    let screened = fitted.screened_media.as_ref().filter(|m| m.used);
-    let mut channels = serde_json::Map::new();
-    for (c, s) in summaries.iter().enumerate() {
-        let mut entry = json!({
-            "contribution": s.contribution,
-            "total_contribution": s.total_contribution,
-            "spend": s.spend,
-            "roi": s.roi,
-            "total_roi": s.total_roi,
-            "mroi": s.mroi,
-            "share": s.share,
-        });
-        if let Some(st) = stability {
-            let ch = &st.channels[c];
-            let range = |r: Option<Spread>| r.map(|r| [r.min, r.max]);
-            entry["share_range"] = json!(range(Some(ch.share)));
-            entry["roi_range"] = json!(range(ch.roi));
-            entry["mroi_range"] = json!(range(ch.mroi));
-        }
-        if let Some(e) = screened.and_then(|m| m.evidence.get(c)) {
-            entry["evidence"] = json!(e);
-            entry["undetermined"] = json!(screened.is_some_and(|m| m.undetermined().contains(&c)));
-        }
-        channels.insert(s.channel.clone(), entry);
-    }
-    let mut notes = json!({
-        "contribution": "direct contribution of the channel over all observed region-weeks, target units",
-        "total_contribution": "direct + DAG-mediated effect: drop in the prediction when the channel's activity is removed and the change propagates along the channel DAG",
-        "mroi": "extra target per extra unit of spend when the channel's spend is scaled up proportionally in every week, at current spend (direct effect)",
-        "share": "share of the total direct media contribution",
-    });
-    if screened.is_some_and(|m| !m.evidence.is_empty()) {
-        notes["evidence"] = json!(
-            "how clearly the training data determine the channel's media part (media screen, docs/model.md §9), in χ² units: effect = how much worse the fit is without the channel (9 = three standard errors); kernel / curve = how much worse with the default carryover / saturation; kernels_alike / curves_alike = how many of the screen's 56 kernels / 18 curves fit within 2.3 of the best"
-        );
-        notes["undetermined"] = json!(
-            "the data leave this channel's response open (effect < 9, or a quarter of the kernels or of the curves fit alike): its curve and marginal ROI are the best guess among near-equal fits, so treat the optimiser's moves of it with caution; a heavy-up or scale-down test ([[lift_test]] multiplier) measures the slope of its curve, a test of its contribution does not"
-        );
-    }
-    if let Some(st) = stability {
-        notes["share_range"] = json!(format!(
-            "[min, max] over this fit and {} {} (stability.json); wide = the data do not pin the number down",
-            st.fits.len() - 1,
-            st.refits_described()
-        ));
-    }
-    let lift_tests = fitted.lift_test_checks(panel)?;
-    if !lift_tests.is_empty() {
-        notes["lift_tests"] = json!(
-            "each configured experiment beside the model's direct contribution of the channel over the tested region-weeks; z = (model − lift) / se"
-        );
-    }
-    Ok(json!({
-        "run_id": fitted.run_id,
-        "channels": channels,
-        "lift_tests": lift_tests,
-        "media_contribution": media_total,
-        "media_share_of_prediction": if prediction_total != 0.0 { media_total / prediction_total } else { 0.0 },
-        "spend_columns_given": spend_given,
-        "roi_units": if spend_given { "target units per unit of spend" } else { "target units per unit of the media column (spend when the media are spend)" },
-        "notes": notes,
-        "caveats": fitted.caveats(),
-        "regions": panel.n_regions(),
-        "weeks": panel.n_weeks(),
-    }))
 }
 
 fn dag_json(fitted: &FittedModel) -> serde_json::Value {
@@ -531,7 +444,7 @@ fn print_summary(
             let _ = writeln!(
                 s,
                 "media part: trained jointly — the media screen gave the media {:.0} % of the \
-                 training target (≥ {:.0} %: implausible, docs/model.md §8)",
+                 training target (≥ {:.0} %: implausible, docs/model.md, *Defaults and how they were chosen*)",
                 100.0 * m.media_share,
                 100.0 * mmm_orchestrator::MAX_SCREENED_MEDIA_SHARE
             );

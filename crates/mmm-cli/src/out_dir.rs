@@ -24,9 +24,11 @@ const OTHER_OUTPUT_FILES: &[&str] = &[
     // fit, when asked
     crate::fit::STABILITY_FILE,
     crate::fit::POSTERIOR_FILE,
+    mmm_analysis::DRAWS_FILE,
     // backtest
     "backtest.csv",
     "backtest.json",
+    crate::backtest::BACKTEST_PAGE,
     // predict
     "forecast.csv",
     "forecast_contributions.csv",

@@ -1,14 +1,18 @@
 //! `dcmmm fit --posterior`: after the point fit, sample the posterior of the model's
 //! interpretable part with NUTS (`mmm-posterior`, docs/model.md "Posterior"), check the
 //! diagnostics, and hand the per-channel posterior means and 90 % intervals, the draws and the
-//! diagnostics to the output files (`summary.json`, `posterior.csv`, `metrics.json`).
+//! diagnostics to the output files (`summary.json`, `posterior.csv`, `metrics.json`), and a
+//! thinned set of the draws as model parameters to `posterior_draws.json` (docs/analysis.md,
+//! "Decisions under uncertainty").
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use mmm_analysis::MAX_DRAWS;
 use mmm_fitted::FittedModel;
 use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
 use mmm_posterior::{
-    BuildOptions, ChannelDraw, ChannelInterval, Interval, Likelihood, Priors, Settings,
+    BuildOptions, ChannelDraw, ChannelInterval, ChannelPrior, Interval, Likelihood, Priors,
+    Settings,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,6 +44,9 @@ pub struct InferenceConfig {
     pub gru_offset: bool,
     /// Prior settings (docs/model.md, "Posterior").
     pub priors: Priors,
+    /// Users' priors on channels' ROI or contribution (`[[inference.channel_prior]]`).
+    #[serde(rename = "channel_prior", skip_serializing_if = "Vec::is_empty")]
+    pub channel_priors: Vec<ChannelPrior>,
 }
 
 impl Default for InferenceConfig {
@@ -54,12 +61,13 @@ impl Default for InferenceConfig {
             likelihood: Likelihood::default(),
             gru_offset: false,
             priors: Priors::default(),
+            channel_priors: Vec::new(),
         }
     }
 }
 
 /// Convergence diagnostics over every sampled coordinate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnostics {
     /// Chains run.
     pub chains: usize,
@@ -98,6 +106,9 @@ pub struct PosteriorOutput {
     pub draws: Vec<Vec<Vec<ChannelDraw>>>,
     /// Convergence diagnostics.
     pub diagnostics: Diagnostics,
+    /// A thinned set of the draws as full model parameter vectors (`posterior_draws.json`), for
+    /// `dcmmm curves` and `dcmmm optimize`.
+    pub parameter_draws: mmm_analysis::ParameterDraws,
 }
 
 /// Samples the posterior of `fitted` (progress on stderr unless `quiet`) and summarises it.
@@ -111,6 +122,7 @@ pub fn run(
         priors: config.priors.clone(),
         likelihood: config.likelihood,
         gru_offset: config.gru_offset,
+        channel_priors: config.channel_priors.clone(),
     };
     let (model, init) = mmm_posterior::from_fitted(fitted, &options)?;
     let settings = Settings {
@@ -187,6 +199,15 @@ pub fn run(
         })
         .collect();
     let flat: Vec<Vec<ChannelDraw>> = draws.iter().flatten().cloned().collect();
+    let vectors = mmm_analysis::draws::thinned(settings.chains, settings.draws, MAX_DRAWS)
+        .into_iter()
+        .map(|(chain, draw)| {
+            let params = model.model_params(&posterior.draws[chain][draw], &fitted.params)?;
+            Ok((chain, draw, params))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let parameter_draws =
+        mmm_analysis::ParameterDraws::from_vectors(&fitted.run_id, &fitted.params, &vectors)?;
     Ok(PosteriorOutput {
         channels: fitted.channels.clone(),
         intervals: mmm_posterior::summarize(&flat),
@@ -205,31 +226,14 @@ pub fn run(
             passed: problems.is_empty(),
             problems,
         },
+        parameter_draws,
     })
 }
 
 impl PosteriorOutput {
-    /// What the report's summary card shows: share and ROI intervals, and the diagnostics.
+    /// What the report shows ([`report_summary`]).
     pub fn report_summary(&self) -> mmm_report::PosteriorSummary {
-        let d = &self.diagnostics;
-        mmm_report::PosteriorSummary {
-            chains: d.chains,
-            draws: d.draws,
-            rhat_max: d.rhat_max,
-            ess_bulk_min: d.ess_bulk_min,
-            divergences: d.divergences,
-            problems: d.problems.clone(),
-            channels: self
-                .channels
-                .iter()
-                .zip(&self.intervals)
-                .map(|(name, iv)| mmm_report::PosteriorChannel {
-                    name: name.clone(),
-                    share: [iv.share.mean, iv.share.p05, iv.share.p95],
-                    roi: iv.roi.map(|r| [r.mean, r.p05, r.p95]),
-                })
-                .collect(),
-        }
+        report_summary(&self.channels, &self.draws, &self.diagnostics)
     }
 
     /// Replaces each channel's contribution, share, roi and mroi in `summary.json`'s value by the
@@ -313,4 +317,142 @@ impl PosteriorOutput {
             eprintln!("warning: posterior diagnostics failed: {p}");
         }
     }
+}
+
+/// What the report shows of a posterior from its channel draws `draws[chain][draw][channel]`
+/// (`posterior.csv`) and its diagnostics (`metrics.json`): each channel's share and ROI with
+/// their 90 % intervals (summary card, view 18) and, for view 19, each channel's share and ROI
+/// draws per chain with their R-hat and bulk / tail ESS — the quantities a reader acts on, flagged
+/// by the same thresholds as the sampled coordinates.
+pub fn report_summary(
+    channels: &[String],
+    draws: &[Vec<Vec<ChannelDraw>>],
+    d: &Diagnostics,
+) -> mmm_report::PosteriorSummary {
+    let flat: Vec<Vec<ChannelDraw>> = draws.iter().flatten().cloned().collect();
+    let intervals = mmm_posterior::summarize(&flat);
+    let min_ess = MIN_ESS_PER_CHAIN * draws.len() as f64;
+    let trace = |name: String, f: &dyn Fn(&ChannelDraw) -> Option<f64>, c: usize| {
+        let per_chain: Option<Vec<Vec<f64>>> = draws
+            .iter()
+            .map(|chain| chain.iter().map(|q| f(&q[c])).collect())
+            .collect();
+        per_chain.map(|chains| {
+            let (r, bulk, tail) = (rhat(&chains), ess_bulk(&chains), ess_tail(&chains));
+            mmm_report::ParameterTrace {
+                name,
+                draws: chains,
+                rhat: r,
+                ess_bulk: bulk,
+                ess_tail: tail,
+                flagged: r > MAX_RHAT || bulk < min_ess || tail < min_ess,
+            }
+        })
+    };
+    let mut traces = Vec::new();
+    for (c, name) in channels.iter().enumerate() {
+        traces.extend(trace(format!("share of {name}"), &|q| Some(q.share), c));
+    }
+    for (c, name) in channels.iter().enumerate() {
+        traces.extend(trace(format!("ROI of {name}"), &|q| q.roi, c));
+    }
+    mmm_report::PosteriorSummary {
+        chains: d.chains,
+        draws: d.draws,
+        rhat_max: d.rhat_max,
+        ess_bulk_min: d.ess_bulk_min,
+        divergences: d.divergences,
+        problems: d.problems.clone(),
+        channels: channels
+            .iter()
+            .zip(&intervals)
+            .map(|(name, iv)| mmm_report::PosteriorChannel {
+                name: name.clone(),
+                share: [iv.share.mean, iv.share.p05, iv.share.p95],
+                roi: iv.roi.map(|r| [r.mean, r.p05, r.p95]),
+            })
+            .collect(),
+        traces,
+    }
+}
+
+/// The report's posterior summary of the fit in `dir` (for `dcmmm report`): from its
+/// `posterior.csv` and the `posterior` entry of its `metrics.json`, when both exist and belong to
+/// the model (`None` otherwise: no posterior was sampled).
+pub fn read_report_summary(
+    dir: &Path,
+    fitted: &FittedModel,
+) -> Result<Option<mmm_report::PosteriorSummary>> {
+    let csv_path = dir.join(crate::fit::POSTERIOR_FILE);
+    let metrics_path = dir.join("metrics.json");
+    if !csv_path.exists() || !metrics_path.exists() {
+        return Ok(None);
+    }
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics_path)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", metrics_path.display()))?;
+    if metrics.get("run_id").and_then(|v| v.as_str()) != Some(fitted.run_id.as_str()) {
+        anyhow::bail!(
+            "{}: its run id differs from the model's: the files come from different runs",
+            metrics_path.display()
+        );
+    }
+    let Some(diagnostics) = metrics.get("posterior") else {
+        return Ok(None);
+    };
+    let d: Diagnostics = serde_json::from_value(diagnostics.clone())
+        .map_err(|e| anyhow::anyhow!("{}: posterior: {e}", metrics_path.display()))?;
+    let c_n = fitted.channels.len();
+    let mut draws = vec![vec![vec![None; c_n]; d.draws]; d.chains];
+    let mut reader = csv::Reader::from_path(&csv_path)?;
+    let bad = |line: u64, what: &str| anyhow::anyhow!("{}:{line}: {what}", csv_path.display());
+    for record in reader.records() {
+        let record = record?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let number = |i: usize| -> Result<Option<f64>> {
+            match field(i) {
+                "" => Ok(None),
+                v => v
+                    .parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| bad(line, &format!("`{v}` is not a number"))),
+            }
+        };
+        let (Ok(chain), Ok(draw)) = (field(0).parse::<usize>(), field(1).parse::<usize>()) else {
+            return Err(bad(line, "chain and draw must be whole numbers"));
+        };
+        let c = fitted
+            .channels
+            .iter()
+            .position(|n| n == field(2))
+            .ok_or_else(|| bad(line, &format!("channel `{}` is not in the model", field(2))))?;
+        let slot = draws
+            .get_mut(chain)
+            .and_then(|ch| ch.get_mut(draw))
+            .ok_or_else(|| bad(line, "chain or draw beyond metrics.json's chains × draws"))?;
+        slot[c] = Some(ChannelDraw {
+            contribution: number(3)?.ok_or_else(|| bad(line, "no contribution"))?,
+            share: number(4)?.ok_or_else(|| bad(line, "no share"))?,
+            roi: number(5)?,
+            mroi: number(6)?,
+        });
+    }
+    let draws: Option<Vec<Vec<Vec<ChannelDraw>>>> = draws
+        .into_iter()
+        .map(|chain| {
+            chain
+                .into_iter()
+                .map(|row| row.into_iter().collect())
+                .collect()
+        })
+        .collect();
+    let draws = draws.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: not every chain, draw and channel of metrics.json's {} × {} has a row",
+            csv_path.display(),
+            d.chains,
+            d.draws
+        )
+    })?;
+    Ok(Some(report_summary(&fitted.channels, &draws, &d)))
 }

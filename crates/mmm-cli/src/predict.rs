@@ -225,7 +225,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         Ok(())
     })
     .with_context(|| format!("{}: cannot write", path.display()))?;
-    let comps = crate::fit::components(&fitted, &d);
+    let comps = fitted.components(&d);
     let path = out.join("forecast_contributions.csv");
     mmm_data::write_csv_atomic(&path, |w| {
         w.write_record(["region", "week", "component", "value"])?;

@@ -59,7 +59,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         eprintln!(
             "note: {} region(s) have fewer than {MIN_REGION_FIT_WEEKS} observed weeks before the \
              validation slice and will be left out of training, forecast at their training level \
-             (docs/model.md §5): {}",
+             (docs/model.md, *Training*): {}",
             left_out.len(),
             left_out.join(", ")
         );

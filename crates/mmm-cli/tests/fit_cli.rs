@@ -866,6 +866,46 @@ fn backtest_fits_each_origin_and_writes_the_table_beside_the_baselines() {
         / 2.0;
     assert!((json["mean"]["dcmmm"]["wmape"].as_f64().unwrap() - mean).abs() < 1e-12);
     assert!(stdout.contains("mean"), "{stdout}");
+    // The backtest's page beside it: one row per origin with the model's scores, rebuilt the same
+    // by `dcmmm report --backtest`.
+    let page = std::fs::read_to_string(out.join("backtest.html")).unwrap();
+    assert!(
+        page.contains("dcmmm backtest: 2 origins × 8 weeks"),
+        "title"
+    );
+    let origins = &page[page.find("id=\"backtest-origins\"").unwrap()..];
+    let origins = &origins[..origins.find("</table>").unwrap()];
+    assert_eq!(origins.matches("<tr><td>").count(), 2);
+    let wmape_40 = rows
+        .iter()
+        .find(|r| r[0] == "40" && r[3] == "dcmmm")
+        .map(|r| format!("{:.3}", r[6].parse::<f64>().unwrap()))
+        .unwrap();
+    assert!(
+        origins.contains(&format!("<td>{wmape_40}</td>")),
+        "{origins}"
+    );
+    let rebuilt = dir.join("rebuilt.html");
+    let output = dcmmm()
+        .args(["report", "--backtest"])
+        .arg(out.join("backtest.json"))
+        .arg("--out")
+        .arg(&rebuilt)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = std::fs::read_to_string(&rebuilt).unwrap();
+    let data = |html: &str| html[html.find("id=\"report-data\"").unwrap()..].to_string();
+    assert_eq!(data(&again), data(&page));
+    let output = dcmmm().args(["report"]).output().unwrap();
+    assert!(
+        !output.status.success(),
+        "report needs --model or --backtest"
+    );
     // An origin whose window runs past the calendar is refused with the last possible one.
     let output = dcmmm()
         .args(["backtest", "--data"])

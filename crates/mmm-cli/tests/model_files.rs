@@ -242,7 +242,10 @@ fn each_check_names_the_field() {
         (
             "adstock",
             Box::new(|v| v["config"]["model"]["adstock"] = "gamma".into()),
-            "unknown variant `gamma`",
+            // Transforms are names in the registry: an unknown one is refused at `config.model`,
+            // naming the registered ones.
+            "config.model: invalid model configuration: `adstock`: unknown adstock `gamma` \
+             (registered: delayed, geometric, weibull)",
         ),
     ];
     for (name, edit, expected) in cases {

@@ -2,18 +2,20 @@
 //! the numbers of `summary.json`, the report's ROI view and the evaluation on simulations, computed
 //! in one place.
 //!
-//! Sums run over the observed region-weeks of the panel (training and holdout), in target units:
-//! `contribution` is the channel's direct term of the decomposition, `total_contribution` the drop
-//! in the prediction when its activity is removed and the change propagates along the channel DAG
-//! ([`FittedModel::total_contributions`]), `mroi` the derivative of the direct contribution with
-//! respect to a common multiplier on the channel's spend ([`FittedModel::contribution_slopes`])
-//! divided by spend, and `share` the channel's part of the summed direct contributions.
+//! Every sum runs over the observed region-weeks of the panel (training and holdout), in target
+//! units — on a panel whose regions start late or miss weeks, the cells with data: `contribution`
+//! is the channel's direct term of the decomposition, `total_contribution` the drop in the
+//! prediction when its activity is removed and the change propagates along the channel DAG
+//! ([`FittedModel::total_effects`]), `mroi` the derivative of the direct contribution with respect
+//! to a common multiplier on the channel's spend ([`MediaResponse::slopes`](crate::MediaResponse::slopes))
+//! divided by spend, and `share` the channel's part of the summed direct contributions. The
+//! report's ROI view shows these numbers.
 
 use crate::Result;
 use crate::model::FittedModel;
 use mmm_data::Panel;
 use mmm_model::Decomposition;
-use ndarray::{ArrayView2, Axis};
+use ndarray::{ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 /// One channel's attribution over the history.
@@ -53,8 +55,24 @@ impl FittedModel {
         panel: &Panel,
         decomposition: &Decomposition,
     ) -> Result<Vec<ChannelSummary>> {
-        let totals = self.total_contributions(panel)?;
-        let slopes = self.contribution_slopes(panel)?;
+        // Unobserved cells count 0; the totals are summed as `total_contributions` sums, so that
+        // on a fully observed panel they are that function's values exactly.
+        let totals: Vec<f64> = self
+            .total_effects(panel)?
+            .outer_iter()
+            .map(|e| {
+                Zip::from(&e)
+                    .and(&panel.observed)
+                    .map_collect(|&v, &observed| if observed { v } else { 0.0 })
+                    .sum()
+            })
+            .collect();
+        let slopes: Vec<f64> = self
+            .media_response(panel)?
+            .slopes()
+            .outer_iter()
+            .map(|s| observed_sum(panel, s))
+            .collect();
         let direct: Vec<f64> = (0..panel.n_channels())
             .map(|c| observed_sum(panel, decomposition.channels.index_axis(Axis(0), c)))
             .collect();

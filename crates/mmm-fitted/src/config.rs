@@ -58,7 +58,7 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Epochs without validation improvement before the learning rate is reduced. The default
     /// equals `patience`, so the rate is not reduced before early stopping: on one-region panels
-    /// reductions triggered by a noisy validation slice stalled training (docs/model.md §8).
+    /// reductions triggered by a noisy validation slice stalled training (docs/model.md, *Defaults and how they were chosen*).
     pub plateau_patience: usize,
     /// Factor applied to the learning rate on a plateau.
     pub plateau_factor: f64,
@@ -89,7 +89,7 @@ impl Default for TrainConfig {
 }
 
 /// Region-weeks the automatic validation slice aims for: with fewer, the validation loss is too
-/// noisy to choose the epoch (docs/model.md §8: one region with 8 validation weeks stopped at
+/// noisy to choose the epoch (docs/model.md, *Defaults and how they were chosen*: one region with 8 validation weeks stopped at
 /// noise and forecast worse than the training mean on some seeds).
 pub const VALIDATION_REGION_WEEKS: usize = 100;
 
@@ -98,7 +98,7 @@ impl TrainConfig {
     /// epochs runs on all training weeks. Early stopping picks the epoch count that forecasts
     /// best and keeps the fit near its starting split of the media; on panels with many regions
     /// the converged fit's response curves gave better budget decisions and worse forecasts
-    /// (docs/analysis.md §5). `dcmmm fit --converged` uses it.
+    /// (docs/analysis.md, *Regret under the simulator's truth*). `dcmmm fit --converged` uses it.
     pub fn converged(self) -> Self {
         TrainConfig {
             validation_weeks: Some(0),

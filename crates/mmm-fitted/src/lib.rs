@@ -8,8 +8,10 @@
 //! range.
 //!
 //! From a fitted model: prediction and the additive decomposition ([`FittedModel::predict`]),
+//! the media response every channel's curve and marginal ROI come from ([`MediaResponse`]),
 //! each channel's contribution, ROI, marginal ROI and share ([`FittedModel::channel_summaries`]),
-//! the scorecard of `metrics.json` ([`Scorecard`]), the answers to the configured lift tests
+//! the scorecard of `metrics.json` ([`Scorecard`]), the attribution summary of `summary.json`
+//! ([`Summary`]), the answers to the configured lift tests
 //! ([`FittedModel::lift_test_checks`]), how much each channel's activity moves
 //! ([`FittedModel::activity_variation`]) and what a reader should know before using the fit
 //! ([`FittedModel::caveats`] and the notes beside it). The results of the stability assessment
@@ -22,7 +24,9 @@ pub mod metrics;
 pub mod model;
 mod notes;
 pub mod predict;
+pub mod response;
 pub mod stability;
+pub mod summary;
 pub mod validate;
 pub mod variation;
 
@@ -35,7 +39,9 @@ pub use mmm_linear::Evidence;
 pub use model::{
     FittedModel, History, MIN_REGION_FIT_WEEKS, MODEL_FORMAT, MODEL_VERSION, ScreenedMedia,
 };
+pub use response::MediaResponse;
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start};
+pub use summary::Summary;
 pub use variation::LOW_VARIATION;
 
 /// Errors of the fitted-model crate.

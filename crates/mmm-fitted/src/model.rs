@@ -11,6 +11,7 @@ use crate::{Error, Result};
 use mmm_data::{ColumnSpec, ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit, Week};
 use mmm_linear::{Evidence, MediaScreen};
 use mmm_model::{ChannelDag, Model};
+use mmm_transforms::TransformRegistry;
 use ndarray::{Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -124,6 +125,12 @@ pub struct FittedModel {
     pub warnings: Vec<String>,
     /// The data history.
     pub history: History,
+    /// The transforms `config.model.adstock` and `.saturation` name (not stored: model.json
+    /// holds the names): the built-ins unless the model was fitted or loaded with a registry
+    /// holding user transforms (`mmm_orchestrator::fit_panel_with`,
+    /// [`FittedModel::load_with`]).
+    #[serde(skip, default = "TransformRegistry::with_builtins")]
+    pub transforms: TransformRegistry,
 }
 
 /// A media part chosen by the media screen (`mmm_linear::MediaScreen`), channel by channel.
@@ -205,13 +212,14 @@ fn flat3(v: &[Vec<Vec<f64>>], what: &str) -> Result<Array3<f64>> {
 }
 
 impl FittedModel {
-    /// The model structure for this fit.
+    /// The model structure for this fit, its transforms from [`FittedModel::transforms`].
     pub fn model(&self) -> Result<Model> {
-        Ok(Model::new(
+        Ok(Model::with_registry(
             self.config.model.clone(),
             self.regions.len(),
             self.channels.len(),
             self.controls.len(),
+            &self.transforms,
         )?)
     }
 
@@ -246,10 +254,17 @@ impl FittedModel {
             .map_err(|e| Error::Io(path.display().to_string(), e))
     }
 
+    /// Reads `model.json` with the built-in transforms ([`FittedModel::load_with`]).
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, &TransformRegistry::with_builtins())
+    }
+
     /// Reads `model.json`, checking the format tag and version first so that a file from another
     /// version gets a clear message rather than a field-by-field parse error, then every field
-    /// against the others ([`FittedModel::validate`]).
-    pub fn load(path: &Path) -> Result<Self> {
+    /// against the others ([`FittedModel::validate`]), the adstock and saturation it names
+    /// taken from `transforms` (a name missing there is an [`Error::InvalidModel`] at
+    /// `config.model`). Files written before the saturation was named used Hill, the default.
+    pub fn load_with(path: &Path, transforms: &TransformRegistry) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
         let head: serde_json::Value = serde_json::from_str(&text)
@@ -269,8 +284,9 @@ impl FittedModel {
                 expected: MODEL_VERSION,
             });
         }
-        let model: FittedModel = serde_json::from_value(head)
+        let mut model: FittedModel = serde_json::from_value(head)
             .map_err(|e| Error::ModelFile(format!("{}: {e}", path.display())))?;
+        model.transforms = transforms.clone();
         model.validate(&path.display().to_string())?;
         Ok(model)
     }

@@ -6,7 +6,7 @@ use crate::model::{FittedModel, MIN_REGION_FIT_WEEKS};
 
 impl FittedModel {
     /// What a reader of this model's attribution should know, measured on the simulator
-    /// (docs/model.md §8): shown by `dcmmm fit` and in the report.
+    /// (docs/model.md, *Defaults and how they were chosen*): shown by `dcmmm fit` and in the report.
     pub fn caveats(&self) -> Vec<&'static str> {
         let one_region = self.regions.len() == 1;
         let converged = self.trained_without_validation();
@@ -25,7 +25,7 @@ impl FittedModel {
 
     /// A hint for the commands that turn this fit into decisions (`curves`, `optimize`,
     /// `scenarios`): an early-stopped joint fit of a regional panel, where a converged fit
-    /// measured better (docs/analysis.md §5). `None` for converged and one-region fits, and for
+    /// measured better (docs/analysis.md, *Regret under the simulator's truth*). `None` for converged and one-region fits, and for
     /// two-stage fits, whose media part training does not change.
     pub fn decision_hint(&self) -> Option<&'static str> {
         let two_stage = self.screened_media.as_ref().is_some_and(|m| m.used);
@@ -50,7 +50,7 @@ impl FittedModel {
                  best guess among near-equal fits, so read any change recommended for them as the \
                  least certain; a heavy-up or scale-down test ([[lift_test]] multiplier) \
                  measures the slope of a curve, a test of the contribution does not \
-                 (summary.json \"evidence\", docs/model.md §9)",
+                 (summary.json \"evidence\", docs/model.md, *How far to trust the attribution*)",
                 open.join(", ")
             )
         })
@@ -128,7 +128,7 @@ impl FittedModel {
                  observed weeks before the validation slice: {}; they are forecast from the \
                  shared terms (trend, season, media, controls) at the level of their own training \
                  mean, or of the pooled training mean when they have no training week \
-                 (docs/model.md §5)",
+                 (docs/model.md, *Training*)",
                 self.left_out.len(),
                 self.left_out.join(", ")
             )
@@ -145,19 +145,19 @@ impl FittedModel {
 const SINGLE_REGION_CAVEAT: &str = "one region: a single time series identifies the channels' \
 effects only weakly — on simulated national panels the model's contribution shares were no closer to \
 the truth than an equal split, and the budget reallocation of 5 of 24 seeds did worse than keeping \
-the historical split (docs/model.md §3 and §8, docs/results.md). Read ROI, curves and allocations as \
+the historical split (docs/model.md, *The channel DAG* and *Defaults and how they were chosen*, docs/results.md). Read ROI, curves and allocations as \
 rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data the allocations.";
 
 /// The caveat of a fit trained without a validation slice (`dcmmm fit --converged`).
 const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
 than early-stopped ones (on the reference panel behind the naive baseline) — on regional panels fitted \
 jointly use this fit for curves and optimize, an early-stopped fit for predict; a two-stage fit's media \
-part does not depend on it (docs/analysis.md §5).";
+part does not depend on it (docs/analysis.md, *Regret under the simulator's truth*).";
 
 /// The hint of [`FittedModel::decision_hint`].
 const EARLY_STOPPED_DECISION_HINT: &str = "this joint fit was stopped early, for forecasting; on \
 regional simulations the curves of a joint fit trained to convergence (`dcmmm fit --converged`) gave \
-better budget allocations, and the default two-stage fit better still (docs/analysis.md §5).";
+better budget allocations, and the default two-stage fit better still (docs/analysis.md, *Regret under the simulator's truth*).";
 
 /// The caveat of a one-region fit trained to convergence.
 const CONVERGED_SINGLE_REGION_CAVEAT: &str = "one region trained to convergence: on simulated national \

@@ -1,12 +1,12 @@
 //! Prediction and decomposition of a [`FittedModel`] on its history or on history + future weeks,
-//! in target units, and the media response the attribution is computed from: each channel's total
-//! (direct + DAG-mediated) contribution and the slope of its direct contribution in its spend.
+//! in target units, and each channel's total (direct + DAG-mediated) contribution and the slope of
+//! its direct contribution in its activity.
 
 use crate::model::FittedModel;
 use crate::{Error, Result};
 use mmm_data::{ControlScaler, MediaScaler, Panel, TargetScaler, TimeSplit};
 use mmm_model::{Decomposition, ModelInputs};
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, ArrayView2, Axis};
 
 impl FittedModel {
     /// Scaled model inputs for a panel with this model's regions, channels and controls whose
@@ -54,6 +54,24 @@ impl FittedModel {
         Ok((prediction, decomposition))
     }
 
+    /// The decomposition's components with their names, `[region, week]` each, in a fixed order:
+    /// baseline, trend, seasonality, controls, channels (the columns of `contributions.csv`).
+    pub fn components<'a>(&'a self, d: &'a Decomposition) -> Vec<(&'a str, ArrayView2<'a, f64>)> {
+        let [baseline, trend, seasonality] = mmm_data::RESERVED_COMPONENTS;
+        let mut out = vec![
+            (baseline, d.baseline.view()),
+            (trend, d.trend.view()),
+            (seasonality, d.seasonality.view()),
+        ];
+        for (k, name) in self.controls.iter().enumerate() {
+            out.push((name.as_str(), d.controls.index_axis(Axis(0), k)));
+        }
+        for (c, name) in self.channels.iter().enumerate() {
+            out.push((name.as_str(), d.channels.index_axis(Axis(0), c)));
+        }
+        out
+    }
+
     /// An error naming the first observed region-week of `panel` whose prediction or a component
     /// of whose decomposition is not finite (parameters or data so large that the model
     /// overflows).
@@ -84,59 +102,51 @@ impl FittedModel {
 
     /// Total (direct + DAG-mediated) contribution of each channel over all weeks of `panel`, in
     /// target units: the drop in the prediction when the channel's activity is set to zero and the
-    /// change propagates downstream along the channel DAG.
+    /// change propagates downstream along the channel DAG ([`FittedModel::total_effects`] summed).
     pub fn total_contributions(&self, panel: &Panel) -> Result<Vec<f64>> {
+        Ok(self
+            .total_effects(panel)?
+            .outer_iter()
+            .map(|e| e.sum())
+            .collect())
+    }
+
+    /// Each channel's total (direct + DAG-mediated) effect per region-week of `panel`, target
+    /// units, `[channel, region, week]`: the drop in the prediction when the channel's activity is
+    /// set to zero and the change propagates downstream along the channel DAG.
+    pub fn total_effects(&self, panel: &Panel) -> Result<Array3<f64>> {
         let model = self.model()?;
         let inputs = self.inputs_for(panel)?;
         let base = model.forward(&self.params, &inputs).prediction;
         let adstocked = mmm_model::causal::adstock_all(&model, &self.params, &inputs);
         let zero = Array2::zeros((inputs.n_regions(), inputs.n_weeks()));
-        (0..inputs.n_channels())
-            .map(|c| {
-                let media = self.dag.intervene(
-                    &model,
-                    &self.params,
-                    &inputs.media,
-                    &adstocked,
-                    c,
-                    zero.view(),
-                );
-                let cf = model
-                    .forward(&self.params, &inputs.with_media(media))
-                    .prediction;
-                Ok(self.target_scaler.inverse(&(&base - &cf)).sum())
-            })
-            .collect()
+        let mut effects = Array3::zeros(inputs.media.dim());
+        for (c, mut out) in effects.outer_iter_mut().enumerate() {
+            let media = self.dag.intervene(
+                &model,
+                &self.params,
+                &inputs.media,
+                &adstocked,
+                c,
+                zero.view(),
+            );
+            let cf = model
+                .forward(&self.params, &inputs.with_media(media))
+                .prediction;
+            out.assign(&self.target_scaler.inverse(&(&base - &cf)));
+        }
+        Ok(effects)
     }
 
     /// Derivative of each channel's direct contribution (target units, all weeks of `panel`) with
-    /// respect to a common multiplier m on its activity in every week, at m = 1. Exact: adstock is
-    /// linear, so d/dm sat(adstock(m·x)) = sat'(a)·a with a = adstock(x).
+    /// respect to a common multiplier m on its activity in every week, at m = 1
+    /// ([`MediaResponse::slopes`](crate::MediaResponse::slopes) summed).
     pub fn contribution_slopes(&self, panel: &Panel) -> Result<Vec<f64>> {
-        let model = self.model()?;
-        let inputs = self.inputs_for(panel)?;
-        let tape = model.forward(&self.params, &inputs);
-        let d = model.decompose_tape(&self.params, &inputs, &tape);
-        let adstocked = mmm_model::causal::adstock_all(&model, &self.params, &inputs);
-        let layout = model.layout();
-        Ok((0..inputs.n_channels())
-            .map(|c| {
-                let sat = model.saturation(c);
-                let sp = &self.params[layout.saturation_of(c)];
-                let mut total = 0.0;
-                for r in 0..inputs.n_regions() {
-                    for t in 0..inputs.n_weeks() {
-                        let a = adstocked[[c, r, t]];
-                        let s = sat.eval(sp, a);
-                        if s > 0.0 {
-                            // contribution = k·s with k independent of m; d/dm = k·sat'(a)·a.
-                            let k = d.channels[[c, r, t]] / s;
-                            total += k * sat.derivative(sp, a) * a * self.target_scaler.means[r];
-                        }
-                    }
-                }
-                total
-            })
+        Ok(self
+            .media_response(panel)?
+            .slopes()
+            .outer_iter()
+            .map(|s| s.iter().sum())
             .collect())
     }
 }

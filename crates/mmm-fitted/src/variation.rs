@@ -7,7 +7,7 @@
 //! (`mmm_linear::WithinRegion::relative_variation`). Channels run at a steady level that follows
 //! demand score low; on the simulations their recommended budgets were the furthest from the true
 //! optimum (mean |recommended − optimal| spend multiplier 0.30 on geo and 0.21 on paper-scale
-//! panels, against 0.11 and 0.09 for the other channels; docs/analysis.md §5), so decision
+//! panels, against 0.11 and 0.09 for the other channels; docs/analysis.md, *Regret under the simulator's truth*), so decision
 //! commands name them.
 
 use crate::{FittedModel, Result};
@@ -18,7 +18,7 @@ use ndarray::{ArrayView2, Axis};
 /// Relative within-region variation below which decision commands name a channel: its activity
 /// moves by less than a quarter of its level around each region's own pattern. The simulator's
 /// always-on and seasonal channels score 0.15–0.19, its flighted ones above 1; the reference
-/// panel's channels 0.12–2.5 (docs/analysis.md §5).
+/// panel's channels 0.12–2.5 (docs/analysis.md, *Regret under the simulator's truth*).
 pub const LOW_VARIATION: f64 = 0.25;
 
 impl FittedModel {
@@ -62,7 +62,7 @@ impl FittedModel {
                  tells these effects from the baseline only by such small movements. On simulated \
                  panels the recommended budgets of channels like these were the furthest from the \
                  true optimum; read their ROI and any change recommended for them as the least \
-                 certain (docs/analysis.md §5).",
+                 certain (docs/analysis.md, *Regret under the simulator's truth*).",
                 low.join(", "),
                 100.0 * LOW_VARIATION
             )

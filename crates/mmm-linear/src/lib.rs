@@ -7,14 +7,14 @@
 //!   regression with every region's own nuisance terms, without ever forming that large problem.
 //! * [`KernelScreen`]: chooses, channel by channel, the lag kernel under which the channels'
 //!   adstocked activity best explains the target in such a regression — where dcmmm's adstocks
-//!   start before gradient training refines them (docs/model.md §8).
+//!   start before gradient training refines them (docs/model.md, *Defaults and how they were chosen*).
 //! * [`MediaScreen`]: chooses each channel's lag kernel and saturation curve together and
 //!   estimates its non-negative effect — the media part of dcmmm when it is fitted in two
-//!   stages (`[model] media_fit = "screen"`, docs/model.md §2).
+//!   stages (`[model] media_fit = "screen"`, docs/model.md, *Outcome equation*).
 //! * [`gram`], [`cross`], [`explained`], [`bounded_least_squares`]: the small dense algebra they
 //!   use.
 //!
-//! The maths and the measurements behind the screen's grid are in `docs/model.md` §8.
+//! The maths and the measurements behind the screen's grid are in docs/model.md, *Defaults and how they were chosen*.
 
 mod media;
 mod screen;

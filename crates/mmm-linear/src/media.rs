@@ -41,7 +41,7 @@
 //! about as well ([`Evidence`], in χ² units).
 //!
 //! Why a linear screen and not gradient training for the media: on the simulations its choice
-//! recommended budgets with a fraction of dcmmm's jointly trained regret (docs/model.md §8):
+//! recommended budgets with a fraction of dcmmm's jointly trained regret (docs/model.md, *Defaults and how they were chosen*):
 //! gradient training moves a kernel or a curve only locally from where it starts, and the loss is
 //! nearly flat along directions that trade one channel against the baseline.
 

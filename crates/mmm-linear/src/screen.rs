@@ -1,6 +1,6 @@
 //! The lag-kernel screen: where each channel's adstock starts.
 //!
-//! Gradient training moves a lag kernel's shape only slowly and locally (docs/model.md §8): a
+//! Gradient training moves a lag kernel's shape only slowly and locally (docs/model.md, *Defaults and how they were chosen*): a
 //! model started at a short geometric decay keeps nearly that shape even when the data were made
 //! with a delayed peak. The screen looks at the whole grid first, with a model that is cheap
 //! enough to fit hundreds of times — linear in the adstocked activity:
@@ -53,7 +53,7 @@ impl KernelScreen {
     pub const WEIBULL_SHAPES: [f64; 7] = [0.7, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0];
     /// Weibull scales λ (weeks) of the default grid. Longer kernels (λ up to 5.5) fitted the
     /// simulations a little better but let the reference panel's channels start with long
-    /// carry-overs that cost it more than the naive baseline's holdout R² (docs/model.md §8).
+    /// carry-overs that cost it more than the naive baseline's holdout R² (docs/model.md, *Defaults and how they were chosen*).
     pub const WEIBULL_SCALES: [f64; 5] = [0.5, 0.8, 1.2, 1.7, 2.3];
     /// The start of every channel in the default grid: k = 1 (a geometric decay), λ = 1.2.
     pub const WEIBULL_START: (f64, f64) = (1.0, 1.2);

@@ -1,6 +1,6 @@
 //! Calibration against experiments: lift tests as a likelihood term on a channel's contribution.
 //!
-//! Attribution is only partly identified by observational data (docs/model.md §8): the loss is
+//! Attribution is only partly identified by observational data (docs/model.md, *Defaults and how they were chosen*): the loss is
 //! nearly flat along directions that trade one channel against another or against the baseline.
 //! A lift test (geo experiment, conversion-lift study) measures one channel's incremental outcome
 //! over a set of region-weeks directly. With the test's cells u_e[r,t] = ȳ_r on the tested

@@ -41,7 +41,7 @@
 //! many regions repeat them. On one region the design effect is 1 and the autocorrelation
 //! decides: one region's 143 training weeks of a bursty and an always-on channel gave a spurious
 //! search → TV edge of 0.26 (3.2 in activity units) whose "mediated effect" drove
-//! the optimiser to cut TV (docs/model.md §3).
+//! the optimiser to cut TV (docs/model.md, *The channel DAG*).
 //!
 //! An intervention on channel c (new activity x̃_c') then propagates in topological order:
 //! x̃_j' = max(0, x̃_j + Σ_i W_ij (ã_i' − ã_i)). The outcome equation of the model is unchanged — a

@@ -15,28 +15,13 @@ pub enum RegionWeighting {
     Size,
 }
 
-/// The adstock family of every channel (shared across regions, learned per channel).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum AdstockKind {
-    /// Normalised geometric decay `a_t = (1−α) x_t + α a_{t−1}`: the effect peaks in the week of
-    /// the spend.
-    Geometric,
-    /// Weibull-PDF lag weights over 13 weeks (shape k, scale λ): k = 1 is a geometric decay, k > 1
-    /// lets the effect peak weeks after the spend. Where each channel starts is set by
-    /// [`KernelStart`]. The default: with the screened start it recovered the simulations'
-    /// attribution better than the geometric family (docs/model.md §8).
-    #[default]
-    Weibull,
-}
-
-/// Where the channels' Weibull lag kernels start before gradient training (geometric adstocks
-/// always start at α = 0.5).
+/// Where the channels' Weibull lag kernels start before gradient training (other adstocks start
+/// at their transform's default parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum KernelStart {
     /// Each channel starts at the kernel a linear screen of the training weeks prefers
-    /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md §8).
+    /// (`mmm_linear::KernelScreen::weibull`: k ∈ 0.7…4, λ ∈ 0.5…2.3 weeks; docs/model.md, *Defaults and how they were chosen*).
     /// Training moves a kernel's shape only locally, so the start matters. `fit_panel` screens
     /// only panels with at least `mmm_orchestrator::SCREEN_MIN_REGIONS` regions; smaller ones start
     /// as with [`KernelStart::Geometric`].
@@ -52,7 +37,9 @@ pub enum KernelStart {
 pub enum MediaFit {
     /// The default: where the two-stage fit ([`MediaFit::Screen`]) is possible, both it and the
     /// joint fit are trained and the one with the lower loss on the validation slice (inside the
-    /// training weeks, never the holdout) is kept; elsewhere the joint fit (docs/model.md §8).
+    /// training weeks, never the holdout) is kept; elsewhere the joint fit (docs/model.md, *Defaults and how they were chosen*),
+    /// with a note in the fit's warnings when it is the transforms (not Weibull and Hill) that
+    /// rule the two-stage fit out.
     #[default]
     Auto,
     /// Two stages: a linear screen of the training weeks (`mmm_linear::MediaScreen`) chooses
@@ -61,7 +48,8 @@ pub enum MediaFit {
     /// the model (baseline, GRU baseline modulation, trend, seasonality, controls) around those
     /// fixed media contributions, with region multipliers and effectiveness modulation at 1. On
     /// the simulations its budget recommendations had a fraction of the joint fit's regret
-    /// (docs/model.md §8). `fit_panel` uses it only with Weibull adstocks, at least
+    /// (docs/model.md, *Defaults and how they were chosen*). It needs the Weibull adstock and the Hill saturation (the screen's closed
+    /// forms): with other transforms `fit_panel` refuses it with an error. It runs only with at least
     /// `mmm_orchestrator::SCREEN_MIN_REGIONS` regions and a plausible media share (lift tests
     /// enter the screen's regression); otherwise it fits jointly.
     Screen,
@@ -112,16 +100,25 @@ pub struct ModelConfig {
     pub hidden: usize,
     /// Number of yearly Fourier harmonics J (2J seasonal features).
     pub fourier_harmonics: usize,
-    /// Adstock family of the channels.
-    pub adstock: AdstockKind,
-    /// Where Weibull lag kernels start (ignored by geometric adstocks and by a screened media
-    /// part).
+    /// Adstock of every channel (shared across regions, learned per channel), by its name in the
+    /// transform registry (`mmm_transforms::TransformRegistry`): built in are `"weibull"` (the
+    /// default: Weibull-PDF lag weights over 13 weeks, shape k and scale λ — k = 1 is a geometric
+    /// decay, k > 1 lets the effect peak weeks after the spend; with the screened start it
+    /// recovered the simulations' attribution better than the geometric family, docs/model.md,
+    /// *Outcome equation*), `"geometric"` (normalised geometric decay, peaking in the week of the
+    /// spend) and `"delayed"`; a user-registered adstock by its name.
+    pub adstock: String,
+    /// Saturation of every channel, by its name in the transform registry: built in are
+    /// `"hill"` (the default) and `"logistic"`; a user-registered saturation by its name. Model
+    /// files written before this key existed used Hill.
+    pub saturation: String,
+    /// Where Weibull lag kernels start (ignored by other adstocks and by a screened media part).
     pub kernel_start: KernelStart,
     /// How the media part is fitted.
     pub media_fit: MediaFit,
     /// Share of the target the media channels together explain at initialisation, split
     /// equally across channels. Attribution is only partly identified by data, so this starting
-    /// point acts as a weak prior (docs/model.md §8).
+    /// point acts as a weak prior (docs/model.md, *Defaults and how they were chosen*).
     pub initial_media_share: f64,
     /// Relative weights (channel order, all > 0) by which `initial_media_share` is split across
     /// channels at initialisation; unset = equally. A prior on the split, and what
@@ -142,7 +139,7 @@ pub struct ModelConfig {
     /// Multiplier on the likelihood of lift tests (`[[lift_test]]`): 1 weighs an experiment against
     /// the weekly data as if the weekly residuals were independent Gaussian noise; they are not
     /// (they are autocorrelated and the model is approximate), so the default is larger
-    /// (docs/model.md §8).
+    /// (docs/model.md, *Defaults and how they were chosen*).
     pub calibration_weight: f64,
 }
 
@@ -151,7 +148,8 @@ impl Default for ModelConfig {
         ModelConfig {
             hidden: 16,
             fourier_harmonics: 2,
-            adstock: AdstockKind::default(),
+            adstock: mmm_transforms::WeibullAdstock::NAME.to_string(),
+            saturation: mmm_transforms::Hill::NAME.to_string(),
             kernel_start: KernelStart::default(),
             media_fit: MediaFit::default(),
             initial_media_share: 0.2,

@@ -19,7 +19,7 @@ pub mod model;
 pub use calibration::{Calibration, LiftTest};
 pub use causal::{AcyclicityKind, ChannelDag, DagConfig, fit_channel_dag};
 pub use config::{
-    AdstockKind, KernelStart, MAX_FOURIER_HARMONICS, MAX_HIDDEN, MediaFit, ModelConfig, Penalties,
+    KernelStart, MAX_FOURIER_HARMONICS, MAX_HIDDEN, MediaFit, ModelConfig, Penalties,
     RegionWeighting,
 };
 pub use inputs::ModelInputs;

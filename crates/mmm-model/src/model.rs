@@ -14,13 +14,13 @@
 //! Every term is additive, so the decomposition sums exactly to the prediction.
 
 use crate::calibration::Calibration;
-use crate::config::{AdstockKind, ModelConfig, RegionWeighting};
+use crate::config::{ModelConfig, RegionWeighting};
 use crate::inputs::ModelInputs;
 use crate::layout::Layout;
 use crate::{Error, Result};
 use mmm_gru::{Gru, GruTape};
 use mmm_transforms::param::{sigmoid, softplus};
-use mmm_transforms::{Adstock, GeometricAdstock, Hill, Saturation, WeibullAdstock};
+use mmm_transforms::{Adstock, Saturation, TransformRegistry};
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
 use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -166,34 +166,48 @@ fn check_starts(
 }
 
 impl Model {
-    /// A model with the adstock family of `config.adstock` (geometric: exact recursion, normalised;
-    /// Weibull: 13 lags, started at its geometric special case) and Hill saturation on every channel.
+    /// A model with the built-in transforms named by `config.adstock` and `config.saturation`
+    /// ([`TransformRegistry::with_builtins`]; [`Model::with_registry`] for user transforms).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration or a transform name that is not built in.
     pub fn new(
         config: ModelConfig,
         regions: usize,
         channels: usize,
         controls: usize,
     ) -> Result<Self> {
-        let kind = config.adstock;
-        let adstock: Vec<Box<dyn Adstock>> = (0..channels)
-            .map(|_| match kind {
-                AdstockKind::Geometric => {
-                    Box::new(GeometricAdstock::new(None, true)) as Box<dyn Adstock>
-                }
-                AdstockKind::Weibull => Box::new(WeibullAdstock::default()),
-            })
-            .collect();
-        let saturation: Vec<Box<dyn Saturation>> = (0..channels)
-            .map(|_| Box::new(Hill::new()) as Box<dyn Saturation>)
-            .collect();
-        let mut model = Self::with_transforms(config, regions, controls, adstock, saturation)?;
-        if kind == AdstockKind::Weibull {
-            // Start from the geometric special case (k = 1, e^{−1/λ} = 0.5) so that a delay is
-            // learned only when the data ask for it.
-            let init = WeibullAdstock::params_for(1.0, 1.0 / std::f64::consts::LN_2);
-            model.adstock_init = vec![init; channels];
-        }
-        Ok(model)
+        Self::with_registry(
+            config,
+            regions,
+            channels,
+            controls,
+            &TransformRegistry::with_builtins(),
+        )
+    }
+
+    /// A model whose channels all use the adstock `config.adstock` and the saturation
+    /// `config.saturation` from `transforms`, each starting at its transform's default parameters.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration or a name `transforms` does not hold.
+    pub fn with_registry(
+        config: ModelConfig,
+        regions: usize,
+        channels: usize,
+        controls: usize,
+        transforms: &TransformRegistry,
+    ) -> Result<Self> {
+        let named = |key: &str, e: mmm_transforms::Error| Error::Config(format!("`{key}`: {e}"));
+        let adstock = (0..channels)
+            .map(|_| transforms.adstock(&config.adstock))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| named("adstock", e))?;
+        let saturation = (0..channels)
+            .map(|_| transforms.saturation(&config.saturation))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| named("saturation", e))?;
+        Self::with_transforms(config, regions, controls, adstock, saturation)
     }
 
     /// A model with the caller's transforms, one adstock and one saturation per channel. All
@@ -301,7 +315,7 @@ impl Model {
     /// coefficients β_c = `effects[c]`, region multipliers exp(η) = 1 and effectiveness m = 1
     /// (modulation head at zero). The gradient of every media parameter is zero, so training fits
     /// only the baseline, trend, seasonality and controls around the given media contributions:
-    /// the second stage of a two-stage fit (docs/model.md §2). The control coefficients start at
+    /// the second stage of a two-stage fit (docs/model.md, *Outcome equation*). The control coefficients start at
     /// `control_effects` (the first stage's estimates; they stay trainable), and each region's
     /// level, trend and season at their least-squares fit to what media and controls leave
     /// ([`Model::init_params`]).
@@ -514,7 +528,7 @@ impl Model {
     /// Media coefficients that together explain `initial_media_share` of the (scaled) target,
     /// split equally (or by the configured weights w_c): β_c = share · w_c / (Σw · weighted mean
     /// of Hill_c). The data move them from there; where they cannot tell a channel from the
-    /// baseline, this starting point remains (docs/model.md §8).
+    /// baseline, this starting point remains (docs/model.md, *Defaults and how they were chosen*).
     fn split_initial_media(&self, p: &mut [f64], inp: &ModelInputs, weights: &Array2<f64>) {
         let l = &self.layout;
         let inv = mmm_transforms::param::softplus_inv;
@@ -1149,6 +1163,27 @@ impl Model {
             }
         }
         d
+    }
+
+    /// The media factor k̃[c, r, t] = β_c · exp(η_{r,c}) · m_c[r,t] of a forward pass, `[channel,
+    /// region, week]`: channel c's contribution to the scaled prediction is k̃ · s_c(a) with a its
+    /// adstocked activity (docs/model.md, *Outcome equation*). It does not depend on the media (the GRU reads
+    /// none), so a change of a channel's activity changes its contribution through s_c(a) alone.
+    pub fn media_factor(&self, p: &[f64], tape: &Tape) -> Array3<f64> {
+        let (r_n, t_n) = tape.prediction.dim();
+        Array3::from_shape_fn((self.layout.channels, r_n, t_n), |(c, r, t)| {
+            self.effect_at(p, tape, c, r, t)
+        })
+    }
+
+    /// Channel `c`'s adstock parameters within the model's parameters `p`.
+    pub fn adstock_params<'p>(&self, p: &'p [f64], c: usize) -> &'p [f64] {
+        &p[self.layout.adstock_of(c)]
+    }
+
+    /// Channel `c`'s saturation parameters within the model's parameters `p`.
+    pub fn saturation_params<'p>(&self, p: &'p [f64], c: usize) -> &'p [f64] {
+        &p[self.layout.saturation_of(c)]
     }
 
     /// Effectiveness multipliers m_{r,t,c} = 1 + κ_m tanh(·) from a forward pass, `[channel, region, week]`.

@@ -9,10 +9,11 @@
 //! with horizon 13 is the final holdout of `dcmmm fit`.
 
 use crate::train::Progress;
-use crate::{Error, Result, fit_panel};
+use crate::{Error, Result, fit_panel_with};
 use mmm_data::{ColumnSpec, Panel};
 use mmm_eval::FitMetrics;
 use mmm_fitted::{BaselineScore, FitConfig, PathChoice, Scorecard};
+use mmm_transforms::TransformRegistry;
 use ndarray::{Axis, s};
 use serde::{Deserialize, Serialize};
 
@@ -252,11 +253,27 @@ fn known_until(panel: &Panel, weeks: usize) -> Panel {
 /// Runs a rolling-origin backtest of `cfg` on `panel`: for each origin, a fit on the weeks before
 /// it with the next `horizon` weeks held out (`cfg.holdout_weeks` is replaced by `horizon`), its
 /// warm forecast of them and the naive baselines on the same cells. `progress` receives the
-/// origin's index and its training progress.
+/// origin's index and its training progress. The transforms are the built-ins
+/// ([`backtest_with`]).
 pub fn backtest(
     panel: &Panel,
     columns: &ColumnSpec,
     cfg: &FitConfig,
+    origins: &[usize],
+    horizon: usize,
+    progress: &mut dyn FnMut(usize, Progress),
+) -> Result<Backtest> {
+    let builtins = TransformRegistry::with_builtins();
+    backtest_with(panel, columns, cfg, &builtins, origins, horizon, progress)
+}
+
+/// [`backtest`], every origin's fit taking the transforms `cfg.model` names from `transforms`
+/// (`crate::fit_panel_with`).
+pub fn backtest_with(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    transforms: &TransformRegistry,
     origins: &[usize],
     horizon: usize,
     progress: &mut dyn FnMut(usize, Progress),
@@ -278,7 +295,7 @@ pub fn backtest(
             )));
         }
         let known = known_until(panel, end);
-        let fitted = fit_panel(&known, columns, &cfg, &mut |p| progress(i, p))?;
+        let fitted = fit_panel_with(&known, columns, &cfg, transforms, &mut |p| progress(i, p))?;
         let (prediction, _) = fitted.predict(&known)?;
         let card = Scorecard::compute(&fitted, &known, &prediction)?;
         let model = card.holdout.ok_or_else(|| {
@@ -309,6 +326,7 @@ pub fn backtest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit_panel;
     use crate::fit_tests::{panel, quick_config, starting_late};
 
     #[test]

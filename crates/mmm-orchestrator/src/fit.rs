@@ -16,8 +16,8 @@ use mmm_fitted::{
     MODEL_VERSION, PathChoice, PathScore, ScreenedMedia, ValidationScore,
 };
 use mmm_linear::{Experiment, KernelScreen, MediaScreen, ScreenData, WithinRegion};
-use mmm_model::{AdstockKind, KernelStart, MediaFit, Model, ModelInputs, fit_channel_dag};
-use mmm_transforms::{Hill, WeibullAdstock};
+use mmm_model::{KernelStart, MediaFit, Model, ModelConfig, ModelInputs, fit_channel_dag};
+use mmm_transforms::{Hill, TransformRegistry, WeibullAdstock};
 use ndarray::{Array2, Array3, Axis};
 use std::time::Instant;
 
@@ -36,17 +36,20 @@ pub(crate) struct FitContext {
     pub(crate) control_scaler: ControlScaler,
     /// Regions, channels and controls of the panel.
     dims: (usize, usize, usize),
+    /// Where the configured transforms come from.
+    transforms: TransformRegistry,
 }
 
 impl FitContext {
     /// The model structure of the fit.
     fn model(&self) -> Result<Model> {
         let (regions, channels, controls) = self.dims;
-        Ok(Model::new(
+        Ok(Model::with_registry(
             self.config.model.clone(),
             regions,
             channels,
             controls,
+            &self.transforms,
         )?)
     }
 
@@ -63,14 +66,52 @@ impl FitContext {
     }
 }
 
-/// Fits `panel` (loaded with `columns`) with `cfg`. `progress` is called after every epoch.
+/// Fits `panel` (loaded with `columns`) with `cfg` and the built-in transforms. `progress` is
+/// called after every epoch.
 pub fn fit_panel(
     panel: &Panel,
     columns: &ColumnSpec,
     cfg: &FitConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
-    fit_panel_screening(panel, columns, cfg, None, progress)
+    fit_panel_with(
+        panel,
+        columns,
+        cfg,
+        &TransformRegistry::with_builtins(),
+        progress,
+    )
+}
+
+/// [`fit_panel`] with the adstock and saturation that `cfg.model` names taken from
+/// `transforms` (built-ins plus user-registered ones). The fitted model keeps the registry.
+pub fn fit_panel_with(
+    panel: &Panel,
+    columns: &ColumnSpec,
+    cfg: &FitConfig,
+    transforms: &TransformRegistry,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<FittedModel> {
+    fit_panel_screening(panel, columns, cfg, transforms, None, progress)
+}
+
+/// Whether the media screen can represent the transforms of `model`: it has closed forms for the
+/// Weibull adstock and the Hill saturation only (`mmm_linear::MediaScreen`).
+fn two_stage_possible(model: &ModelConfig) -> bool {
+    model.adstock == WeibullAdstock::NAME && model.saturation == Hill::NAME
+}
+
+/// The note of a fit whose transforms rule out the two-stage path under `media_fit = "auto"`.
+fn joint_only_note(model: &ModelConfig) -> String {
+    format!(
+        "the two-stage fit (media screen) has closed forms only for the `{}` adstock with the `{}` \
+         saturation; with `{}` and `{}` the media part was fitted jointly (docs/model.md, \
+         *Outcome equation*)",
+        WeibullAdstock::NAME,
+        Hill::NAME,
+        model.adstock,
+        model.saturation
+    )
 }
 
 /// [`fit_panel`], with the media and kernel screens run on the regions `screen_sample` (indices
@@ -80,12 +121,20 @@ pub(crate) fn fit_panel_screening(
     panel: &Panel,
     columns: &ColumnSpec,
     cfg: &FitConfig,
+    transforms: &TransformRegistry,
     screen_sample: Option<&[usize]>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FittedModel> {
     let started = Instant::now();
     // Checked before training, not after it, where the DAG is fitted.
     cfg.dag.validate()?;
+    let two_stage_possible = two_stage_possible(&cfg.model);
+    if cfg.model.media_fit == MediaFit::Screen && !two_stage_possible {
+        return Err(Error::TwoStageTransforms {
+            adstock: cfg.model.adstock.clone(),
+            saturation: cfg.model.saturation.clone(),
+        });
+    }
     // The stored configuration says what was used: the validation slice is resolved here.
     let validation_weeks = cfg.train.validation_weeks_for(panel.n_regions());
     let mut cfg = cfg.clone();
@@ -125,24 +174,24 @@ pub(crate) fn fit_panel_screening(
         media_scaler,
         control_scaler,
         dims: (panel.n_regions(), panel.n_channels(), panel.n_controls()),
+        transforms: transforms.clone(),
     };
     let mut inputs = ctx.inputs_for(train_panel)?;
     let base_model = ctx.model()?;
     let weights = base_model.region_weights(&ctx.target_scaler.means);
     let train_weights = inputs.loss_weights(split.train.clone(), &weights)?;
-    let screened =
-        if cfg.model.adstock == AdstockKind::Weibull && cfg.model.media_fit != MediaFit::Joint {
-            let experiments = screen_experiments(&ctx, train_panel, &inputs, &train_weights)?;
-            screen_media(
-                train_panel,
-                &inputs,
-                split.train.clone(),
-                screen_sample,
-                experiments,
-            )?
-        } else {
-            None
-        };
+    let screened = if two_stage_possible && cfg.model.media_fit != MediaFit::Joint {
+        let experiments = screen_experiments(&ctx, train_panel, &inputs, &train_weights)?;
+        screen_media(
+            train_panel,
+            &inputs,
+            split.train.clone(),
+            screen_sample,
+            experiments,
+        )?
+    } else {
+        None
+    };
     let plausible = screened
         .as_ref()
         .filter(|m| m.media_share < MAX_SCREENED_MEDIA_SHARE);
@@ -177,7 +226,7 @@ pub(crate) fn fit_panel_screening(
                         .collect(),
                 )?
                 .with_fixed_media(media.effects.clone(), media.controls.clone())?;
-        } else if cfg.model.adstock == AdstockKind::Weibull
+        } else if cfg.model.adstock == WeibullAdstock::NAME
             && cfg.model.kernel_start == KernelStart::Screen
             && let Some((kernels, starts)) =
                 screen_kernels(train_panel, &inputs, split.train.clone(), screen_sample)?
@@ -226,6 +275,7 @@ pub(crate) fn fit_panel_screening(
         target_scaler,
         media_scaler,
         control_scaler,
+        transforms,
         ..
     } = ctx;
     let mut fitted = FittedModel {
@@ -254,9 +304,13 @@ pub(crate) fn fit_panel_screening(
         validation: scores.into_iter().nth(chosen).and_then(|s| s.validation),
         warnings: Vec::new(),
         history: History::of(panel),
+        transforms,
     };
     // The self-check reads the complete fit; the clock stops last, as it always has.
     fitted.warnings = fitted.self_check();
+    if fitted.config.model.media_fit == MediaFit::Auto && !two_stage_possible {
+        fitted.warnings.push(joint_only_note(&fitted.config.model));
+    }
     fitted.fit_seconds = started.elapsed().as_secs_f64();
     Ok(fitted)
 }
@@ -302,7 +356,7 @@ fn path_score(
 
 /// Fewest regions with enough training weeks (`mmm_linear::MIN_WEEKS`) for which the kernel
 /// screen runs. On one region (about 140 training weeks of one series) its choice made the holdout
-/// forecast of three of the four one-region example panels clearly worse (docs/model.md §8); from 40
+/// forecast of three of the four one-region example panels clearly worse (docs/model.md, *Defaults and how they were chosen*); from 40
 /// regions up it helped. Between 1 and 40 nothing was measured: 10 is a conservative guess.
 pub const SCREEN_MIN_REGIONS: usize = 10;
 

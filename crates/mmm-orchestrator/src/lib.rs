@@ -19,9 +19,9 @@ pub mod fit;
 pub mod stability;
 pub mod train;
 
-pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest};
+pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest, backtest_with};
 pub use config::FitFile;
-pub use fit::{MAX_SCREENED_MEDIA_SHARE, SCREEN_MIN_REGIONS, fit_panel};
+pub use fit::{MAX_SCREENED_MEDIA_SHARE, SCREEN_MIN_REGIONS, fit_panel, fit_panel_with};
 pub use stability::assess_stability;
 pub use train::{Progress, TrainOutcome, train};
 
@@ -52,6 +52,19 @@ pub enum Error {
         path: String,
         /// What is wrong (from the TOML parser when the file is not valid).
         message: String,
+    },
+    /// `media_fit = "screen"` asks for the two-stage fit with transforms the media screen has no
+    /// closed form for (it needs the Weibull adstock and the Hill saturation).
+    #[error(
+        "`media_fit = \"screen\"` needs the `weibull` adstock and the `hill` saturation (the media \
+         screen's closed forms), not `{adstock}` with `{saturation}`; use `media_fit = \"joint\"` \
+         or `\"auto\"`"
+    )]
+    TwoStageTransforms {
+        /// The configured adstock.
+        adstock: String,
+        /// The configured saturation.
+        saturation: String,
     },
     /// The fitted model rejected its inputs, or its configuration is out of range.
     #[error(transparent)]

@@ -2,7 +2,7 @@
 //! users see how much of the channel split the data pin down.
 //!
 //! The loss is nearly flat along directions that trade one channel against another or against the
-//! baseline (docs/model.md §8), so a fit ends near where its media coefficients started wherever the
+//! baseline (docs/model.md, *Defaults and how they were chosen*), so a fit ends near where its media coefficients started wherever the
 //! data cannot tell the channels apart. [`assess_stability`] refits the same panel with the same
 //! configuration from `n` other starts: restart k uses seed `seed + k` and draws
 //!
@@ -18,7 +18,7 @@
 //! The range is a sensitivity interval, not a confidence interval: it says nothing about sampling
 //! noise in the data.
 //!
-//! A two-stage fit (`media_fit = "screen"`, docs/model.md §2) has no starting point for its media
+//! A two-stage fit (`media_fit = "screen"`, docs/model.md, *Outcome equation*) has no starting point for its media
 //! part: the media screen chooses kernels, curves and effects from the data alone. Its restarts
 //! therefore resample the data instead: restart k runs the media screen on a bootstrap resample of
 //! the regions (as many draws as regions, with replacement, from a generator seeded by
@@ -120,9 +120,14 @@ pub fn assess_stability(
             mmm_model::MediaFit::Joint
         };
         let sample = two_stage.then(|| bootstrap_regions(panel.n_regions(), cfg_k.train.seed));
-        let refit = fit_panel_screening(panel, columns, &cfg_k, sample.as_deref(), &mut |p| {
-            progress(k, p)
-        })?;
+        let refit = fit_panel_screening(
+            panel,
+            columns,
+            &cfg_k,
+            &fitted.transforms,
+            sample.as_deref(),
+            &mut |p| progress(k, p),
+        )?;
         fits.push(summarise(&refit, panel, sample.as_deref())?);
     }
     let channels = panel

@@ -16,7 +16,7 @@
 //! the weeks before it; stage 2 trains for the epoch count with the lowest *mean* validation loss
 //! over the epochs every fold reached, replaying the learning rates of fold 0 (the latest slice).
 //! One slice of one region is a handful of noisy weeks; averaging K of them steadies the choice
-//! (docs/model.md §8 measures it).
+//! (docs/model.md, *Defaults and how they were chosen* measures it).
 //!
 //! Determinism: the gradient is computed by the model with fixed-order reductions, so the same
 //! seed gives the same parameters whatever the number of rayon threads.

@@ -8,18 +8,20 @@
 //!
 //! `o` is a fixed offset (the point fit's GRU baseline modulation, or zero), η_{r,c} = τ_c ε_{r,c}
 //! (non-centred; only with more than one region), ε ~ Normal(0, σ) or Student-t(ν, 0, σ). Only
-//! the training weeks enter the likelihood. Positive quantities are sampled on the log scale
-//! (β, τ, σ) or on their transform's own unconstrained scale (adstock and saturation parameters,
+//! the training weeks enter the likelihood; lift tests ([`PosteriorModel::with_lift_tests`]) add
+//! a Normal likelihood of each measured lift. Each channel's effect is sampled as the log of its
+//! contribution fraction f_c ([`ParamLayout::log_effect`]), τ and σ on the log scale, and the
+//! others on their transform's own unconstrained scale (adstock and saturation parameters,
 //! through `mmm-transforms`' `forward` and `vjp`); every prior is stated on the natural scale
 //! and the log-Jacobian of the map is added, so the density is that of the unconstrained vector.
 
 use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus, normal_logp};
 use crate::{Error, Result};
-use mmm_model::Model;
-use ndarray::{Array2, Array3, Axis, s};
+use mmm_model::{Calibration, LiftTest, Model};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
 use std::ops::Range;
 
-/// The scaled data the posterior conditions on (docs/model.md §1), every array over the weeks
+/// The scaled data the posterior conditions on (docs/model.md, *Scaling*), every array over the weeks
 /// of the history (training and holdout): the likelihood reads only `fit` cells, the channel
 /// quantities read every `observed` cell.
 #[derive(Debug, Clone)]
@@ -61,15 +63,19 @@ pub struct ParamLayout {
     pub adstock: Range<usize>,
     /// Saturation parameters, channel-major.
     pub saturation: Range<usize>,
-    /// log(β_c · Hill_c(x_ref,c)): the channel's weekly effect at its reference activity x_ref,c
-    /// (the mean positive scaled activity of its training weeks); β_c follows from it and the
-    /// Hill parameters ([`PosteriorModel::betas`]).
+    /// log f_c: channel c's contribution over the likelihood cells as a fraction of the
+    /// target there, f_c = Σ ȳ_r β_c e^{η_{r,c}} s_c[r,t] / Σ ȳ_r ỹ[r,t] (Meridian's
+    /// parameterisation by the quantity priors are stated on); β_c = f_c Y / S_c follows from
+    /// it and the transforms' parameters ([`PosteriorModel::betas`]).
     pub log_effect: Range<usize>,
     /// log τ_c, the scale of channel c's region multipliers (empty with one region).
     pub log_tau: Range<usize>,
     /// ε_{r,c}, region-major (empty with one region).
     pub eps: Range<usize>,
-    /// Region intercepts b_r.
+    /// b̃_r, each region's mean level over its likelihood cells: the intercept b_r plus the
+    /// means there of every other term of the mean (offset, trend, seasonality, media,
+    /// controls), so that those enter the likelihood centred and do not trade against the
+    /// intercept ([`PosteriorModel::intercepts`] gives b_r, on which the prior is stated).
     pub base: Range<usize>,
     /// Shared trend slope δ.
     pub trend: usize,
@@ -160,6 +166,79 @@ pub struct Workspace {
     grad_mu: Array2<f64>,
     grad_s: Array2<f64>,
     grad_a: Array2<f64>,
+    /// ∂/∂η_{r,c} at fixed β, `[region, channel]`.
+    grad_eta: Array2<f64>,
+    /// Buffers of each lift test, over its regions × weeks up to its last tested week.
+    lift: Vec<LiftBuffers>,
+}
+
+/// One lift test's buffers: adstocked and saturated activity as it ran and as compared with.
+#[derive(Debug, Clone)]
+struct LiftBuffers {
+    a: Array2<f64>,
+    s: Array2<f64>,
+    a_cf: Array2<f64>,
+    s_cf: Array2<f64>,
+    grad_s: Array2<f64>,
+    grad_a: Array2<f64>,
+}
+
+/// A lift test in the density: the resolved test and its weeks `0..weeks` (up to its last
+/// tested week), with the tested channel's activity as it ran and as compared with.
+#[derive(Debug, Clone)]
+struct LiftTerm {
+    test: LiftTest,
+    /// Activity of the tested channel, `[region, week < weeks]`.
+    x: Array2<f64>,
+    /// The compared activity x ⊙ f (tests with a multiplier).
+    x_cf: Option<Array2<f64>>,
+    /// Tested cell weights u over the same weeks.
+    cells: Array2<f64>,
+}
+
+/// Means over each region's likelihood cells (the centring of [`ParamLayout::base`]).
+#[derive(Debug, Clone)]
+struct CellMeans {
+    /// Number of likelihood cells per region.
+    cells: Vec<f64>,
+    /// Offset ō_r.
+    offset: Vec<f64>,
+    /// Trend clock τ̄_r.
+    tau: Vec<f64>,
+    /// Fourier features F̄_{r,f}, `[region, feature]`.
+    fourier: Array2<f64>,
+    /// Controls z̄_{r,k}, `[region, control]`.
+    controls: Array2<f64>,
+}
+
+/// A log-normal prior on a channel's contribution fraction f_c (module docs of
+/// [`ParamLayout::log_effect`]): log f_c ~ Normal(`mu`, `sigma`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EffectPrior {
+    /// Mean of log f_c.
+    pub mu: f64,
+    /// Standard deviation of log f_c (> 0).
+    pub sigma: f64,
+}
+
+impl EffectPrior {
+    /// The log-normal with the given mean and standard deviation on the natural scale (moments
+    /// matched: σ² = ln(1 + sd²/mean²), μ = ln mean − σ²/2).
+    ///
+    /// # Errors
+    /// [`Error::Prior`] unless mean and sd are finite and > 0.
+    pub fn from_mean_sd(mean: f64, sd: f64) -> Result<Self> {
+        if !(mean.is_finite() && mean > 0.0 && sd.is_finite() && sd > 0.0) {
+            return Err(Error::Prior(format!(
+                "a log-normal prior needs a finite mean > 0 and sd > 0, got mean {mean}, sd {sd}"
+            )));
+        }
+        let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
+        Ok(EffectPrior {
+            mu: mean.ln() - 0.5 * sigma2,
+            sigma: sigma2.sqrt(),
+        })
+    }
 }
 
 /// Log posterior density over the model's interpretable part (module docs).
@@ -175,17 +254,27 @@ pub struct PosteriorModel {
     priors: Priors,
     /// Per-channel prior median of the half-saturation point K_c (scaled activity).
     half_saturation_centre: Vec<f64>,
+    /// Σ over the likelihood cells of ȳ_r ỹ[r,t]: the training target in target units.
+    target_total: f64,
+    /// Means over each region's likelihood cells of the data's regressors.
+    means: CellMeans,
+    /// Prior of each channel's contribution fraction.
+    effect_priors: Vec<EffectPrior>,
+    /// Lift tests entering as likelihood terms.
+    lift: Vec<LiftTerm>,
     likelihood: Likelihood,
     layout: ParamLayout,
 }
 
 impl PosteriorModel {
-    /// A posterior over `data` with `model`'s transforms.
+    /// A posterior over `data` with `model`'s transforms, every channel's contribution fraction
+    /// under the default prior ([`Priors::media_contribution`]) and no lift test.
     ///
     /// # Errors
     /// [`Error::Input`] when the shapes disagree, values are not finite, no cell enters the
-    /// likelihood or a transform has no stated prior (only geometric and Weibull adstocks and
-    /// Hill saturation have one); [`Error::Prior`] for invalid prior settings.
+    /// likelihood, a channel has no activity in the training weeks, the training target does not
+    /// sum to a positive total, or a transform has no stated prior (only geometric and Weibull
+    /// adstocks and Hill saturation have one); [`Error::Prior`] for invalid prior settings.
     pub fn new(
         model: Model,
         data: PosteriorData,
@@ -223,9 +312,12 @@ impl PosteriorModel {
             || !data.offset.iter().all(|v| v.is_finite())
             || !data.fourier.iter().all(|v| v.is_finite())
             || !data.tau.iter().all(|v| v.is_finite())
+            || !data.region_means.iter().all(|v| v.is_finite() && *v > 0.0)
         {
             return Err(Error::Input(
-                "media must be finite and ≥ 0; controls, offset and calendar finite".into(),
+                "media must be finite and ≥ 0; controls, offset and calendar finite; region \
+                 means finite and > 0"
+                    .into(),
             ));
         }
         for c in 0..c_n {
@@ -246,21 +338,38 @@ impl PosteriorModel {
                 "no observed region-week in the training weeks".into(),
             ));
         }
+        let target_total: f64 = fit
+            .indexed_iter()
+            .filter(|(_, f)| **f)
+            .map(|((r, t), _)| data.region_means[r] * data.target[[r, t]])
+            .sum();
+        if !(target_total.is_finite() && target_total > 0.0) {
+            return Err(Error::Input(format!(
+                "the training target sums to {target_total}: contribution fractions need a \
+                 positive total"
+            )));
+        }
         let media_fit = data
             .media
             .slice(s![.., .., ..tf])
             .as_standard_layout()
             .into_owned();
-        let half_saturation_centre = (0..c_n)
-            .map(|c| {
-                let (sum, n) = media_fit
-                    .index_axis(Axis(0), c)
-                    .iter()
-                    .filter(|v| **v > 0.0)
-                    .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-                if n > 0 { sum / n as f64 } else { 1.0 }
-            })
-            .collect();
+        let mut half_saturation_centre = Vec::with_capacity(c_n);
+        for c in 0..c_n {
+            let (sum, n) = media_fit
+                .index_axis(Axis(0), c)
+                .iter()
+                .filter(|v| **v > 0.0)
+                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            if n == 0 {
+                return Err(Error::Input(format!(
+                    "channel {c} has no activity in the training weeks: its effect cannot be \
+                     sampled"
+                )));
+            }
+            half_saturation_centre.push(sum / n as f64);
+        }
+        let means = CellMeans::new(&data, &fit);
         let layout = ParamLayout::new(
             r_n,
             c_n,
@@ -269,6 +378,12 @@ impl PosteriorModel {
             f_n,
             k_n,
         );
+        // The prior mean of each f_c is m / C (the median e^{−s²/2} times that).
+        let (m, sd) = priors.media_contribution;
+        let default_prior = EffectPrior {
+            mu: (m / c_n as f64).ln() - 0.5 * sd * sd,
+            sigma: sd,
+        };
         Ok(PosteriorModel {
             model,
             data,
@@ -276,9 +391,71 @@ impl PosteriorModel {
             fit,
             priors,
             half_saturation_centre,
+            target_total,
+            means,
+            effect_priors: vec![default_prior; c_n],
+            lift: Vec::new(),
             likelihood,
             layout,
         })
+    }
+
+    /// Replaces the prior of channel `c`'s contribution fraction (a user's ROI or contribution
+    /// prior, docs/model.md "Posterior").
+    ///
+    /// # Errors
+    /// [`Error::Prior`] for an unknown channel or a non-positive or non-finite σ.
+    pub fn set_effect_prior(&mut self, c: usize, prior: EffectPrior) -> Result<()> {
+        if c >= self.effect_priors.len() || !(prior.sigma.is_finite() && prior.sigma > 0.0) {
+            return Err(Error::Prior(format!(
+                "channel {c}: a contribution prior needs a channel of the model and a finite \
+                 σ > 0, got {prior:?}"
+            )));
+        }
+        if !prior.mu.is_finite() {
+            return Err(Error::Prior(format!("channel {c}: μ must be finite")));
+        }
+        self.effect_priors[c] = prior;
+        Ok(())
+    }
+
+    /// Adds lift tests as likelihood terms: each measured lift L ± se is a Normal observation
+    /// of the model's answer (`mmm_model::calibration`; the modulation m is 1 here).
+    ///
+    /// # Errors
+    /// [`Error::Input`] when a test does not fit the data's shape (as
+    /// `mmm_model::Calibration::validate`).
+    pub fn with_lift_tests(mut self, tests: Vec<LiftTest>) -> Result<Self> {
+        let (c_n, r_n, t_n) = self.data.media.dim();
+        Calibration {
+            tests: tests.clone(),
+            scale: 0.0,
+        }
+        .validate(c_n, r_n, t_n)
+        .map_err(|e| Error::Input(e.to_string()))?;
+        for test in tests {
+            let weeks = (0..t_n)
+                .rev()
+                .find(|&t| (0..r_n).any(|r| test.cells[[r, t]] > 0.0))
+                .map_or(0, |t| t + 1);
+            let x = self
+                .data
+                .media
+                .slice(s![test.channel, .., ..weeks])
+                .to_owned();
+            let x_cf = test
+                .counterfactual
+                .as_ref()
+                .map(|f| &x * &f.slice(s![.., ..weeks]));
+            let cells = test.cells.slice(s![.., ..weeks]).to_owned();
+            self.lift.push(LiftTerm {
+                test,
+                x,
+                x_cf,
+                cells,
+            });
+        }
+        Ok(self)
     }
 
     /// The layout of the unconstrained vector.
@@ -306,6 +483,17 @@ impl PosteriorModel {
         &self.priors
     }
 
+    /// The prior of each channel's contribution fraction.
+    pub fn effect_priors(&self) -> &[EffectPrior] {
+        &self.effect_priors
+    }
+
+    /// The training target in target units (Σ over the likelihood cells of ȳ_r ỹ[r,t]): the
+    /// denominator of the contribution fractions.
+    pub fn target_total(&self) -> f64 {
+        self.target_total
+    }
+
     /// Prior median of each channel's half-saturation point (its mean positive scaled activity
     /// over the training weeks).
     pub fn half_saturation_centre(&self) -> &[f64] {
@@ -315,12 +503,29 @@ impl PosteriorModel {
     /// Fresh buffers for [`PosteriorModel::logp_and_grad`].
     pub fn workspace(&self) -> Workspace {
         let (c_n, r_n, tf) = self.media_fit.dim();
+        let lift = self
+            .lift
+            .iter()
+            .map(|t| {
+                let z = Array2::zeros(t.x.dim());
+                LiftBuffers {
+                    a: z.clone(),
+                    s: z.clone(),
+                    a_cf: z.clone(),
+                    s_cf: z.clone(),
+                    grad_s: z.clone(),
+                    grad_a: z,
+                }
+            })
+            .collect();
         Workspace {
             adstocked: Array3::zeros((c_n, r_n, tf)),
             saturated: Array3::zeros((c_n, r_n, tf)),
             grad_mu: Array2::zeros((r_n, tf)),
             grad_s: Array2::zeros((r_n, tf)),
             grad_a: Array2::zeros((r_n, tf)),
+            grad_eta: Array2::zeros((r_n, c_n)),
+            lift,
         }
     }
 
@@ -360,6 +565,69 @@ impl PosteriorModel {
         names
     }
 
+    /// Adstock then Hill of channel `c` at `theta` over `x` (`[region, week]`), into `a` and `s`.
+    fn respond(
+        &self,
+        theta: &[f64],
+        c: usize,
+        x: ArrayView2<f64>,
+        mut a: ArrayViewMut2<f64>,
+        s: ArrayViewMut2<f64>,
+    ) {
+        let l = &self.layout;
+        self.model
+            .adstock(c)
+            .forward(&theta[l.adstock_of(c)], x, a.view_mut());
+        self.model
+            .saturation(c)
+            .forward(&theta[l.saturation_of(c)], a.view(), s);
+    }
+
+    /// Back-propagates `grad_s` = ∂/∂s through [`Self::respond`] into channel `c`'s adstock and
+    /// saturation parameters (`grad_a` is scratch of the same shape).
+    #[allow(clippy::too_many_arguments)]
+    fn respond_vjp(
+        &self,
+        theta: &[f64],
+        c: usize,
+        x: ArrayView2<f64>,
+        a: ArrayView2<f64>,
+        grad_s: ArrayView2<f64>,
+        grad_a: &mut Array2<f64>,
+        grad: &mut [f64],
+    ) {
+        let l = &self.layout;
+        grad_a.fill(0.0);
+        self.model.saturation(c).vjp(
+            &theta[l.saturation_of(c)],
+            a,
+            grad_s,
+            Some(grad_a.view_mut()),
+            &mut grad[l.saturation_of(c)],
+        );
+        self.model.adstock(c).vjp(
+            &theta[l.adstock_of(c)],
+            x,
+            grad_a.view(),
+            None,
+            &mut grad[l.adstock_of(c)],
+        );
+    }
+
+    /// S_rc = ȳ_r e^{η_{r,c}} Σ_{t: likelihood cell} s[r,t] from the saturated activity of the
+    /// likelihood weeks, `[region, channel]`.
+    fn exposure(&self, theta: &[f64], saturated: &Array3<f64>) -> Array2<f64> {
+        let (c_n, r_n, tf) = saturated.dim();
+        let l = &self.layout;
+        Array2::from_shape_fn((r_n, c_n), |(r, c)| {
+            let sum: f64 = (0..tf)
+                .filter(|&t| self.fit[[r, t]])
+                .map(|t| saturated[[c, r, t]])
+                .sum();
+            self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
+        })
+    }
+
     /// Log posterior density (up to a constant) at the unconstrained `theta`, writing its
     /// gradient into `grad` (overwritten). Non-finite values are returned as they are; the
     /// sampler treats them as divergences.
@@ -372,21 +640,22 @@ impl PosteriorModel {
         let (c_n, r_n, tf) = self.media_fit.dim();
         let k_n = l.gamma.len();
         let f_n = l.season.len();
-        let beta = self.betas(theta);
-        let scale = |r: usize, c: usize| beta[c] * l.eta(theta, r, c).exp();
 
         // Media transforms over the training weeks.
         for c in 0..c_n {
             let x = self.media_fit.index_axis(Axis(0), c);
-            let mut a = ws.adstocked.index_axis_mut(Axis(0), c);
-            self.model
-                .adstock(c)
-                .forward(&theta[l.adstock_of(c)], x, a.view_mut());
-            let mut s = ws.saturated.index_axis_mut(Axis(0), c);
-            self.model
-                .saturation(c)
-                .forward(&theta[l.saturation_of(c)], a.view(), s.view_mut());
+            let a = ws.adstocked.index_axis_mut(Axis(0), c);
+            let s = ws.saturated.index_axis_mut(Axis(0), c);
+            self.respond(theta, c, x, a, s);
         }
+        // β_c = f_c Y / S_c (module docs of `ParamLayout::log_effect`).
+        let exposure = self.exposure(theta, &ws.saturated);
+        let totals: Vec<f64> = (0..c_n).map(|c| exposure.column(c).sum()).collect();
+        let beta: Vec<f64> = (0..c_n)
+            .map(|c| theta[l.log_effect.start + c].exp() * self.target_total / totals[c])
+            .collect();
+        let scale = |r: usize, c: usize| beta[c] * l.eta(theta, r, c).exp();
+        let intercepts = self.intercepts_from(theta, &exposure, &totals);
 
         // Mean, likelihood and ∂loglik/∂μ.
         let log_sigma = theta[l.log_sigma];
@@ -394,6 +663,7 @@ impl PosteriorModel {
         let mut loglik = 0.0;
         let mut grad_log_sigma = 0.0;
         ws.grad_mu.fill(0.0);
+        let mut scales = vec![0.0; c_n];
         for r in 0..r_n {
             let slope = theta[l.trend]
                 + if l.region_trend.is_empty() {
@@ -401,12 +671,14 @@ impl PosteriorModel {
                 } else {
                     theta[l.region_trend.start + r]
                 };
-            let scales: Vec<f64> = (0..c_n).map(|c| scale(r, c)).collect();
+            for (c, sc) in scales.iter_mut().enumerate() {
+                *sc = scale(r, c);
+            }
             for t in 0..tf {
                 if !self.fit[[r, t]] {
                     continue;
                 }
-                let mut mu = theta[l.base.start + r] + d.offset[[r, t]] + slope * d.tau[t];
+                let mut mu = intercepts[r] + d.offset[[r, t]] + slope * d.tau[t];
                 for f in 0..f_n {
                     mu += theta[l.season.start + f] * d.fourier[[t, f]];
                 }
@@ -426,9 +698,17 @@ impl PosteriorModel {
         }
         grad[l.log_sigma] += grad_log_sigma;
 
-        // Back-propagation through the mean.
+        // Back-propagation through the mean: baseline terms. With b_r = b̃_r − Σ_j θ_j x̄_{r,j}
+        // (module docs of `ParamLayout::base`), ∂/∂b̃_r = ∂/∂b_r =: D_r (likelihood and the
+        // prior on b_r) and every regressor j gains −D_r x̄_{r,j}.
+        let p = &self.priors;
+        let m = &self.means;
+        let mut d_base = vec![0.0; r_n];
+        let mut base_lp = 0.0;
         for r in 0..r_n {
-            let mut g_base = 0.0;
+            let (lp, g_prior) = normal_logp(intercepts[r], p.base.0, p.base.1);
+            base_lp += lp;
+            let mut g_base = g_prior;
             let mut g_slope = 0.0;
             for t in 0..tf {
                 let g = ws.grad_mu[[r, t]];
@@ -444,61 +724,207 @@ impl PosteriorModel {
                     grad[l.gamma.start + k] += g * d.controls[[k, r, t]];
                 }
             }
+            for f in 0..f_n {
+                grad[l.season.start + f] -= g_base * m.fourier[[r, f]];
+            }
+            for k in 0..k_n {
+                grad[l.gamma.start + k] -= g_base * m.controls[[r, k]];
+            }
+            g_slope -= g_base * m.tau[r];
+            d_base[r] = g_base;
             grad[l.base.start + r] += g_base;
             grad[l.trend] += g_slope;
             if !l.region_trend.is_empty() {
                 grad[l.region_trend.start + r] += g_slope;
             }
         }
+
+        // Partial derivatives at fixed β: ∂/∂ log β_c into `g_log_beta`, ∂/∂η into
+        // `ws.grad_eta`; the lift tests back-propagate their ∂/∂s themselves.
+        let mut g_log_beta = vec![0.0; c_n];
+        ws.grad_eta.fill(0.0);
+        let lift_lp = self.lift_terms(theta, &beta, &mut g_log_beta, grad, ws);
         for c in 0..c_n {
+            for r in 0..r_n {
+                // The media's mean over the region's cells, s̄ = S_rc / (ȳ_r e^η n_r), is
+                // centred out of the mean (module docs of `ParamLayout::base`).
+                let g_scale: f64 = (0..tf)
+                    .map(|t| ws.grad_mu[[r, t]] * ws.saturated[[c, r, t]])
+                    .sum();
+                let g = g_scale * scale(r, c)
+                    - d_base[r] * beta[c] * exposure[[r, c]] / (d.region_means[r] * m.cells[r]);
+                g_log_beta[c] += g;
+                ws.grad_eta[[r, c]] += g;
+            }
+        }
+
+        // The sampled coordinate is w_c = log β_c + log S_c − log Y: at fixed w, log β moves
+        // by −∂ log S_c, so every ∂/∂ log β_c also reaches S_c's arguments (η and s).
+        for c in 0..c_n {
+            let gb = g_log_beta[c];
+            grad[l.log_effect.start + c] += gb;
             ws.grad_s.fill(0.0);
             for r in 0..r_n {
                 let sc = scale(r, c);
-                let mut g_scale = 0.0;
+                let via_total = gb * d.region_means[r] * l.eta(theta, r, c).exp() / totals[c];
+                let via_mean = d_base[r] * sc / m.cells[r];
                 for t in 0..tf {
-                    let g = ws.grad_mu[[r, t]];
-                    g_scale += g * ws.saturated[[c, r, t]];
-                    ws.grad_s[[r, t]] = g * sc;
+                    if self.fit[[r, t]] {
+                        ws.grad_s[[r, t]] = ws.grad_mu[[r, t]] * sc - via_total - via_mean;
+                    }
                 }
-                // ∂/∂ log β = Σ g·β e^η s; ∂/∂η likewise.
-                let g_log = g_scale * sc;
-                grad[l.log_effect.start + c] += g_log;
-                if !l.log_tau.is_empty() {
-                    let tau = theta[l.log_tau.start + c].exp();
-                    let eps = theta[l.eps_at(r, c)];
-                    grad[l.eps_at(r, c)] += g_log * tau;
-                    grad[l.log_tau.start + c] += g_log * tau * eps;
+                ws.grad_eta[[r, c]] -= gb * exposure[[r, c]] / totals[c];
+            }
+            let x = self.media_fit.index_axis(Axis(0), c);
+            let a = ws.adstocked.index_axis(Axis(0), c);
+            self.respond_vjp(theta, c, x, a, ws.grad_s.view(), &mut ws.grad_a, grad);
+            if !l.log_tau.is_empty() {
+                let tau = theta[l.log_tau.start + c].exp();
+                for r in 0..r_n {
+                    let g = ws.grad_eta[[r, c]];
+                    grad[l.eps_at(r, c)] += g * tau;
+                    grad[l.log_tau.start + c] += g * tau * theta[l.eps_at(r, c)];
                 }
             }
-            ws.grad_a.fill(0.0);
-            let a = ws.adstocked.index_axis(Axis(0), c);
-            self.model.saturation(c).vjp(
-                &theta[l.saturation_of(c)],
-                a,
-                ws.grad_s.view(),
-                Some(ws.grad_a.view_mut()),
-                &mut grad[l.saturation_of(c)],
-            );
-            let x = self.media_fit.index_axis(Axis(0), c);
-            self.model.adstock(c).vjp(
-                &theta[l.adstock_of(c)],
-                x,
-                ws.grad_a.view(),
-                None,
-                &mut grad[l.adstock_of(c)],
-            );
         }
 
-        let lp = loglik + self.log_prior(theta, &beta, grad);
+        loglik + lift_lp + base_lp + self.log_prior(theta, grad)
+    }
 
-        // So far grad[log_effect] holds ∂/∂ log β. With v = log β + log Hill(x_ref; u), the map
-        // (v, u) → (log β, u) is triangular with unit diagonal (no Jacobian term), and
-        // ∂/∂u at fixed v = ∂/∂u at fixed β − ∂/∂ log β · ∂ log Hill(x_ref; u)/∂u.
+    /// b_r = b̃_r − ō_r − (δ + Δδ_r) τ̄_r − Σ_f φ_f F̄_{r,f} − Σ_c β_c e^{η} s̄_{r,c} − Σ_k γ_k z̄_{r,k}
+    /// given the media's exposures S_rc and their totals S_c.
+    fn intercepts_from(&self, theta: &[f64], exposure: &Array2<f64>, totals: &[f64]) -> Vec<f64> {
+        let l = &self.layout;
+        let m = &self.means;
+        let d = &self.data;
+        (0..l.regions)
+            .map(|r| {
+                let slope = theta[l.trend]
+                    + if l.region_trend.is_empty() {
+                        0.0
+                    } else {
+                        theta[l.region_trend.start + r]
+                    };
+                let mut level = m.offset[r] + slope * m.tau[r];
+                for f in 0..l.season.len() {
+                    level += theta[l.season.start + f] * m.fourier[[r, f]];
+                }
+                for k in 0..l.gamma.len() {
+                    level += theta[l.gamma.start + k] * m.controls[[r, k]];
+                }
+                for c in 0..l.channels {
+                    // β_c e^η s̄_rc = f_c Y (S_rc / S_c) / (ȳ_r n_r).
+                    let f = theta[l.log_effect.start + c].exp();
+                    level += f * self.target_total * exposure[[r, c]]
+                        / totals[c]
+                        / (d.region_means[r] * m.cells[r]);
+                }
+                theta[l.base.start + r] - level
+            })
+            .collect()
+    }
+
+    /// The region intercepts b_r at `theta` ([`ParamLayout::base`] holds the region levels b̃_r).
+    pub fn intercepts(&self, theta: &[f64]) -> Vec<f64> {
+        let (exposure, totals) = self.exposures(theta);
+        self.intercepts_from(theta, &exposure, &totals)
+    }
+
+    /// S_rc and S_c at `theta` (one pass of the transforms).
+    fn exposures(&self, theta: &[f64]) -> (Array2<f64>, Vec<f64>) {
+        let (c_n, r_n, tf) = self.media_fit.dim();
+        let mut a = Array2::zeros((r_n, tf));
+        let mut saturated = Array3::zeros((c_n, r_n, tf));
         for c in 0..c_n {
-            let g = grad[l.log_effect.start + c];
-            let (_, dlog_h) = self.log_reference_hill(theta, c);
-            for (i, d) in l.saturation_of(c).zip(dlog_h) {
-                grad[i] -= g * d;
+            let x = self.media_fit.index_axis(Axis(0), c);
+            self.respond(
+                theta,
+                c,
+                x,
+                a.view_mut(),
+                saturated.index_axis_mut(Axis(0), c),
+            );
+        }
+        let exposure = self.exposure(theta, &saturated);
+        let totals = (0..c_n).map(|c| exposure.column(c).sum()).collect();
+        (exposure, totals)
+    }
+
+    /// The lift tests' Gaussian log-likelihood; adds ∂/∂ log β_c to `g_log_beta`, ∂/∂η to
+    /// `ws.grad_eta` and back-propagates ∂/∂s into the transforms' parameters in `grad`.
+    fn lift_terms(
+        &self,
+        theta: &[f64],
+        beta: &[f64],
+        g_log_beta: &mut [f64],
+        grad: &mut [f64],
+        ws: &mut Workspace,
+    ) -> f64 {
+        let l = &self.layout;
+        let mut lp = 0.0;
+        for (term, buf) in self.lift.iter().zip(ws.lift.iter_mut()) {
+            let c = term.test.channel;
+            self.respond(theta, c, term.x.view(), buf.a.view_mut(), buf.s.view_mut());
+            if let Some(x_cf) = &term.x_cf {
+                self.respond(
+                    theta,
+                    c,
+                    x_cf.view(),
+                    buf.a_cf.view_mut(),
+                    buf.s_cf.view_mut(),
+                );
+            }
+            // Per region: Σ_t u (s − s_cf), and the answer A = Σ_r β e^η (that).
+            let r_n = term.cells.nrows();
+            let per_region: Vec<f64> = (0..r_n)
+                .map(|r| {
+                    let u = term.cells.row(r);
+                    let s = buf.s.row(r);
+                    let mut v: f64 = u.iter().zip(s).map(|(u, s)| u * s).sum();
+                    if term.x_cf.is_some() {
+                        v -= u
+                            .iter()
+                            .zip(buf.s_cf.row(r))
+                            .map(|(u, s)| u * s)
+                            .sum::<f64>();
+                    }
+                    v
+                })
+                .collect();
+            let answer: f64 = (0..r_n)
+                .map(|r| beta[c] * l.eta(theta, r, c).exp() * per_region[r])
+                .sum();
+            let z = (answer - term.test.lift) / term.test.se;
+            lp -= 0.5 * z * z;
+            let d_answer = -z / term.test.se;
+            g_log_beta[c] += d_answer * answer;
+            for (r, v) in per_region.iter().enumerate() {
+                let k = beta[c] * l.eta(theta, r, c).exp();
+                ws.grad_eta[[r, c]] += d_answer * k * v;
+                for (g, u) in buf.grad_s.row_mut(r).iter_mut().zip(term.cells.row(r)) {
+                    *g = d_answer * k * u;
+                }
+            }
+            self.respond_vjp(
+                theta,
+                c,
+                term.x.view(),
+                buf.a.view(),
+                buf.grad_s.view(),
+                &mut buf.grad_a,
+                grad,
+            );
+            if let Some(x_cf) = &term.x_cf {
+                buf.grad_s.mapv_inplace(|g| -g);
+                self.respond_vjp(
+                    theta,
+                    c,
+                    x_cf.view(),
+                    buf.a_cf.view(),
+                    buf.grad_s.view(),
+                    &mut buf.grad_a,
+                    grad,
+                );
             }
         }
         lp
@@ -507,35 +933,36 @@ impl PosteriorModel {
     /// β_c of every channel at `theta` (module docs of [`ParamLayout::log_effect`]).
     pub fn betas(&self, theta: &[f64]) -> Vec<f64> {
         let l = &self.layout;
+        let (_, totals) = self.exposures(theta);
         (0..l.channels)
-            .map(|c| (theta[l.log_effect.start + c] - self.log_reference_hill(theta, c).0).exp())
+            .map(|c| theta[l.log_effect.start + c].exp() * self.target_total / totals[c])
             .collect()
     }
 
-    /// log Hill_c(x_ref,c) and its gradient with respect to channel c's saturation parameters
-    /// (through the transform's own `vjp`).
-    fn log_reference_hill(&self, theta: &[f64], c: usize) -> (f64, Vec<f64>) {
+    /// The `log_effect` coordinate of channel `c` that gives it effect size `beta` at `theta`'s
+    /// other coordinates: log(β S_c / Y) (the inverse of [`PosteriorModel::betas`]).
+    pub fn log_effect_for(&self, theta: &[f64], c: usize, beta: f64) -> f64 {
         let l = &self.layout;
-        let sat = self.model.saturation(c);
-        let sp = &theta[l.saturation_of(c)];
-        let x = Array2::from_elem((1, 1), self.half_saturation_centre[c]);
-        let h = sat.eval(sp, x[[0, 0]]);
-        let mut grad = vec![0.0; sp.len()];
-        sat.vjp(
-            sp,
-            x.view(),
-            Array2::from_elem((1, 1), 1.0 / h).view(),
-            None,
-            &mut grad,
-        );
-        (h.ln(), grad)
+        let x = self.media_fit.index_axis(Axis(0), c);
+        let (_, r_n, tf) = self.media_fit.dim();
+        let mut a = Array2::zeros((r_n, tf));
+        let mut s = Array2::zeros((r_n, tf));
+        self.respond(theta, c, x, a.view_mut(), s.view_mut());
+        let total: f64 = (0..r_n)
+            .map(|r| {
+                let sum: f64 = (0..tf)
+                    .filter(|&t| self.fit[[r, t]])
+                    .map(|t| s[[r, t]])
+                    .sum();
+                self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
+            })
+            .sum();
+        (beta * total / self.target_total).ln()
     }
 
     /// Log prior density of `theta` including the log-Jacobians of the constraining maps; its
     /// gradient is ADDED to `grad`.
-    /// The gradient with respect to each β_c goes to its `log_effect` slot as ∂/∂ log β_c
-    /// (the caller maps it to the sampled coordinates).
-    fn log_prior(&self, theta: &[f64], beta: &[f64], grad: &mut [f64]) -> f64 {
+    fn log_prior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
         let l = &self.layout;
         let p = &self.priors;
         let mut lp = 0.0;
@@ -543,7 +970,7 @@ impl PosteriorModel {
             lp += v;
             grad[i] += g;
         };
-        for (c, b) in beta.iter().enumerate() {
+        for (c, prior) in self.effect_priors.iter().enumerate() {
             let ar = l.adstock_of(c);
             match self.model.adstock(c).name() {
                 "geometric" => {
@@ -571,11 +998,9 @@ impl PosteriorModel {
                 sr.start + 1,
                 lognormal_softplus(theta[sr.start + 1], m.ln(), sd),
             );
-            // β ~ HalfNormal(s), as a density of log β: −β²/(2s²) + log β.
-            add(
-                l.log_effect.start + c,
-                half_normal_log(b.ln(), p.beta_scale),
-            );
+            // log f_c ~ Normal(μ_c, σ_c): a log-normal prior on the contribution fraction.
+            let i = l.log_effect.start + c;
+            add(i, normal_logp(theta[i], prior.mu, prior.sigma));
             if !l.log_tau.is_empty() {
                 let i = l.log_tau.start + c;
                 add(i, half_normal_log(theta[i], p.region_scale));
@@ -585,9 +1010,9 @@ impl PosteriorModel {
                 }
             }
         }
+        // The prior on the intercepts b_r is in `logp_and_grad` (they depend on the other
+        // coordinates).
         for r in 0..l.regions {
-            let i = l.base.start + r;
-            add(i, normal_logp(theta[i], p.base.0, p.base.1));
             if !l.region_trend.is_empty() {
                 let i = l.region_trend.start + r;
                 add(i, normal_logp(theta[i], 0.0, p.region_trend_scale));
@@ -613,4 +1038,39 @@ fn half_normal_log(v: f64, scale: f64) -> (f64, f64) {
     let x = v.exp();
     let z = x / scale;
     (-0.5 * z * z + v, -z * z + 1.0)
+}
+
+impl CellMeans {
+    fn new(data: &PosteriorData, fit: &Array2<bool>) -> Self {
+        let (r_n, tf) = fit.dim();
+        let (k_n, f_n) = (data.controls.dim().0, data.fourier.ncols());
+        let mut m = CellMeans {
+            cells: vec![0.0; r_n],
+            offset: vec![0.0; r_n],
+            tau: vec![0.0; r_n],
+            fourier: Array2::zeros((r_n, f_n)),
+            controls: Array2::zeros((r_n, k_n)),
+        };
+        for r in 0..r_n {
+            for t in (0..tf).filter(|&t| fit[[r, t]]) {
+                m.cells[r] += 1.0;
+                m.offset[r] += data.offset[[r, t]];
+                m.tau[r] += data.tau[t];
+                for f in 0..f_n {
+                    m.fourier[[r, f]] += data.fourier[[t, f]];
+                }
+                for k in 0..k_n {
+                    m.controls[[r, k]] += data.controls[[k, r, t]];
+                }
+            }
+            // A region without likelihood cells keeps zero means (it has no intercept data).
+            let n = m.cells[r].max(1.0);
+            m.cells[r] = n;
+            m.offset[r] /= n;
+            m.tau[r] /= n;
+            m.fourier.row_mut(r).mapv_inplace(|v| v / n);
+            m.controls.row_mut(r).mapv_inplace(|v| v / n);
+        }
+        m
+    }
 }

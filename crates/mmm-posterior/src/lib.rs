@@ -2,11 +2,13 @@
 //! (docs/model.md, "Posterior").
 //!
 //! * [`PosteriorModel`]: the log density and its hand-written gradient over one unconstrained
-//!   vector — per-channel effects, adstock and saturation parameters (through `mmm-transforms`),
-//!   hierarchical region multipliers, controls, region intercepts, trend, Fourier seasonality and
-//!   the noise scale — on the scaled training weeks of a panel.
-//! * [`from_fitted`]: builds one from a point fit ([`mmm_fitted::FittedModel`]) and starts
-//!   the chains at the point fit.
+//!   vector — per-channel effects (as contribution fractions of the training target), adstock and
+//!   saturation parameters (through `mmm-transforms`), hierarchical region multipliers, controls,
+//!   region levels, trend, Fourier seasonality and the noise scale — on the scaled training weeks
+//!   of a panel, with lift tests as likelihood terms and users' per-channel priors.
+//! * [`from_fitted`]: builds one from a point fit ([`mmm_fitted::FittedModel`]), with its
+//!   `[[lift_test]]` experiments and the users' [`ChannelPrior`]s, and starts the chains at the
+//!   point fit.
 //! * [`sample`]: chains of the `nuts-rs` sampler in parallel with rayon, seeded per chain, so the
 //!   same seed gives the same draws whatever the thread count.
 //! * [`diagnostics`]: rank-normalised split R-hat and bulk / tail effective sample sizes
@@ -21,9 +23,9 @@ pub mod priors;
 pub mod quantities;
 pub mod sample;
 
-pub use density::{ParamLayout, PosteriorData, PosteriorModel, Workspace};
+pub use density::{EffectPrior, ParamLayout, PosteriorData, PosteriorModel, Workspace};
 pub use fitted::{BuildOptions, from_fitted};
-pub use priors::{Likelihood, Priors};
+pub use priors::{ChannelPrior, Likelihood, MeanSd, Priors};
 pub use quantities::{ChannelDraw, ChannelInterval, Interval, channel_draws, summarize};
 pub use sample::{Posterior, Settings, sample};
 

@@ -13,8 +13,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Priors {
-    /// β_c ~ HalfNormal(beta_scale): a channel's weekly effect at full saturation.
-    pub beta_scale: f64,
+    /// `(m, s)`: each channel's contribution over the training weeks as a fraction f_c of the
+    /// training target, log f_c ~ Normal(log(m / C) − s²/2, s) with C channels — a priori the
+    /// media together explain m of the target on average (E f_c = m / C), each channel within a
+    /// factor e^{1.645 s} of its prior median either way with 90 % probability. A channel's user
+    /// prior ([`ChannelPrior`]) replaces it.
+    pub media_contribution: (f64, f64),
     /// K_c ~ LogNormal(log(multiple · mean positive activity of c), sd): `(multiple, sd)`.
     pub half_saturation: (f64, f64),
     /// Hill slope ~ LogNormal(log median, sd): `(median, sd)`.
@@ -44,7 +48,7 @@ pub struct Priors {
 impl Default for Priors {
     fn default() -> Self {
         Priors {
-            beta_scale: 1.0,
+            media_contribution: (0.3, 0.5),
             half_saturation: (1.0, 1.0),
             hill_slope: (1.0, 0.5),
             weibull_shape: (1.67, 0.53),
@@ -65,7 +69,8 @@ impl Priors {
     /// Errors unless every scale and median is finite and positive.
     pub fn validate(&self) -> Result<()> {
         let positive = [
-            ("beta_scale", self.beta_scale),
+            ("media_contribution share", self.media_contribution.0),
+            ("media_contribution sd", self.media_contribution.1),
             ("half_saturation multiple", self.half_saturation.0),
             ("half_saturation sd", self.half_saturation.1),
             ("hill_slope median", self.hill_slope.0),
@@ -99,6 +104,35 @@ impl Priors {
         }
         Ok(())
     }
+}
+
+/// A mean and standard deviation on the natural scale (matched by a log-normal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeanSd {
+    /// Mean (> 0).
+    pub mean: f64,
+    /// Standard deviation (> 0).
+    pub sd: f64,
+}
+
+/// A user's prior on one channel (`[[inference.channel_prior]]` in fit.toml, docs/model.md
+/// "Posterior"): on its ROI over the training weeks (contribution per unit of spend) or on its
+/// contribution as a fraction of the training target; exactly one of the two. It replaces the
+/// default prior ([`Priors::media_contribution`]) of that channel by a log-normal with the given
+/// mean and sd.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPrior {
+    /// The channel (its column name).
+    pub channel: String,
+    /// Prior mean and sd of the channel's ROI over the training weeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roi: Option<MeanSd>,
+    /// Prior mean and sd of the channel's contribution over the training weeks as a fraction of
+    /// the training target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contribution: Option<MeanSd>,
 }
 
 /// The noise distribution of the likelihood.

@@ -211,6 +211,10 @@
   // spend; the default) or against total spend (the toggle).
   var RC = D.curves;
   var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  function rgba(hex, a) {
+    var v = parseInt(hex.slice(1), 16);
+    return 'rgba(' + (v >> 16) + ',' + ((v >> 8) & 255) + ',' + (v & 255) + ',' + a + ')';
+  }
   function curveTraces(bySpend) {
     var s14 = [];
     RC.channels.forEach(function (cv, c) {
@@ -218,6 +222,13 @@
       // Without spend the multiplier is undefined: such a channel is only drawn against spend.
       var x = bySpend ? cv.spend : cv.current_spend > 0 ? cv.spend.map(function (s) { return s / cv.current_spend; }) : [];
       var y = function (v) { return x.length ? v : []; };
+      if (cv.band) {
+        // The 5–95 % band of the direct curve: the upper edge, then the lower edge filled to it.
+        s14.push({ type: 'scatter', mode: 'lines', x: x, y: y(cv.band.p95), line: { width: 0, color: col },
+          legendgroup: 'c' + c, showlegend: false, hoverinfo: 'skip' });
+        s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (90 % band)', x: x, y: y(cv.band.p05),
+          fill: 'tonexty', fillcolor: rgba(col, 0.18), line: { width: 0, color: col }, legendgroup: 'c' + c, hoverinfo: 'skip' });
+      }
       s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (direct)', x: x, y: y(cv.direct), line: { color: col }, legendgroup: 'c' + c });
       s14.push({ type: 'scatter', mode: 'lines', name: channels[c] + ' (total)', x: x, y: y(cv.total), line: { color: col, dash: 'dash' }, legendgroup: 'c' + c });
       var k = 0, best = Infinity;
@@ -293,6 +304,83 @@
       { yaxis: { title: { text: 'control (mean over regions)' } } });
   } else {
     document.getElementById('plot-17b').textContent = 'No control variables.';
+  }
+
+  // 18–19. Posterior (optional).
+  var P = D.posterior;
+  var note18 = document.getElementById('posterior-note');
+  var note19 = document.getElementById('diagnostics-note');
+  var traceSel = document.getElementById('trace-select');
+  if (P) {
+    var forestHeight = Math.max(320, 30 * channels.length + 110);
+    var forest = function (id, rows, scale, title) {
+      var mean = rows.map(function (r) { return r === null ? null : scale * r[0]; });
+      plot(id, [{ type: 'scatter', mode: 'markers', name: 'posterior mean and 90 % interval', y: channels, x: mean,
+        marker: { size: 9, color: '#1f3b57' },
+        error_x: { type: 'data', symmetric: false, color: '#1f3b57', thickness: 2,
+          array: rows.map(function (r) { return r === null ? 0 : scale * (r[2] - r[0]); }),
+          arrayminus: rows.map(function (r) { return r === null ? 0 : scale * (r[0] - r[1]); }) },
+        hovertemplate: '%{y}: %{x:.3f}<extra></extra>' }],
+        { yaxis: { type: 'category', autorange: 'reversed', automargin: true }, xaxis: { title: { text: title } },
+          showlegend: false, height: forestHeight });
+    };
+    forest('plot-18', P.share, 100, 'share of the media contribution (%)');
+    if (P.roi.some(function (r) { return r !== null; })) {
+      forest('plot-18b', P.roi, 1, 'ROI (outcome per unit of spend)');
+    } else {
+      document.getElementById('plot-18b').textContent = 'No spend: ROI is not defined.';
+    }
+    note18.textContent = 'Posterior (NUTS): ' + P.chains + ' chains × ' + P.draws + ' draws.';
+    P.traces.forEach(function (t, i) {
+      var o = document.createElement('option');
+      o.value = String(i);
+      o.textContent = t.name;
+      traceSel.appendChild(o);
+    });
+    var traceViews = function (i) {
+      var t = P.traces[i];
+      var lines = t.draws.map(function (d, c) {
+        return { type: 'scatter', mode: 'lines', name: 'chain ' + (c + 1), x: d.map(function (v, k) { return k * t.step; }), y: d,
+          line: { width: 1, color: palette[c % palette.length] } };
+      });
+      var bars = t.ranks.map(function (r, c) {
+        return { type: 'bar', name: 'chain ' + (c + 1), x: range(r.length), y: r, marker: { color: palette[c % palette.length] }, showlegend: false };
+      });
+      var even = P.draws / t.ranks[0].length;
+      return [lines, { xaxis: { title: { text: 'draw' } }, yaxis: { title: { text: esc(t.name) } } },
+        bars, { barmode: 'group', xaxis: { title: { text: 'rank bin (low → high)' } }, yaxis: { title: { text: 'draws per bin' } },
+          shapes: [{ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: even, y1: even, line: { dash: 'dash', color: '#888' } }] }];
+    };
+    if (P.traces.length) {
+      var v19 = traceViews(0);
+      plot('plot-19', v19[0], v19[1]);
+      plot('plot-19b', v19[2], v19[3]);
+      traceSel.addEventListener('change', function () {
+        var v = traceViews(Number(traceSel.value));
+        Plotly.react('plot-19', v[0], layout(v[1]), CONFIG);
+        Plotly.react('plot-19b', v[2], layout(v[3]), CONFIG);
+      });
+    }
+    var table = document.getElementById('diagnostics-table');
+    var head = table.createTHead().insertRow();
+    ['parameter', 'R-hat', 'bulk ESS', 'tail ESS'].forEach(function (h) {
+      var th = document.createElement('th');
+      th.textContent = h;
+      head.appendChild(th);
+    });
+    var body = table.createTBody();
+    P.traces.forEach(function (t) {
+      var row = body.insertRow();
+      if (t.flagged) row.className = 'flagged';
+      [t.name, t.rhat.toFixed(3), t.ess_bulk.toFixed(0), t.ess_tail.toFixed(0)].forEach(function (v) {
+        row.insertCell().textContent = v;
+      });
+    });
+  } else {
+    ['plot-18', 'plot-18b', 'plot-19', 'plot-19b'].forEach(function (id) { document.getElementById(id).remove(); });
+    traceSel.parentNode.remove();
+    note18.textContent = 'No posterior was sampled for this fit: its figures are points (run `dcmmm fit --posterior` for intervals).';
+    note19.textContent = 'No sampler ran for this fit.';
   }
 
   Promise.all(pending).then(function () {

@@ -1,28 +1,18 @@
 //! Inputs of the optional views: response curves (view 14) and a budget allocation (view 16).
 //!
 //! Both are plain data so that any analysis crate can fill them. When no curves are given, the
-//! report computes them from the fitted model itself ([`ResponseCurves::from_model`]): for channel
-//! c and a multiplier m on its activity in every region-week of the history,
-//!
-//! ```text
-//! direct_c(m) = Σ_{r,t} k_{c,r,t} · s_c(m · a_{c,r,t})        a = adstock(x̃), k = β_c·exp(η_{r,c})·m_c[r,t]·ȳ_r
-//! total_c(m)  = Σ_{r,t} ŷ_{r,t}(x̃_c ← m·x̃_c, propagated along the DAG) − ŷ_{r,t}(x̃_c ← 0, propagated)
-//! spend_c(m)  = m · Σ_{r,t} spend_{c,r,t}
-//! ```
-//!
-//! The direct curve is exact without re-running the model: adstock is linear (adstock(m·x) =
-//! m·adstock(x)) and the factor k (coefficient, region multiplier, GRU effectiveness, ȳ_r) does not
-//! depend on the channel's own activity because the GRU does not read media. The total curve uses
-//! the same identity for every channel the intervention changes (c and its DAG descendants),
-//! `Σ_j Σ_{r,t} k_{j,r,t} · [s_j(adstock_j(x̃'_j)) − s_j(a_j)]` with k_{j,r,t} = β_j · exp(η_{r,j}) ·
-//! m_j[r,t] · ȳ_r, so no point needs a model run (tested against
-//! [`FittedModel::total_contributions`], which runs the model). For channels without downstream
-//! edges the total curve equals the direct curve.
+//! report takes them from the fitted model's media response ([`ResponseCurves::from_model`],
+//! `mmm_fitted::MediaResponse`): for channel c and a multiplier m on its activity in every
+//! region-week of the history, the direct and total (DAG-mediated) contribution and the spend
+//! m · S_c, summed over the observed region-weeks — the cells the channel summaries of
+//! `summary.json` and view 10 sum over, so that the curve at m = 1 is the channel's contribution
+//! and spend there.
 
 use crate::{Error, Result};
 use mmm_data::Panel;
 use mmm_fitted::FittedModel;
-use ndarray::{Array2, Array3, Axis};
+use mmm_fitted::attribution::observed_sum;
+use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
 /// Response curve of one channel, all values summed over the regions and weeks of the history
@@ -37,6 +27,19 @@ pub struct ChannelCurve {
     pub total: Vec<f64>,
     /// The current (observed) total spend, marked on the chart.
     pub current_spend: f64,
+    /// The direct curve's 5–95 % band over the posterior's draws (`None` without draws).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<CurveBand>,
+}
+
+/// A band around a direct response curve: 5 % and 95 % quantiles over the posterior's draws at
+/// each point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurveBand {
+    /// 5 % quantile at each point.
+    pub p05: Vec<f64>,
+    /// 95 % quantile at each point.
+    pub p95: Vec<f64>,
 }
 
 /// Response curves of every channel, in the model's channel order.
@@ -103,99 +106,41 @@ impl ResponseCurves {
                     curve.total.len()
                 )));
             }
+            if let Some(b) = &curve.band
+                && (b.p05.len() != n || b.p95.len() != n)
+            {
+                return Err(Error::Input(format!(
+                    "response curve {c}: {n} spend points, a band of {} and {}",
+                    b.p05.len(),
+                    b.p95.len()
+                )));
+            }
         }
         Ok(())
     }
 
-    /// Curves computed from the fitted model over the history `panel` at the activity
-    /// `multipliers` (see the module docs).
+    /// Curves computed from the fitted model over the observed region-weeks of the history
+    /// `panel` at the activity `multipliers` (see the module docs).
     pub fn from_model(fitted: &FittedModel, panel: &Panel, multipliers: &[f64]) -> Result<Self> {
-        let model = fitted.model()?;
-        let inputs = fitted.inputs_for(panel)?;
-        let adstocked = mmm_model::causal::adstock_all(&model, &fitted.params, &inputs);
-        // k_{c,r,t} = β_c · exp(η_{r,c}) · m_c[r,t] · ȳ_r: the factor of s_c in the channel's
-        // contribution (target units); independent of media because the GRU reads none.
-        let tape = model.forward(&fitted.params, &inputs);
-        let effectiveness = model.effectiveness(&tape);
-        let beta = model.media_coefficients(&fitted.params);
-        let layout_k = model.layout();
-        let k = ndarray::Array3::from_shape_fn(effectiveness.dim(), |(c, r, t)| {
-            beta[c]
-                * fitted.params[layout_k.eta_at(r, c)].exp()
-                * effectiveness[[c, r, t]]
-                * fitted.target_scaler.means[r]
-        });
-        let layout = model.layout();
+        let response = fitted.media_response(panel)?;
+        let cells = panel.observed.view();
         let spend_data = panel.spend_or_media();
-        let n_c = inputs.n_channels();
-        let mut channels = Vec::with_capacity(n_c);
-        for c in 0..n_c {
-            let sat = model.saturation(c);
-            let sp = &fitted.params[layout.saturation_of(c)];
-            let a = adstocked.index_axis(Axis(0), c);
-            let kc = k.index_axis(Axis(0), c);
-            let direct: Vec<f64> = multipliers
-                .iter()
-                .map(|&m| {
-                    a.iter()
-                        .zip(kc.iter())
-                        .map(|(&av, &kv)| kv * sat.eval(sp, m * av))
-                        .sum()
-                })
-                .collect();
-            let has_children = fitted.dag.weights[c].iter().any(|&w| w != 0.0);
-            let total = if has_children {
-                let own = inputs.media.index_axis(Axis(0), c).to_owned();
-                let scenario = |activity: &Array2<f64>| {
-                    fitted.dag.intervene(
-                        &model,
-                        &fitted.params,
-                        &inputs.media,
-                        &adstocked,
-                        c,
-                        activity.view(),
-                    )
-                };
-                let media_sum = |media: &Array3<f64>| -> f64 {
-                    let mut sum = 0.0;
-                    for j in 0..n_c {
-                        let xj = media.index_axis(Axis(0), j);
-                        if xj == inputs.media.index_axis(Axis(0), j) {
-                            continue; // unchanged: no change of its contribution
-                        }
-                        let mut aj = Array2::zeros(xj.dim());
-                        model.adstock(j).forward(
-                            &fitted.params[layout.adstock_of(j)],
-                            xj,
-                            aj.view_mut(),
-                        );
-                        let satj = model.saturation(j);
-                        let spj = &fitted.params[layout.saturation_of(j)];
-                        let old = adstocked.index_axis(Axis(0), j);
-                        let kj = k.index_axis(Axis(0), j);
-                        for ((&a_new, &a_old), &kv) in aj.iter().zip(old.iter()).zip(kj.iter()) {
-                            // Change of channel j's contribution from the actual history.
-                            sum += kv * (satj.eval(spj, a_new) - satj.eval(spj, a_old));
-                        }
-                    }
-                    sum
-                };
-                let zero = media_sum(&scenario(&Array2::zeros(own.dim())));
-                multipliers
+        let channels = (0..panel.n_channels())
+            .map(|c| {
+                let direct: Vec<f64> = multipliers
                     .iter()
-                    .map(|&m| media_sum(&scenario(&(&own * m))) - zero)
-                    .collect()
-            } else {
-                direct.clone()
-            };
-            let current_spend = spend_data.index_axis(Axis(2), c).sum();
-            channels.push(ChannelCurve {
-                spend: multipliers.iter().map(|m| m * current_spend).collect(),
-                direct,
-                total,
-                current_spend,
-            });
-        }
+                    .map(|&m| response.direct(c, m, cells))
+                    .collect();
+                let current_spend = observed_sum(panel, spend_data.index_axis(Axis(2), c));
+                ChannelCurve {
+                    spend: multipliers.iter().map(|m| m * current_spend).collect(),
+                    direct,
+                    total: response.total(c, multipliers, cells),
+                    current_spend,
+                    band: None,
+                }
+            })
+            .collect();
         Ok(ResponseCurves {
             channels,
             source: format!(
@@ -212,32 +157,45 @@ impl ResponseCurves {
 
 impl ResponseCurves {
     /// The national curves of `mmm-analysis` (`dcmmm curves`), reordered to the model's
-    /// `channels`. Their spend and responses cover the analysis window (with its carryover tail).
+    /// `channels`, with the bands of their direct curves when the curves have them. Their spend
+    /// and responses cover the analysis window (with its carryover tail).
     pub fn from_analysis(curves: &mmm_analysis::Curves, channels: &[String]) -> Result<Self> {
         let out = channels
             .iter()
             .map(|name| {
-                let c = curves
+                let at = curves
                     .channels
                     .iter()
-                    .find(|c| &c.channel == name)
+                    .position(|c| &c.channel == name)
                     .ok_or_else(|| {
                         Error::Input(format!("no response curve for channel `{name}`"))
                     })?;
-                let n = &c.national;
+                let n = &curves.channels[at].national;
+                let band = curves.posterior.as_ref().map(|b| CurveBand {
+                    p05: b.channels[at].direct.p05.clone(),
+                    p95: b.channels[at].direct.p95.clone(),
+                });
                 Ok(ChannelCurve {
                     spend: n.spend_grid.clone(),
                     direct: n.direct.clone(),
                     total: n.total.clone(),
                     current_spend: n.spend,
+                    band,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(ResponseCurves {
             channels: out,
             source: format!(
-                "mmm-analysis response curves over the weeks {} to {} (window `{}`, plus {} carryover weeks); spend in each channel's unit",
-                curves.window_weeks.0, curves.window_weeks.1, curves.window, curves.tail_weeks
+                "mmm-analysis response curves over the weeks {} to {} (window `{}`, plus {} carryover weeks); spend in each channel's unit{}",
+                curves.window_weeks.0,
+                curves.window_weeks.1,
+                curves.window,
+                curves.tail_weeks,
+                curves.posterior.as_ref().map_or(String::new(), |b| format!(
+                    "; shaded: 5–95 % of the direct curve over {} posterior draws",
+                    b.draws
+                ))
             ),
         })
     }

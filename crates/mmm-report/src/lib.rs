@@ -14,15 +14,24 @@
 //! Views (each with a one-line reading guide in the page): 1 summary card, 2 training curves,
 //! 3 national actual vs predicted, 4 the same per region (selector), 5 holdout scatter,
 //! 6 residuals, 7 stacked contributions, 8 contribution shares, 9 waterfall, 10 ROI and marginal
-//! ROI, 11 effectiveness over time, 12 adstock decay, 13 saturation curves, 14 response curves,
-//! 15 the channel DAG (network and heatmap), 16 budget allocation, 17 data overview.
+//! ROI, 11 effectiveness over time, 12 adstock decay, 13 saturation curves, 14 response curves
+//! (with 5–95 % bands when the curves have them), 15 the channel DAG (network and heatmap),
+//! 16 budget allocation, 17 data overview, 18 posterior intervals of share and ROI (forest plot)
+//! and 19 the sampler's diagnostics (both with `dcmmm fit --posterior`).
+//!
+//! [`render_backtest`] renders a rolling-origin backtest (`backtest.json`) as a page of its own,
+//! built the same way ([`backtest`]).
 //! `docs/report.md` gives the formulas behind each view.
 
+pub mod backtest;
 pub mod curves;
 pub mod escape;
+pub mod posterior;
 pub mod views;
 
-pub use curves::{Allocation, ChannelCurve, ResponseCurves};
+pub use backtest::{BacktestPage, ForecastScores, OriginRow, render_backtest, write_backtest};
+pub use curves::{Allocation, ChannelCurve, CurveBand, ResponseCurves};
+pub use posterior::ParameterTrace;
 pub use views::ReportData;
 
 use mmm_data::Panel;
@@ -88,7 +97,8 @@ pub struct ReportInput<'a> {
     /// Refits (`dcmmm fit --restarts`): ROI ranges in view 10 and a note in
     /// the summary card.
     pub stability: Option<&'a Stability>,
-    /// Posterior intervals and sampler diagnostics (`dcmmm fit --posterior`), in the summary card.
+    /// Posterior intervals and sampler diagnostics (`dcmmm fit --posterior`): the summary card
+    /// and views 18 and 19.
     pub posterior: Option<&'a PosteriorSummary>,
 }
 
@@ -110,6 +120,8 @@ pub struct PosteriorSummary {
     pub problems: Vec<String>,
     /// One row per channel, in the model's channel order.
     pub channels: Vec<PosteriorChannel>,
+    /// Key parameters' draws per chain and diagnostics (view 19).
+    pub traces: Vec<ParameterTrace>,
 }
 
 /// One channel's posterior mean and 90 % interval `[p05, p95]` of share and ROI.

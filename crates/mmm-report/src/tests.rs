@@ -4,6 +4,7 @@
 use crate::curves::default_multipliers;
 use crate::*;
 use mmm_data::{ColumnSpec, Panel, Week};
+use mmm_fitted::attribution::observed_sum;
 use mmm_fitted::{FitConfig, Scorecard, TrainConfig};
 use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
@@ -93,6 +94,13 @@ fn fixture() -> &'static Fixture {
             scorecard,
         }
     })
+}
+
+/// Each channel's total effect (`FittedModel::total_effects`) summed over the observed cells of
+/// `p`, the cells the report's curves and ROI sum over.
+fn observed_totals(fitted: &mmm_fitted::FittedModel, p: &Panel) -> Vec<f64> {
+    let effects = fitted.total_effects(p).unwrap();
+    effects.outer_iter().map(|e| observed_sum(p, e)).collect()
 }
 
 fn input(f: &Fixture) -> ReportInput<'_> {
@@ -192,10 +200,11 @@ fn views_add_up_to_the_model() {
         .count();
     assert_eq!(d.holdout.actual.len(), expected);
     assert!(d.holdout.week.iter().all(|t| hold.contains(t)));
-    // ROI = contribution / spend, with spend the summed media of the panel.
+    // ROI = contribution / spend, with spend the summed media of the panel, both over the
+    // observed region-weeks (region 0's first week is not).
     for c in 0..f.panel.n_channels() {
-        let spend = f.panel.media.index_axis(Axis(2), c).sum();
-        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        let spend = observed_sum(&f.panel, f.panel.media.index_axis(Axis(2), c));
+        let contrib = observed_sum(&f.panel, dec.channels.index_axis(Axis(0), c));
         assert!(rel(d.roi.spend[c], spend) < 1e-12);
         assert!(rel(d.roi.roi[c], contrib / spend) < 1e-9);
     }
@@ -246,10 +255,10 @@ fn model_curves_match_contributions_and_total_effects() {
     assert_eq!(m.len(), 13);
     let curves = ResponseCurves::from_model(&f.fitted, &f.panel, &m).unwrap();
     let (_, dec) = f.fitted.predict(&f.panel).unwrap();
-    let totals = f.fitted.total_contributions(&f.panel).unwrap();
+    let totals = observed_totals(&f.fitted, &f.panel);
     let one = m.iter().position(|&x| x == 1.0).unwrap();
     for (c, cv) in curves.channels.iter().enumerate() {
-        let contrib = dec.channels.index_axis(Axis(0), c).sum();
+        let contrib = observed_sum(&f.panel, dec.channels.index_axis(Axis(0), c));
         assert_eq!(cv.direct[0], 0.0);
         assert!((cv.direct[one] - contrib).abs() <= 1e-9 * contrib.abs().max(1.0));
         assert!(cv.direct.windows(2).all(|p| p[1] >= p[0]));
@@ -412,7 +421,7 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
     p.media.slice_mut(ndarray::s![0, .., 2]).fill(0.0);
     let m = [0.0, 1.0, 2.0];
     let curves = ResponseCurves::from_model(&f.fitted, &p, &m).unwrap();
-    let totals = f.fitted.total_contributions(&p).unwrap();
+    let totals = observed_totals(&f.fitted, &p);
     let c0 = &curves.channels[0];
     assert!((c0.total[1] - totals[0]).abs() <= 1e-8 * totals[0].abs().max(1.0));
     assert!(c0.total[0].abs() <= 1e-8 * totals[0].abs().max(1.0));
@@ -577,6 +586,7 @@ fn the_summary_card_shows_posterior_intervals_and_failed_diagnostics() {
             channel(EVIL_SCRIPT, [0.25, 0.2, 0.31], Some([3.5, 2.75, 4.25])),
             channel("radio", [0.75, 0.69, 0.8], None),
         ],
+        traces: vec![],
     };
     let render = |post: &crate::PosteriorSummary| {
         let inp = ReportInput {
@@ -615,4 +625,279 @@ fn the_summary_card_shows_posterior_intervals_and_failed_diagnostics() {
         ),
         "{html}"
     );
+}
+
+#[test]
+fn on_an_unbalanced_panel_the_roi_view_and_curves_agree_with_the_channel_summaries() {
+    // Region 2 starts in week 25 and region 1 misses weeks 30–34: the media of those weeks were
+    // recorded, the target was not. The summaries of `summary.json` sum over the observed
+    // region-weeks; the report's ROI view and curves must sum over the same cells.
+    let mut p = panel();
+    for t in 0..25 {
+        p.observed[[2, t]] = false;
+        p.target[[2, t]] = f64::NAN;
+    }
+    for t in 30..35 {
+        p.observed[[1, t]] = false;
+        p.target[[1, t]] = f64::NAN;
+    }
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train = TrainConfig {
+        epochs: 30,
+        validation_weeks: Some(6),
+        ..TrainConfig::default()
+    };
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &cfg, &mut |_| {}).unwrap();
+    let (pred, dec) = fitted.predict(&p).unwrap();
+    let scorecard = Scorecard::compute(&fitted, &p, &pred).unwrap();
+    let d = ReportData::build(&ReportInput::new(&fitted, &p, &scorecard)).unwrap();
+    let summaries = fitted.channel_summaries(&p, &dec).unwrap();
+    let one = default_multipliers()
+        .iter()
+        .position(|&m| m == 1.0)
+        .unwrap();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-9);
+    for (c, s) in summaries.iter().enumerate() {
+        assert_eq!(d.roi.spend[c], s.spend);
+        assert_eq!(d.roi.contribution[c], s.contribution);
+        assert_eq!(d.roi.total_contribution[c], s.total_contribution);
+        assert_eq!(Some(d.roi.roi[c]), s.roi);
+        assert_eq!(Some(d.roi.total_roi[c]), s.total_roi);
+        assert_eq!(Some(d.roi.mroi[c]), s.mroi);
+        // The curve at the current activity is the channel's contribution and spend.
+        let curve = &d.curves.channels[c];
+        assert_eq!(curve.current_spend, s.spend);
+        assert!(rel(curve.direct[one], s.contribution) < 1e-9, "channel {c}");
+        assert!(
+            rel(curve.total[one], s.total_contribution) < 1e-8,
+            "channel {c}"
+        );
+        // Summing over every region-week instead would count the 30 unobserved ones.
+        let all_cells =
+            dec.channels.index_axis(Axis(0), c).sum() / p.media.index_axis(Axis(2), c).sum();
+        assert!(rel(all_cells, s.roi.unwrap()) > 1e-6, "channel {c}");
+    }
+}
+
+/// A posterior summary of the fixture's channels with one trace per channel: chains drawn from
+/// the same spread when `mixed`, chain c shifted by c otherwise.
+fn posterior_summary(f: &Fixture, mixed: bool) -> crate::PosteriorSummary {
+    let channels = &f.fitted.channels;
+    let c_n = channels.len() as f64;
+    crate::PosteriorSummary {
+        chains: 3,
+        draws: 600,
+        rhat_max: 1.003,
+        ess_bulk_min: 900.0,
+        divergences: 0,
+        problems: vec![],
+        channels: channels
+            .iter()
+            .enumerate()
+            .map(|(c, name)| crate::PosteriorChannel {
+                name: name.clone(),
+                share: [1.0 / c_n, 0.5 / c_n, 1.5 / c_n],
+                roi: (c > 0).then_some([c as f64, c as f64 - 0.5, c as f64 + 0.75]),
+            })
+            .collect(),
+        traces: channels
+            .iter()
+            .map(|name| crate::ParameterTrace {
+                name: format!("share of {name}"),
+                draws: (0..3)
+                    .map(|chain| {
+                        uniform(17 + chain as u64, 600, 0.0, 1.0)
+                            .into_iter()
+                            .map(|u| u + if mixed { 0.0 } else { chain as f64 })
+                            .collect()
+                    })
+                    .collect(),
+                rhat: 1.001,
+                ess_bulk: 1500.0,
+                ess_tail: 1400.0,
+                flagged: !mixed,
+            })
+            .collect(),
+    }
+}
+
+/// View 18 has one row per channel with the summary's numbers, in the model's order; view 19 one
+/// trace per key parameter, thinned to at most `TRACE_POINTS` per chain, with its rank histograms.
+#[test]
+fn the_forest_plot_has_one_row_per_channel_with_the_summarys_numbers() {
+    let f = fixture();
+    let post = posterior_summary(f, true);
+    let inp = ReportInput {
+        posterior: Some(&post),
+        ..input(f)
+    };
+    let data = ReportData::build(&inp).unwrap();
+    let view = data.posterior.as_ref().unwrap();
+    assert_eq!(view.share.len(), f.fitted.channels.len());
+    assert_eq!(view.roi.len(), f.fitted.channels.len());
+    for (c, ch) in post.channels.iter().enumerate() {
+        assert_eq!(view.share[c], ch.share);
+        assert_eq!(view.roi[c], ch.roi);
+    }
+    assert_eq!(view.traces.len(), post.traces.len());
+    let t = &view.traces[0];
+    assert_eq!(t.step, 3, "600 draws thinned to 200 points per chain");
+    assert_eq!(t.draws.len(), 3);
+    assert!(t.draws.iter().all(|d| d.len() == 200));
+    assert_eq!(t.draws[1][2], post.traces[0].draws[1][6]);
+    assert!(t.ranks.iter().all(|r| r.iter().sum::<usize>() == 600));
+    // The numbers reach the page's data block, and a report without a posterior has none.
+    let html = render_report(&inp).unwrap();
+    assert!(data_block(&html).contains("\"posterior\":{\"chains\":3,\"draws\":600,"));
+    let plain = ReportData::build(&input(f)).unwrap();
+    assert!(plain.posterior.is_none());
+
+    // A summary of other channels is refused.
+    let mut other = post.clone();
+    other.channels[0].name = "not a channel".into();
+    let inp = ReportInput {
+        posterior: Some(&other),
+        ..input(f)
+    };
+    assert!(ReportData::build(&inp).is_err());
+    let mut short = post.clone();
+    short.traces[0].draws.pop();
+    let inp = ReportInput {
+        posterior: Some(&short),
+        ..input(f)
+    };
+    assert!(ReportData::build(&inp).is_err());
+}
+
+/// Chains from one distribution spread their ranks evenly; chains shifted apart pile their ranks
+/// at their own end (chain 0 all in the lowest third of the bins, chain 2 in the highest).
+#[test]
+fn rank_histograms_are_flat_for_mixed_chains_and_piled_for_separated_ones() {
+    let f = fixture();
+    let mixed = crate::posterior::rank_histograms(&posterior_summary(f, true).traces[0].draws);
+    let even = 600 / crate::posterior::RANK_BINS;
+    for chain in &mixed {
+        assert_eq!(chain.len(), crate::posterior::RANK_BINS);
+        assert!(chain.iter().all(|&n| n.abs_diff(even) <= 16), "{chain:?}");
+    }
+    let apart = crate::posterior::rank_histograms(&posterior_summary(f, false).traces[0].draws);
+    let third = crate::posterior::RANK_BINS / 3;
+    assert_eq!(
+        apart[0][..third + 1].iter().sum::<usize>(),
+        600,
+        "{:?}",
+        apart[0]
+    );
+    assert_eq!(
+        apart[2][2 * third..].iter().sum::<usize>(),
+        600,
+        "{:?}",
+        apart[2]
+    );
+    assert!(
+        crate::posterior::rank_histograms(&[vec![], vec![]])
+            .iter()
+            .all(|c| c.iter().all(|&n| n == 0))
+    );
+}
+
+/// Bands of analysis curves reach the report's curves, and a band of the wrong length is refused.
+#[test]
+fn curve_bands_are_mapped_and_checked() {
+    let f = fixture();
+    let mut curves =
+        crate::ResponseCurves::from_model(&f.fitted, &f.panel, &[0.0, 1.0, 2.0]).unwrap();
+    curves.channels[0].band = Some(crate::CurveBand {
+        p05: vec![0.0; 3],
+        p95: vec![1.0; 3],
+    });
+    assert!(curves.validate(f.fitted.channels.len()).is_ok());
+    curves.channels[0].band.as_mut().unwrap().p95.pop();
+    assert!(curves.validate(f.fitted.channels.len()).is_err());
+}
+
+/// A backtest page of two origins, with hostile names in the week labels, a warning and the
+/// regions left out.
+fn backtest_page() -> crate::BacktestPage {
+    let sc = |a: f64, b: f64, c: f64| crate::ForecastScores {
+        r2_pooled: a,
+        r2_within: b,
+        wmape: c,
+    };
+    let origin =
+        |origin: usize, model: crate::ForecastScores, warnings: Vec<String>| crate::OriginRow {
+            origin,
+            first_forecast_week: format!("w{origin}{EVIL_SCRIPT}"),
+            regions: 3,
+            model,
+            best_naive: sc(0.9, -0.5, 0.12),
+            baselines: vec![
+                ("train_mean".into(), sc(0.9, -0.8, 0.13)),
+                (EVIL_SCRIPT.into(), sc(0.7, -0.5, 0.12)),
+            ],
+            path: "two-stage".into(),
+            epochs: 12,
+            fit_seconds: 1.5,
+            warnings,
+            left_out: vec![EVIL_SCRIPT.into()],
+        };
+    crate::BacktestPage {
+        horizon: 8,
+        origins: vec![
+            origin(
+                40,
+                sc(0.95, 0.25, 0.0875),
+                vec![format!("stopped at the first epoch {EVIL_SCRIPT}")],
+            ),
+            origin(44, sc(0.85, -0.75, 0.1125), vec![]),
+        ],
+        means: vec![
+            ("dcmmm".into(), sc(0.9, -0.25, 0.1)),
+            ("best naive".into(), sc(0.9, -0.5, 0.12)),
+        ],
+    }
+}
+
+/// The backtest page: one row per origin with its scores, the means (the model's in bold), every
+/// warning and left-out region, names escaped; no origins is an error.
+#[test]
+fn the_backtest_page_lists_every_origin_and_escapes_the_data() {
+    let page = backtest_page();
+    let html = crate::render_backtest(&page, Some("panel<b>.csv")).unwrap();
+    assert!(!html.contains(EVIL_SCRIPT) && !html.contains("panel<b>"));
+    let table = &html[html.find("id=\"backtest-origins\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr><td>").count(), 2);
+    assert!(
+        table.contains(
+            "<td>40</td><td>w40&lt;script&gt;alert(1)&lt;/script&gt;</td><td>3</td><td>0.950</td>\
+         <td>0.250</td><td>0.087</td><td>0.900</td><td>-0.500</td><td>0.120</td>"
+        ),
+        "{table}"
+    );
+    assert!(html.contains("stopped at the first epoch &lt;script&gt;"));
+    assert!(html.contains("origin 44: regions left out of training"));
+    assert!(html.contains(
+        "<tr class=\"model\"><td>dcmmm</td><td>0.900</td><td>-0.250</td><td>0.100</td></tr>"
+    ));
+    let data = crate::backtest::BacktestData::build(&page);
+    assert_eq!(
+        data.model,
+        vec![page.origins[0].model, page.origins[1].model]
+    );
+    assert_eq!(data.baselines.len(), 2);
+    assert_eq!(
+        data.baselines[1].0, EVIL_SCRIPT,
+        "escaped in the data block, not here"
+    );
+    assert!(!data_block(&html).contains("<script>alert"));
+    let empty = crate::BacktestPage {
+        origins: vec![],
+        ..page
+    };
+    assert!(crate::render_backtest(&empty, None).is_err());
 }

@@ -3,11 +3,13 @@
 //! Conventions (see `docs/report.md`):
 //! * actual-vs-predicted comparisons (views 3–6) use the observed region-weeks only; the national
 //!   series at week t is `Σ_r` over the regions observed in week t, for both actual and predicted;
-//! * contributions, spend, ROI and curves (views 7–10, 14, 17) sum over every region-week of the
-//!   history in target units (the model predicts unobserved weeks too);
-//! * ROI_c = contribution_c / spend_c; marginal ROI_c = (d contribution_c / dm) / spend_c at m = 1
-//!   for a common multiplier m on the channel's activity ([`FittedModel::contribution_slopes`]);
-//!   total ROI uses the DAG-mediated total effect ([`FittedModel::total_contributions`]);
+//! * contributions and spend of the components and spend views (7–9, 17) sum over every
+//!   region-week of the history in target units (the model predicts unobserved weeks too);
+//! * ROI, marginal ROI and the response curves (views 10 and 14) are the channel summaries of
+//!   `summary.json` ([`FittedModel::channel_summaries`]) and the media response
+//!   (`mmm_fitted::MediaResponse`), summed over the observed region-weeks: ROI_c = contribution_c /
+//!   spend_c, marginal ROI_c = (d contribution_c / dm) / spend_c at m = 1 for a common multiplier m
+//!   on the channel's activity, total ROI from the DAG-mediated total effect;
 //! * effectiveness (view 11) is the GRU multiplier m_c[r,t] averaged over the regions, absent when
 //!   the fit does not modulate it (every multiplier exactly 1);
 //! * saturation (view 13) is drawn against adstocked activity relative to its mean over the
@@ -19,7 +21,7 @@ use crate::escape::html;
 use crate::{Error, PosteriorSummary, ReportInput, Result};
 use mmm_data::Panel;
 use mmm_eval::FitMetrics;
-use mmm_fitted::{ChannelStability, FittedModel, Scorecard, Spread, Stability};
+use mmm_fitted::{ChannelStability, ChannelSummary, FittedModel, Scorecard, Spread, Stability};
 use mmm_model::{Decomposition, Model, ModelInputs};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
@@ -127,9 +129,9 @@ pub struct Roi {
 pub struct SaturationCurves {
     /// Adstocked activity relative to its current mean.
     pub x: Vec<f64>,
-    /// Hill output per channel at each x.
+    /// Saturation output per channel at each x.
     pub y: Vec<Vec<f64>>,
-    /// Hill output at the current mean (x = 1) per channel.
+    /// Saturation output at the current mean (x = 1) per channel.
     pub current: Vec<f64>,
 }
 
@@ -198,6 +200,8 @@ pub struct ReportData {
     pub spend: Vec<Vec<f64>>,
     /// View 17: controls `[control][week]`, mean over regions.
     pub control_series: Vec<Vec<f64>>,
+    /// Views 18 and 19 (absent without a posterior).
+    pub posterior: Option<crate::posterior::PosteriorView>,
 }
 
 /// Number of adstock lags drawn in view 12.
@@ -247,6 +251,10 @@ impl ReportData {
             allocation: allocation(input)?,
             spend: spend_series(p),
             control_series: control_series(p),
+            posterior: input
+                .posterior
+                .map(|post| crate::posterior::PosteriorView::build(post, &f.channels))
+                .transpose()?,
         })
     }
 }
@@ -411,31 +419,23 @@ fn components(f: &FittedModel, dec: &Decomposition) -> Vec<Component> {
 /// View 10: spend, direct and total contributions, ROI, total ROI and marginal ROI per channel,
 /// with the ranges over the stability refits when they were run.
 fn roi(input: &ReportInput<'_>, dec: &Decomposition) -> Result<Roi> {
-    let (f, p) = (input.fitted, input.panel);
-    let spend_data = p.spend_or_media();
-    let spend: Vec<f64> = (0..p.n_channels())
-        .map(|c| spend_data.index_axis(Axis(2), c).sum())
-        .collect();
-    let contribution: Vec<f64> = (0..p.n_channels())
-        .map(|c| dec.channels.index_axis(Axis(0), c).sum())
-        .collect();
-    let total_contribution = f.total_contributions(p)?;
-    let slopes = f.contribution_slopes(p)?;
-    let ratio = |a: &[f64]| -> Vec<f64> {
-        a.iter()
-            .zip(&spend)
-            .map(|(x, s)| if *s > 0.0 { x / s } else { f64::NAN })
-            .collect()
+    let summaries = input.fitted.channel_summaries(input.panel, dec)?;
+    let pick = |f: fn(&ChannelSummary) -> f64| summaries.iter().map(f).collect::<Vec<f64>>();
+    let ratio = |f: fn(&ChannelSummary) -> Option<f64>| {
+        summaries
+            .iter()
+            .map(|s| f(s).unwrap_or(f64::NAN))
+            .collect::<Vec<f64>>()
     };
     Ok(Roi {
-        roi: ratio(&contribution),
-        total_roi: ratio(&total_contribution),
-        mroi: ratio(&slopes),
+        roi: ratio(|s| s.roi),
+        total_roi: ratio(|s| s.total_roi),
+        mroi: ratio(|s| s.mroi),
         roi_range: input.stability.map(|st| ranges(st, |c| c.roi)),
         mroi_range: input.stability.map(|st| ranges(st, |c| c.mroi)),
-        spend,
-        contribution,
-        total_contribution,
+        spend: pick(|s| s.spend),
+        contribution: pick(|s| s.contribution),
+        total_contribution: pick(|s| s.total_contribution),
     })
 }
 
@@ -457,12 +457,11 @@ fn effectiveness(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> Option
 
 /// View 12: each channel's adstock weights for lags `0..ADSTOCK_LAGS`.
 fn adstock_weights(model: &Model, f: &FittedModel) -> Vec<Vec<f64>> {
-    let layout = model.layout();
     (0..f.channels.len())
         .map(|c| {
             r5v(model
                 .adstock(c)
-                .lag_weights(&f.params[layout.adstock_of(c)], ADSTOCK_LAGS))
+                .lag_weights(model.adstock_params(&f.params, c), ADSTOCK_LAGS))
         })
         .collect()
 }
@@ -470,13 +469,12 @@ fn adstock_weights(model: &Model, f: &FittedModel) -> Vec<Vec<f64>> {
 /// View 13: each channel's saturation against adstocked activity relative to its mean over the
 /// history, for u ∈ [0, 3], and its value at the mean (u = 1).
 fn saturation_curves(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> SaturationCurves {
-    let layout = model.layout();
     let adstocked = mmm_model::causal::adstock_all(model, &f.params, inputs);
     let x: Vec<f64> = r5v((0..=60).map(|i| f64::from(i) * 0.05));
     let (mut y, mut current) = (Vec::new(), Vec::new());
     for c in 0..f.channels.len() {
         let sat = model.saturation(c);
-        let sp = &f.params[layout.saturation_of(c)];
+        let sp = model.saturation_params(&f.params, c);
         let mean = adstocked.index_axis(Axis(0), c).mean().unwrap_or(0.0);
         let scale = if mean > 0.0 { mean } else { 1.0 };
         y.push(r5v(x.iter().map(|u| sat.eval(sp, u * scale))));
@@ -624,7 +622,7 @@ fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
 }
 
 /// The summary card's note naming the channels whose response the data leave open
-/// (`ScreenedMedia::undetermined`, docs/model.md §9); `None` when there are none or the media
+/// (`ScreenedMedia::undetermined`, docs/model.md, *How far to trust the attribution*); `None` when there are none or the media
 /// part was not screened.
 fn undetermined_html(f: &FittedModel) -> Option<String> {
     let media = f.screened_media.as_ref().filter(|m| m.used)?;
@@ -648,7 +646,7 @@ fn undetermined_html(f: &FittedModel) -> Option<String> {
          marginal ROI — and the optimiser's moves of them — are the best guess among near-equal \
          fits. A heavy-up or scale-down test (<code>[[lift_test]] multiplier</code>) measures \
          the slope of a channel's curve; a test of its contribution does not \
-         (<code>summary.json</code> <code>evidence</code>, docs/model.md §9).</p>",
+         (<code>summary.json</code> <code>evidence</code>, docs/model.md, *How far to trust the attribution*).</p>",
         names.join(", ")
     ))
 }

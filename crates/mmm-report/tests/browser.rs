@@ -11,8 +11,11 @@
 //! `alert` calls as attributes of `<html>`; once every plot is drawn it checks, in a 1400 px wide
 //! window, that each section title is the topmost element at its centre and at the centre of its
 //! text (no legend or plot of another view runs over it), then switches the region selector to
-//! the second region and the response curves' x-axis from the spend multiplier to total spend. Chromium's `--dump-dom` (after a virtual-time budget) gives the DOM, which the
-//! test inspects; Chromium's own console log on stderr is checked for errors too.
+//! the second region, the response curves' x-axis from the spend multiplier to total spend and
+//! the diagnostics view to the second parameter. Chromium's `--dump-dom` (after a virtual-time
+//! budget) gives the DOM, which the test inspects; Chromium's own console log on stderr is
+//! checked for errors too. The report carries a posterior (views 18 and 19, bands on view 14);
+//! the backtest page (`backtest.html`) is checked the same way.
 //!
 //! `paper_scale_size_and_open_time` (ignored; run with `--ignored --nocapture`) measures the file
 //! size and the time to open the report for the paper-scale simulated panel.
@@ -20,7 +23,10 @@
 use mmm_data::{ColumnSpec, LoadedPanel, Panel};
 use mmm_fitted::{FitConfig, FittedModel, Scorecard, TrainConfig};
 use mmm_orchestrator::fit_panel;
-use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
+use mmm_report::{
+    Allocation, BacktestPage, CurveBand, ForecastScores, OriginRow, ParameterTrace,
+    PosteriorChannel, PosteriorSummary, ReportInput, ResponseCurves, write_backtest, write_report,
+};
 use mmm_sim::{Scenario, simulate};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,8 +34,9 @@ use std::time::{Duration, Instant};
 
 const EVIL_SCRIPT: &str = "<script>alert(1)</script>";
 const EVIL_JS: &str = "\"];alert(1);//";
-/// Every view with its plot elements (view 1 also has the summary table; view 16 needs an allocation).
-const VIEWS: [(u32, &[&str]); 17] = [
+/// Every view with its plot elements (view 1 also has the summary table; view 16 needs an
+/// allocation, views 18 and 19 a posterior).
+const VIEWS: [(u32, &[&str]); 19] = [
     (1, &["plot-1"]),
     (2, &["plot-2"]),
     (3, &["plot-3"]),
@@ -47,6 +54,8 @@ const VIEWS: [(u32, &[&str]); 17] = [
     (15, &["plot-15", "plot-15b"]),
     (16, &["plot-16"]),
     (17, &["plot-17", "plot-17b"]),
+    (18, &["plot-18", "plot-18b"]),
+    (19, &["plot-19", "plot-19b"]),
 ];
 
 const PROBE: &str = r#"<script>
@@ -86,6 +95,8 @@ const PROBE: &str = r#"<script>
     if (sel && sel.options.length > 1) { sel.value = '1'; sel.dispatchEvent(new Event('change')); }
     var axis = document.getElementById('curves-axis');
     if (axis) { axis.value = 'spend'; axis.dispatchEvent(new Event('change')); }
+    var trace = document.getElementById('trace-select');
+    if (trace && trace.options.length > 1) { trace.value = '1'; trace.dispatchEvent(new Event('change')); }
     root.setAttribute('data-probe-done', '1');
   }
   window.addEventListener('load', function () { setTimeout(checkTitles, 100); });
@@ -288,10 +299,22 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         open: (0..n).map(|c| c == 0).collect(),
     };
     let warnings = vec![format!("channel `{EVIL_SCRIPT}` has zero weeks")];
+    let posterior = posterior_summary(&fitted.channels);
+    let mut curves =
+        ResponseCurves::from_model(&fitted, &panel, &mmm_report::curves::default_multipliers())
+            .unwrap();
+    for c in &mut curves.channels {
+        c.band = Some(CurveBand {
+            p05: c.direct.iter().map(|v| 0.8 * v).collect(),
+            p95: c.direct.iter().map(|v| 1.2 * v).collect(),
+        });
+    }
     let input = ReportInput {
         warnings: Some(&warnings),
         source: Some("sim/<i>panel</i>.csv"),
         allocation: Some(&allocation),
+        posterior: Some(&posterior),
+        curves: Some(&curves),
         ..ReportInput::new(&fitted, &panel, &scorecard)
     };
     let dir = out_dir();
@@ -414,6 +437,25 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         "the x-axis toggle did not redraw the curves against spend"
     );
 
+    // The curves carry their bands; the forest plot names every channel; the diagnostics view
+    // switched to the second parameter and its table has a row per parameter.
+    assert!(
+        element(&dom, "plot-14").contains("class=\"js-fill\""),
+        "no band drawn on the response curves"
+    );
+    assert!(element(&dom, "plot-18").contains(escaped));
+    assert!(
+        element(&dom, "plot-19").contains("share of \"];alert(1);//"),
+        "the trace did not switch to the second parameter"
+    );
+    let table = element(&dom, "diagnostics-table");
+    assert_eq!(
+        table.matches("<tr").count(),
+        1 + posterior.traces.len(),
+        "{table}"
+    );
+    assert_eq!(table.matches("class=\"flagged\"").count(), 1, "{table}");
+
     // A screenshot for people.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("..")
@@ -455,8 +497,128 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     assert!(!dom.contains("id=\"plot-11\""), "view 11 drew a chart");
     assert!(
+        !dom.contains("id=\"plot-18\""),
+        "view 18 drew a chart without a posterior"
+    );
+    assert!(element(&dom, "posterior-note").contains("No posterior was sampled"));
+    assert!(
         element(&dom, "effectiveness-note").contains("does not modulate"),
         "view 11 does not say that effectiveness is not modulated"
+    );
+}
+
+/// A posterior summary of `channels` with one mixing trace per channel (the second flagged).
+fn posterior_summary(channels: &[String]) -> PosteriorSummary {
+    let n = channels.len() as f64;
+    let wave = |chain: usize, i: usize| ((i * 7919 + chain * 104_729) % 1000) as f64 / 1000.0;
+    PosteriorSummary {
+        chains: 2,
+        draws: 400,
+        rhat_max: 1.004,
+        ess_bulk_min: 640.0,
+        divergences: 0,
+        problems: vec![],
+        channels: channels
+            .iter()
+            .enumerate()
+            .map(|(c, name)| PosteriorChannel {
+                name: name.clone(),
+                share: [1.0 / n, 0.6 / n, 1.4 / n],
+                roi: (c != 1).then_some([1.0 + c as f64, 0.5 + c as f64, 1.8 + c as f64]),
+            })
+            .collect(),
+        traces: channels
+            .iter()
+            .enumerate()
+            .map(|(c, name)| ParameterTrace {
+                name: format!("share of {name}"),
+                draws: (0..2)
+                    .map(|chain| (0..400).map(|i| wave(chain, i + c)).collect())
+                    .collect(),
+                rhat: if c == 1 { 1.03 } else { 1.002 },
+                ess_bulk: 700.0,
+                ess_tail: 650.0,
+                flagged: c == 1,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn backtest_page_renders_in_chromium() {
+    let Some(bin) = browser_or_skip("backtest_page_renders_in_chromium") else {
+        return;
+    };
+    // Two origins' scores as `dcmmm backtest` hands them over, hostile names included.
+    let sc = |a: f64, b: f64, c: f64| ForecastScores {
+        r2_pooled: a,
+        r2_within: b,
+        wmape: c,
+    };
+    let origin = |origin: usize, week: &str, model: ForecastScores| OriginRow {
+        origin,
+        first_forecast_week: week.into(),
+        regions: 5,
+        model,
+        best_naive: sc(0.93, -0.5, 0.09),
+        baselines: vec![
+            ("train_mean".into(), sc(0.86, -2.0, 0.13)),
+            (EVIL_SCRIPT.into(), sc(0.93, -0.5, 0.09)),
+        ],
+        path: "joint".into(),
+        epochs: 14,
+        fit_seconds: 0.3,
+        warnings: vec![format!("worse than a naive baseline {EVIL_SCRIPT}")],
+        left_out: vec![EVIL_JS.into()],
+    };
+    let bt = BacktestPage {
+        horizon: 8,
+        origins: vec![
+            origin(56, "2023-01-30", sc(0.91, -1.1, 0.11)),
+            origin(64, "2023-03-27", sc(0.85, -10.3, 0.14)),
+        ],
+        means: vec![
+            ("dcmmm".into(), sc(0.88, -5.7, 0.125)),
+            ("best naive".into(), sc(0.93, -0.5, 0.09)),
+        ],
+    };
+    let dir = out_dir();
+    let page = dir.join("backtest.html");
+    write_backtest(&bt, Some("sim/<i>panel</i>.csv"), &page).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains(EVIL_SCRIPT));
+    let probed = dir.join("backtest-probed.html");
+    std::fs::write(
+        &probed,
+        html.replacen("<head>", &format!("<head>{PROBE}"), 1),
+    )
+    .unwrap();
+    let (dom, stderr, _) = run_chromium(
+        &bin,
+        &[
+            "--virtual-time-budget=15000".into(),
+            "--window-size=1400,1000".into(),
+            "--dump-dom".into(),
+            format!("file://{}", probed.display()),
+        ],
+        "backtest",
+    );
+    let errors = console_errors(&stderr);
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    let head = &dom[..dom.find("<head").expect("dumped DOM")];
+    assert!(!head.contains("data-js-errors"), "JS errors: {head}");
+    assert!(head.contains("data-titles-checked=\"3\""), "{head}");
+    assert!(
+        !head.contains("data-covered-titles"),
+        "section titles covered by another element: {head}"
+    );
+    for id in ["plot-2", "plot-2b", "plot-2c"] {
+        assert!(drawn(element(&dom, id)), "#{id} has no drawn content");
+    }
+    assert!(dom.contains("data-rendered=\"3\""));
+    assert!(
+        element(&dom, "plot-2").matches("class=\"point\"").count() >= 2 * bt.origins.len(),
+        "the model and the best naive baseline are not drawn at every origin"
     );
 }
 

@@ -3,7 +3,8 @@
 //! [`simulate`] draws a region × week panel from a known data-generating process — region sizes,
 //! baseline, trend, calendar-aligned seasonality, controls with known effects, planned media with
 //! realistic flighting and confounding, a true channel DAG on activity, per-channel adstock
-//! (geometric, delayed, Weibull from `mmm-transforms`) and Hill saturation, region effect
+//! (geometric, delayed, Weibull from `mmm-transforms`) and saturation (Hill, or any family of the
+//! transform registry through [`simulate_with`]), region effect
 //! multipliers, a zero-effect channel, Gaussian or heavy-tailed noise, late-starting regions — and
 //! computes the exact truth an MMM should recover: direct and total (DAG-mediated) contributions,
 //! ROI and marginal ROI, response curves with carryover, the DAG and every parameter.
@@ -28,7 +29,7 @@ pub mod media;
 pub mod scenario;
 pub mod truth;
 
-pub use generate::{curve_multipliers, simulate};
+pub use generate::{curve_multipliers, simulate, simulate_with};
 pub use media::MAX_LAG;
 pub use scenario::{NoiseKind, NoiseSpec, SCENARIO_NAMES, Scenario};
 pub use truth::{

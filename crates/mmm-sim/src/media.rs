@@ -1,5 +1,5 @@
 //! The media part of the data-generating process: channel activity along the true DAG, adstock,
-//! Hill saturation and contributions — and its counterfactual reruns (response curves, total
+//! saturation and contributions — and its counterfactual reruns (response curves, total
 //! effects, [`crate::Simulation::true_outcome`]).
 //!
 //! All activity is handled in **per-capita units** `x̃[r,t] = x[r,t] / (s_r · m_c)` (region size
@@ -9,14 +9,14 @@
 //! ```text
 //! x̃_j[r,t] = live_j[r,t] · ( p̃_j[r,t] + Σ_i W_ij · a_i[r,t] )      (activity)
 //! a_j      = adstock_j(x̃_j)                                         (per region, along weeks)
-//! contribution_j[r,t] = β_j · ρ[r,j] · s_r · hill_j(a_j[r,t])
+//! contribution_j[r,t] = β_j · ρ[r,j] · s_r · sat_j(a_j[r,t])        (Hill by default)
 //! ```
 //!
 //! with `p̃` the planned per-capita activity and `live_j[r,t] = 1` when channel `j` is present in
 //! region `r` and the region has started (`t ≥ start_r`). The horizon is the panel's `T` weeks plus
 //! a zero-spend tail of `MAX_LAG − 1` weeks, which holds every adstock's whole carryover.
 
-use mmm_transforms::{Adstock, Hill, Saturation};
+use mmm_transforms::{Adstock, Saturation};
 use ndarray::{Array2, ArrayView2, Zip};
 
 /// Number of lags of every true adstock kernel (one quarter).
@@ -39,8 +39,10 @@ pub(crate) struct MediaDgp {
     pub scale: Vec<f64>,
     /// Adstock of each channel with its unconstrained parameters.
     pub adstock: Vec<(Box<dyn Adstock>, Vec<f64>)>,
-    /// Hill parameters (unconstrained) of each channel.
-    pub hill: Vec<Vec<f64>>,
+    /// The saturation family of every channel (Hill unless the scenario names another).
+    pub saturation: Box<dyn Saturation>,
+    /// Saturation parameters (unconstrained) of each channel.
+    pub saturation_params: Vec<Vec<f64>>,
     /// Effect sizes `β_c`.
     pub beta: Vec<f64>,
     /// `rho[c][r]`.
@@ -152,7 +154,7 @@ impl MediaDgp {
     /// of `β_j` (activity does not depend on effect sizes, so this is all that changes).
     pub fn contribution_with(&self, j: usize, a: &Array2<f64>, beta: f64) -> Array2<f64> {
         let mut out = Array2::zeros(a.dim());
-        let hill = &self.hill[j];
+        let sp = &self.saturation_params[j];
         for (r, (mut o, ar)) in out.outer_iter_mut().zip(a.outer_iter()).enumerate() {
             let k = beta * self.rho[j][r] * self.size[r];
             if k == 0.0 {
@@ -160,7 +162,7 @@ impl MediaDgp {
             }
             Zip::from(&mut o)
                 .and(&ar)
-                .for_each(|o, &v| *o = k * Hill.eval(hill, v));
+                .for_each(|o, &v| *o = k * self.saturation.eval(sp, v));
         }
         out
     }
@@ -261,7 +263,7 @@ impl MediaDgp {
             if self.beta[j] == 0.0 {
                 continue;
             }
-            let hill = &self.hill[j];
+            let sp = &self.saturation_params[j];
             let mut change = Sums::default();
             for (r, ((drow, arow), crow)) in dj
                 .outer_iter()
@@ -274,7 +276,7 @@ impl MediaDgp {
                     if dv == 0.0 {
                         continue;
                     }
-                    let diff = k * Hill.eval(hill, av + (mult - 1.0) * dv) - cv;
+                    let diff = k * self.saturation.eval(sp, av + (mult - 1.0) * dv) - cv;
                     change.all += diff;
                     if t >= self.start[r] && t < self.t {
                         change.panel += diff;

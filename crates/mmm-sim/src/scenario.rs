@@ -120,9 +120,25 @@ pub struct Scenario {
     /// Mean trend, as a fraction of the baseline level per year.
     #[serde(default = "default_trend")]
     pub trend: f64,
+    /// The saturation family of the true curves, by its name in the transform registry
+    /// (`mmm_transforms::TransformRegistry`; `crate::simulate_with` for user transforms). It must
+    /// have a half-saturation parametrisation (`Saturation::params_at_half`).
+    #[serde(
+        default = "default_saturation",
+        skip_serializing_if = "is_default_saturation"
+    )]
+    pub saturation: String,
     /// Observation noise.
     #[serde(default)]
     pub noise: NoiseSpec,
+}
+
+fn default_saturation() -> String {
+    mmm_transforms::Hill::NAME.to_string()
+}
+
+fn is_default_saturation(name: &str) -> bool {
+    name == mmm_transforms::Hill::NAME
 }
 
 fn default_start() -> String {

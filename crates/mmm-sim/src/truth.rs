@@ -209,9 +209,13 @@ pub struct ChannelParams {
     pub adstock: TrueAdstock,
     /// The adstock's lag weights `w_0..w_{max_lag−1}`.
     pub lag_weights: Vec<f64>,
-    /// Hill half-saturation `K` (per-capita adstocked activity).
+    /// The saturation family (`Scenario::saturation`; absent in the file when Hill).
+    #[serde(default = "hill", skip_serializing_if = "is_hill")]
+    pub saturation: String,
+    /// Half-saturation `K` (per-capita adstocked activity): Hill's `K`, or for another family
+    /// the activity at which its curve reaches half its maximum.
     pub hill_half_saturation: f64,
-    /// Hill slope `S`.
+    /// Hill slope `S` (the slope given to another family's `params_at_half`).
     pub hill_slope: f64,
     /// Effect size `β_c` (sales per unit region size per week at full saturation).
     pub beta: f64,
@@ -224,4 +228,12 @@ pub struct ChannelParams {
     pub rho: Vec<f64>,
     /// Whether the channel is present in each region.
     pub present: Vec<bool>,
+}
+
+fn hill() -> String {
+    mmm_transforms::Hill::NAME.to_string()
+}
+
+fn is_hill(name: &str) -> bool {
+    name == mmm_transforms::Hill::NAME
 }

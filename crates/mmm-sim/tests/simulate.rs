@@ -610,3 +610,44 @@ fn components_with_activity_factors_follow_the_mechanism() {
     f[[1, 1]] = -1.0;
     assert!(sim.component_with_activity_factors(c, &f).is_err());
 }
+
+/// A scenario naming another saturation family from the registry draws its curves through the
+/// family's `params_at_half`: the same random stream (so the same media), contributions that
+/// follow the published half points, the family recorded in the truth; an unknown name is refused.
+#[test]
+fn the_saturation_family_comes_from_the_registry() {
+    let hill = simulate(&small(), 5).unwrap();
+    let mut sc = small();
+    sc.saturation = "logistic".into();
+    let sim = simulate(&sc, 5).unwrap();
+    assert_eq!(sim.media(), hill.media());
+    assert_ne!(sim.sales(), hill.sales());
+    let t = sim.truth();
+    let (nr, nt, nc) = sim.media().dim();
+    for c in 0..nc {
+        let cp = &t.params.channels[c];
+        assert_eq!(cp.saturation, "logistic");
+        assert_eq!(hill.truth().params.channels[c].saturation, "hill");
+        // tanh(λa/2) with λ = 2·atanh(½)/K: half of its maximum at K.
+        let k = cp.hill_half_saturation;
+        let curve = |a: f64| (0.5f64.atanh() * a.max(0.0) / k).tanh();
+        for r in 0..nr {
+            let unit = t.params.region_size[r] * cp.scale;
+            let coef = cp.beta * cp.rho[r] * t.params.region_size[r];
+            for tt in (0..nt).filter(|&tt| sim.observed(r, tt)) {
+                let a: f64 = (0..=tt.min(12))
+                    .map(|l| cp.lag_weights[l] * sim.media()[[r, tt - l, c]] / unit)
+                    .sum();
+                let comp = sim.components()[[r, tt, 3 + t.controls.len() + c]];
+                let v = coef * curve(a);
+                assert!(
+                    (v - comp).abs() <= 1e-9 * v.abs().max(1.0),
+                    "c{c} r{r} t{tt}"
+                );
+            }
+        }
+    }
+    sc.saturation = "tanh".into();
+    let err = simulate(&sc, 5).unwrap_err().to_string();
+    assert!(err.contains("unknown saturation `tanh`"), "{err}");
+}

@@ -49,7 +49,7 @@
 
 use crate::param::{
     log_sigmoid, scaled_sigmoid, scaled_sigmoid_deriv, sigmoid, sigmoid_deriv, softplus,
-    softplus_inv, try_scaled_logit, try_softplus_inv,
+    try_scaled_logit, try_softplus_inv,
 };
 use crate::{Adstock, Result};
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
@@ -273,6 +273,9 @@ impl Default for GeometricAdstock {
 }
 
 impl GeometricAdstock {
+    /// The name it is registered and stored under ([`crate::TransformRegistry`]).
+    pub const NAME: &str = "geometric";
+
     /// Creates a geometric adstock.
     pub fn new(max_lag: Option<usize>, normalize: bool) -> Self {
         GeometricAdstock { max_lag, normalize }
@@ -309,7 +312,7 @@ impl GeometricAdstock {
 
 impl Adstock for GeometricAdstock {
     fn name(&self) -> &str {
-        "geometric"
+        Self::NAME
     }
 
     fn n_params(&self) -> usize {
@@ -441,6 +444,9 @@ impl Default for DelayedAdstock {
 }
 
 impl DelayedAdstock {
+    /// The name it is registered and stored under ([`crate::TransformRegistry`]).
+    pub const NAME: &str = "delayed";
+
     /// Creates a delayed adstock with `max_lag` lags.
     pub fn new(max_lag: usize) -> Self {
         DelayedAdstock { max_lag }
@@ -492,7 +498,7 @@ impl DelayedAdstock {
 
 impl Adstock for DelayedAdstock {
     fn name(&self) -> &str {
-        "delayed"
+        Self::NAME
     }
 
     fn n_params(&self) -> usize {
@@ -557,6 +563,9 @@ impl Default for WeibullAdstock {
 }
 
 impl WeibullAdstock {
+    /// The name it is registered and stored under ([`crate::TransformRegistry`]).
+    pub const NAME: &str = "weibull";
+
     /// Creates a Weibull adstock with `max_lag` lags.
     pub fn new(max_lag: usize) -> Self {
         WeibullAdstock { max_lag }
@@ -604,16 +613,17 @@ impl WeibullAdstock {
 
 impl Adstock for WeibullAdstock {
     fn name(&self) -> &str {
-        "weibull"
+        Self::NAME
     }
 
     fn n_params(&self) -> usize {
         2
     }
 
-    /// `k = 2`, `λ = 2` weeks (peak between lags 0 and 1, most weight within ~4 weeks).
+    /// The geometric special case `k = 1`, `e^{−1/λ} = 0.5` (λ = 1/ln 2): a fit started here
+    /// learns a delayed peak only when the data ask for it.
     fn default_params(&self) -> Vec<f64> {
-        vec![softplus_inv(2.0), softplus_inv(2.0)]
+        WeibullAdstock::params_for(1.0, 1.0 / std::f64::consts::LN_2)
     }
 
     fn describe(&self, params: &[f64]) -> Vec<(&'static str, f64)> {

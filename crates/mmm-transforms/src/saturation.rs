@@ -108,6 +108,9 @@ fn elementwise_vjp<const P: usize>(
 pub struct Hill;
 
 impl Hill {
+    /// The name it is registered and stored under ([`crate::TransformRegistry`]).
+    pub const NAME: &str = "hill";
+
     /// Creates the Hill transform.
     pub fn new() -> Self {
         Hill
@@ -178,7 +181,7 @@ impl Hill {
 
 impl Saturation for Hill {
     fn name(&self) -> &str {
-        "hill"
+        Self::NAME
     }
 
     fn n_params(&self) -> usize {
@@ -206,6 +209,11 @@ impl Saturation for Hill {
     fn derivative(&self, params: &[f64], x: f64) -> f64 {
         check_params("hill", 2, params);
         Hill::parts(softplus(params[0]), softplus(params[1]), x).0
+    }
+
+    /// `K = half`, `s = slope`.
+    fn params_at_half(&self, half: f64, slope: f64) -> Option<Vec<f64>> {
+        Hill::try_params_for(half, slope).ok()
     }
 
     fn forward(&self, params: &[f64], x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
@@ -250,6 +258,9 @@ impl Saturation for Hill {
 pub struct Logistic;
 
 impl Logistic {
+    /// The name it is registered and stored under ([`crate::TransformRegistry`]).
+    pub const NAME: &str = "logistic";
+
     /// Creates the logistic transform.
     pub fn new() -> Self {
         Logistic
@@ -299,7 +310,7 @@ impl Logistic {
 
 impl Saturation for Logistic {
     fn name(&self) -> &str {
-        "logistic"
+        Self::NAME
     }
 
     fn n_params(&self) -> usize {
@@ -324,6 +335,11 @@ impl Saturation for Logistic {
     fn derivative(&self, params: &[f64], x: f64) -> f64 {
         check_params("logistic", 1, params);
         Logistic::parts(softplus(params[0]), x).0
+    }
+
+    /// `tanh(λ·half/2) = ½`: `λ = 2·atanh(½)/half` (one parameter: `slope` is not used).
+    fn params_at_half(&self, half: f64, _slope: f64) -> Option<Vec<f64>> {
+        Logistic::try_params_for(2.0 * 0.5f64.atanh() / half).ok()
     }
 
     fn forward(&self, params: &[f64], x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {

@@ -69,3 +69,18 @@ fn default_parameters_have_correct_gradients() {
         check_saturation(s, &s.default_params(), 3, 40, 100 + i as u64);
     }
 }
+
+/// Every transform the registry builds, as the model gets it (a new built-in is checked here
+/// without being listed).
+#[test]
+fn every_registered_transform_has_correct_gradients_at_its_default() {
+    let registry = mmm_transforms::TransformRegistry::with_builtins();
+    for (i, name) in registry.adstock_names().enumerate() {
+        let a = registry.adstock(name).unwrap();
+        check_adstock(a.as_ref(), &a.default_params(), 3, 40, 200 + i as u64);
+    }
+    for (i, name) in registry.saturation_names().enumerate() {
+        let s = registry.saturation(name).unwrap();
+        check_saturation(s.as_ref(), &s.default_params(), 3, 40, 300 + i as u64);
+    }
+}

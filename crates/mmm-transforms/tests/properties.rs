@@ -413,6 +413,36 @@ fn params_for_and_describe_round_trip() {
     }
 }
 
+/// `params_at_half(K, s)` puts the curve at half its maximum (the limit at large x) at `K`, for
+/// every built-in saturation (all have the parametrisation: the simulator draws through it), over seeded half points across scales; out-of-range values give
+/// `None`.
+#[test]
+fn params_at_half_reaches_half_the_maximum_there() {
+    let registry = mmm_transforms::TransformRegistry::with_builtins();
+    let mut rng = 0x5eed_u64;
+    for name in registry.saturation_names() {
+        let s = registry.saturation(name).unwrap();
+        for i in 0..40 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (rng >> 11) as f64 / (1u64 << 53) as f64;
+            let half = 10f64.powf(-4.0 + 8.0 * u);
+            let slope = 0.5 + 3.0 * (i as f64 / 40.0);
+            let p = s.params_at_half(half, slope).expect("positive half point");
+            let top = s.eval(&p, half * 1e30);
+            let at = s.eval(&p, half);
+            assert!((at / top - 0.5).abs() < 1e-9, "{}: {at} / {top}", s.name());
+        }
+        assert!(s.params_at_half(-1.0, 1.0).is_none(), "{}", s.name());
+        assert!(s.params_at_half(0.0, 1.0).is_none(), "{}", s.name());
+    }
+    assert_eq!(
+        Hill.params_at_half(0.7, 1.8),
+        Some(Hill::params_for(0.7, 1.8))
+    );
+}
+
 #[test]
 fn out_of_range_natural_parameters_are_errors() {
     assert!(matches!(

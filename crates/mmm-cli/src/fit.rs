@@ -9,13 +9,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
-use mmm_fitted::{
-    FitConfig, FittedModel, LiftTestSpec, Scorecard, Stability, Summary, TrainConfig,
-};
-use mmm_model::{DagConfig, Decomposition, ModelConfig};
-use mmm_orchestrator::{Progress, assess_stability, fit_panel};
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, Stability, Summary};
+use mmm_model::Decomposition;
+use mmm_orchestrator::{FitFile, Progress, assess_stability, fit_panel};
 use ndarray::Array2;
-use serde::Deserialize;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -103,38 +100,16 @@ pub struct FitArgs {
     pub tune: Option<usize>,
 }
 
-/// The model-related tables of a config file (`[data]` is read by the panel flags).
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct FitFile {
-    /// Read by the panel flags (`PanelArgs`), accepted here so that one file holds everything.
-    #[serde(rename = "data")]
-    _data: Option<toml::Value>,
-    model: ModelConfig,
-    train: TrainConfig,
-    dag: DagConfig,
-    lift_test: Vec<LiftTestSpec>,
-    inference: InferenceConfig,
-}
-
 /// The fit configuration of `args` (config file, then flags) with `holdout_weeks` held out, and
 /// the posterior settings (`[inference]`, `--posterior`).
 pub fn fit_config(args: &FitArgs, holdout_weeks: usize) -> Result<(FitConfig, InferenceConfig)> {
     let file = match &args.panel.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("{}: cannot read config", path.display()))?;
-            toml::from_str::<FitFile>(&text)
-                .with_context(|| format!("{}: invalid config", path.display()))?
-        }
+        Some(path) => FitFile::<InferenceConfig>::read(path)?,
         None => FitFile::default(),
     };
     let mut cfg = FitConfig {
         holdout_weeks,
-        model: file.model,
-        train: file.train,
-        dag: file.dag,
-        lift_tests: file.lift_test,
+        ..file.fit_config()
     };
     if let Some(seed) = args.seed {
         cfg.train.seed = seed;

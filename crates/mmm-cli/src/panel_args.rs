@@ -1,11 +1,11 @@
 //! The column flags shared by every subcommand that reads a panel (`validate`, `fit`), and their
-//! merge with the `[data]` table of a TOML config (flags override the config).
+//! merge with the `[data]` table of fit.toml (`mmm_orchestrator::FitFile`; flags override it).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use mmm_data::{ColumnSpec, DEFAULT_HOLDOUT_WEEKS, DataConfig, LoadedPanel, load_panel};
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use mmm_orchestrator::FitFile;
+use std::path::PathBuf;
 
 /// Where the panel is and which columns play which role.
 #[derive(Args, Debug, Clone, Default)]
@@ -50,29 +50,11 @@ pub struct ResolvedPanel {
     pub holdout_weeks: usize,
 }
 
-/// A config file: only `[data]` is read here; other tables belong to other subcommands.
-#[derive(Deserialize, Default)]
-struct FileConfig {
-    data: Option<DataConfig>,
-}
-
-fn read_config(path: &Path) -> Result<DataConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read config", path.display()))?;
-    let cfg: FileConfig =
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
-    let mut data = cfg.data.unwrap_or_default();
-    if let Some(p) = data.path.as_ref().filter(|p| p.is_relative()) {
-        data.path = Some(path.parent().unwrap_or(Path::new(".")).join(p));
-    }
-    Ok(data)
-}
-
 impl PanelArgs {
     /// Merge flags over the config and check that the required keys are present.
     pub fn resolve(&self) -> Result<ResolvedPanel> {
         let cfg = match &self.config {
-            Some(p) => read_config(p)?,
+            Some(p) => FitFile::<toml::Table>::read(p)?.data,
             None => DataConfig::default(),
         };
         let Some(data) = self.data.clone().or(cfg.path) else {

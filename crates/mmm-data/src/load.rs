@@ -258,8 +258,60 @@ fn csv_line(e: &csv::Error) -> u64 {
     e.position().map(|p| p.line()).unwrap_or(0)
 }
 
-/// Parse CSV `bytes` (named `path` in messages) into a panel with column roles `spec`.
+/// Parse CSV `bytes` (named `path` in messages) into a panel with column roles `spec`: the steps
+/// of the module docs, one function each.
 pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<LoadedPanel> {
+    let (mut reader, headers) = read_header(path, bytes)?;
+    let ctx = Ctx {
+        path,
+        headers: &headers,
+    };
+    let roles = resolve_roles(&ctx, spec)?;
+    let (rows, regions) = read_rows(&mut reader, &ctx, &roles)?;
+    let calendar = calendar(&ctx, &roles, &rows)?;
+    let mut dense = dense_arrays(&ctx, &roles, &rows, &regions, &calendar)?;
+    let filled = fill_controls(&mut dense, &regions);
+    let warnings = check_values(&ctx, &roles, &rows, &regions, &calendar, &dense)?;
+    let missing = regions.len() * calendar.weeks.len() - rows.len();
+    let actions = actions(&rows, &regions, &roles, &calendar, missing, &filled);
+    let spend_columns = roles
+        .spend
+        .iter()
+        .map(|s| s.map(|i| headers[i].clone()))
+        .collect();
+    let panel = Panel {
+        regions,
+        weeks: calendar.weeks,
+        channels: roles.channels,
+        controls: roles.control_names,
+        target: dense.target,
+        media: dense.media,
+        spend: dense.spend,
+        controls_data: dense.controls,
+        observed: dense.observed,
+    };
+    let report = LoadReport {
+        path: path.to_path_buf(),
+        n_rows: rows.len(),
+        target_column: headers[roles.target].clone(),
+        time_column: headers[roles.time].clone(),
+        region_column: roles.region.map(|i| headers[i].clone()),
+        media_columns: panel.channels.clone(),
+        control_columns: panel.controls.clone(),
+        spend_columns,
+        week_step: calendar.step,
+        missing_region_weeks: missing,
+        late_start_regions: filled.late_start,
+        empty_weeks: filled.empty_weeks,
+        warnings,
+        actions,
+    };
+    Ok(LoadedPanel { panel, report })
+}
+
+/// Strips a UTF-8 byte-order mark, rejects an empty file, reads the header (names trimmed) and
+/// rejects a non-comma delimiter and duplicate column names.
+fn read_header<'b>(path: &Path, bytes: &'b [u8]) -> Result<(csv::Reader<&'b [u8]>, Vec<String>)> {
     let pathbuf = path.to_path_buf();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
@@ -282,8 +334,6 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-
-    // Header checks.
     let other_delimiter = [';', '\t', '|']
         .into_iter()
         .find(|c| headers[0].contains(*c));
@@ -309,12 +359,39 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         }
         seen.insert(h, i);
     }
+    Ok((reader, headers))
+}
 
-    // Resolve roles.
-    let ctx = Ctx {
-        path,
-        headers: &headers,
-    };
+/// The column of every role (indices into the header).
+struct Roles {
+    target: usize,
+    time: usize,
+    region: Option<usize>,
+    media: Vec<usize>,
+    /// Per channel, its spend column if one is given.
+    spend: Vec<Option<usize>>,
+    controls: Vec<usize>,
+    /// Channel names (the media columns' headers).
+    channels: Vec<String>,
+    /// Control names.
+    control_names: Vec<String>,
+}
+
+impl Roles {
+    /// Numeric columns in the order of [`Row::values`]: target, media, given spend, controls.
+    fn numeric(&self) -> Vec<(usize, &'static str)> {
+        let mut numeric: Vec<(usize, &str)> = vec![(self.target, "target")];
+        numeric.extend(self.media.iter().map(|&i| (i, "media")));
+        numeric.extend(self.spend.iter().flatten().map(|&i| (i, "spend")));
+        numeric.extend(self.controls.iter().map(|&i| (i, "control")));
+        numeric
+    }
+}
+
+/// Resolves the spec's names and globs to columns, checks that each column has at most one role
+/// and that the components' names are usable.
+fn resolve_roles(ctx: &Ctx, spec: &ColumnSpec) -> Result<Roles> {
+    let headers = ctx.headers;
     if spec.target.trim().is_empty() {
         return Err(Error::InvalidSpec("no target column given".into()));
     }
@@ -370,7 +447,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     for (i, role) in roles {
         if let Some(first) = role_of.insert(i, role) {
             return Err(Error::RoleConflict {
-                path: pathbuf,
+                path: ctx.path.to_path_buf(),
                 line: 1,
                 column: headers[i].clone(),
                 first: first.to_string(),
@@ -379,15 +456,28 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         }
     }
 
-    crate::names::check_component_names(path, &channels, &control_names)?;
+    crate::names::check_component_names(ctx.path, &channels, &control_names)?;
+    Ok(Roles {
+        target: target_idx,
+        time: time_idx,
+        region: region_idx,
+        media: media_idx,
+        spend: spend_idx,
+        controls: control_idx,
+        channels,
+        control_names,
+    })
+}
 
-    // Numeric columns in value order: target, media, given spend, controls.
-    let mut numeric: Vec<(usize, &str)> = vec![(target_idx, "target")];
-    numeric.extend(media_idx.iter().map(|&i| (i, "media")));
-    numeric.extend(spend_idx.iter().flatten().map(|&i| (i, "spend")));
-    numeric.extend(control_idx.iter().map(|&i| (i, "control")));
-
-    // Parse rows.
+/// Reads every data row (skipping blank lines) and returns the rows and the region names in
+/// order of first appearance (`national` when there is no region column).
+fn read_rows(
+    reader: &mut csv::Reader<&[u8]>,
+    ctx: &Ctx,
+    roles: &Roles,
+) -> Result<(Vec<Row>, Vec<String>)> {
+    let headers = ctx.headers;
+    let numeric = roles.numeric();
     let mut rows: Vec<Row> = Vec::new();
     let mut regions: Vec<String> = Vec::new();
     let mut region_map: HashMap<String, usize> = HashMap::new();
@@ -399,7 +489,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
             Ok(true) => {}
             Err(e) => {
                 return Err(Error::Csv {
-                    path: pathbuf,
+                    path: ctx.path.to_path_buf(),
                     line: csv_line(&e),
                     message: e.to_string(),
                 });
@@ -411,44 +501,19 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
         }
         if record.len() != headers.len() {
             return Err(Error::RaggedRow {
-                path: pathbuf,
+                path: ctx.path.to_path_buf(),
                 line,
                 expected: headers.len(),
                 found: record.len(),
             });
         }
-        let tcell = &record[time_idx];
-        let week = parse_week(tcell).ok_or_else(|| Error::BadWeek {
-            path: pathbuf.clone(),
-            line,
-            column: headers[time_idx].clone(),
-            value: tcell.to_string(),
-            expected: "an ISO date (YYYY-MM-DD) or an integer week".into(),
-        })?;
-        match first_week {
-            None => first_week = Some(week),
-            Some(f) if f.is_date() != week.is_date() => {
-                return Err(Error::BadWeek {
-                    path: pathbuf,
-                    line,
-                    column: headers[time_idx].clone(),
-                    value: tcell.to_string(),
-                    expected: if f.is_date() {
-                        "a date like the earlier rows"
-                    } else {
-                        "an integer week like the earlier rows"
-                    }
-                    .into(),
-                });
-            }
-            _ => {}
-        }
-        let region = match region_idx {
+        let week = row_week(ctx, roles.time, &record, line, &mut first_week)?;
+        let region = match roles.region {
             Some(ri) => {
                 let name = record[ri].trim();
                 if name.is_empty() {
                     return Err(Error::EmptyRegion {
-                        path: pathbuf,
+                        path: ctx.path.to_path_buf(),
                         line,
                         column: headers[ri].clone(),
                     });
@@ -469,51 +534,114 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
                 0
             }
         };
-        let mut values = Vec::with_capacity(numeric.len());
-        for &(ci, role) in &numeric {
-            let cell = record[ci].trim();
-            let v: f64 = cell.parse().map_err(|_| Error::NonNumeric {
-                path: pathbuf.clone(),
-                line,
-                column: headers[ci].clone(),
-                value: cell.to_string(),
-                expected: format!("a number ({role})"),
-            })?;
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    path: pathbuf,
-                    line,
-                    column: headers[ci].clone(),
-                    value: cell.to_string(),
-                });
-            }
-            if (role == "media" || role == "spend") && v < 0.0 {
-                return Err(Error::NegativeValue {
-                    path: pathbuf,
-                    line,
-                    column: headers[ci].clone(),
-                    role: role.to_string(),
-                    value: v,
-                });
-            }
-            values.push(v);
-        }
         rows.push(Row {
             region,
             week,
             line,
-            values,
+            values: row_values(ctx, &numeric, &record, line)?,
         });
     }
     if rows.is_empty() {
         return Err(Error::EmptyFile {
-            path: pathbuf,
+            path: ctx.path.to_path_buf(),
             what: "a header but no data rows".into(),
         });
     }
+    Ok((rows, regions))
+}
 
-    // Calendar.
-    let time_col = headers[time_idx].clone();
+/// The week of a row's time cell: an ISO date or an integer, of the same kind as the first row's.
+fn row_week(
+    ctx: &Ctx,
+    time_idx: usize,
+    record: &csv::StringRecord,
+    line: u64,
+    first_week: &mut Option<Week>,
+) -> Result<Week> {
+    let tcell = &record[time_idx];
+    let week = parse_week(tcell).ok_or_else(|| Error::BadWeek {
+        path: ctx.path.to_path_buf(),
+        line,
+        column: ctx.headers[time_idx].clone(),
+        value: tcell.to_string(),
+        expected: "an ISO date (YYYY-MM-DD) or an integer week".into(),
+    })?;
+    match first_week {
+        None => *first_week = Some(week),
+        Some(f) if f.is_date() != week.is_date() => {
+            return Err(Error::BadWeek {
+                path: ctx.path.to_path_buf(),
+                line,
+                column: ctx.headers[time_idx].clone(),
+                value: tcell.to_string(),
+                expected: if f.is_date() {
+                    "a date like the earlier rows"
+                } else {
+                    "an integer week like the earlier rows"
+                }
+                .into(),
+            });
+        }
+        _ => {}
+    }
+    Ok(week)
+}
+
+/// A row's numeric cells (`numeric`: column and role): finite numbers, media and spend not
+/// negative.
+fn row_values(
+    ctx: &Ctx,
+    numeric: &[(usize, &str)],
+    record: &csv::StringRecord,
+    line: u64,
+) -> Result<Vec<f64>> {
+    let mut values = Vec::with_capacity(numeric.len());
+    for &(ci, role) in numeric {
+        let cell = record[ci].trim();
+        let v: f64 = cell.parse().map_err(|_| Error::NonNumeric {
+            path: ctx.path.to_path_buf(),
+            line,
+            column: ctx.headers[ci].clone(),
+            value: cell.to_string(),
+            expected: format!("a number ({role})"),
+        })?;
+        if !v.is_finite() {
+            return Err(Error::NonFinite {
+                path: ctx.path.to_path_buf(),
+                line,
+                column: ctx.headers[ci].clone(),
+                value: cell.to_string(),
+            });
+        }
+        if (role == "media" || role == "spend") && v < 0.0 {
+            return Err(Error::NegativeValue {
+                path: ctx.path.to_path_buf(),
+                line,
+                column: ctx.headers[ci].clone(),
+                role: role.to_string(),
+                value: v,
+            });
+        }
+        values.push(v);
+    }
+    Ok(values)
+}
+
+/// The panel's calendar: every step from the first to the last week of the file.
+struct Calendar {
+    weeks: Vec<Week>,
+    /// Key of the first week.
+    k0: i64,
+    /// Distance between consecutive weeks (days for dates).
+    step: i64,
+    /// Whether the weeks are dates.
+    dates: bool,
+}
+
+/// Derives the calendar step as the most common distance between consecutive distinct weeks
+/// (every distance must be a multiple of it) and the calendar from it.
+fn calendar(ctx: &Ctx, roles: &Roles, rows: &[Row]) -> Result<Calendar> {
+    let time_col = ctx.headers[roles.time].clone();
     let mut keys: Vec<(i64, u64)> = rows.iter().map(|r| (r.week.key(), r.line)).collect();
     keys.sort_unstable();
     keys.dedup_by_key(|k| k.0);
@@ -535,7 +663,7 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     for (i, &d) in diffs.iter().enumerate() {
         if d % step != 0 {
             return Err(Error::UnevenWeeks {
-                path: pathbuf,
+                path: ctx.path.to_path_buf(),
                 line: keys[i + 1].1,
                 column: time_col,
                 week: kind.with_key(keys[i + 1].0).to_string(),
@@ -554,26 +682,51 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     let n_steps = ((k1 - k0) / step) as u64 + 1;
     if n_steps > MAX_CALENDAR_WEEKS as u64 {
         return Err(Error::CalendarTooLong {
-            path: pathbuf,
+            path: ctx.path.to_path_buf(),
             line: keys[keys.len() - 1].1,
             column: time_col,
             n_weeks: n_steps,
             max: MAX_CALENDAR_WEEKS,
         });
     }
-    let n_w = n_steps as usize;
-    let weeks: Vec<Week> = (0..n_w)
+    let weeks: Vec<Week> = (0..n_steps as usize)
         .map(|t| kind.with_key(k0 + t as i64 * step))
         .collect();
+    Ok(Calendar {
+        weeks,
+        k0,
+        step,
+        dates: kind.is_date(),
+    })
+}
 
-    // Dense arrays.
+/// The panel's dense arrays, `[region, week(, column)]`.
+struct Dense {
+    target: Array2<f64>,
+    media: Array3<f64>,
+    spend: Option<Array3<f64>>,
+    controls: Array3<f64>,
+    observed: Array2<bool>,
+}
+
+/// Places every row in the dense arrays (rejecting a second row of one region-week); cells
+/// without a row stay unobserved: target and controls NaN, media and spend 0.
+fn dense_arrays(
+    ctx: &Ctx,
+    roles: &Roles,
+    rows: &[Row],
+    regions: &[String],
+    calendar: &Calendar,
+) -> Result<Dense> {
     let n_r = regions.len();
-    let n_c = channels.len();
-    let n_x = control_idx.len();
-    let n_s = spend_idx.iter().flatten().count();
+    let n_w = calendar.weeks.len();
+    let n_c = roles.channels.len();
+    let n_x = roles.controls.len();
+    let n_s = roles.spend.iter().flatten().count();
     let spend_slot: Vec<Option<usize>> = {
         let mut k = 0;
-        spend_idx
+        roles
+            .spend
             .iter()
             .map(|s| {
                 s.map(|_| {
@@ -589,18 +742,19 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
     let mut controls = Array3::from_elem((n_r, n_w, n_x), f64::NAN);
     let mut observed = Array2::from_elem((n_r, n_w), false);
     let mut line_of = Array2::<u64>::zeros((n_r, n_w));
-    for row in &rows {
-        let t = ((row.week.key() - k0) / step) as usize;
+    for row in rows {
+        let t = ((row.week.key() - calendar.k0) / calendar.step) as usize;
         let r = row.region;
         if observed[[r, t]] {
             return Err(Error::DuplicateRow {
-                path: pathbuf,
+                path: ctx.path.to_path_buf(),
                 line: row.line,
                 first_line: line_of[[r, t]],
-                region_column: region_idx
-                    .map(|i| headers[i].clone())
+                region_column: roles
+                    .region
+                    .map(|i| ctx.headers[i].clone())
                     .unwrap_or_else(|| "(none)".into()),
-                time_column: time_col,
+                time_column: ctx.headers[roles.time].clone(),
                 region: regions[r].clone(),
                 week: row.week.to_string(),
             });
@@ -623,9 +777,28 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
             controls[[r, t, x]] = row.values[1 + n_c + n_s + x];
         }
     }
+    Ok(Dense {
+        target,
+        media,
+        spend,
+        controls,
+        observed,
+    })
+}
 
-    // Fill controls of unobserved region-weeks within each region.
-    let missing = n_r * n_w - rows.len();
+/// What [`fill_controls`] found about the unobserved cells.
+struct Filled {
+    /// Regions without a row in the first calendar week.
+    late_start: Vec<String>,
+    /// Calendar weeks no region observes.
+    empty_weeks: usize,
+}
+
+/// Fills the controls of unobserved region-weeks within each region: forward, then backward
+/// before the region's first row.
+fn fill_controls(dense: &mut Dense, regions: &[String]) -> Filled {
+    let (n_r, n_w, n_x) = dense.controls.dim();
+    let (observed, controls) = (&dense.observed, &mut dense.controls);
     let mut late_start = Vec::new();
     let mut empty_weeks = 0;
     for t in 0..n_w {
@@ -655,20 +828,36 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
             }
         }
     }
+    Filled {
+        late_start,
+        empty_weeks,
+    }
+}
 
-    // Checks and warnings.
+/// Rejects a constant target and collects the warnings: non-weekly dates, negative targets,
+/// constant region targets, all-zero channels.
+fn check_values(
+    ctx: &Ctx,
+    roles: &Roles,
+    rows: &[Row],
+    regions: &[String],
+    calendar: &Calendar,
+    dense: &Dense,
+) -> Result<Vec<Warning>> {
     let obs_target: Vec<f64> = rows.iter().map(|r| r.values[0]).collect();
     if obs_target.iter().all(|&v| v == obs_target[0]) && rows.len() > 1 {
         return Err(Error::ConstantTarget {
-            path: pathbuf,
-            column: headers[target_idx].clone(),
+            path: ctx.path.to_path_buf(),
+            column: ctx.headers[roles.target].clone(),
             value: obs_target[0],
             last_line: rows.iter().map(|r| r.line).max().unwrap_or(2),
         });
     }
     let mut warnings = Vec::new();
-    if kind.is_date() && step != 7 {
-        warnings.push(Warning::NotWeekly { step_days: step });
+    if calendar.dates && calendar.step != 7 {
+        warnings.push(Warning::NotWeekly {
+            step_days: calendar.step,
+        });
     }
     let negative: Vec<u64> = rows
         .iter()
@@ -681,79 +870,60 @@ pub fn parse_panel(path: &Path, bytes: &[u8], spec: &ColumnSpec) -> Result<Loade
             first_line,
         });
     }
-    for r in 0..n_r {
+    let n_w = calendar.weeks.len();
+    for (r, region) in regions.iter().enumerate() {
         let vals: Vec<f64> = (0..n_w)
-            .filter(|&t| observed[[r, t]])
-            .map(|t| target[[r, t]])
+            .filter(|&t| dense.observed[[r, t]])
+            .map(|t| dense.target[[r, t]])
             .collect();
         if vals.len() > 1 && vals.iter().all(|&v| v == vals[0]) {
             warnings.push(Warning::ConstantRegionTarget {
-                region: regions[r].clone(),
+                region: region.clone(),
                 value: vals[0],
             });
         }
     }
-    for (c, name) in channels.iter().enumerate() {
+    for (c, name) in roles.channels.iter().enumerate() {
         if rows.iter().all(|row| row.values[1 + c] == 0.0) {
             warnings.push(Warning::AllZeroChannel {
                 channel: name.clone(),
             });
         }
     }
+    Ok(warnings)
+}
 
+/// What the loader did, in words, for the [`LoadReport`].
+fn actions(
+    rows: &[Row],
+    regions: &[String],
+    roles: &Roles,
+    calendar: &Calendar,
+    missing: usize,
+    filled: &Filled,
+) -> Vec<String> {
     let mut actions = vec![format!(
         "read {} rows: {} region(s) x {} calendar weeks (step {}{}), {} channel(s), {} control(s)",
         rows.len(),
-        n_r,
-        n_w,
-        step,
-        if kind.is_date() { " days" } else { "" },
-        n_c,
-        n_x
+        regions.len(),
+        calendar.weeks.len(),
+        calendar.step,
+        if calendar.dates { " days" } else { "" },
+        roles.channels.len(),
+        roles.controls.len()
     )];
     if missing > 0 {
         actions.push(format!(
             "{missing} region-week(s) absent from the file are masked (observed = false): target left missing \
              (excluded from loss and metrics), media and spend set to 0, controls forward-/back-filled \
              within the region ({} late-starting region(s), {} calendar week(s) with no region)",
-            late_start.len(),
-            empty_weeks
+            filled.late_start.len(),
+            filled.empty_weeks
         ));
     } else {
         actions.push("balanced panel: every region observes every calendar week".into());
     }
-    let spend_columns = spend_idx
-        .iter()
-        .map(|s| s.map(|i| headers[i].clone()))
-        .collect();
-    let panel = Panel {
-        regions,
-        weeks,
-        channels,
-        controls: control_names,
-        target,
-        media,
-        spend,
-        controls_data: controls,
-        observed,
-    };
-    let report = LoadReport {
-        path: pathbuf,
-        n_rows: rows.len(),
-        target_column: headers[target_idx].clone(),
-        time_column: time_col,
-        region_column: region_idx.map(|i| headers[i].clone()),
-        media_columns: panel.channels.clone(),
-        control_columns: panel.controls.clone(),
-        spend_columns,
-        week_step: step,
-        missing_region_weeks: missing,
-        late_start_regions: late_start,
-        empty_weeks,
-        warnings,
-        actions,
-    };
-    Ok(LoadedPanel { panel, report })
+    actions
 }
 
 /// Load a *plan*: future weeks with planned media (and controls) whose target is unknown.

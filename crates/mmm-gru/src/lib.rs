@@ -50,7 +50,7 @@
 //!
 //! Regions are split into chunks of [`Gru::chunk_size`] consecutive regions (default 32). Within a
 //! chunk of `c` regions every matrix product is one GEMM (ndarray's `general_mat_mul`, backed by
-//! `matrixmultiply`):
+//! `matrixmultiply`, or by the system OpenBLAS with the `blas` feature):
 //!
 //! * forward: the input projections of all steps at once, `[T·c × I]·[I × 3H]`, then one
 //!   `[c × H]·[H × 3H]` product per step;
@@ -98,6 +98,12 @@ use ndarray::{
 };
 use rayon::prelude::*;
 use std::ops::Range;
+
+// The BLAS behind ndarray's products with the `blas` feature (openblas-src picks the system one).
+#[cfg(feature = "blas")]
+use blas_src as _;
+#[cfg(feature = "blas")]
+use openblas_src as _;
 
 /// Errors of the GRU layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

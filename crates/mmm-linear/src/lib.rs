@@ -28,7 +28,13 @@ pub use within::{MIN_WEEKS, TERMS, WithinRegion};
 
 use faer::Mat;
 use faer::linalg::solvers::Solve;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1};
+
+// The BLAS behind ndarray's products with the `blas` feature (openblas-src picks the system one).
+#[cfg(feature = "blas")]
+use blas_src as _;
+#[cfg(feature = "blas")]
+use openblas_src as _;
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -64,23 +70,47 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Gram matrix `XᵀX` of residual columns (each one value per cell).
-pub fn gram(columns: &[&[f64]]) -> Array2<f64> {
-    let p = columns.len();
-    let mut g = Array2::zeros((p, p));
+/// Residual columns (`n` values each, one per cell) as the rows of one `[p, n]`
+/// matrix, so that the products of [`gram`], [`cross`] and the screens are ndarray matrix
+/// products: `matrixmultiply` by default, the system OpenBLAS with the `blas` feature.
+///
+/// # Panics
+/// If a column's length is not `n`.
+pub(crate) fn stack(columns: &[&[f64]], n: usize) -> Array2<f64> {
+    let mut x = Array2::zeros((columns.len(), n));
+    for (mut row, c) in x.rows_mut().into_iter().zip(columns) {
+        row.assign(&ArrayView1::from(*c));
+    }
+    x
+}
+
+/// Gram matrix `XXᵀ` of stacked columns ([`stack`]), exactly symmetric.
+pub(crate) fn gram_of(x: &Array2<f64>) -> Array2<f64> {
+    let mut g = x.dot(&x.t());
+    // The product's two triangles may round differently (BLAS); keep the upper one.
+    let p = g.nrows();
     for i in 0..p {
-        for j in i..p {
-            let v = dot(columns[i], columns[j]);
-            g[[i, j]] = v;
-            g[[j, i]] = v;
+        for j in 0..i {
+            g[[i, j]] = g[[j, i]];
         }
     }
     g
 }
 
+/// Gram matrix `XᵀX` of residual columns (each one value per cell).
+///
+/// # Panics
+/// If the columns differ in length.
+pub fn gram(columns: &[&[f64]]) -> Array2<f64> {
+    gram_of(&stack(columns, columns.first().map_or(0, |c| c.len())))
+}
+
 /// `Xᵀy` for residual columns `X` and a residual target `y`.
+///
+/// # Panics
+/// If a column's length differs from `y`'s.
 pub fn cross(columns: &[&[f64]], y: &[f64]) -> Vec<f64> {
-    columns.iter().map(|c| dot(c, y)).collect()
+    stack(columns, y.len()).dot(&ArrayView1::from(y)).to_vec()
 }
 
 /// The sum of squares that the least-squares fit explains, `bᵀ G⁻¹ b` for `G = XᵀX`, `b = Xᵀy`

@@ -550,12 +550,8 @@ mod tests {
         // With noise the effects are estimated, not known.
         let s = synthetic(&kernels, Some(&curves), &effects, 0.02, 6);
         let got = fit(&s, &MediaScreen::new()).unwrap();
-        for c in 0..3 {
-            assert!(
-                (got.effects[c] - effects[c]).abs() < 0.1 * effects[c],
-                "{:?}",
-                got.effects
-            );
+        for (g, e) in got.effects.iter().zip(&effects).take(3) {
+            assert!((g - e).abs() < 0.1 * e, "{:?}", got.effects);
         }
     }
 
@@ -645,12 +641,8 @@ mod tests {
             (got.kernels.as_slice(), got.curves.as_slice()),
             (&kernels[..], &absolute[..])
         );
-        for c in 0..2 {
-            assert!(
-                (got.effects[c] - effects[c]).abs() < 1e-6,
-                "{:?}",
-                got.effects
-            );
+        for (g, e) in got.effects.iter().zip(&effects).take(2) {
+            assert!((g - e).abs() < 1e-6, "{:?}", got.effects);
         }
         assert!((got.controls[0] - 0.3).abs() < 1e-6, "{:?}", got.controls);
         // One kernel and one curve per channel.

@@ -20,9 +20,9 @@
 //! Saturation is ignored (the screen needs the kernel's shape, not the effect size), and the
 //! regression does not constrain β ≥ 0; both are left to training.
 
-use crate::{Error, Result, WithinRegion, cross, dot, explained, gram};
+use crate::{Error, Result, WithinRegion, dot, explained, gram_of, stack};
 use mmm_transforms::{Adstock, WeibullAdstock};
-use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
 /// The panel the screen regresses, on the model's scale.
@@ -222,21 +222,22 @@ impl Regression {
             .map(Vec::as_slice)
             .collect();
         let p = others.len();
-        let g_others = gram(&others);
-        let b_others = cross(&others, &self.y);
+        let x_others = stack(&others, self.y.len());
+        let g_others = gram_of(&x_others);
+        let b_others = x_others.dot(&ArrayView1::from(self.y.as_slice()));
         (0..n_candidates)
             .into_par_iter()
             .map(|k| {
                 let col = column(k);
                 let mut g = Array2::zeros((p + 1, p + 1));
                 g.slice_mut(ndarray::s![..p, ..p]).assign(&g_others);
-                for (i, o) in others.iter().enumerate() {
-                    let v = dot(o, &col);
-                    g[[i, p]] = v;
-                    g[[p, i]] = v;
+                let with_others = x_others.dot(&ArrayView1::from(col.as_slice()));
+                for (i, v) in with_others.iter().enumerate() {
+                    g[[i, p]] = *v;
+                    g[[p, i]] = *v;
                 }
                 g[[p, p]] = dot(&col, &col);
-                let mut b = b_others.clone();
+                let mut b = b_others.to_vec();
                 b.push(dot(&col, &self.y));
                 self.yy - explained(&g, &b)
             })

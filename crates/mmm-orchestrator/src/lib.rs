@@ -14,11 +14,13 @@
 
 pub mod backtest;
 pub mod calibration;
+pub mod config;
 pub mod fit;
 pub mod stability;
 pub mod train;
 
 pub use backtest::{Backtest, OriginScore, Origins, Scores, backtest, backtest_with};
+pub use config::FitFile;
 pub use fit::{MAX_SCREENED_MEDIA_SHARE, SCREEN_MIN_REGIONS, fit_panel, fit_panel_with};
 pub use stability::assess_stability;
 pub use train::{Progress, TrainOutcome, train};
@@ -43,6 +45,14 @@ pub enum Error {
     /// A within-region regression (the lag-kernel screen, the activity variation) failed.
     #[error("within-region regression: {0}")]
     Screen(#[from] mmm_linear::Error),
+    /// A `fit.toml` cannot be read or is not valid (the message names the key and its line).
+    #[error("{path}: {message}")]
+    ConfigFile {
+        /// The file.
+        path: String,
+        /// What is wrong (from the TOML parser when the file is not valid).
+        message: String,
+    },
     /// `media_fit = "screen"` asks for the two-stage fit with transforms the media screen has no
     /// closed form for (it needs the Weibull adstock and the Hill saturation).
     #[error(

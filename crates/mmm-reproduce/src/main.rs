@@ -18,8 +18,10 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use mmm_data::{ColumnSpec, Panel, load_panel};
 use mmm_eval::FitMetrics;
-use mmm_fitted::{FitConfig, Scorecard, Stability};
-use mmm_orchestrator::{assess_stability, fit_panel};
+use mmm_fitted::attribution::observed_sum;
+use mmm_fitted::{FitConfig, FittedModel, Scorecard, Stability};
+use mmm_model::Decomposition;
+use mmm_orchestrator::{FitFile, assess_stability, fit_panel};
 use mmm_sim::{Scenario, simulate};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -279,13 +281,113 @@ struct Cli {
 
 #[derive(clap::Subcommand, Debug)]
 enum Sub {
-    /// One row as JSON (`--scenario S --seed N [--restarts K] [--converged] [--lift-tests N
-    /// [--lift-kinds contribution,0.5,..]]`, or `--data FILE ...` as above).
-    One {
-        /// The row's flags.
-        #[arg(num_args = 0.., allow_hyphen_values = true, trailing_var_arg = true)]
-        args: Vec<String>,
-    },
+    /// One row as JSON: a simulated scenario or a data file, fitted and scored.
+    One(OneArgs),
+}
+
+/// The flags of `mmm-reproduce one`.
+#[derive(clap::Args, Debug, Clone)]
+struct OneArgs {
+    /// A named scenario (`national`, `geo`, `paper`, `large`) or a scenario TOML file (as `dcmmm
+    /// simulate --scenario` takes).
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        required_unless_present = "data",
+        conflicts_with = "data"
+    )]
+    scenario: Option<String>,
+    /// Simulation seed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// A data file instead of a simulation, with the column flags below.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// The row's name for a data file [default: the file].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// The data file's columns.
+    #[command(flatten)]
+    columns: DataFlags,
+    /// A fit.toml (`mmm_orchestrator::FitFile`): its `[model]`, `[train]`, `[dag]`,
+    /// `[[lift_test]]` tables and `[data] holdout_weeks` configure the fit.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Simulated lift tests per kind (0 = none; simulations only).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    lift_tests: usize,
+    /// The kinds of test per channel: `contribution` and/or spend multipliers, e.g.
+    /// `contribution,0.5`.
+    #[arg(long, value_name = "KINDS", default_value = "contribution")]
+    lift_kinds: String,
+    /// Refits for the stability ranges (simulations only).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    restarts: usize,
+    /// Also train to convergence and score that fit (simulations only).
+    #[arg(long)]
+    converged: bool,
+}
+
+/// The column flags of a data file (lists are comma-separated; empty items are dropped).
+#[derive(clap::Args, Debug, Clone, Default)]
+struct DataFlags {
+    /// Target column.
+    #[arg(long, value_name = "COL")]
+    target: Option<String>,
+    /// Media columns or globs.
+    #[arg(long, value_name = "COLS")]
+    media: Option<String>,
+    /// Control columns or globs.
+    #[arg(long, value_name = "COLS")]
+    controls: Option<String>,
+    /// Region column; absent means one national region.
+    #[arg(long, value_name = "COL")]
+    region: Option<String>,
+    /// Time column.
+    #[arg(long, value_name = "COL")]
+    time: Option<String>,
+    /// Spend columns: `channel=column` pairs.
+    #[arg(long, value_name = "CH=COL,..")]
+    spend: Option<String>,
+    /// True contributions per channel: `channel=column` or `channel=a-b` pairs
+    /// (`truth_from_columns`).
+    #[arg(long, value_name = "CH=COL,..")]
+    truth: Option<String>,
+}
+
+/// [`DataFlags`] on their own, for the panels' flag lists in this file.
+#[derive(Parser, Debug)]
+#[command(no_binary_name = true)]
+struct DataFlagsOnly {
+    #[command(flatten)]
+    flags: DataFlags,
+}
+
+impl DataFlags {
+    /// Parses a flag list such as [`REAL_PANEL_FLAGS`].
+    fn parse<S: AsRef<str>>(flags: &[S]) -> Result<DataFlags> {
+        Ok(DataFlagsOnly::try_parse_from(flags.iter().map(AsRef::as_ref))?.flags)
+    }
+
+    /// The column roles the flags give.
+    fn column_spec(&self) -> Result<ColumnSpec> {
+        let spend = list(self.spend.as_deref())
+            .into_iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .context("--spend takes channel=column pairs")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ColumnSpec {
+            target: self.target.clone().context("--data needs --target")?,
+            media: list(self.media.as_deref()),
+            controls: list(self.controls.as_deref()),
+            region: self.region.clone(),
+            time: self.time.clone().unwrap_or_default(),
+            spend,
+        })
+    }
 }
 
 /// Rough seconds of each kind of job on this 2-core machine when it is not shared (measured:
@@ -317,7 +419,7 @@ const BACKTEST_ORIGIN_SECONDS: f64 = 30.0;
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(Sub::One { args }) = &cli.one {
+    if let Some(Sub::One(args)) = &cli.one {
         let row = run_one(args)?;
         println!("{}", serde_json::to_string(&row)?);
         return Ok(());
@@ -893,13 +995,8 @@ fn truth_from_columns(path: &Path, specs: &[String], channels: &[String]) -> Res
     Ok(sums)
 }
 
-fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn list(v: Option<String>) -> Vec<String> {
+/// The items of a comma-separated list, trimmed, empty ones dropped.
+fn list(v: Option<&str>) -> Vec<String> {
     v.map(|s| {
         s.split(',')
             .map(str::trim)
@@ -919,27 +1016,6 @@ fn peak_memory_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// The column roles given by the flags `--target`, `--media`, `--controls`, `--region`, `--time`
-/// and `--spend` of a data set.
-fn column_spec(args: &[String]) -> Result<ColumnSpec> {
-    let spend = list(flag(args, "--spend"))
-        .into_iter()
-        .map(|p| {
-            p.split_once('=')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .context("--spend takes channel=column pairs")
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ColumnSpec {
-        target: flag(args, "--target").context("--data needs --target")?,
-        media: list(flag(args, "--media")),
-        controls: list(flag(args, "--controls")),
-        region: flag(args, "--region"),
-        time: flag(args, "--time").unwrap_or_default(),
-        spend,
-    })
 }
 
 const BACKTEST_HEADER: &str = "## Rolling-origin backtests\n\n\
@@ -984,7 +1060,8 @@ fn backtest_jobs(shared: Option<&Path>, full: bool) -> Vec<BacktestJob> {
     let mut jobs = vec![reference];
     for (name, file, flags) in PEER_PANELS {
         let path = dir.join(file);
-        let Ok(panel) = column_spec(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        let Ok(panel) = DataFlags::parse(flags)
+            .and_then(|f| f.column_spec())
             .and_then(|spec| Ok(load_panel(&path, &spec)?.panel))
         else {
             continue;
@@ -1006,7 +1083,7 @@ fn backtest_jobs(shared: Option<&Path>, full: bool) -> Vec<BacktestJob> {
 
 /// Runs `job` and returns its markdown section: the per-origin table and the means.
 fn run_backtest(job: &BacktestJob) -> Result<String> {
-    let spec = column_spec(&job.flags)?;
+    let spec = DataFlags::parse(&job.flags)?.column_spec()?;
     let panel = load_panel(&job.file, &spec)?.panel;
     let n = job.origins.len();
     let bt = mmm_orchestrator::backtest(
@@ -1056,16 +1133,24 @@ fn run_backtest(job: &BacktestJob) -> Result<String> {
     Ok(t)
 }
 
-fn run_one(args: &[String]) -> Result<Row> {
-    let seed: u64 = flag(args, "--seed").map_or(Ok(1), |s| s.parse())?;
-    let (name, panel, spec, sim) = if let Some(scenario) = flag(args, "--scenario") {
-        // A named scenario, or a scenario TOML file (as `dcmmm simulate --scenario` takes).
+/// The data set of one row: its name, panel, column roles and, when simulated, the simulation.
+struct Input {
+    name: String,
+    panel: Panel,
+    spec: ColumnSpec,
+    sim: Option<mmm_sim::Simulation>,
+}
+
+/// Simulates the row's scenario (written to CSV and loaded back as `dcmmm` would) or loads its
+/// data file.
+fn load_input(args: &OneArgs) -> Result<Input> {
+    if let Some(scenario) = &args.scenario {
         let parsed = if scenario.ends_with(".toml") {
-            Scenario::from_toml(&std::fs::read_to_string(&scenario)?)?
+            Scenario::from_toml(&std::fs::read_to_string(scenario)?)?
         } else {
-            Scenario::named(&scenario)?
+            Scenario::named(scenario)?
         };
-        let sim = simulate(&parsed, seed)?;
+        let sim = simulate(&parsed, args.seed)?;
         let scenario = parsed.name.clone();
         let dir =
             std::env::temp_dir().join(format!("dcmmm-reproduce-{scenario}-{}", std::process::id()));
@@ -1073,26 +1158,41 @@ fn run_one(args: &[String]) -> Result<Row> {
         let spec = sim.column_spec();
         let panel = load_panel(&dir.join("panel.csv"), &spec)?.panel;
         std::fs::remove_dir_all(&dir).ok();
-        (format!("sim: {scenario}"), panel, spec, Some(sim))
-    } else if let Some(path) = flag(args, "--data") {
-        let spec = column_spec(args)?;
-        let panel = load_panel(Path::new(&path), &spec)?.panel;
-        (flag(args, "--name").unwrap_or(path), panel, spec, None)
+        Ok(Input {
+            name: format!("sim: {scenario}"),
+            panel,
+            spec,
+            sim: Some(sim),
+        })
+    } else if let Some(path) = &args.data {
+        let spec = args.columns.column_spec()?;
+        let panel = load_panel(path, &spec)?.panel;
+        Ok(Input {
+            name: args
+                .name
+                .clone()
+                .unwrap_or_else(|| path.display().to_string()),
+            panel,
+            spec,
+            sim: None,
+        })
     } else {
         bail!("`one` needs --scenario NAME or --data FILE");
-    };
-    let mut cfg: FitConfig = match flag(args, "--config") {
-        Some(path) => toml::from_str(&std::fs::read_to_string(&path)?)
-            .with_context(|| format!("reading {path}"))?,
+    }
+}
+
+/// The fit configuration: `--config`'s fit.toml, or the defaults.
+fn row_config(args: &OneArgs) -> Result<FitConfig> {
+    Ok(match &args.config {
+        Some(path) => FitFile::<toml::Table>::read(path)?.fit_config(),
         None => FitConfig::default(),
-    };
-    let lift_tests: usize = flag(args, "--lift-tests").map_or(Ok(0), |s| s.parse())?;
-    // The kinds of test per channel: `contribution` and/or multipliers, e.g. `contribution,1.5`.
-    let kinds_flag = flag(args, "--lift-kinds");
-    let kinds: Vec<Option<f64>> = kinds_flag
-        .as_deref()
-        .unwrap_or("contribution")
-        .split(',')
+    })
+}
+
+/// The kinds of `--lift-kinds`: `None` for a test of the contribution, `Some(m)` for a test at
+/// spend multiplier m.
+fn lift_kinds(flag: &str) -> Result<Vec<Option<f64>>> {
+    flag.split(',')
         .map(|k| match k {
             "contribution" => Ok(None),
             m => m
@@ -1100,176 +1200,322 @@ fn run_one(args: &[String]) -> Result<Row> {
                 .map(Some)
                 .context("--lift-kinds: `contribution` or a multiplier"),
         })
-        .collect::<Result<_>>()?;
-    let name = match (&sim, lift_tests) {
-        (Some(sim), n) if n > 0 => {
-            for (i, &kind) in kinds.iter().enumerate() {
-                let tests = simulated_lift_tests(sim, &panel, cfg.holdout_weeks, n, kind, i, seed)?;
-                cfg.lift_tests.extend(tests);
-            }
-            let kinds: Vec<String> = kinds
-                .iter()
-                .map(|kind| match kind {
-                    None => format!("{n} lift"),
-                    Some(m) if *m < 1.0 => format!("{n} scale-down ×{m}"),
-                    Some(m) => format!("{n} heavy-up ×{m}"),
-                })
-                .collect();
-            format!("{name} + {} tests", kinds.join(" + "))
-        }
-        _ => name,
+        .collect()
+}
+
+/// Adds `--lift-tests` simulated tests of every kind to `cfg` and returns the row's name with
+/// them; the name alone when there are none (or the data are not simulated).
+fn with_simulated_lift_tests(cfg: &mut FitConfig, input: &Input, args: &OneArgs) -> Result<String> {
+    let kinds = lift_kinds(&args.lift_kinds)?;
+    let (Some(sim), n) = (&input.sim, args.lift_tests) else {
+        return Ok(input.name.clone());
     };
-    let restarts: usize = flag(args, "--restarts").map_or(Ok(0), |s| s.parse())?;
-    let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
-    let (pred, decomposition) = fitted.predict(&panel)?;
-    let stability = match (&sim, restarts) {
-        (Some(sim), k) if k > 0 => {
-            let st = assess_stability(&panel, &spec, &cfg, &fitted, k, &mut |_, _| {})?;
-            Some(stability_scores(&st, sim)?)
-        }
-        _ => None,
-    };
-    let card = Scorecard::compute(&fitted, &panel, &pred)?;
-    let classic = classic::fit_classic(&fitted, &panel)?;
-    let hold_mask = fitted.mask(&panel, fitted.split.holdout.clone());
-    let train_mask = fitted.mask(&panel, fitted.split.train.clone());
-    let classic_holdout = FitMetrics::compute(
-        panel.target.view(),
-        classic.prediction.view(),
-        hold_mask.view(),
-    );
-    let classic_train = FitMetrics::compute(
-        panel.target.view(),
-        classic.prediction.view(),
-        train_mask.view(),
-    );
-    let mut dcmmm = ModelScores {
+    if n == 0 {
+        return Ok(input.name.clone());
+    }
+    for (i, &kind) in kinds.iter().enumerate() {
+        let tests =
+            simulated_lift_tests(sim, &input.panel, cfg.holdout_weeks, n, kind, i, args.seed)?;
+        cfg.lift_tests.extend(tests);
+    }
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|kind| match kind {
+            None => format!("{n} lift"),
+            Some(m) if *m < 1.0 => format!("{n} scale-down ×{m}"),
+            Some(m) => format!("{n} heavy-up ×{m}"),
+        })
+        .collect();
+    Ok(format!("{} + {} tests", input.name, kinds.join(" + ")))
+}
+
+/// The forecast scores (holdout and training) of dcmmm and of the classic ridge.
+fn forecast_scores(
+    card: &Scorecard,
+    classic: &classic::ClassicFit,
+    fitted: &FittedModel,
+    panel: &Panel,
+) -> (ModelScores, ModelScores) {
+    let dcmmm = ModelScores {
         holdout: card.holdout,
         train: Some(card.train),
         ..ModelScores::default()
     };
-    let mut classic_scores = ModelScores {
-        holdout: Some(classic_holdout),
-        train: Some(classic_train),
+    let scores = |weeks: std::ops::Range<usize>| {
+        let mask = fitted.mask(panel, weeks);
+        FitMetrics::compute(panel.target.view(), classic.prediction.view(), mask.view())
+    };
+    let classic_scores = ModelScores {
+        holdout: Some(scores(fitted.split.holdout.clone())),
+        train: Some(scores(fitted.split.train.clone())),
         ..ModelScores::default()
     };
-    let (mut dag_tpr, mut dag_fdr, mut dag_shd, mut regret) = (None, None, None, None);
-    let mut classic_regret = None;
-    let mut channels = Vec::new();
-    let (mut equal_split, mut spend_split) = (None, None);
-    let observed_sum =
-        |a: ndarray::ArrayView2<f64>| mmm_fitted::attribution::observed_sum(&panel, a);
-    let spend: Vec<f64> = (0..panel.n_channels())
-        .map(|c| observed_sum(panel.spend_or_media().index_axis(Axis(2), c)))
+    (dcmmm, classic_scores)
+}
+
+/// Each channel's spend (or activity) summed over the observed cells.
+fn channel_spend(panel: &Panel) -> Vec<f64> {
+    (0..panel.n_channels())
+        .map(|c| observed_sum(panel, panel.spend_or_media().index_axis(Axis(2), c)))
+        .collect()
+}
+
+/// Each channel's contribution (`[channel, region, week]`) summed over the observed cells.
+fn channel_totals(panel: &Panel, contributions: &ndarray::Array3<f64>) -> Vec<f64> {
+    (0..panel.n_channels())
+        .map(|c| observed_sum(panel, contributions.index_axis(Axis(0), c)))
+        .collect()
+}
+
+/// The true attribution (names, contributions, shares, ROI): from the simulator, or from the
+/// `--truth` columns of a data file; `None` when neither is known.
+fn true_attribution(
+    input: &Input,
+    args: &OneArgs,
+    spend: &[f64],
+) -> Result<Option<TrueAttribution>> {
+    if let Some(sim) = &input.sim {
+        let t = &sim.truth().channel_truth;
+        return Ok(Some((
+            t.iter().map(|c| c.name.clone()).collect(),
+            t.iter().map(|c| c.contribution).collect(),
+            t.iter().map(|c| c.share).collect(),
+            t.iter().map(|c| c.roi).collect(),
+        )));
+    }
+    let Some(columns) = &args.columns.truth else {
+        return Ok(None);
+    };
+    let path = args.data.as_deref().context("--truth needs --data")?;
+    let contrib = truth_from_columns(path, &list(Some(columns)), &input.panel.channels)?;
+    let shares = mmm_eval::contribution_shares(&contrib)?;
+    let roi = contrib
+        .iter()
+        .zip(spend)
+        .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
         .collect();
-    // The true attribution (names, contributions, shares, ROI): from the simulator, or from
-    // truth columns of a data file.
-    let truth: Option<TrueAttribution> = match (&sim, flag(args, "--truth")) {
-        (Some(sim), _) => {
-            let t = &sim.truth().channel_truth;
-            Some((
-                t.iter().map(|c| c.name.clone()).collect(),
-                t.iter().map(|c| c.contribution).collect(),
-                t.iter().map(|c| c.share).collect(),
-                t.iter().map(|c| c.roi).collect(),
-            ))
+    Ok(Some((input.panel.channels.clone(), contrib, shares, roi)))
+}
+
+/// The attribution against the truth: scores of dcmmm and of the classic ridge (into `dcmmm`
+/// and `classic_scores`), the per-channel detail and the share MAE of the two naive splits.
+struct AttributionScores {
+    channels: Vec<ChannelDetail>,
+    equal_split: Option<f64>,
+    spend_split: Option<f64>,
+}
+
+/// Scores dcmmm's and the classic ridge's attribution against `truth`.
+#[allow(clippy::too_many_arguments)]
+fn attribution_scores(
+    dcmmm: &mut ModelScores,
+    classic_scores: &mut ModelScores,
+    fitted: &FittedModel,
+    panel: &Panel,
+    decomposition: &Decomposition,
+    classic: &classic::ClassicFit,
+    spend: &[f64],
+    truth @ (names, true_contrib, true_share, true_roi): &TrueAttribution,
+) -> AttributionScores {
+    let est = channel_totals(panel, &decomposition.channels);
+    let est_roi = score_attribution(dcmmm, &est, spend, truth);
+    score_attribution(
+        classic_scores,
+        &channel_totals(panel, &classic.contributions),
+        spend,
+        truth,
+    );
+    let shares = mmm_eval::contribution_shares(&est).unwrap_or_default();
+    let channels = names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| ChannelDetail {
+            name: name.clone(),
+            share_true: true_share[c],
+            share_est: shares.get(c).copied().unwrap_or(f64::NAN),
+            roi_true: true_roi[c],
+            roi_est: est_roi[c],
+            undetermined: fitted
+                .screened_media
+                .as_ref()
+                .filter(|m| m.used)
+                .map(|m| m.undetermined().contains(&c)),
+            ..ChannelDetail::default()
+        })
+        .collect();
+    AttributionScores {
+        channels,
+        equal_split: mmm_eval::mean_abs_share_error_pp(
+            &vec![1.0; panel.n_channels()],
+            true_contrib,
+        )
+        .ok(),
+        spend_split: mmm_eval::mean_abs_share_error_pp(spend, true_contrib).ok(),
+    }
+}
+
+/// What only a simulation can score: decisions under the true response and the DAG.
+#[derive(Default)]
+struct DecisionScores {
+    regret: Option<f64>,
+    classic_regret: Option<f64>,
+    dag_tpr: Option<f64>,
+    dag_fdr: Option<f64>,
+    dag_shd: Option<usize>,
+}
+
+/// Scores the fit's curves and recommendation (into `dcmmm` and `channels`), the classic
+/// ridge's recommendation and the learned DAG against the simulation's truth.
+#[allow(clippy::too_many_arguments)]
+fn decision_scores(
+    sim: &mmm_sim::Simulation,
+    fitted: &FittedModel,
+    classic: &classic::ClassicFit,
+    panel: &Panel,
+    optimum: Option<&mmm_analysis::TrueOptimum>,
+    bounds: &mmm_analysis::Bounds,
+    dcmmm: &mut ModelScores,
+    channels: &mut [ChannelDetail],
+) -> DecisionScores {
+    let mut scores = DecisionScores::default();
+    let (curves, comparison) = decisions_on_truth(fitted, sim, optimum, bounds, "default fit");
+    if let Some((pooled, per_channel)) = curves {
+        dcmmm.curve_error = Some(pooled);
+        for (d, e) in channels.iter_mut().zip(per_channel) {
+            d.curve_error = Some(e);
         }
-        (None, Some(columns)) => {
-            let path = flag(args, "--data").context("--truth needs --data")?;
-            let contrib =
-                truth_from_columns(Path::new(&path), &list(Some(columns)), &panel.channels)?;
-            let shares = mmm_eval::contribution_shares(&contrib)?;
-            let roi = contrib
-                .iter()
-                .zip(&spend)
-                .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
-                .collect();
-            Some((panel.channels.clone(), contrib, shares, roi))
+    }
+    if let Some(cmp) = comparison {
+        scores.regret = cmp.regret.relative;
+        for (c, d) in channels.iter_mut().enumerate() {
+            d.multiplier_recommended = cmp.recommended_multipliers.get(c).copied();
+            d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
         }
-        (None, None) => None,
+    }
+    scores.classic_regret = optimum.and_then(|optimum| {
+        classic
+            .recommend(fitted, panel, bounds)
+            .and_then(|m| Ok(optimum.score(sim, m)?))
+            .inspect_err(|e| eprintln!("classic ridge: regret on the truth failed: {e}"))
+            .ok()
+            .and_then(|cmp| cmp.regret.relative)
+    });
+    let truth = sim.truth();
+    if !truth.dag.edges.is_empty() {
+        let c = panel.n_channels();
+        let true_adj = Array2::from_shape_fn((c, c), |(i, j)| truth.dag.adjacency[i][j]);
+        let est = Array2::from_shape_fn((c, c), |(i, j)| fitted.dag.weights[i][j]);
+        scores.dag_tpr = Some(mmm_dag::metrics::tpr(est.view(), true_adj.view()));
+        scores.dag_fdr = Some(mmm_dag::metrics::fdr(est.view(), true_adj.view()));
+        scores.dag_shd = Some(mmm_dag::metrics::shd(est.view(), true_adj.view()));
+    }
+    scores
+}
+
+/// The same simulation trained to convergence (`cfg` with `TrainConfig::converged`), scored like
+/// the default fit.
+#[allow(clippy::too_many_arguments)]
+fn converged_scores(
+    input: &Input,
+    sim: &mmm_sim::Simulation,
+    cfg: &FitConfig,
+    spend: &[f64],
+    truth: &TrueAttribution,
+    optimum: Option<&mmm_analysis::TrueOptimum>,
+    bounds: &mmm_analysis::Bounds,
+) -> Result<ConvergedScores> {
+    let cfg = FitConfig {
+        train: cfg.train.clone().converged(),
+        ..cfg.clone()
     };
-    let channel_totals = |contributions: &ndarray::Array3<f64>| -> Vec<f64> {
-        (0..panel.n_channels())
-            .map(|c| observed_sum(contributions.index_axis(Axis(0), c)))
-            .collect()
+    let panel = &input.panel;
+    let fitted = fit_panel(panel, &input.spec, &cfg, &mut |_| {})?;
+    let (pred, decomposition) = fitted.predict(panel)?;
+    let card = Scorecard::compute(&fitted, panel, &pred)?;
+    let mut scores = ModelScores {
+        holdout: card.holdout,
+        train: Some(card.train),
+        ..ModelScores::default()
     };
-    if let Some(t @ (names, true_contrib, true_share, true_roi)) = &truth {
-        let est = channel_totals(&decomposition.channels);
-        let est_roi = score_attribution(&mut dcmmm, &est, &spend, t);
-        score_attribution(
+    score_attribution(
+        &mut scores,
+        &channel_totals(panel, &decomposition.channels),
+        spend,
+        truth,
+    );
+    let (curves, comparison) = decisions_on_truth(&fitted, sim, optimum, bounds, "converged fit");
+    scores.curve_error = curves.map(|(pooled, _)| pooled);
+    Ok(ConvergedScores {
+        scores,
+        regret: comparison.and_then(|cmp| cmp.regret.relative),
+        fit_seconds: fitted.fit_seconds,
+    })
+}
+
+/// One row of the table: load or simulate the data, fit, and score the fit, the classic ridge,
+/// the naive baselines and (where the truth is known) the attribution, the decisions, the
+/// stability ranges, the oracle and the converged fit.
+fn run_one(args: &OneArgs) -> Result<Row> {
+    let input = load_input(args)?;
+    let mut cfg = row_config(args)?;
+    let name = with_simulated_lift_tests(&mut cfg, &input, args)?;
+    let (panel, sim) = (&input.panel, input.sim.as_ref());
+    let fitted = fit_panel(panel, &input.spec, &cfg, &mut |_| {})?;
+    let (pred, decomposition) = fitted.predict(panel)?;
+    let stability = match (sim, args.restarts) {
+        (Some(sim), k) if k > 0 => {
+            let st = assess_stability(panel, &input.spec, &cfg, &fitted, k, &mut |_, _| {})?;
+            Some(stability_scores(&st, sim)?)
+        }
+        _ => None,
+    };
+    let card = Scorecard::compute(&fitted, panel, &pred)?;
+    let classic = classic::fit_classic(&fitted, panel)?;
+    let (mut dcmmm, mut classic_scores) = forecast_scores(&card, &classic, &fitted, panel);
+    let spend = channel_spend(panel);
+    let truth = true_attribution(&input, args, &spend)?;
+    let mut attribution = match &truth {
+        Some(t) => attribution_scores(
+            &mut dcmmm,
             &mut classic_scores,
-            &channel_totals(&classic.contributions),
+            &fitted,
+            panel,
+            &decomposition,
+            &classic,
             &spend,
             t,
-        );
-        equal_split =
-            mmm_eval::mean_abs_share_error_pp(&vec![1.0; panel.n_channels()], true_contrib).ok();
-        spend_split = mmm_eval::mean_abs_share_error_pp(&spend, true_contrib).ok();
-        let shares = mmm_eval::contribution_shares(&est).unwrap_or_default();
-        channels = names
-            .iter()
-            .enumerate()
-            .map(|(c, name)| ChannelDetail {
-                name: name.clone(),
-                share_true: true_share[c],
-                share_est: shares.get(c).copied().unwrap_or(f64::NAN),
-                roi_true: true_roi[c],
-                roi_est: est_roi[c],
-                undetermined: fitted
-                    .screened_media
-                    .as_ref()
-                    .filter(|m| m.used)
-                    .map(|m| m.undetermined().contains(&c)),
-                ..ChannelDetail::default()
-            })
-            .collect();
-    }
+        ),
+        None => AttributionScores {
+            channels: Vec::new(),
+            equal_split: None,
+            spend_split: None,
+        },
+    };
     // The true optimum of the simulation, solved once for every model scored against it.
     let bounds = mmm_analysis::Bounds::default();
-    let optimum = sim.as_ref().and_then(|sim| {
+    let optimum = sim.and_then(|sim| {
         mmm_analysis::TrueOptimum::solve(sim, &bounds)
             .inspect_err(|e| eprintln!("the true optimum failed: {e}"))
             .ok()
     });
-    if let Some(sim) = &sim {
-        let truth = sim.truth();
-        let (curves, comparison) =
-            decisions_on_truth(&fitted, sim, optimum.as_ref(), &bounds, "default fit");
-        if let Some((pooled, per_channel)) = curves {
-            dcmmm.curve_error = Some(pooled);
-            for (d, e) in channels.iter_mut().zip(per_channel) {
-                d.curve_error = Some(e);
-            }
-        }
-        if let Some(cmp) = comparison {
-            regret = cmp.regret.relative;
-            for (c, d) in channels.iter_mut().enumerate() {
-                d.multiplier_recommended = cmp.recommended_multipliers.get(c).copied();
-                d.multiplier_optimal = cmp.optimal_multipliers.get(c).copied();
-            }
-        }
-        classic_regret = optimum.as_ref().and_then(|optimum| {
-            classic
-                .recommend(&fitted, &panel, &bounds)
-                .and_then(|m| Ok(optimum.score(sim, m)?))
-                .inspect_err(|e| eprintln!("classic ridge: regret on the truth failed: {e}"))
-                .ok()
-                .and_then(|cmp| cmp.regret.relative)
-        });
-        if !truth.dag.edges.is_empty() {
-            let c = panel.n_channels();
-            let true_adj = Array2::from_shape_fn((c, c), |(i, j)| truth.dag.adjacency[i][j]);
-            let est = Array2::from_shape_fn((c, c), |(i, j)| fitted.dag.weights[i][j]);
-            dag_tpr = Some(mmm_dag::metrics::tpr(est.view(), true_adj.view()));
-            dag_fdr = Some(mmm_dag::metrics::fdr(est.view(), true_adj.view()));
-            dag_shd = Some(mmm_dag::metrics::shd(est.view(), true_adj.view()));
-        }
-    }
+    let decisions = match sim {
+        Some(sim) => decision_scores(
+            sim,
+            &fitted,
+            &classic,
+            panel,
+            optimum.as_ref(),
+            &bounds,
+            &mut dcmmm,
+            &mut attribution.channels,
+        ),
+        None => DecisionScores::default(),
+    };
     let peak_memory_mb = peak_memory_mb();
     // What the data allow: the regression that knows the true mechanism (the same draw with lift
     // tests adds nothing to it, so only rows without them).
-    let oracle = match (&sim, &truth) {
-        (Some(sim), Some(t)) if lift_tests == 0 => Some(oracle_scores(
+    let oracle = match (sim, &truth) {
+        (Some(sim), Some(t)) if args.lift_tests == 0 => Some(oracle_scores(
             sim,
             cfg.holdout_weeks,
             &spend,
@@ -1279,42 +1525,23 @@ fn run_one(args: &[String]) -> Result<Row> {
         )),
         _ => None,
     };
-    // The same simulation trained to convergence, scored the same way (after the memory reading:
-    // it is a second fit in this process).
-    let converged = match (&sim, &truth) {
-        (Some(sim), Some(t)) if args.iter().any(|a| a == "--converged") => {
-            let cfg = FitConfig {
-                train: cfg.train.clone().converged(),
-                ..cfg.clone()
-            };
-            let fitted = fit_panel(&panel, &spec, &cfg, &mut |_| {})?;
-            let (pred, decomposition) = fitted.predict(&panel)?;
-            let card = Scorecard::compute(&fitted, &panel, &pred)?;
-            let mut scores = ModelScores {
-                holdout: card.holdout,
-                train: Some(card.train),
-                ..ModelScores::default()
-            };
-            score_attribution(
-                &mut scores,
-                &channel_totals(&decomposition.channels),
-                &spend,
-                t,
-            );
-            let (curves, comparison) =
-                decisions_on_truth(&fitted, sim, optimum.as_ref(), &bounds, "converged fit");
-            scores.curve_error = curves.map(|(pooled, _)| pooled);
-            Some(ConvergedScores {
-                scores,
-                regret: comparison.and_then(|cmp| cmp.regret.relative),
-                fit_seconds: fitted.fit_seconds,
-            })
-        }
+    // The same simulation trained to convergence (after the memory reading: it is a second fit in
+    // this process).
+    let converged = match (sim, &truth) {
+        (Some(sim), Some(t)) if args.converged => Some(converged_scores(
+            &input,
+            sim,
+            &cfg,
+            &spend,
+            t,
+            optimum.as_ref(),
+            &bounds,
+        )?),
         _ => None,
     };
     Ok(Row {
         name,
-        shape: shape(&panel),
+        shape: shape(panel),
         dcmmm,
         classic: classic_scores,
         baselines: card
@@ -1323,17 +1550,17 @@ fn run_one(args: &[String]) -> Result<Row> {
             .filter(|b| b.name != "same_week_last_year")
             .map(|b| (b.name.clone(), b.holdout))
             .collect(),
-        dag_tpr,
-        dag_fdr,
-        dag_shd,
-        regret,
-        classic_regret,
-        seed: sim.as_ref().map(|_| seed),
-        equal_split_share_mae_pp: equal_split,
-        spend_split_share_mae_pp: spend_split,
-        channels,
+        dag_tpr: decisions.dag_tpr,
+        dag_fdr: decisions.dag_fdr,
+        dag_shd: decisions.dag_shd,
+        regret: decisions.regret,
+        classic_regret: decisions.classic_regret,
+        seed: sim.map(|_| args.seed),
+        equal_split_share_mae_pp: attribution.equal_split,
+        spend_split_share_mae_pp: attribution.spend_split,
+        channels: attribution.channels,
         lift_test_z: fitted
-            .lift_test_checks(&panel)?
+            .lift_test_checks(panel)?
             .iter()
             .map(|c| c.z)
             .collect(),
@@ -1624,4 +1851,106 @@ fn shape(p: &Panel) -> String {
         p.n_channels(),
         p.n_controls()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_panels_flag_lists_parse_into_their_column_roles() {
+        let spec = DataFlags::parse(&REAL_PANEL_FLAGS)
+            .unwrap()
+            .column_spec()
+            .unwrap();
+        assert_eq!(spec.target, "target_visits");
+        assert_eq!(spec.media, ["impressions_*"]);
+        assert_eq!(spec.controls, ["control_*"]);
+        assert_eq!(spec.region.as_deref(), Some("dmacode"));
+        assert_eq!(spec.time, "weekid");
+        for (_, _, flags) in PEER_PANELS {
+            DataFlags::parse(flags).unwrap().column_spec().unwrap();
+        }
+        let meridian = DataFlags::parse(PEER_PANELS[0].2).unwrap();
+        let spend = meridian.column_spec().unwrap().spend;
+        assert_eq!(spend.len(), 5);
+        assert_eq!(
+            spend[0],
+            ("Channel0_impression".into(), "Channel0_spend".into())
+        );
+        assert!(DataFlags::parse(&["--target", "y", "--colour", "red"]).is_err());
+        let err = DataFlags::parse(&["--media", "a"])
+            .unwrap()
+            .column_spec()
+            .unwrap_err();
+        assert!(err.to_string().contains("--target"), "{err}");
+    }
+
+    #[test]
+    fn one_takes_a_scenario_or_a_data_file_with_its_flags() {
+        let cli = Cli::try_parse_from([
+            "mmm-reproduce",
+            "one",
+            "--scenario",
+            "geo",
+            "--seed",
+            "3",
+            "--lift-tests",
+            "2",
+            "--lift-kinds",
+            "contribution,0.5",
+            "--converged",
+        ])
+        .unwrap();
+        let Some(Sub::One(args)) = cli.one else {
+            panic!("`one` parsed as {:?}", cli.one);
+        };
+        assert_eq!(args.scenario.as_deref(), Some("geo"));
+        assert_eq!((args.seed, args.lift_tests, args.restarts), (3, 2, 0));
+        assert!(args.converged);
+        assert_eq!(lift_kinds(&args.lift_kinds).unwrap(), [None, Some(0.5)]);
+        assert!(lift_kinds("contribution,half").is_err());
+
+        let cli = Cli::try_parse_from([
+            "mmm-reproduce",
+            "one",
+            "--data",
+            "panel.csv",
+            "--target",
+            "y",
+            "--media",
+            "x1, x2,",
+            "--truth",
+            "x1=c1",
+        ])
+        .unwrap();
+        let Some(Sub::One(args)) = cli.one else {
+            panic!("`one` parsed as {:?}", cli.one);
+        };
+        assert_eq!(args.seed, 1);
+        assert_eq!(args.columns.column_spec().unwrap().media, ["x1", "x2"]);
+        assert_eq!(args.columns.truth.as_deref(), Some("x1=c1"));
+
+        for bad in [
+            &["mmm-reproduce", "one", "--seed", "2"][..],
+            &[
+                "mmm-reproduce",
+                "one",
+                "--scenario",
+                "geo",
+                "--data",
+                "x.csv",
+            ],
+            &[
+                "mmm-reproduce",
+                "one",
+                "--scenario",
+                "geo",
+                "--restart",
+                "2",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }

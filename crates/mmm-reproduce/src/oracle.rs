@@ -78,7 +78,7 @@ pub fn fit_oracle(sim: &Simulation, holdout_weeks: usize) -> anyhow::Result<Orac
     let within = WithinRegion::new(&year, observed.view(), train)?;
     let per_level =
         |a: &Array2<f64>| Array2::from_shape_fn((r_n, t_n), |(r, t)| a[[r, t]] / level[r]);
-    let y = within.residuals(per_level(&sales).view());
+    let y = within.residuals(per_level(sales).view());
     let columns: Vec<Vec<f64>> = controls
         .iter()
         .map(|z| within.residuals(z.view()))

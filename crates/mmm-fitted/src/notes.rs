@@ -144,9 +144,9 @@ impl FittedModel {
 /// The caveat of a one-region (national) fit.
 const SINGLE_REGION_CAVEAT: &str = "one region: a single time series identifies the channels' \
 effects only weakly — on simulated national panels the model's contribution shares were no closer to \
-the truth than an equal split, and the budget reallocation of 5 of 24 seeds did worse than keeping \
-the historical split (docs/model.md, *The channel DAG* and *Defaults and how they were chosen*, docs/results.md). Read ROI, curves and allocations as \
-rough; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data the allocations.";
+the truth than an equal split, and some budget reallocations did worse than keeping the historical \
+split (docs/results.md). Read ROI, curves and allocations as rough, or sample the posterior \
+(`dcmmm fit --posterior`) for intervals; lift tests ([[lift_test]] in fit.toml) improve the shares, regional data the allocations.";
 
 /// The caveat of a fit trained without a validation slice (`dcmmm fit --converged`).
 const CONVERGED_CAVEAT: &str = "trained to convergence (no validation slice): such fits forecast worse \
@@ -161,5 +161,5 @@ better budget allocations, and the default two-stage fit better still (docs/anal
 
 /// The caveat of a one-region fit trained to convergence.
 const CONVERGED_SINGLE_REGION_CAVEAT: &str = "one region trained to convergence: on simulated national \
-panels this made the budget reallocation worse than the early-stopped fit's (8 of 24 seeds did worse \
-than the historical split, against 5); keep the default fit for decisions on one region.";
+panels this made budget reallocations worse than the early-stopped fit's more often (docs/results.md); \
+keep the default fit for decisions on one region.";

@@ -665,8 +665,8 @@ impl Model {
             for t in 0..t_n {
                 let row = t * r_n + r;
                 let mut v = p[l.base.start + r] + kb * base_tanh[row] + slope * inp.tau[t];
-                for f in 0..f_n {
-                    v += phi[f] * inp.fourier[[t, f]];
+                for (f, phi_f) in phi.iter().enumerate() {
+                    v += phi_f * inp.fourier[[t, f]];
                 }
                 for c in 0..c_n {
                     v += scale[c] * (1.0 + km * effect_tanh[[row, c]]) * saturated[[c, r, t]];

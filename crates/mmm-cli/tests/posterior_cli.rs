@@ -5,7 +5,7 @@
 
 mod common;
 use common::{dcmmm, json, tmp};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn simulate(dir: &Path) {
     let out = dcmmm()
@@ -20,14 +20,23 @@ fn simulate(dir: &Path) {
     );
 }
 
+/// The simulation's fit.toml with `extra` appended, written as `<name>.toml` beside it.
+fn config_with(sim: &Path, name: &str, extra: &str) -> PathBuf {
+    let config = sim.join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(sim.join("fit.toml")).unwrap() + extra;
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
 #[test]
 fn posterior_fit_writes_means_intervals_draws_and_diagnostics() {
     let sim = tmp("sim");
     simulate(&sim);
-    let config = sim.join("fit.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text += "\n[inference]\nchains = 2\ndraws = 60\ntune = 60\n";
-    std::fs::write(&config, text).unwrap();
+    let config = config_with(
+        &sim,
+        "fit",
+        "\n[inference]\nchains = 2\ndraws = 60\ntune = 60\n",
+    );
     let out_dir = sim.join("fit");
     let out = dcmmm()
         .args(["fit", "--config"])
@@ -307,10 +316,7 @@ fn decisions_use_the_draws(fit: &Path) {
 fn a_bad_inference_key_is_an_error() {
     let sim = tmp("badkey");
     simulate(&sim);
-    let config = sim.join("fit.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text += "\n[inference]\nchain = 2\n";
-    std::fs::write(&config, text).unwrap();
+    let config = config_with(&sim, "fit", "\n[inference]\nchain = 2\n");
     let out = dcmmm()
         .args(["fit", "--config"])
         .arg(&config)
@@ -327,11 +333,11 @@ fn a_bad_inference_key_is_an_error() {
 /// Posterior mean of `key` of channel `channel` after `dcmmm fit --posterior` with `extra`
 /// appended to the simulation's fit.toml.
 fn posterior_mean(sim: &Path, name: &str, extra: &str, channel: &str, key: &str) -> f64 {
-    let config = sim.join(format!("{name}.toml"));
-    let mut text = std::fs::read_to_string(sim.join("fit.toml")).unwrap();
-    text += "\n[inference]\nposterior = true\nchains = 2\ndraws = 150\ntune = 150\n";
-    text += extra;
-    std::fs::write(&config, text).unwrap();
+    let config = config_with(
+        sim,
+        name,
+        &format!("\n[inference]\nposterior = true\nchains = 2\ndraws = 150\ntune = 150\n{extra}"),
+    );
     let out_dir = sim.join(name);
     let out = dcmmm()
         .args(["fit", "--config"])

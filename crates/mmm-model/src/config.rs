@@ -126,9 +126,8 @@ pub struct ModelConfig {
     pub initial_media_split: Option<Vec<f64>>,
     /// Bound κ_m of the GRU's effectiveness modulation: multipliers lie in [1 − κ_m, 1 + κ_m].
     pub effect_modulation: f64,
-    /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target. The
-    /// default (0.03) was chosen on rolling origins of several panels (docs/model.md, *Defaults and
-    /// how they were chosen*): a wider bound let the baseline drift in forecasts.
+    /// Bound κ_b of the GRU's baseline modulation, in units of the region's mean target (default
+    /// 0.03: docs/model.md, *Defaults and how they were chosen*).
     pub baseline_modulation: f64,
     /// Huber loss threshold δ on the scaled target y/ȳ_r.
     pub huber_delta: f64,

@@ -1230,3 +1230,62 @@ fn lift_tests_that_do_not_fit_the_inputs_are_refused() {
         .is_ok()
     );
 }
+
+/// Reading the structural terms and writing them back into a vector of other values
+/// reproduces the original vector on those blocks (β through its softplus pre-image, to
+/// rounding) and leaves the GRU and its heads of the target vector untouched.
+#[test]
+fn structural_terms_round_trip_and_leave_the_network_alone() {
+    for (regions, channels, controls) in [(1, 1, 0), (3, 4, 2)] {
+        let model = Model::new(ModelConfig::default(), regions, channels, controls).unwrap();
+        let n = model.n_params();
+        let p = seeded_uniform(10 + regions as u64, n, -2.0, 2.0);
+        let q = seeded_uniform(20 + regions as u64, n, -2.0, 2.0);
+        let s = model.structural(&p);
+        let mut written = q.clone();
+        model.set_structural(&mut written, &s);
+        let l = model.layout();
+        let network = [
+            l.gru.clone(),
+            l.h0.clone(),
+            l.effect_head.clone(),
+            l.effect_bias.clone(),
+            l.base_head.clone(),
+            l.base_bias.clone(),
+        ];
+        for i in 0..n {
+            if network.iter().any(|b| b.contains(&i)) {
+                assert_eq!(written[i], q[i], "network parameter {i} changed");
+            } else {
+                assert!(
+                    (written[i] - p[i]).abs() <= 1e-12 * (1.0 + p[i].abs()),
+                    "parameter {i}: {} written, {} read",
+                    written[i],
+                    p[i]
+                );
+            }
+        }
+        assert_eq!(model.structural(&written).eta, s.eta);
+        assert_eq!(s.beta, model.media_coefficients(&p));
+    }
+}
+
+/// With both heads neutral the prediction is the structural terms alone: it does not move
+/// when the GRU weights change; keeping the baseline head lets them reach it again.
+#[test]
+fn neutral_modulation_takes_the_network_out_of_the_prediction() {
+    let inp = small_inputs(40, 2, 24, 3, 1, 2);
+    let model = Model::new(ModelConfig::default(), 2, 3, 1).unwrap();
+    let n = model.n_params();
+    let l = model.layout().clone();
+    let p = seeded_uniform(5, n, -0.5, 0.5);
+    let mut other_gru = p.clone();
+    other_gru[l.gru.clone()].copy_from_slice(&seeded_uniform(6, l.gru.len(), -0.5, 0.5));
+    let predict = |v: &[f64], keep| {
+        let mut v = v.to_vec();
+        model.neutral_modulation(&mut v, keep);
+        model.forward(&v, &inp).prediction
+    };
+    assert_eq!(predict(&p, false), predict(&other_gru, false));
+    assert_ne!(predict(&p, true), predict(&other_gru, true));
+}

@@ -492,9 +492,8 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
         let model = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
         let d = model.data();
         let l = model.layout();
-        let ml = model.model().layout().clone();
         let theta = seeded_uniform(seed + 1, model.dim(), -1.0, 1.0);
-        let point = seeded_uniform(seed + 2, ml.len, -0.5, 0.5);
+        let point = seeded_uniform(seed + 2, model.model().n_params(), -0.5, 0.5);
         let p = model.model_params(&theta, &point).unwrap();
         let (c_n, r_n, t_n) = d.media.dim();
         let n_in = d.controls.dim().0 + d.fourier.ncols() + 1;

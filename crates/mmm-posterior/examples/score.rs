@@ -95,7 +95,10 @@ fn training_weeks(dir: &str) -> Result<(Scored, Vec<f64>), String> {
         .ok_or("posterior_draws.json: no draws")?
     {
         let mut fitted = point.clone();
-        for (&k, v) in indices.iter().zip(d["values"].as_array().ok_or("no values")?) {
+        for (&k, v) in indices
+            .iter()
+            .zip(d["values"].as_array().ok_or("no values")?)
+        {
             fitted.params[k] = v.as_f64().ok_or("bad value")?;
         }
         let response = fitted.media_response(&panel).map_err(|e| e.to_string())?;
@@ -171,7 +174,8 @@ fn run(args: &[String]) -> Result<String, String> {
     let (mut mae, mut mae_equal, mut mae_point) = (0.0, 0.0, 0.0);
     let (mut share_in, mut roi_in, mut share_width, mut roi_width) = (0, 0, 0.0, 0.0);
     let (mut est_roi, mut true_roi) = (vec![], vec![]);
-    for ((ch, share, roi), (_, (est, share_ci), (est_roi_c, roi_ci))) in truth.iter().zip(&estimates)
+    for ((ch, share, roi), (_, (est, share_ci), (est_roi_c, roi_ci))) in
+        truth.iter().zip(&estimates)
     {
         mae += (est - share).abs();
         mae_equal += (1.0 / n - share).abs();

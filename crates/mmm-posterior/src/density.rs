@@ -260,6 +260,9 @@ pub struct PosteriorModel {
     means: CellMeans,
     /// Prior of each channel's contribution fraction.
     effect_priors: Vec<EffectPrior>,
+    /// Whether channel c keeps the default prior (pooled by [`Priors::media_pooling`]); a
+    /// user's prior takes it out of the pool.
+    pooled: Vec<bool>,
     /// Lift tests entering as likelihood terms.
     lift: Vec<LiftTerm>,
     likelihood: Likelihood,
@@ -378,12 +381,25 @@ impl PosteriorModel {
             f_n,
             k_n,
         );
-        // The prior mean of each f_c is m / C (the median e^{−s²/2} times that).
+        // The prior mean of each f_c is m ((1 − w)/C + w spend_c/Σ spend) (the median e^{−s²/2}
+        // times that).
         let (m, sd) = priors.media_contribution;
-        let default_prior = EffectPrior {
-            mu: (m / c_n as f64).ln() - 0.5 * sd * sd,
-            sigma: sd,
-        };
+        let w = priors.media_spend_weight;
+        let spend_total: f64 = data.spend.iter().sum();
+        let effect_priors = (0..c_n)
+            .map(|c| {
+                let spend_share = if spend_total > 0.0 {
+                    data.spend[c] / spend_total
+                } else {
+                    1.0 / c_n as f64
+                };
+                let mean = m * ((1.0 - w) / c_n as f64 + w * spend_share);
+                EffectPrior {
+                    mu: mean.max(f64::MIN_POSITIVE).ln() - 0.5 * sd * sd,
+                    sigma: sd,
+                }
+            })
+            .collect();
         Ok(PosteriorModel {
             model,
             data,
@@ -393,7 +409,8 @@ impl PosteriorModel {
             half_saturation_centre,
             target_total,
             means,
-            effect_priors: vec![default_prior; c_n],
+            effect_priors,
+            pooled: vec![true; c_n],
             lift: Vec::new(),
             likelihood,
             layout,
@@ -416,6 +433,7 @@ impl PosteriorModel {
             return Err(Error::Prior(format!("channel {c}: μ must be finite")));
         }
         self.effect_priors[c] = prior;
+        self.pooled[c] = false;
         Ok(())
     }
 
@@ -998,9 +1016,12 @@ impl PosteriorModel {
                 sr.start + 1,
                 lognormal_softplus(theta[sr.start + 1], m.ln(), sd),
             );
-            // log f_c ~ Normal(μ_c, σ_c): a log-normal prior on the contribution fraction.
-            let i = l.log_effect.start + c;
-            add(i, normal_logp(theta[i], prior.mu, prior.sigma));
+            // log f_c ~ Normal(μ_c, σ_c): a log-normal prior on the contribution fraction (the
+            // pooled channels' joint prior below).
+            if !self.pooled[c] || p.media_pooling == 0.0 {
+                let i = l.log_effect.start + c;
+                add(i, normal_logp(theta[i], prior.mu, prior.sigma));
+            }
             if !l.log_tau.is_empty() {
                 let i = l.log_tau.start + c;
                 add(i, half_normal_log(theta[i], p.region_scale));
@@ -1029,7 +1050,33 @@ impl PosteriorModel {
             l.log_sigma,
             half_normal_log(theta[l.log_sigma], p.sigma_scale),
         );
+        if p.media_pooling > 0.0 {
+            lp += self.pooled_effect_prior(theta, grad);
+        }
         lp
+    }
+}
+
+impl PosteriorModel {
+    /// The joint prior of the pooled channels' log f_c (x_c = log f_c − μ_c, n of them):
+    /// MVN(0, Σ), Σ = s²((1 − ρ) I + ρ 1 1ᵀ), Σ⁻¹ = a (I − b 1 1ᵀ) with a = 1/(s²(1 − ρ)),
+    /// b = ρ/(1 − ρ + nρ): −½ a (Σ x_c² − b (Σ x_c)²), constants dropped; its gradient
+    /// −a (x_c − b Σ x) is ADDED to `grad`.
+    pub(crate) fn pooled_effect_prior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let l = &self.layout;
+        let rho = self.priors.media_pooling;
+        let s = self.priors.media_contribution.1;
+        let pooled: Vec<usize> = (0..l.channels).filter(|&c| self.pooled[c]).collect();
+        let n = pooled.len() as f64;
+        let x = |c: usize| theta[l.log_effect.start + c] - self.effect_priors[c].mu;
+        let a = 1.0 / (s * s * (1.0 - rho));
+        let b = rho / (1.0 - rho + n * rho);
+        let sum: f64 = pooled.iter().map(|&c| x(c)).sum();
+        let sq: f64 = pooled.iter().map(|&c| x(c) * x(c)).sum();
+        for &c in &pooled {
+            grad[l.log_effect.start + c] -= a * (x(c) - b * sum);
+        }
+        -0.5 * a * (sq - b * sum * sum)
     }
 }
 

@@ -19,6 +19,15 @@ pub struct Priors {
     /// factor e^{1.645 s} of its prior median either way with 90 % probability. A channel's user
     /// prior ([`ChannelPrior`]) replaces it.
     pub media_contribution: (f64, f64),
+    /// ρ ∈ [0, 1): the share of the prior variance of log f_c common to every channel under the
+    /// default prior — channels' effects correlated a priori (media strong or weak together),
+    /// log f ~ MVN(μ, s²((1 − ρ) I + ρ 1 1ᵀ)); each channel's marginal prior stays the one of
+    /// `media_contribution`. 0: independent.
+    pub media_pooling: f64,
+    /// w ∈ [0, 1]: how far each channel's prior mean follows its spend share, E f_c =
+    /// m ((1 − w) / C + w · spend_c / Σ spend); 1 is an equal ROI for every channel a priori
+    /// (Meridian's default), 0 an equal contribution.
+    pub media_spend_weight: f64,
     /// K_c ~ LogNormal(log(multiple · mean positive activity of c), sd): `(multiple, sd)`.
     pub half_saturation: (f64, f64),
     /// Hill slope ~ LogNormal(log median, sd): `(median, sd)`.
@@ -49,6 +58,8 @@ impl Default for Priors {
     fn default() -> Self {
         Priors {
             media_contribution: (0.3, 0.5),
+            media_pooling: 0.0,
+            media_spend_weight: 0.0,
             half_saturation: (1.0, 1.0),
             hill_slope: (1.0, 0.5),
             weibull_shape: (1.67, 0.53),
@@ -95,6 +106,18 @@ impl Priors {
                     "{name} must be finite and > 0, got {v}"
                 )));
             }
+        }
+        if !(0.0..1.0).contains(&self.media_pooling) {
+            return Err(Error::Prior(format!(
+                "media_pooling must lie in [0, 1), got {}",
+                self.media_pooling
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.media_spend_weight) {
+            return Err(Error::Prior(format!(
+                "media_spend_weight must lie in [0, 1], got {}",
+                self.media_spend_weight
+            )));
         }
         if !self.base.0.is_finite() {
             return Err(Error::Prior(format!(

@@ -164,6 +164,93 @@ fn gradient_matches_with_lift_tests_and_channel_priors() {
     }
 }
 
+fn pooled_posterior(
+    seed: u64,
+    regions: usize,
+    kind: &str,
+    pooling: f64,
+    spend: f64,
+) -> PosteriorModel {
+    let data = random_data(seed, regions, 30, 4, 1, 5);
+    let (c, r, _) = data.media.dim();
+    let config = ModelConfig {
+        adstock: kind.into(),
+        ..ModelConfig::default()
+    };
+    let model = Model::new(config, r, c, 1).unwrap();
+    let priors = Priors {
+        media_pooling: pooling,
+        media_spend_weight: spend,
+        ..Priors::default()
+    };
+    PosteriorModel::new(model, data, priors, Likelihood::Normal).unwrap()
+}
+
+#[test]
+fn gradient_matches_with_pooled_and_spend_weighted_effect_priors() {
+    for (seed, regions, kind, pooling, spend) in [
+        (31, 1, WeibullAdstock::NAME, 0.6, 0.0),
+        (32, 3, GeometricAdstock::NAME, 0.3, 1.0),
+        (33, 2, WeibullAdstock::NAME, 0.9, 0.5),
+    ] {
+        let mut model = pooled_posterior(seed, regions, kind, pooling, spend);
+        check_gradient(&model, seed);
+        // A user's prior takes its channel out of the pool.
+        model
+            .set_effect_prior(2, EffectPrior::from_mean_sd(0.1, 0.05).unwrap())
+            .unwrap();
+        check_gradient(&model, seed + 1);
+    }
+}
+
+/// The pooled prior is the stated multivariate normal: its gradient g = −Σ⁻¹x, so Σ(−g) = x with
+/// Σ = s²((1 − ρ) I + ρ 1 1ᵀ) written out, and its value −½ xᵀΣ⁻¹x = ½ xᵀg; each channel's
+/// prior mean follows the spend weight.
+#[test]
+fn pooled_effect_prior_is_the_stated_normal() {
+    let (pooling, spend) = (0.7, 0.4);
+    let model = pooled_posterior(41, 2, WeibullAdstock::NAME, pooling, spend);
+    let l = model.layout().clone();
+    let s = model.priors().media_contribution.1;
+    let m = model.priors().media_contribution.0;
+    let d = model.data();
+    let spend_total: f64 = d.spend.iter().sum();
+    let theta = seeded_uniform(42, model.dim(), -3.0, 1.0);
+    let mut grad = vec![0.0; model.dim()];
+    let lp = model.pooled_effect_prior(&theta, &mut grad);
+    let c_n = l.channels;
+    let x: Vec<f64> = (0..c_n)
+        .map(|c| {
+            let mean = m * ((1.0 - spend) / c_n as f64 + spend * d.spend[c] / spend_total);
+            let mu = model.effect_priors()[c].mu;
+            assert!((mu - (mean.ln() - 0.5 * s * s)).abs() < 1e-12);
+            theta[l.log_effect.start + c] - mu
+        })
+        .collect();
+    let g: Vec<f64> = (0..c_n).map(|c| grad[l.log_effect.start + c]).collect();
+    for i in 0..c_n {
+        let sigma_g: f64 = (0..c_n)
+            .map(|j| {
+                let cov = s * s * (if i == j { 1.0 } else { pooling });
+                -cov * g[j]
+            })
+            .sum();
+        assert!(
+            (sigma_g - x[i]).abs() < 1e-10,
+            "row {i}: {sigma_g} vs {}",
+            x[i]
+        );
+    }
+    let quad: f64 = x.iter().zip(&g).map(|(a, b)| a * b).sum();
+    assert!((lp - 0.5 * quad).abs() < 1e-10 * (1.0 + lp.abs()));
+    // Only the effect coordinates receive gradient.
+    for (i, v) in grad.iter().enumerate() {
+        if !l.log_effect.contains(&i) {
+            assert_eq!(*v, 0.0);
+        }
+    }
+}
+
 #[test]
 fn effect_prior_from_mean_and_sd_matches_the_moments() {
     let p = EffectPrior::from_mean_sd(2.0, 0.5).unwrap();

@@ -1,7 +1,8 @@
 //! Scores a `dcmmm fit --posterior` output against a panel's ground truth: posterior-mean share
 //! MAE beside the equal split's (and the point fit's, given its summary.json), ROI rank
 //! correlation, how many channels' 90 % intervals hold the true share and ROI, mean interval
-//! widths, and the sampler's diagnostics. Prints one Markdown table row.
+//! widths (ROI's relative to the true ROI, over the channels with a non-zero one), and the
+//! sampler's diagnostics. Prints one Markdown table row.
 //!
 //! ```text
 //! cargo run --release -p mmm-posterior --example score -- NAME FIT_DIR TRUTH_JSON [POINT_SUMMARY_JSON]
@@ -173,6 +174,7 @@ fn run(args: &[String]) -> Result<String, String> {
     let n = truth.len() as f64;
     let (mut mae, mut mae_equal, mut mae_point) = (0.0, 0.0, 0.0);
     let (mut share_in, mut roi_in, mut share_width, mut roi_width) = (0, 0, 0.0, 0.0);
+    let mut with_effect = 0.0;
     let (mut est_roi, mut true_roi) = (vec![], vec![]);
     for ((ch, share, roi), (_, (est, share_ci), (est_roi_c, roi_ci))) in
         truth.iter().zip(&estimates)
@@ -187,7 +189,11 @@ fn run(args: &[String]) -> Result<String, String> {
         share_width += hi - lo;
         let (lo, hi) = *roi_ci;
         roi_in += usize::from((lo..=hi).contains(roi));
-        roi_width += (hi - lo) / roi.abs().max(1e-12);
+        // Relative to the true ROI, so over the channels with an effect.
+        if *roi != 0.0 {
+            roi_width += (hi - lo) / roi.abs();
+            with_effect += 1.0;
+        }
         est_roi.push(*est_roi_c);
         true_roi.push(*roi);
     }
@@ -205,7 +211,7 @@ fn run(args: &[String]) -> Result<String, String> {
         100.0 * mae / n,
         100.0 * mae_equal / n,
         100.0 * share_width / n,
-        100.0 * roi_width / n,
+        100.0 * roi_width / with_effect,
         p["rhat_max"].as_f64().unwrap_or(f64::NAN),
         p["ess_bulk_min"].as_f64().unwrap_or(f64::NAN),
         p["ess_tail_min"].as_f64().unwrap_or(f64::NAN),

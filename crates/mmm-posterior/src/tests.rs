@@ -228,18 +228,16 @@ fn pooled_effect_prior_is_the_stated_normal() {
         })
         .collect();
     let g: Vec<f64> = (0..c_n).map(|c| grad[l.log_effect.start + c]).collect();
-    for i in 0..c_n {
-        let sigma_g: f64 = (0..c_n)
-            .map(|j| {
+    for (i, xi) in x.iter().enumerate() {
+        let sigma_g: f64 = g
+            .iter()
+            .enumerate()
+            .map(|(j, gj)| {
                 let cov = s * s * (if i == j { 1.0 } else { pooling });
-                -cov * g[j]
+                -cov * gj
             })
             .sum();
-        assert!(
-            (sigma_g - x[i]).abs() < 1e-10,
-            "row {i}: {sigma_g} vs {}",
-            x[i]
-        );
+        assert!((sigma_g - xi).abs() < 1e-10, "row {i}: {sigma_g} vs {}", xi);
     }
     let quad: f64 = x.iter().zip(&g).map(|(a, b)| a * b).sum();
     assert!((lp - 0.5 * quad).abs() < 1e-10 * (1.0 + lp.abs()));

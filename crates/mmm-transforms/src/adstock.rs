@@ -134,11 +134,14 @@ fn with_row_mut(mut row: ArrayViewMut1<f64>, buf: &mut Vec<f64>, f: impl FnOnce(
     }
 }
 
-/// `out[t] = Σ_{l ≤ min(L−1, t)} w_l x[t−l]` for one row.
+/// `out[t] = Σ_{l ≤ min(L−1, t)} w_l x[t−l]` for one row, summed in increasing `l` (one
+/// shifted multiply-add per lag over the whole row, which vectorises).
 fn conv_row(w: &[f64], x: &[f64], out: &mut [f64]) {
-    for (t, o) in out.iter_mut().enumerate() {
-        let lmax = w.len().min(t + 1);
-        *o = (0..lmax).map(|l| w[l] * x[t - l]).sum();
+    out.fill(0.0);
+    for (l, &wl) in w.iter().enumerate().take(out.len()) {
+        for (o, &xv) in out[l..].iter_mut().zip(x) {
+            *o += wl * xv;
+        }
     }
 }
 
@@ -161,11 +164,24 @@ fn conv_vjp(
     let mut gw = vec![0.0; w.len()];
     let (mut xb, mut gb, mut gxb) = (Vec::new(), Vec::new(), Vec::new());
     let t_len = x.ncols();
+    let lags = w.len().min(t_len);
+    // Per row, ∂L/∂w_l = Σ_{t ≥ l} g[t] x[t−l] accumulated in increasing t for every l at
+    // once over the row reversed (x_rev[T−1−t+l] = x[t−l], contiguous in l).
+    let mut row_gw = vec![0.0; lags];
+    let mut x_rev = vec![0.0; t_len];
     for r in 0..x.nrows() {
         let xs = read_row(x.row(r), &mut xb);
         let gs = read_row(grad_out.row(r), &mut gb);
-        for (l, gwl) in gw.iter_mut().enumerate().take(t_len) {
-            *gwl += (l..t_len).map(|t| gs[t] * xs[t - l]).sum::<f64>();
+        x_rev.iter_mut().zip(xs.iter().rev()).for_each(|(a, b)| *a = *b);
+        row_gw.fill(0.0);
+        for (t, &g) in gs.iter().enumerate() {
+            let window = &x_rev[t_len - 1 - t..];
+            for (acc, &xv) in row_gw.iter_mut().zip(window).take(t + 1) {
+                *acc += g * xv;
+            }
+        }
+        for (gwl, acc) in gw.iter_mut().zip(&row_gw) {
+            *gwl += acc;
         }
         if let Some(gx) = grad_x.as_mut() {
             with_row_mut(gx.row_mut(r), &mut gxb, |gx| {

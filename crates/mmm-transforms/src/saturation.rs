@@ -35,7 +35,7 @@
 
 use crate::param::{sigmoid, sigmoid_deriv, softplus, softplus_deriv, try_softplus_inv};
 use crate::{Result, Saturation};
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Zip};
 
 /// Relative floor `ε` under which [`Hill`]'s `∂h/∂x` is evaluated at `ε·K` (see module docs).
 pub const HILL_X_FLOOR: f64 = 1e-12;
@@ -46,6 +46,27 @@ fn check_params(name: &str, expected: usize, params: &[f64]) {
         expected,
         "{name} saturation expects {expected} parameter(s), got {}",
         params.len()
+    );
+}
+
+fn check_partials_shapes(
+    name: &str,
+    n_params: usize,
+    x: &ArrayView2<f64>,
+    out: &ArrayViewMut2<f64>,
+    d_x: &ArrayViewMut2<f64>,
+    d_params: &ArrayViewMut3<f64>,
+) {
+    let (rows, cols) = x.dim();
+    assert!(
+        out.dim() == (rows, cols)
+            && d_x.dim() == (rows, cols)
+            && d_params.dim() == (n_params, rows, cols),
+        "{name} saturation: out {:?}, d_x {:?} and d_params {:?} do not fit input {:?}",
+        out.dim(),
+        d_x.dim(),
+        d_params.dim(),
+        x.dim()
     );
 }
 
@@ -246,6 +267,64 @@ impl Saturation for Hill {
         grad_params[0] += gk * softplus_deriv(params[0]);
         grad_params[1] += gs * softplus_deriv(params[1]);
     }
+
+    /// One pass: `h = σ(z)` and `q = σ(z)σ(−z)` from one `exp`, as [`Saturation::forward`] and
+    /// [`Saturation::vjp`] compute them (same values, module docs' conventions).
+    fn forward_partials(
+        &self,
+        params: &[f64],
+        x: ArrayView2<f64>,
+        out: ArrayViewMut2<f64>,
+        d_x: ArrayViewMut2<f64>,
+        mut d_params: ArrayViewMut3<f64>,
+    ) {
+        check_params("hill", 2, params);
+        check_partials_shapes("hill", 2, &x, &out, &d_x, &d_params);
+        let (k, s) = (softplus(params[0]), softplus(params[1]));
+        let (dk_du, ds_du) = (softplus_deriv(params[0]), softplus_deriv(params[1]));
+        let x_floor = HILL_X_FLOOR * k;
+        let dx_floor = sigmoid_deriv(s * HILL_X_FLOOR.ln()) * s / x_floor;
+        let (mut d_k, mut d_s) = d_params.multi_slice_mut((
+            ndarray::s![0, .., ..],
+            ndarray::s![1, .., ..],
+        ));
+        Zip::from(out)
+            .and(d_x)
+            .and(&mut d_k)
+            .and(&mut d_s)
+            .and(&x)
+            .for_each(|o, dx, dk, ds, &xi| {
+                if !(xi > 0.0) {
+                    // 0 and negative inputs (module docs), NaN propagates.
+                    let (v, d) = if xi.is_nan() {
+                        (f64::NAN, f64::NAN)
+                    } else if xi < 0.0 {
+                        (0.0, 0.0)
+                    } else {
+                        (0.0, dx_floor)
+                    };
+                    *o = v;
+                    *dx = d;
+                    *dk = v;
+                    *ds = v;
+                    return;
+                }
+                let ln_r = (xi / k).ln();
+                let z = s * ln_r;
+                let e = (-z.abs()).exp();
+                let d = 1.0 + e;
+                *o = if z >= 0.0 { 1.0 / d } else { e / d };
+                let q = e / (d * d);
+                *dx = if xi >= x_floor { q * s / xi } else { dx_floor };
+                if q == 0.0 {
+                    *dk = 0.0;
+                    *ds = 0.0;
+                } else {
+                    *dk = -q * s / k * dk_du;
+                    *ds = q * ln_r * ds_du;
+                }
+            });
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,5 +451,29 @@ impl Saturation for Logistic {
             Logistic::parts(lam, xi)
         });
         grad_params[0] += gl * softplus_deriv(params[0]);
+    }
+
+    fn forward_partials(
+        &self,
+        params: &[f64],
+        x: ArrayView2<f64>,
+        out: ArrayViewMut2<f64>,
+        d_x: ArrayViewMut2<f64>,
+        mut d_params: ArrayViewMut3<f64>,
+    ) {
+        check_params("logistic", 1, params);
+        check_partials_shapes("logistic", 1, &x, &out, &d_x, &d_params);
+        let lam = softplus(params[0]);
+        let dl_du = softplus_deriv(params[0]);
+        Zip::from(out)
+            .and(d_x)
+            .and(d_params.index_axis_mut(Axis(0), 0))
+            .and(&x)
+            .for_each(|o, dx, dl, &xi| {
+                *o = Logistic::value(lam, xi);
+                let (d, [p]) = Logistic::parts(lam, xi);
+                *dx = d;
+                *dl = p * dl_du;
+            });
     }
 }

@@ -387,7 +387,11 @@ impl PosteriorModel {
         }
         let means = CellMeans::new(&data, &fit);
         let target_fit = Array2::from_shape_fn((r_n, tf), |(r, t)| {
-            if fit[[r, t]] { data.target[[r, t]] } else { 0.0 }
+            if fit[[r, t]] {
+                data.target[[r, t]]
+            } else {
+                0.0
+            }
         });
         let offset_fit = data.offset.slice(s![.., ..tf]).to_owned();
         let controls_fit = data
@@ -661,10 +665,7 @@ impl PosteriorModel {
         let (c_n, r_n, _) = saturated.dim();
         let l = &self.layout;
         Array2::from_shape_fn((r_n, c_n), |(r, c)| {
-            let sum = dot(
-                row(&self.fit, r),
-                row(&saturated.index_axis(Axis(0), c), r),
-            );
+            let sum = dot(row(&self.fit, r), row(&saturated.index_axis(Axis(0), c), r));
             self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
         })
     }
@@ -721,14 +722,22 @@ impl PosteriorModel {
                     theta[l.region_trend.start + r]
                 };
             let mu = &mut ws.row[..];
-            for ((m, o), tau) in mu.iter_mut().zip(row(&self.offset_fit, r)).zip(&self.tau_fit) {
+            for ((m, o), tau) in mu
+                .iter_mut()
+                .zip(row(&self.offset_fit, r))
+                .zip(&self.tau_fit)
+            {
                 *m = intercepts[r] + o + slope * tau;
             }
             for f in 0..f_n {
                 axpy(theta[l.season.start + f], row(&self.fourier_fit, f), mu);
             }
             for c in 0..c_n {
-                axpy(scale(r, c), row(&ws.saturated.index_axis(Axis(0), c), r), mu);
+                axpy(
+                    scale(r, c),
+                    row(&ws.saturated.index_axis(Axis(0), c), r),
+                    mu,
+                );
             }
             for k in 0..k_n {
                 let z = self.controls_fit.index_axis(Axis(0), k);
@@ -832,7 +841,10 @@ impl PosteriorModel {
                     *ga = gs * dx;
                 }
                 for (j, gp) in g_sat.iter_mut().enumerate() {
-                    *gp += dot(g_s, row(&ws.saturated_dp.index_axis(Axis(0), c * ns + j), r));
+                    *gp += dot(
+                        g_s,
+                        row(&ws.saturated_dp.index_axis(Axis(0), c * ns + j), r),
+                    );
                 }
                 ws.grad_eta[[r, c]] -= gb * exposure[[r, c]] / totals[c];
             }

@@ -509,7 +509,11 @@ impl<S: Saturation> Saturation for DefaultPartials<S> {
 }
 
 /// `(out, d_x, d_params)` of `forward_partials` (NaN-filled first, so every element must be written).
-fn partials(s: &dyn Saturation, p: &[f64], x: &Array2<f64>) -> (Array2<f64>, Array2<f64>, Array3<f64>) {
+fn partials(
+    s: &dyn Saturation,
+    p: &[f64],
+    x: &Array2<f64>,
+) -> (Array2<f64>, Array2<f64>, Array3<f64>) {
     let (r, t) = x.dim();
     let mut out = Array2::from_elem((r, t), f64::NAN);
     let mut dx = Array2::from_elem((r, t), f64::NAN);
@@ -550,16 +554,19 @@ fn one_pass_partials_equal_forward_and_per_element_vjps() {
                 let (o2, dx2, dp2) = partials(reference.as_ref(), p, &input);
                 let mut forward = Array2::zeros(input.dim());
                 fast.forward(p, input.view(), forward.view_mut());
-                assert_eq!(o1, forward, "{}: values differ from forward", fast.name());
-                assert_eq!(o1, o2, "{}", fast.name());
-                assert_eq!(dx1, dx2, "{}: ∂f/∂x", fast.name());
-                for (a, b) in dp1.iter().zip(&dp2) {
-                    // Only the order of two multiplications differs (the softplus chain factor).
-                    assert!(
-                        (a - b).abs() <= 1e-14 * a.abs().max(b.abs()) && a.is_finite(),
-                        "{}: ∂f/∂u {a} vs {b}",
-                        fast.name()
-                    );
+                assert_eq!(o2, forward, "{}: the default runs forward", fast.name());
+                // The one-pass values differ from forward and vjp at most by rounding.
+                let close = |a: &f64, b: &f64| {
+                    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-14 * a.abs().max(b.abs())
+                };
+                for (what, one, other) in [
+                    ("f", o1.as_slice().unwrap(), o2.as_slice().unwrap()),
+                    ("∂f/∂x", dx1.as_slice().unwrap(), dx2.as_slice().unwrap()),
+                    ("∂f/∂u", dp1.as_slice().unwrap(), dp2.as_slice().unwrap()),
+                ] {
+                    for (a, b) in one.iter().zip(other) {
+                        assert!(close(a, b), "{} {what}: {a} vs {b}", fast.name());
+                    }
                 }
             }
         }

@@ -134,8 +134,12 @@ fn with_row_mut(mut row: ArrayViewMut1<f64>, buf: &mut Vec<f64>, f: impl FnOnce(
     }
 }
 
-/// Outputs (or lags) computed together, their partial sums held in registers.
-const BLOCK: usize = 4;
+/// Outputs of the convolution computed together, their partial sums held in registers.
+const BLOCK: usize = 8;
+
+/// Lags whose weight gradients are computed together (in registers; one pass over the row for
+/// kernels of up to 16 lags).
+const LAG_BLOCK: usize = 16;
 
 /// `out[t] = Σ_{l ≤ min(L−1, t)} w_l x[t−l]` for one row, each output summed in increasing `l`,
 /// [`BLOCK`] outputs at a time. `x_pad` is scratch: the row behind `L − 1` zeros (a zero term
@@ -186,10 +190,10 @@ fn conv_vjp(
     let (mut xb, mut gb, mut gxb) = (Vec::new(), Vec::new(), Vec::new());
     let t_len = x.ncols();
     let lags = w.len().min(t_len);
-    // Per row, ∂L/∂w_l = Σ_{t ≥ l} g[t] x[t−l], summed in increasing t, for [`BLOCK`] lags at
+    // Per row, ∂L/∂w_l = Σ_{t ≥ l} g[t] x[t−l], summed in increasing t, for [`LAG_BLOCK`] lags at
     // a time over the row reversed and zero-padded: x_rev[T − 1 − t + l] = x[t − l] (0 for
     // t < l, a term that leaves the sum unchanged).
-    let mut x_rev = vec![0.0; t_len + BLOCK];
+    let mut x_rev = vec![0.0; t_len + LAG_BLOCK];
     for r in 0..x.nrows() {
         let xs = read_row(x.row(r), &mut xb);
         let gs = read_row(grad_out.row(r), &mut gb);
@@ -197,10 +201,10 @@ fn conv_vjp(
             .iter_mut()
             .zip(xs.iter().rev())
             .for_each(|(a, b)| *a = *b);
-        for l0 in (0..lags).step_by(BLOCK) {
-            let mut acc = [0.0; BLOCK];
+        for l0 in (0..lags).step_by(LAG_BLOCK) {
+            let mut acc = [0.0; LAG_BLOCK];
             for (t, &g) in gs.iter().enumerate().skip(l0) {
-                let xs = &x_rev[t_len - 1 - t + l0..t_len - 1 - t + l0 + BLOCK];
+                let xs = &x_rev[t_len - 1 - t + l0..t_len - 1 - t + l0 + LAG_BLOCK];
                 for (a, &xv) in acc.iter_mut().zip(xs) {
                     *a += g * xv;
                 }

@@ -10,7 +10,6 @@ use mmm_analysis::{
 use mmm_fitted::{FitConfig, FittedModel, TrainConfig};
 use mmm_orchestrator::fit_panel;
 use mmm_sim::{Scenario, simulate};
-use mmm_transforms::param::{softplus, softplus_inv};
 use std::sync::OnceLock;
 
 fn fitted() -> &'static FittedModel {
@@ -43,15 +42,15 @@ fn fitted() -> &'static FittedModel {
 
 /// Draws that multiply every channel's coefficient β_c by `factors[d]` (nothing else changes).
 fn scaled_draws(fitted: &FittedModel, factors: &[f64]) -> ParameterDraws {
-    let layout = fitted.model().unwrap().layout().clone();
+    let model = fitted.model().unwrap();
     let vectors: Vec<(usize, usize, Vec<f64>)> = factors
         .iter()
         .enumerate()
         .map(|(d, f)| {
             let mut p = fitted.params.clone();
-            for i in layout.beta.clone() {
-                p[i] = softplus_inv(f * softplus(p[i]));
-            }
+            let mut s = model.structural(&p);
+            s.beta.iter_mut().for_each(|b| *b *= f);
+            model.set_structural(&mut p, &s);
             (0, d, p)
         })
         .collect();
@@ -193,18 +192,25 @@ fn the_draws_file_round_trips_and_refuses_another_fit_or_damage() {
         .unwrap();
     assert_eq!(back, draws);
     // A draw's model has the draw's coefficients and the point fit's everything else.
-    let layout = fitted.model().unwrap().layout().clone();
+    let model = fitted.model().unwrap();
     let m = draws.fitted(0, fitted);
-    for i in 0..fitted.params.len() {
-        if layout.beta.contains(&i) {
-            assert!(close(
-                softplus(m.params[i]),
-                0.5 * softplus(fitted.params[i]),
-                1e-12
-            ));
-        } else {
-            assert_eq!(m.params[i], fitted.params[i]);
-        }
+    let (drawn, point) = (
+        model.structural(&m.params),
+        model.structural(&fitted.params),
+    );
+    for (b, b0) in drawn.beta.iter().zip(&point.beta) {
+        assert!(close(*b, 0.5 * b0, 1e-12));
+    }
+    let mut rest = m.params.clone();
+    model.set_structural(
+        &mut rest,
+        &mmm_model::Structural {
+            beta: point.beta.clone(),
+            ..drawn
+        },
+    );
+    for (i, (v, v0)) in rest.iter().zip(&fitted.params).enumerate() {
+        assert!(close(*v, *v0, 1e-12), "parameter {i}: {v} against {v0}");
     }
 
     let mut other = fitted.clone();

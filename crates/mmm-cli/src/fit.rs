@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_data::Panel;
-use mmm_fitted::{FitConfig, FittedModel, Scorecard, Stability, Summary};
+use mmm_fitted::{FitConfig, FitResults, FittedModel, Scorecard, Stability};
 use mmm_model::Decomposition;
 use mmm_orchestrator::{FitFile, Progress, assess_stability, fit_panel};
 use ndarray::Array2;
@@ -201,8 +201,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
     };
     bar.finish_and_clear();
 
-    let (prediction, decomposition) = fitted.predict(panel)?;
-    let card = Scorecard::compute(&fitted, panel, &prediction)?;
+    let results = FitResults::compute(&fitted, panel, stability.as_ref())?;
+    let card = Scorecard::compute(&fitted, panel, &results.prediction)?;
     let posterior = if inference.posterior {
         Some(crate::posterior::run(
             &fitted,
@@ -217,8 +217,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         out,
         &fitted,
         panel,
-        &prediction,
-        &decomposition,
+        &results,
         &card,
         stability.as_ref(),
         posterior.as_ref(),
@@ -249,7 +248,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         stability: stability.as_ref(),
         posterior: posterior_summary.as_ref(),
         curves: curves.as_ref(),
-        ..mmm_report::ReportInput::new(&fitted, panel, &card)
+        ..mmm_report::ReportInput::new(&fitted, panel, &card, &results)
     };
     mmm_report::write_report(&report, &out.join("report.html"))?;
     if let Some(p) = &posterior {
@@ -263,21 +262,24 @@ pub fn run(args: &FitArgs) -> Result<()> {
 /// when refits from random starts were run, `posterior.csv` and `posterior_draws.json` when the
 /// posterior was sampled), each
 /// atomically; `metrics.json` and `summary.json` carry the model's run id.
-#[allow(clippy::too_many_arguments)]
 pub fn write_outputs(
     dir: &Path,
     fitted: &FittedModel,
     panel: &Panel,
-    prediction: &Array2<f64>,
-    d: &Decomposition,
+    results: &FitResults,
     card: &Scorecard,
     stability: Option<&Stability>,
     posterior: Option<&PosteriorOutput>,
 ) -> Result<()> {
     let path = |name: &str| dir.join(name);
-    write_predictions(&path("predictions.csv"), fitted, panel, prediction)?;
-    write_contributions(&path("contributions.csv"), fitted, panel, d)?;
-    let mut summary = serde_json::to_value(Summary::compute(fitted, panel, d, stability)?)?;
+    write_predictions(&path("predictions.csv"), fitted, panel, &results.prediction)?;
+    write_contributions(
+        &path("contributions.csv"),
+        fitted,
+        panel,
+        &results.decomposition,
+    )?;
+    let mut summary = serde_json::to_value(&results.summary)?;
     let mut metrics = serde_json::to_value(card)?;
     let posterior_path = path(POSTERIOR_FILE);
     let draws_path = path(mmm_analysis::DRAWS_FILE);

@@ -9,7 +9,9 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmm_analysis::MAX_DRAWS;
 use mmm_fitted::FittedModel;
-use mmm_posterior::diagnostics::{ess_bulk, ess_tail, rhat};
+use mmm_posterior::diagnostics::{
+    Diagnostics, MAX_RHAT, MIN_ESS_PER_CHAIN, ess_bulk, ess_tail, rhat,
+};
 use mmm_posterior::{
     BuildOptions, ChannelDraw, ChannelInterval, ChannelPrior, Interval, Likelihood, Priors,
     Settings,
@@ -17,12 +19,6 @@ use mmm_posterior::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
-
-/// Largest R-hat of a converged posterior (Vehtari et al. 2021).
-pub const MAX_RHAT: f64 = 1.01;
-/// Smallest bulk and tail ESS per chain (Vehtari et al. 2021: 100 per chain, so that R-hat and
-/// the ESS estimates themselves are reliable).
-pub const MIN_ESS_PER_CHAIN: f64 = 100.0;
 
 /// The `[inference]` table of fit.toml.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -64,35 +60,6 @@ impl Default for InferenceConfig {
             channel_priors: Vec::new(),
         }
     }
-}
-
-/// Convergence diagnostics over every sampled coordinate.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Diagnostics {
-    /// Chains run.
-    pub chains: usize,
-    /// Kept draws per chain.
-    pub draws: usize,
-    /// Tuning draws per chain.
-    pub tune: usize,
-    /// Largest rank-normalised split R-hat.
-    pub rhat_max: f64,
-    /// The coordinate with the largest R-hat.
-    pub rhat_max_at: String,
-    /// Smallest bulk ESS.
-    pub ess_bulk_min: f64,
-    /// Smallest tail ESS.
-    pub ess_tail_min: f64,
-    /// Divergent transitions after tuning, all chains.
-    pub divergences: usize,
-    /// Sampling wall-clock seconds.
-    pub seconds: f64,
-    /// Mean leapfrog steps (gradient evaluations) per draw, tuning included.
-    pub leapfrog_steps_per_draw: f64,
-    /// Whether every check passed.
-    pub passed: bool,
-    /// What failed, in words (empty when `passed`).
-    pub problems: Vec<String>,
 }
 
 /// What the posterior adds to the outputs.
@@ -153,41 +120,7 @@ pub fn run(
     let posterior = mmm_posterior::sample(&model, &init, &settings, &|_, _| bar.inc(1))?;
     bar.finish_and_clear();
 
-    let names = model.coordinate_names();
-    let (mut rhat_max, mut rhat_max_at) = (1.0f64, String::new());
-    let (mut bulk_min, mut tail_min) = (f64::INFINITY, f64::INFINITY);
-    for (i, name) in names.iter().enumerate() {
-        let chains = posterior.coordinate(i);
-        let r = rhat(&chains);
-        if r > rhat_max || rhat_max_at.is_empty() {
-            rhat_max = r;
-            rhat_max_at = name.clone();
-        }
-        bulk_min = bulk_min.min(ess_bulk(&chains));
-        tail_min = tail_min.min(ess_tail(&chains));
-    }
-    let divergences = posterior.total_divergences();
-    let min_ess = MIN_ESS_PER_CHAIN * settings.chains as f64;
-    let mut problems = Vec::new();
-    if settings.chains < 2 {
-        problems.push("one chain: R-hat cannot compare chains; run at least 2".to_string());
-    }
-    if rhat_max > MAX_RHAT {
-        problems.push(format!(
-            "R-hat {rhat_max:.3} > {MAX_RHAT} (at {rhat_max_at}): the chains disagree"
-        ));
-    }
-    if bulk_min < min_ess || tail_min < min_ess {
-        problems.push(format!(
-            "effective sample size bulk {bulk_min:.0} / tail {tail_min:.0} < {min_ess:.0} \
-             ({MIN_ESS_PER_CHAIN} per chain): run more draws"
-        ));
-    }
-    if divergences > 0 {
-        problems.push(format!(
-            "{divergences} divergent transitions: the intervals may be biased"
-        ));
-    }
+    let diagnostics = Diagnostics::assess(&model, &posterior, &settings);
     let draws: Vec<Vec<Vec<ChannelDraw>>> = posterior
         .draws
         .iter()
@@ -212,20 +145,7 @@ pub fn run(
         channels: fitted.channels.clone(),
         intervals: mmm_posterior::summarize(&flat),
         draws,
-        diagnostics: Diagnostics {
-            chains: settings.chains,
-            draws: settings.draws,
-            tune: settings.tune,
-            rhat_max,
-            rhat_max_at,
-            ess_bulk_min: bulk_min,
-            ess_tail_min: tail_min,
-            divergences,
-            seconds: posterior.seconds,
-            leapfrog_steps_per_draw: posterior.leapfrog_steps as f64 / total as f64,
-            passed: problems.is_empty(),
-            problems,
-        },
+        diagnostics,
         parameter_draws,
     })
 }

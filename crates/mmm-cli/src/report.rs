@@ -13,7 +13,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use mmm_analysis::ParameterDraws;
-use mmm_fitted::{FittedModel, Scorecard, Stability};
+use mmm_fitted::{FitResults, FittedModel, Scorecard, Stability};
 use mmm_orchestrator::Backtest;
 use mmm_report::{Allocation, ReportInput, ResponseCurves, write_report};
 use std::path::{Path, PathBuf};
@@ -80,8 +80,6 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     };
     let fitted = FittedModel::load(model)?;
     let panel = fitted.history_panel()?;
-    let (prediction, _) = fitted.predict(&panel)?;
-    let scorecard = Scorecard::compute(&fitted, &panel, &prediction)?;
     let dir = dir_of(model);
 
     let draws = ParameterDraws::load_beside(model, &fitted)?;
@@ -94,7 +92,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         Ok(c) => Some(ResponseCurves::from_analysis(&c, &fitted.channels)?),
         Err(e) => {
             eprintln!(
-                "warning: response curves from mmm-analysis failed ({e}); the report computes them from the model"
+                "warning: response curves from mmm-analysis failed ({e}); the report draws the fit's history curves"
             );
             None
         }
@@ -129,6 +127,8 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         None
     };
 
+    let results = FitResults::compute(&fitted, &panel, stability.as_ref())?;
+    let scorecard = Scorecard::compute(&fitted, &panel, &results.prediction)?;
     let source = model.display().to_string();
     let input = ReportInput {
         source: Some(&source),
@@ -136,7 +136,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         allocation: allocation.as_ref(),
         stability: stability.as_ref(),
         posterior: posterior.as_ref(),
-        ..ReportInput::new(&fitted, &panel, &scorecard)
+        ..ReportInput::new(&fitted, &panel, &scorecard, &results)
     };
     let out = args.out.clone().unwrap_or_else(|| dir.join("report.html"));
     write_report(&input, &out)?;

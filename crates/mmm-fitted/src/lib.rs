@@ -14,7 +14,9 @@
 //! ([`Summary`]), the answers to the configured lift tests
 //! ([`FittedModel::lift_test_checks`]), how much each channel's activity moves
 //! ([`FittedModel::activity_variation`]) and what a reader should know before using the fit
-//! ([`FittedModel::caveats`] and the notes beside it). The results of the stability assessment
+//! ([`FittedModel::caveats`] and the notes beside it); [`FitResults`] computes the prediction, the
+//! decomposition, the summary and the history curves once, for the files of a fit and its
+//! report. The results of the stability assessment
 //! ([`Stability`]) are kept here too, beside the attribution they spread.
 
 pub mod attribution;
@@ -25,6 +27,7 @@ pub mod model;
 mod notes;
 pub mod predict;
 pub mod response;
+pub mod results;
 pub mod stability;
 pub mod summary;
 pub mod validate;
@@ -40,6 +43,7 @@ pub use model::{
     FittedModel, History, MIN_REGION_FIT_WEEKS, MODEL_FORMAT, MODEL_VERSION, ScreenedMedia,
 };
 pub use response::MediaResponse;
+pub use results::{FitResults, HistoryCurve, history_multipliers};
 pub use stability::{ChannelStability, Spread, Stability, StabilityFit, Start};
 pub use summary::Summary;
 pub use variation::LOW_VARIATION;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod inputs;
 pub mod layout;
 pub mod model;
+pub mod structural;
 
 pub use calibration::{Calibration, LiftTest};
 pub use causal::{AcyclicityKind, ChannelDag, DagConfig, fit_channel_dag};
@@ -25,6 +26,7 @@ pub use config::{
 pub use inputs::ModelInputs;
 pub use layout::Layout;
 pub use model::{ChannelSeeds, Decomposition, Loss, Model, Tape};
+pub use structural::Structural;
 
 /// Errors of the model crate.
 #[derive(Debug, thiserror::Error)]

@@ -433,6 +433,45 @@ fn initial_media_share_is_split_equally_across_channels() {
 }
 
 #[test]
+fn a_channel_launched_after_the_weighted_weeks_starts_at_most_at_the_media_share() {
+    // Channel 1 is off in the weighted weeks 0..32 but for one faint week, then active at the
+    // usual level in weeks 32..40: share / (its weighted mean Hill) would give it a start many
+    // times the target there. Its coefficient is held where it alone would explain
+    // `initial_media_share` at activity 1; the other channels keep their exact share.
+    let share = 0.2;
+    let cfg = ModelConfig {
+        initial_media_share: share,
+        ..ModelConfig::default()
+    };
+    let model = Model::new(cfg, 3, 4, 1).unwrap();
+    let mut inp = small_inputs(8, 3, 40, 4, 1, 2);
+    for r in 0..3 {
+        for t in 0..32 {
+            inp.media[[1, r, t]] = if t == 20 { 1e-3 } else { 0.0 };
+        }
+    }
+    let w = inp.loss_weights(0..32, &[1.0, 2.0, 0.5]).unwrap();
+    let p = model.init_params(&inp, &w, 3);
+    let d = model.decompose(&p, &inp);
+    let weighted = |c: usize| {
+        let ch = d.channels.index_axis(ndarray::Axis(0), c);
+        ch.iter().zip(w.iter()).map(|(v, w)| v * w).sum::<f64>() / w.sum()
+    };
+    for c in [0, 2, 3] {
+        assert!((weighted(c) - share / 4.0).abs() < 1e-12, "channel {c}");
+    }
+    // The cap binds: channel 1 explains less than its share of the weighted weeks (without the
+    // cap exactly share / 4), and where it is active its coefficient is share / Hill(1), where
+    // Hill starts at half saturation for activity 1.
+    assert!(weighted(1) < 1e-3 * share, "{}", weighted(1));
+    let beta = mmm_transforms::param::softplus(p[model.layout().beta.start + 1]);
+    assert!((beta - share / 0.5).abs() < 1e-12, "{beta}");
+    let launched = d.channels.slice(ndarray::s![1, .., 32..40]);
+    let largest = launched.iter().fold(0.0_f64, |m, &v| m.max(v));
+    assert!(largest > 0.1 * share && largest < beta, "{largest}");
+}
+
+#[test]
 fn initial_media_split_weights_the_starting_shares() {
     let weights = [3.0, 1.0, 0.5, 0.5];
     let cfg = ModelConfig {
@@ -1229,4 +1268,63 @@ fn lift_tests_that_do_not_fit_the_inputs_are_refused() {
         })
         .is_ok()
     );
+}
+
+/// Reading the structural terms and writing them back into a vector of other values
+/// reproduces the original vector on those blocks (β through its softplus pre-image, to
+/// rounding) and leaves the GRU and its heads of the target vector untouched.
+#[test]
+fn structural_terms_round_trip_and_leave_the_network_alone() {
+    for (regions, channels, controls) in [(1, 1, 0), (3, 4, 2)] {
+        let model = Model::new(ModelConfig::default(), regions, channels, controls).unwrap();
+        let n = model.n_params();
+        let p = seeded_uniform(10 + regions as u64, n, -2.0, 2.0);
+        let q = seeded_uniform(20 + regions as u64, n, -2.0, 2.0);
+        let s = model.structural(&p);
+        let mut written = q.clone();
+        model.set_structural(&mut written, &s);
+        let l = model.layout();
+        let network = [
+            l.gru.clone(),
+            l.h0.clone(),
+            l.effect_head.clone(),
+            l.effect_bias.clone(),
+            l.base_head.clone(),
+            l.base_bias.clone(),
+        ];
+        for i in 0..n {
+            if network.iter().any(|b| b.contains(&i)) {
+                assert_eq!(written[i], q[i], "network parameter {i} changed");
+            } else {
+                assert!(
+                    (written[i] - p[i]).abs() <= 1e-12 * (1.0 + p[i].abs()),
+                    "parameter {i}: {} written, {} read",
+                    written[i],
+                    p[i]
+                );
+            }
+        }
+        assert_eq!(model.structural(&written).eta, s.eta);
+        assert_eq!(s.beta, model.media_coefficients(&p));
+    }
+}
+
+/// With both heads neutral the prediction is the structural terms alone: it does not move
+/// when the GRU weights change; keeping the baseline head lets them reach it again.
+#[test]
+fn neutral_modulation_takes_the_network_out_of_the_prediction() {
+    let inp = small_inputs(40, 2, 24, 3, 1, 2);
+    let model = Model::new(ModelConfig::default(), 2, 3, 1).unwrap();
+    let n = model.n_params();
+    let l = model.layout().clone();
+    let p = seeded_uniform(5, n, -0.5, 0.5);
+    let mut other_gru = p.clone();
+    other_gru[l.gru.clone()].copy_from_slice(&seeded_uniform(6, l.gru.len(), -0.5, 0.5));
+    let predict = |v: &[f64], keep| {
+        let mut v = v.to_vec();
+        model.neutral_modulation(&mut v, keep);
+        model.forward(&v, &inp).prediction
+    };
+    assert_eq!(predict(&p, false), predict(&other_gru, false));
+    assert_ne!(predict(&p, true), predict(&other_gru, true));
 }

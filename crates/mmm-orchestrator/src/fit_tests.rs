@@ -747,7 +747,6 @@ fn a_two_stage_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
     assert!(media.used && media.media_share < crate::MAX_SCREENED_MEDIA_SHARE);
     assert_eq!(fitted.kernel_start, None);
     let model = fitted.model().unwrap();
-    let l = model.layout();
     let beta = model.media_coefficients(&fitted.params);
     assert_eq!(beta.len(), 2);
     for (c, b) in beta.into_iter().enumerate() {
@@ -763,7 +762,13 @@ fn a_two_stage_fit_takes_its_media_part_from_the_screen_and_a_joint_fit_starts_i
         );
         assert!((b - media.effects[c]).abs() < 1e-9 * media.effects[c].max(1e-3));
     }
-    assert!(fitted.params[l.eta.clone()].iter().all(|v| *v == 0.0));
+    assert!(
+        model
+            .structural(&fitted.params)
+            .eta
+            .iter()
+            .all(|v| *v == 0.0)
+    );
     // Both channels are flighted and strong: the data show their effects clearly.
     assert_eq!(media.evidence.len(), 2);
     assert!(
@@ -928,9 +933,9 @@ fn a_region_with_too_few_training_weeks_is_left_out_at_its_own_level() {
     assert!((fitted.target_scaler.means[1] - own).abs() < 1e-9 * own);
     // Left out of training: no loss cell reaches its level, which stays where it starts (1 on
     // the scaled target, i.e. its own training mean).
-    let base = fitted.model().unwrap().layout().base.start;
-    assert_eq!(fitted.params[base + 1], 1.0);
-    assert_ne!(fitted.params[base], 1.0);
+    let base = fitted.model().unwrap().structural(&fitted.params).base;
+    assert_eq!(base[1], 1.0);
+    assert_ne!(base[0], 1.0);
     // With every region trained nothing is left out.
     let full = fit_panel(
         &panel(3, 60),

@@ -16,6 +16,13 @@
 //!   indicators 1{θ ≤ q₀.₀₅} and 1{θ ≤ q₀.₉₅}.
 //!
 //! A series with no variation has R-hat 1 and ESS = M n (nothing is uncertain about it).
+//!
+//! [`Diagnostics::assess`] applies them to every sampled coordinate of a posterior and says what
+//! fails.
+
+use crate::density::PosteriorModel;
+use crate::sample::{Posterior, Settings};
+use serde::{Deserialize, Serialize};
 
 /// Split R-hat of the rank-normalised draws and of the rank-normalised folded draws, the larger.
 /// `chains[m]` holds chain m's draws of one scalar; every chain must have the same length ≥ 4.
@@ -256,6 +263,98 @@ pub fn normal_quantile(p: f64) -> f64 {
         let r = q * q;
         (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
             / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// Largest R-hat of a converged posterior (Vehtari et al. 2021).
+pub const MAX_RHAT: f64 = 1.01;
+/// Smallest bulk and tail ESS per chain (Vehtari et al. 2021: 100 per chain, so that R-hat and
+/// the ESS estimates themselves are reliable).
+pub const MIN_ESS_PER_CHAIN: f64 = 100.0;
+
+/// Convergence diagnostics of a sampled posterior over every sampled coordinate, and whether they
+/// pass ([`MAX_RHAT`], [`MIN_ESS_PER_CHAIN`], no divergences, at least two chains).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// Chains run.
+    pub chains: usize,
+    /// Kept draws per chain.
+    pub draws: usize,
+    /// Tuning draws per chain.
+    pub tune: usize,
+    /// Largest rank-normalised split R-hat.
+    pub rhat_max: f64,
+    /// The coordinate with the largest R-hat.
+    pub rhat_max_at: String,
+    /// Smallest bulk ESS.
+    pub ess_bulk_min: f64,
+    /// Smallest tail ESS.
+    pub ess_tail_min: f64,
+    /// Divergent transitions after tuning, all chains.
+    pub divergences: usize,
+    /// Sampling wall-clock seconds.
+    pub seconds: f64,
+    /// Mean leapfrog steps (gradient evaluations) per draw, tuning included.
+    pub leapfrog_steps_per_draw: f64,
+    /// Whether every check passed.
+    pub passed: bool,
+    /// What failed, in words (empty when `passed`).
+    pub problems: Vec<String>,
+}
+
+impl Diagnostics {
+    /// The diagnostics of `posterior`, sampled from `model` with `settings`.
+    pub fn assess(model: &PosteriorModel, posterior: &Posterior, settings: &Settings) -> Self {
+        let names = model.coordinate_names();
+        let (mut rhat_max, mut rhat_max_at) = (1.0f64, String::new());
+        let (mut bulk_min, mut tail_min) = (f64::INFINITY, f64::INFINITY);
+        for (i, name) in names.iter().enumerate() {
+            let chains = posterior.coordinate(i);
+            let r = rhat(&chains);
+            if r > rhat_max || rhat_max_at.is_empty() {
+                rhat_max = r;
+                rhat_max_at = name.clone();
+            }
+            bulk_min = bulk_min.min(ess_bulk(&chains));
+            tail_min = tail_min.min(ess_tail(&chains));
+        }
+        let divergences = posterior.total_divergences();
+        let min_ess = MIN_ESS_PER_CHAIN * settings.chains as f64;
+        let mut problems = Vec::new();
+        if settings.chains < 2 {
+            problems.push("one chain: R-hat cannot compare chains; run at least 2".to_string());
+        }
+        if rhat_max > MAX_RHAT {
+            problems.push(format!(
+                "R-hat {rhat_max:.3} > {MAX_RHAT} (at {rhat_max_at}): the chains disagree"
+            ));
+        }
+        if bulk_min < min_ess || tail_min < min_ess {
+            problems.push(format!(
+                "effective sample size bulk {bulk_min:.0} / tail {tail_min:.0} < {min_ess:.0} \
+                 ({MIN_ESS_PER_CHAIN} per chain): run more draws"
+            ));
+        }
+        if divergences > 0 {
+            problems.push(format!(
+                "{divergences} divergent transitions: the intervals may be biased"
+            ));
+        }
+        let total = (settings.chains * (settings.tune + settings.draws)).max(1);
+        Diagnostics {
+            chains: settings.chains,
+            draws: settings.draws,
+            tune: settings.tune,
+            rhat_max,
+            rhat_max_at,
+            ess_bulk_min: bulk_min,
+            ess_tail_min: tail_min,
+            divergences,
+            seconds: posterior.seconds,
+            leapfrog_steps_per_draw: posterior.leapfrog_steps as f64 / total as f64,
+            passed: problems.is_empty(),
+            problems,
+        }
     }
 }
 

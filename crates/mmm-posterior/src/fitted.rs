@@ -8,7 +8,6 @@ use crate::{Error, Result};
 use mmm_fitted::FittedModel;
 use mmm_fitted::attribution::observed_sum;
 use mmm_fitted::calibration::resolve_lift_tests;
-use mmm_transforms::param::{softplus, softplus_inv};
 use ndarray::{Array2, Axis};
 
 /// How to build the posterior from a point fit.
@@ -43,13 +42,13 @@ pub fn from_fitted(
     let inputs = fitted.inputs_for(&panel)?;
     let model = fitted.model()?;
     let p = &fitted.params;
-    let ml = model.layout().clone();
+    let point = model.structural(p);
     let tape = model.forward(p, &inputs);
     let decomposition = model.decompose_tape(p, &inputs, &tape);
     let (r_n, t_n) = inputs.target.dim();
     let offset = if options.gru_offset {
         Array2::from_shape_fn((r_n, t_n), |(r, t)| {
-            decomposition.baseline[[r, t]] - p[ml.base.start + r]
+            decomposition.baseline[[r, t]] - point.base[r]
         })
     } else {
         Array2::zeros((r_n, t_n))
@@ -114,37 +113,31 @@ pub fn from_fitted(
     let l = posterior.layout().clone();
     let mut init = vec![0.0; l.len];
     for c in 0..l.channels {
-        init[l.adstock_of(c)].copy_from_slice(&p[ml.adstock_of(c)]);
-        init[l.saturation_of(c)].copy_from_slice(&p[ml.saturation_of(c)]);
+        init[l.adstock_of(c)].copy_from_slice(&point.adstock[c]);
+        init[l.saturation_of(c)].copy_from_slice(&point.saturation[c]);
         if !l.log_tau.is_empty() {
             init[l.log_tau.start + c] = START_TAU.ln();
             for r in 0..l.regions {
-                init[l.eps_at(r, c)] = (p[ml.eta_at(r, c)] / START_TAU).clamp(-3.0, 3.0);
+                init[l.eps_at(r, c)] = (point.eta[[r, c]] / START_TAU).clamp(-3.0, 3.0);
             }
         }
     }
     // The effects last: their coordinate depends on the transforms and region multipliers.
     for c in 0..l.channels {
-        let beta = softplus(p[ml.beta.start + c]).max(MIN_START_BETA);
+        let beta = point.beta[c].max(MIN_START_BETA);
         init[l.log_effect.start + c] = posterior.log_effect_for(&init, c, beta);
     }
-    for r in 0..l.regions {
-        if !l.region_trend.is_empty() {
-            init[l.region_trend.start + r] = p[ml.region_trend.start + r];
-        }
+    if !l.region_trend.is_empty() {
+        init[l.region_trend.clone()].copy_from_slice(&point.region_trend);
     }
-    init[l.trend] = p[ml.trend.start];
-    for (f, i) in l.season.clone().enumerate() {
-        init[i] = p[ml.season.start + f];
-    }
-    for (k, i) in l.gamma.clone().enumerate() {
-        init[i] = p[ml.gamma.start + k];
-    }
+    init[l.trend] = point.trend;
+    init[l.season.clone()].copy_from_slice(&point.season);
+    init[l.gamma.clone()].copy_from_slice(&point.gamma);
     init[l.log_sigma] = sigma.ln();
     // The region levels last: b̃_r = b_r plus the means of the other terms, which with b̃ = 0 are
     // minus the intercepts.
     for (r, shift) in posterior.intercepts(&init).into_iter().enumerate() {
-        init[l.base.start + r] = p[ml.base.start + r] - shift;
+        init[l.base.start + r] = point.base[r] - shift;
     }
     Ok((posterior, init))
 }
@@ -168,46 +161,40 @@ impl PosteriorModel {
     /// [`Error::Input`] when `theta` or `point` has the wrong length.
     pub fn model_params(&self, theta: &[f64], point: &[f64]) -> Result<Vec<f64>> {
         let l = self.layout();
-        let ml = self.model().layout();
-        if theta.len() != l.len || point.len() != ml.len {
+        let model = self.model();
+        if theta.len() != l.len || point.len() != model.n_params() {
             return Err(crate::Error::Input(format!(
                 "a draw has {} coordinates and a model {} parameters; expected {} and {}",
                 theta.len(),
                 point.len(),
                 l.len,
-                ml.len
+                model.n_params()
             )));
         }
         let mut p = point.to_vec();
-        let betas = self.betas(theta);
+        let mut s = model.structural(point);
+        s.beta = self.betas(theta);
         for c in 0..l.channels {
-            p[ml.adstock_of(c)].copy_from_slice(&theta[l.adstock_of(c)]);
-            p[ml.saturation_of(c)].copy_from_slice(&theta[l.saturation_of(c)]);
-            p[ml.beta.start + c] = softplus_inv(betas[c].max(f64::MIN_POSITIVE));
+            s.adstock[c].copy_from_slice(&theta[l.adstock_of(c)]);
+            s.saturation[c].copy_from_slice(&theta[l.saturation_of(c)]);
             for r in 0..l.regions {
-                p[ml.eta_at(r, c)] = l.eta(theta, r, c);
+                s.eta[[r, c]] = l.eta(theta, r, c);
             }
         }
         // The posterior samples each region's level; the model's b_r is the intercept.
-        let intercepts = self.intercepts(theta);
-        for r in 0..l.regions {
-            p[ml.base.start + r] = intercepts[r];
-            p[ml.region_trend.start + r] = if l.region_trend.is_empty() {
-                0.0
-            } else {
-                theta[l.region_trend.start + r]
-            };
-        }
-        p[ml.trend.start] = theta[l.trend];
-        p[ml.season.clone()].copy_from_slice(&theta[l.season.clone()]);
-        p[ml.gamma.clone()].copy_from_slice(&theta[l.gamma.clone()]);
-        p[ml.region_season.clone()].fill(0.0);
-        p[ml.effect_head.clone()].fill(0.0);
-        p[ml.effect_bias.clone()].fill(0.0);
-        if self.data().offset.iter().all(|&o| o == 0.0) {
-            p[ml.base_head.clone()].fill(0.0);
-            p[ml.base_bias.clone()].fill(0.0);
-        }
+        s.base = self.intercepts(theta);
+        s.region_trend = if l.region_trend.is_empty() {
+            vec![0.0; l.regions]
+        } else {
+            theta[l.region_trend.clone()].to_vec()
+        };
+        s.trend = theta[l.trend];
+        s.season.copy_from_slice(&theta[l.season.clone()]);
+        s.gamma.copy_from_slice(&theta[l.gamma.clone()]);
+        s.region_season.fill(0.0);
+        model.set_structural(&mut p, &s);
+        let keep_baseline = self.data().offset.iter().any(|&o| o != 0.0);
+        model.neutral_modulation(&mut p, keep_baseline);
         Ok(p)
     }
 }

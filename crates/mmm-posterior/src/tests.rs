@@ -492,9 +492,8 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
         let model = posterior(data, WeibullAdstock::NAME, Likelihood::Normal);
         let d = model.data();
         let l = model.layout();
-        let ml = model.model().layout().clone();
         let theta = seeded_uniform(seed + 1, model.dim(), -1.0, 1.0);
-        let point = seeded_uniform(seed + 2, ml.len, -0.5, 0.5);
+        let point = seeded_uniform(seed + 2, model.model().n_params(), -0.5, 0.5);
         let p = model.model_params(&theta, &point).unwrap();
         let (c_n, r_n, t_n) = d.media.dim();
         let n_in = d.controls.dim().0 + d.fourier.ncols() + 1;
@@ -570,4 +569,73 @@ fn model_params_of_a_draw_predict_the_posterior_mean() {
         assert!(model.model_params(&theta[1..], &point).is_err());
         assert!(model.model_params(&theta, &point[1..]).is_err());
     }
+}
+
+/// The assessment passes well-mixed chains and names what fails: chains that disagree (R-hat),
+/// divergences, a single chain; the cost per draw counts tuning draws too.
+#[test]
+fn diagnostics_pass_mixed_chains_and_name_what_fails() {
+    use crate::diagnostics::{Diagnostics, MAX_RHAT};
+    use crate::sample::Posterior;
+    let model = posterior(
+        random_data(31, 1, 20, 2, 0, 4),
+        WeibullAdstock::NAME,
+        Likelihood::Normal,
+    );
+    let dim = model.dim();
+    let settings = Settings {
+        chains: 4,
+        draws: 400,
+        tune: 100,
+        ..Settings::default()
+    };
+    let chain = |c: u64| {
+        let u = seeded_uniform(500 + c, settings.draws * dim, -1.0, 1.0);
+        u.chunks(dim).map(<[f64]>::to_vec).collect::<Vec<_>>()
+    };
+    let mixed = Posterior {
+        draws: (0..4).map(chain).collect(),
+        divergences: vec![0; 4],
+        seconds: 1.0,
+        leapfrog_steps: 20_000,
+    };
+    let d = Diagnostics::assess(&model, &mixed, &settings);
+    assert!(d.passed, "{:?}", d.problems);
+    assert!(d.rhat_max <= MAX_RHAT && d.ess_bulk_min > 400.0);
+    assert_eq!(d.leapfrog_steps_per_draw, 20_000.0 / 2000.0);
+
+    let mut shifted = mixed.clone();
+    for draw in &mut shifted.draws[0] {
+        draw[0] += 3.0;
+    }
+    shifted.divergences[2] = 3;
+    let d = Diagnostics::assess(&model, &shifted, &settings);
+    assert!(!d.passed);
+    assert_eq!(d.rhat_max_at, model.coordinate_names()[0]);
+    assert!(
+        d.problems.iter().any(|p| p.contains("R-hat")),
+        "{:?}",
+        d.problems
+    );
+    assert!(
+        d.problems.iter().any(|p| p.contains("3 divergent")),
+        "{:?}",
+        d.problems
+    );
+
+    let one = Settings {
+        chains: 1,
+        ..settings
+    };
+    let single = Posterior {
+        draws: vec![chain(0)],
+        divergences: vec![0],
+        ..mixed
+    };
+    let d = Diagnostics::assess(&model, &single, &one);
+    assert!(
+        d.problems.iter().any(|p| p.contains("one chain")),
+        "{:?}",
+        d.problems
+    );
 }

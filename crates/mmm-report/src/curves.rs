@@ -1,18 +1,15 @@
 //! Inputs of the optional views: response curves (view 14) and a budget allocation (view 16).
 //!
 //! Both are plain data so that any analysis crate can fill them. When no curves are given, the
-//! report takes them from the fitted model's media response ([`ResponseCurves::from_model`],
-//! `mmm_fitted::MediaResponse`): for channel c and a multiplier m on its activity in every
+//! report draws the fit's history curves ([`ResponseCurves::from_results`],
+//! `mmm_fitted::FitResults::curves`): for channel c and a multiplier m on its activity in every
 //! region-week of the history, the direct and total (DAG-mediated) contribution and the spend
 //! m · S_c, summed over the observed region-weeks — the cells the channel summaries of
 //! `summary.json` and view 10 sum over, so that the curve at m = 1 is the channel's contribution
 //! and spend there.
 
 use crate::{Error, Result};
-use mmm_data::Panel;
-use mmm_fitted::FittedModel;
-use mmm_fitted::attribution::observed_sum;
-use ndarray::Axis;
+use mmm_fitted::FitResults;
 use serde::{Deserialize, Serialize};
 
 /// Response curve of one channel, all values summed over the regions and weeks of the history
@@ -119,39 +116,31 @@ impl ResponseCurves {
         Ok(())
     }
 
-    /// Curves computed from the fitted model over the observed region-weeks of the history
-    /// `panel` at the activity `multipliers` (see the module docs).
-    pub fn from_model(fitted: &FittedModel, panel: &Panel, multipliers: &[f64]) -> Result<Self> {
-        let response = fitted.media_response(panel)?;
-        let cells = panel.observed.view();
-        let spend_data = panel.spend_or_media();
-        let channels = (0..panel.n_channels())
-            .map(|c| {
-                let direct: Vec<f64> = multipliers
-                    .iter()
-                    .map(|&m| response.direct(c, m, cells))
-                    .collect();
-                let current_spend = observed_sum(panel, spend_data.index_axis(Axis(2), c));
-                ChannelCurve {
-                    spend: multipliers.iter().map(|m| m * current_spend).collect(),
-                    direct,
-                    total: response.total(c, multipliers, cells),
-                    current_spend,
+    /// The fit's history curves ([`FitResults::curves`]): each channel's activity scaled by m in
+    /// every region-week of the history, summed over the observed region-weeks (module docs).
+    pub fn from_results(results: &FitResults) -> Self {
+        ResponseCurves {
+            channels: results
+                .curves
+                .iter()
+                .map(|c| ChannelCurve {
+                    spend: c.spend.clone(),
+                    direct: c.direct.clone(),
+                    total: c.total.clone(),
+                    current_spend: c.current_spend,
                     band: None,
-                }
-            })
-            .collect();
-        Ok(ResponseCurves {
-            channels,
+                })
+                .collect(),
             source: format!(
                 "computed from the fitted model: each channel's activity scaled by m in {{{}}} in every region-week",
-                multipliers
+                results
+                    .multipliers
                     .iter()
                     .map(|m| format!("{m}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        })
+        }
     }
 }
 
@@ -229,9 +218,4 @@ impl Allocation {
                 .unwrap_or_default(),
         })
     }
-}
-
-/// The default multipliers of [`ResponseCurves::from_model`]: 0, 0.25, …, 3.
-pub fn default_multipliers() -> Vec<f64> {
-    (0..=12).map(|i| f64::from(i) * 0.25).collect()
 }

@@ -35,7 +35,7 @@ pub use posterior::ParameterTrace;
 pub use views::ReportData;
 
 use mmm_data::Panel;
-use mmm_fitted::{FittedModel, Scorecard, Stability};
+use mmm_fitted::{FitResults, FittedModel, Scorecard, Stability};
 use std::path::Path;
 
 /// The plotly.js bundle embedded in every report (`plotly.js-cartesian-dist-min`, the cartesian
@@ -74,9 +74,10 @@ impl From<mmm_fitted::Error> for Error {
 /// Result alias of the report crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Everything a report is made from. Views 14 (response curves) and 16 (budget allocation) are
-/// optional: without `curves` the report computes curves from the model itself
-/// ([`ResponseCurves::from_model`]); without `allocation` view 16 says that no optimisation was run.
+/// Everything a report is made from: the fit, its history and what was computed from them once
+/// ([`FitResults`]). Views 14 (response curves) and 16 (budget allocation) are optional: without
+/// `curves` the report draws the fit's history curves ([`ResponseCurves::from_results`]);
+/// without `allocation` view 16 says that no optimisation was run.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportInput<'a> {
     /// The fitted model.
@@ -85,12 +86,15 @@ pub struct ReportInput<'a> {
     pub panel: &'a Panel,
     /// Its scorecard (`metrics.json`).
     pub scorecard: &'a Scorecard,
+    /// Its prediction, decomposition, attribution and history curves on `panel`
+    /// ([`FitResults::compute`]).
+    pub results: &'a FitResults,
     /// Warnings from data validation, shown in the summary card; `None` when they are not known
     /// (a report rebuilt from `model.json`, which does not keep them).
     pub warnings: Option<&'a [String]>,
     /// Name of the input data file, shown in the title (escaped).
     pub source: Option<&'a str>,
-    /// Response curves (view 14); computed from the model when `None`.
+    /// Response curves (view 14); the fit's history curves when `None`.
     pub curves: Option<&'a ResponseCurves>,
     /// A budget allocation (view 16), when an optimisation was run.
     pub allocation: Option<&'a Allocation>,
@@ -137,11 +141,17 @@ pub struct PosteriorChannel {
 
 impl<'a> ReportInput<'a> {
     /// An input with unknown warnings, no source name, no curves and no allocation.
-    pub fn new(fitted: &'a FittedModel, panel: &'a Panel, scorecard: &'a Scorecard) -> Self {
+    pub fn new(
+        fitted: &'a FittedModel,
+        panel: &'a Panel,
+        scorecard: &'a Scorecard,
+        results: &'a FitResults,
+    ) -> Self {
         ReportInput {
             fitted,
             panel,
             scorecard,
+            results,
             warnings: None,
             source: None,
             curves: None,

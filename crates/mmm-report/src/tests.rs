@@ -1,11 +1,10 @@
 //! Unit tests: escaping of hostile names in the rendered file, and the numbers of the views checked
 //! against the fitted model they come from.
 
-use crate::curves::default_multipliers;
 use crate::*;
 use mmm_data::{ColumnSpec, Panel, Week};
 use mmm_fitted::attribution::observed_sum;
-use mmm_fitted::{FitConfig, Scorecard, TrainConfig};
+use mmm_fitted::{FitConfig, FitResults, Scorecard, TrainConfig, history_multipliers};
 use mmm_orchestrator::fit_panel;
 use ndarray::{Array2, Array3, Axis};
 use std::sync::OnceLock;
@@ -62,6 +61,12 @@ struct Fixture {
     panel: Panel,
     fitted: mmm_fitted::FittedModel,
     scorecard: Scorecard,
+    results: FitResults,
+}
+
+/// What `dcmmm fit` computes once from a fit on its history (no refits).
+fn results(fitted: &mmm_fitted::FittedModel, panel: &Panel) -> FitResults {
+    FitResults::compute(fitted, panel, None).unwrap()
 }
 
 fn fixture() -> &'static Fixture {
@@ -86,12 +91,13 @@ fn fixture() -> &'static Fixture {
         // Force one DAG edge (channel 0 → channel 2) so the mediated paths are exercised.
         fitted.dag.weights[0][2] = 0.4;
         fitted.dag.standardized[0][2] = 0.3;
-        let (pred, _) = fitted.predict(&panel).unwrap();
-        let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
+        let results = results(&fitted, &panel);
+        let scorecard = Scorecard::compute(&fitted, &panel, &results.prediction).unwrap();
         Fixture {
             panel,
             fitted,
             scorecard,
+            results,
         }
     })
 }
@@ -104,7 +110,7 @@ fn observed_totals(fitted: &mmm_fitted::FittedModel, p: &Panel) -> Vec<f64> {
 }
 
 fn input(f: &Fixture) -> ReportInput<'_> {
-    ReportInput::new(&f.fitted, &f.panel, &f.scorecard)
+    ReportInput::new(&f.fitted, &f.panel, &f.scorecard, &f.results)
 }
 
 /// The JSON text of the data block.
@@ -241,7 +247,8 @@ fn effectiveness_is_left_out_when_the_fit_does_not_modulate_it() {
     let f = fixture();
     let mut flat = f.fitted.clone();
     flat.config.model.effect_modulation = 0.0;
-    let input = ReportInput::new(&flat, &f.panel, &f.scorecard);
+    let flat_results = results(&flat, &f.panel);
+    let input = ReportInput::new(&flat, &f.panel, &f.scorecard, &flat_results);
     let d = ReportData::build(&input).unwrap();
     assert!(d.effectiveness.is_none());
     let html = render_report(&input).unwrap();
@@ -251,9 +258,10 @@ fn effectiveness_is_left_out_when_the_fit_does_not_modulate_it() {
 #[test]
 fn model_curves_match_contributions_and_total_effects() {
     let f = fixture();
-    let m = default_multipliers();
+    let m = history_multipliers();
     assert_eq!(m.len(), 13);
-    let curves = ResponseCurves::from_model(&f.fitted, &f.panel, &m).unwrap();
+    assert_eq!(f.results.multipliers, m);
+    let curves = ResponseCurves::from_results(&f.results);
     let (_, dec) = f.fitted.predict(&f.panel).unwrap();
     let totals = observed_totals(&f.fitted, &f.panel);
     let one = m.iter().position(|&x| x == 1.0).unwrap();
@@ -420,9 +428,9 @@ fn total_curve_is_exact_where_a_child_was_inactive() {
     let mut p = f.panel.clone();
     p.media.slice_mut(ndarray::s![0, .., 2]).fill(0.0);
     let m = [0.0, 1.0, 2.0];
-    let curves = ResponseCurves::from_model(&f.fitted, &p, &m).unwrap();
+    let curves = f.fitted.history_curves(&p, &m).unwrap();
     let totals = observed_totals(&f.fitted, &p);
-    let c0 = &curves.channels[0];
+    let c0 = &curves[0];
     assert!((c0.total[1] - totals[0]).abs() <= 1e-8 * totals[0].abs().max(1.0));
     assert!(c0.total[0].abs() <= 1e-8 * totals[0].abs().max(1.0));
     assert!(c0.total[2] > c0.total[1]);
@@ -451,7 +459,12 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
         evidence,
     });
     let summary = |fitted: &mmm_fitted::FittedModel| {
-        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+        crate::views::summary_html(&ReportInput::new(
+            fitted,
+            &f.panel,
+            &f.scorecard,
+            &results(fitted, &f.panel),
+        ))
     };
     let html = summary(&fitted);
     let note = html
@@ -481,7 +494,12 @@ fn the_summary_names_the_channels_whose_response_the_data_leave_open() {
 fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
     let f = fixture();
     let summary = |fitted: &mmm_fitted::FittedModel| {
-        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+        crate::views::summary_html(&ReportInput::new(
+            fitted,
+            &f.panel,
+            &f.scorecard,
+            &results(fitted, &f.panel),
+        ))
     };
     assert!(!summary(&f.fitted).contains("calibrated to"));
     let test = |multiplier: Option<f64>| mmm_fitted::LiftTestSpec {
@@ -536,17 +554,23 @@ fn the_summary_lists_the_lift_tests_beside_the_model_answers() {
         "{}",
         rows[2]
     );
-    // A test the data cannot answer is said so.
+    // A test the data cannot answer stops the results (and so the report) with an error that
+    // names it, rather than a table that leaves it out.
     fitted.config.lift_tests[1].end = mmm_fitted::Label::Text("1900-01-01".into());
-    let html = summary(&fitted);
-    assert!(html.contains("cannot be checked on this data"), "{html}");
+    let err = FitResults::compute(&fitted, &f.panel, None).unwrap_err();
+    assert!(err.to_string().contains("1900-01-01"), "{err}");
 }
 
 #[test]
 fn the_summary_shows_the_fits_self_check_its_left_out_regions_and_its_media_path() {
     let f = fixture();
     let summary = |fitted: &mmm_fitted::FittedModel| {
-        crate::views::summary_html(&ReportInput::new(fitted, &f.panel, &f.scorecard))
+        crate::views::summary_html(&ReportInput::new(
+            fitted,
+            &f.panel,
+            &f.scorecard,
+            &results(fitted, &f.panel),
+        ))
     };
     let mut fitted = f.fitted.clone();
     fitted.warnings = vec![format!("training stopped at epoch 1 {EVIL_SCRIPT}")];
@@ -654,9 +678,10 @@ fn on_an_unbalanced_panel_the_roi_view_and_curves_agree_with_the_channel_summari
     let fitted = fit_panel(&p, &ColumnSpec::default(), &cfg, &mut |_| {}).unwrap();
     let (pred, dec) = fitted.predict(&p).unwrap();
     let scorecard = Scorecard::compute(&fitted, &p, &pred).unwrap();
-    let d = ReportData::build(&ReportInput::new(&fitted, &p, &scorecard)).unwrap();
+    let results = results(&fitted, &p);
+    let d = ReportData::build(&ReportInput::new(&fitted, &p, &scorecard, &results)).unwrap();
     let summaries = fitted.channel_summaries(&p, &dec).unwrap();
-    let one = default_multipliers()
+    let one = history_multipliers()
         .iter()
         .position(|&m| m == 1.0)
         .unwrap();
@@ -809,11 +834,11 @@ fn rank_histograms_are_flat_for_mixed_chains_and_piled_for_separated_ones() {
 #[test]
 fn curve_bands_are_mapped_and_checked() {
     let f = fixture();
-    let mut curves =
-        crate::ResponseCurves::from_model(&f.fitted, &f.panel, &[0.0, 1.0, 2.0]).unwrap();
+    let mut curves = crate::ResponseCurves::from_results(&f.results);
+    let n = curves.channels[0].direct.len();
     curves.channels[0].band = Some(crate::CurveBand {
-        p05: vec![0.0; 3],
-        p95: vec![1.0; 3],
+        p05: vec![0.0; n],
+        p95: vec![1.0; n],
     });
     assert!(curves.validate(f.fitted.channels.len()).is_ok());
     curves.channels[0].band.as_mut().unwrap().p95.pop();

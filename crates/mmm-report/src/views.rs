@@ -1,13 +1,15 @@
-//! The numbers behind every view, computed from the fitted model and its panel.
+//! The numbers behind every view, from the fit's results ([`mmm_fitted::FitResults`]: prediction,
+//! decomposition, attribution, history curves) and, for the views of the model's own parts
+//! (effectiveness, adstock, saturation), from the fitted model and its panel.
 //!
 //! Conventions (see `docs/report.md`):
 //! * actual-vs-predicted comparisons (views 3–6) use the observed region-weeks only; the national
 //!   series at week t is `Σ_r` over the regions observed in week t, for both actual and predicted;
 //! * contributions and spend of the components and spend views (7–9, 17) sum over every
 //!   region-week of the history in target units (the model predicts unobserved weeks too);
-//! * ROI, marginal ROI and the response curves (views 10 and 14) are the channel summaries of
-//!   `summary.json` ([`FittedModel::channel_summaries`]) and the media response
-//!   (`mmm_fitted::MediaResponse`), summed over the observed region-weeks: ROI_c = contribution_c /
+//! * ROI, marginal ROI and the response curves (views 10 and 14) are the attribution of
+//!   `summary.json` ([`mmm_fitted::Summary`]) and the fit's history curves
+//!   ([`mmm_fitted::HistoryCurve`]), summed over the observed region-weeks: ROI_c = contribution_c /
 //!   spend_c, marginal ROI_c = (d contribution_c / dm) / spend_c at m = 1 for a common multiplier m
 //!   on the channel's activity, total ROI from the DAG-mediated total effect;
 //! * effectiveness (view 11) is the GRU multiplier m_c[r,t] averaged over the regions, absent when
@@ -16,12 +18,14 @@
 //!   history (1 = the current average week), with the current mean marked;
 //! * large series are rounded to 5 significant digits to keep the file small.
 
-use crate::curves::{Allocation, ResponseCurves, default_multipliers};
+use crate::curves::{Allocation, ResponseCurves};
 use crate::escape::html;
 use crate::{Error, PosteriorSummary, ReportInput, Result};
 use mmm_data::Panel;
 use mmm_eval::FitMetrics;
-use mmm_fitted::{ChannelStability, ChannelSummary, FittedModel, Scorecard, Spread, Stability};
+use mmm_fitted::LiftTestCheck;
+use mmm_fitted::summary::ChannelEntry;
+use mmm_fitted::{ChannelStability, FittedModel, Scorecard, Spread, Stability};
 use mmm_model::{Decomposition, Model, ModelInputs};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
@@ -214,9 +218,9 @@ impl ReportData {
         check_shapes(f, p)?;
         let model = f.model()?;
         let inputs = f.inputs_for(p)?;
-        let (pred, dec) = f.predict(p)?;
-        let (national_actual, national_predicted) = national_totals(p, &pred);
-        let (holdout, residual_train, residual_holdout) = holdout_and_residuals(f, p, &pred);
+        let (pred, dec) = (&input.results.prediction, &input.results.decomposition);
+        let (national_actual, national_predicted) = national_totals(p, pred);
+        let (holdout, residual_train, residual_holdout) = holdout_and_residuals(f, p, pred);
         Ok(ReportData {
             target: f.columns.target.clone(),
             weeks: f.weeks.iter().map(|w| w.to_string()).collect(),
@@ -233,12 +237,12 @@ impl ReportData {
             national_actual,
             national_predicted,
             region_actual: by_region(p, &p.target, true),
-            region_predicted: by_region(p, &pred, false),
+            region_predicted: by_region(p, pred, false),
             holdout,
             residual_train,
             residual_holdout,
-            components: components(f, &dec),
-            roi: roi(input, &dec)?,
+            components: components(f, dec),
+            roi: roi(input)?,
             effectiveness: effectiveness(&model, f, &inputs),
             adstock: adstock_weights(&model, f),
             saturation: saturation_curves(&model, f, &inputs),
@@ -418,24 +422,34 @@ fn components(f: &FittedModel, dec: &Decomposition) -> Vec<Component> {
 
 /// View 10: spend, direct and total contributions, ROI, total ROI and marginal ROI per channel,
 /// with the ranges over the stability refits when they were run.
-fn roi(input: &ReportInput<'_>, dec: &Decomposition) -> Result<Roi> {
-    let summaries = input.fitted.channel_summaries(input.panel, dec)?;
-    let pick = |f: fn(&ChannelSummary) -> f64| summaries.iter().map(f).collect::<Vec<f64>>();
-    let ratio = |f: fn(&ChannelSummary) -> Option<f64>| {
-        summaries
+fn roi(input: &ReportInput<'_>) -> Result<Roi> {
+    let channels = &input.results.summary.channels;
+    let entries = input
+        .fitted
+        .channels
+        .iter()
+        .map(|name| {
+            channels
+                .get(name)
+                .ok_or_else(|| Error::Input(format!("the fit's results have no channel `{name}`")))
+        })
+        .collect::<Result<Vec<&ChannelEntry>>>()?;
+    let pick = |f: fn(&ChannelEntry) -> f64| entries.iter().map(|e| f(e)).collect::<Vec<f64>>();
+    let ratio = |f: fn(&ChannelEntry) -> Option<f64>| {
+        entries
             .iter()
-            .map(|s| f(s).unwrap_or(f64::NAN))
+            .map(|e| f(e).unwrap_or(f64::NAN))
             .collect::<Vec<f64>>()
     };
     Ok(Roi {
-        roi: ratio(|s| s.roi),
-        total_roi: ratio(|s| s.total_roi),
-        mroi: ratio(|s| s.mroi),
+        roi: ratio(|e| e.roi),
+        total_roi: ratio(|e| e.total_roi),
+        mroi: ratio(|e| e.mroi),
         roi_range: input.stability.map(|st| ranges(st, |c| c.roi)),
         mroi_range: input.stability.map(|st| ranges(st, |c| c.mroi)),
-        spend: pick(|s| s.spend),
-        contribution: pick(|s| s.contribution),
-        total_contribution: pick(|s| s.total_contribution),
+        spend: pick(|e| e.spend),
+        contribution: pick(|e| e.contribution),
+        total_contribution: pick(|e| e.total_contribution),
     })
 }
 
@@ -483,14 +497,14 @@ fn saturation_curves(model: &Model, f: &FittedModel, inputs: &ModelInputs) -> Sa
     SaturationCurves { x, y, current }
 }
 
-/// View 14: the curves given (checked against the channels), else computed from the model.
+/// View 14: the curves given (checked against the channels), else the fit's history curves.
 fn response_curves(input: &ReportInput<'_>) -> Result<ResponseCurves> {
     match input.curves {
         Some(c) => {
             c.validate(input.fitted.channels.len())?;
             Ok(c.clone())
         }
-        None => ResponseCurves::from_model(input.fitted, input.panel, &default_multipliers()),
+        None => Ok(ResponseCurves::from_results(input.results)),
     }
 }
 
@@ -550,20 +564,10 @@ fn fmt_metric(x: f64, digits: usize) -> String {
 /// The summary card's table of the experiments the fit is calibrated to (`[[lift_test]]`): each
 /// test beside the model's answer and z = (answer − lift) / se; `None` without tests. A test the
 /// panel cannot answer (the report drawn for other data) is said so instead of the table.
-fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
-    if f.config.lift_tests.is_empty() {
+fn lift_tests_html(f: &FittedModel, checks: &[LiftTestCheck]) -> Option<String> {
+    if checks.is_empty() {
         return None;
     }
-    let checks = match f.lift_test_checks(p) {
-        Ok(checks) => checks,
-        Err(e) => {
-            return Some(format!(
-                "<p class=\"note\">The lift tests the fit is calibrated to cannot be checked on \
-                 this data: {}</p>",
-                html(&e.to_string())
-            ));
-        }
-    };
     let mut h = String::from(
         "<table class=\"metrics\"><caption>Experiments the fit is calibrated to \
          (<code>[[lift_test]]</code>): a test of a channel's contribution, or one at another \
@@ -578,7 +582,7 @@ fn lift_tests_html(f: &FittedModel, p: &Panel) -> Option<String> {
             "–".into()
         }
     };
-    for c in &checks {
+    for c in checks {
         let t = &c.test;
         let regions = if t.regions.is_empty() {
             "all".to_string()
@@ -825,7 +829,7 @@ pub fn summary_html(input: &ReportInput<'_>) -> String {
     if let Some(note) = undetermined_html(f) {
         h.push_str(&note);
     }
-    if let Some(table) = lift_tests_html(f, p) {
+    if let Some(table) = lift_tests_html(f, &input.results.summary.lift_tests) {
         h.push_str(&table);
     }
     if let Some(st) = input.stability {

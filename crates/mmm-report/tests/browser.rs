@@ -21,7 +21,7 @@
 //! size and the time to open the report for the paper-scale simulated panel.
 
 use mmm_data::{ColumnSpec, LoadedPanel, Panel};
-use mmm_fitted::{FitConfig, FittedModel, Scorecard, TrainConfig};
+use mmm_fitted::{FitConfig, FitResults, FittedModel, Scorecard, TrainConfig};
 use mmm_orchestrator::fit_panel;
 use mmm_report::{
     Allocation, BacktestPage, CurveBand, ForecastScores, OriginRow, ParameterTrace,
@@ -288,8 +288,8 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     panel.regions[1] = EVIL_SCRIPT.into();
     panel.controls[0] = format!("{EVIL_JS}</script>");
     let fitted = fit(&spec, &panel, 40, 4);
-    let (pred, _) = fitted.predict(&panel).unwrap();
-    let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
+    let results = FitResults::compute(&fitted, &panel, None).unwrap();
+    let scorecard = Scorecard::compute(&fitted, &panel, &results.prediction).unwrap();
     let n = panel.n_channels();
     let allocation = Allocation {
         current: vec![100.0; n],
@@ -300,9 +300,7 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     };
     let warnings = vec![format!("channel `{EVIL_SCRIPT}` has zero weeks")];
     let posterior = posterior_summary(&fitted.channels);
-    let mut curves =
-        ResponseCurves::from_model(&fitted, &panel, &mmm_report::curves::default_multipliers())
-            .unwrap();
+    let mut curves = ResponseCurves::from_results(&results);
     for c in &mut curves.channels {
         c.band = Some(CurveBand {
             p05: c.direct.iter().map(|v| 0.8 * v).collect(),
@@ -315,7 +313,7 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
         allocation: Some(&allocation),
         posterior: Some(&posterior),
         curves: Some(&curves),
-        ..ReportInput::new(&fitted, &panel, &scorecard)
+        ..ReportInput::new(&fitted, &panel, &scorecard, &results)
     };
     let dir = out_dir();
     let report = dir.join("report.html");
@@ -479,10 +477,14 @@ fn report_renders_every_view_in_chromium_and_runs_no_injected_code() {
     // instead of drawing flat lines.
     let mut flat = fitted.clone();
     flat.config.model.effect_modulation = 0.0;
-    let (pred, _) = flat.predict(&panel).unwrap();
-    let scorecard = Scorecard::compute(&flat, &panel, &pred).unwrap();
+    let flat_results = FitResults::compute(&flat, &panel, None).unwrap();
+    let scorecard = Scorecard::compute(&flat, &panel, &flat_results.prediction).unwrap();
     let flat_report = dir.join("report-flat.html");
-    write_report(&ReportInput::new(&flat, &panel, &scorecard), &flat_report).unwrap();
+    write_report(
+        &ReportInput::new(&flat, &panel, &scorecard, &flat_results),
+        &flat_report,
+    )
+    .unwrap();
     let (dom, stderr, _) = run_chromium(
         &bin,
         &[
@@ -633,17 +635,14 @@ fn paper_scale_size_and_open_time() {
     let t = Instant::now();
     let fitted = fit(&spec, &panel, 10, 16);
     eprintln!("fit (10 epochs): {:?}", t.elapsed());
-    let (pred, _) = fitted.predict(&panel).unwrap();
-    let scorecard = Scorecard::compute(&fitted, &panel, &pred).unwrap();
     let report = out_dir().join("report-paper.html");
     let t = Instant::now();
-    let from_model =
-        ResponseCurves::from_model(&fitted, &panel, &mmm_report::curves::default_multipliers())
-            .unwrap();
+    let results = FitResults::compute(&fitted, &panel, None).unwrap();
     eprintln!(
-        "response curves from the model (fallback): {:?}",
+        "the fit's results (prediction, summary, history curves): {:?}",
         t.elapsed()
     );
+    let scorecard = Scorecard::compute(&fitted, &panel, &results.prediction).unwrap();
     let t = Instant::now();
     let cfg = mmm_analysis::CurveConfig {
         window: mmm_analysis::WindowSpec::All,
@@ -652,11 +651,11 @@ fn paper_scale_size_and_open_time() {
     let analysis = mmm_analysis::response_curves(&fitted, &cfg).unwrap();
     let curves = ResponseCurves::from_analysis(&analysis, &fitted.channels).unwrap();
     eprintln!("response curves from mmm-analysis: {:?}", t.elapsed());
-    assert_eq!(curves.channels.len(), from_model.channels.len());
+    assert_eq!(curves.channels.len(), results.curves.len());
     let t = Instant::now();
     let input = ReportInput {
         curves: Some(&curves),
-        ..ReportInput::new(&fitted, &panel, &scorecard)
+        ..ReportInput::new(&fitted, &panel, &scorecard, &results)
     };
     write_report(&input, &report).unwrap();
     eprintln!("report written in {:?}", t.elapsed());

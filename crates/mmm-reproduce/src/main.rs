@@ -97,6 +97,28 @@ struct OracleScores {
     rms_log_effect_error: Option<f64>,
 }
 
+/// The posterior of `dcmmm fit --posterior` (default priors, 4 chains × (1000 + 1000), seed 42)
+/// against the true attribution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PosteriorScores {
+    /// Share MAE (pp) of the posterior-mean shares.
+    share_mae_pp: f64,
+    /// Spearman correlation of the posterior-mean ROI with the true ROI.
+    roi_spearman: Option<f64>,
+    /// Channels whose 90 % share interval holds the true share.
+    share_covered: usize,
+    /// Channels whose 90 % ROI interval holds the true ROI (of those with spend).
+    roi_covered: usize,
+    /// Channels scored.
+    channels: usize,
+    /// Mean width of the 90 % share intervals, pp.
+    share_width_pp: f64,
+    /// Mean width of the 90 % ROI intervals relative to the true ROI.
+    roi_relative_width: f64,
+    /// The sampler's diagnostics.
+    diagnostics: mmm_posterior::diagnostics::Diagnostics,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Row {
@@ -137,6 +159,9 @@ struct Row {
     /// The oracle regression (simulations without lift tests).
     #[serde(default)]
     oracle: Option<OracleScores>,
+    /// The posterior (`dcmmm fit --posterior`, default settings) against the truth (`--posterior`).
+    #[serde(default)]
+    posterior: Option<PosteriorScores>,
     fit_seconds: f64,
     peak_memory_mb: f64,
 }
@@ -240,18 +265,72 @@ const PEER_PANELS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// PyMC Labs' public MMM benchmark panels in `../shared/data/pymc_labs_benchmark/` (data this
+/// project did not generate, with their true attribution in `truth.json`): the panel and whether
+/// its posterior is sampled by default (otherwise only with `--full`; the largest only fitted).
+const LABS_PANELS: &[(&str, Option<bool>)] = &[
+    ("small_business", Some(true)),
+    ("growing_business", Some(true)),
+    ("medium_business", Some(false)),
+    ("large_business", None),
+];
+
+/// The job of one PyMC Labs panel (`LABS_PANELS`): its columns from `truth.json`.
+fn labs_job(dir: &Path, name: &str, posterior: bool) -> Result<Vec<String>> {
+    let panel = dir.join("pymc_labs_benchmark").join(name);
+    let truth = panel.join("truth.json");
+    let text =
+        std::fs::read_to_string(&truth).with_context(|| format!("reading {}", truth.display()))?;
+    let t: serde_json::Value = serde_json::from_str(&text)?;
+    let names = |key: &str| -> Result<String> {
+        let list = t[key]
+            .as_array()
+            .with_context(|| format!("{}: no list `{key}`", truth.display()))?;
+        Ok(list
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(","))
+    };
+    let mut job: Vec<String> = vec![
+        "--data".into(),
+        panel.join("data.csv").display().to_string(),
+        "--name".into(),
+        format!("PyMC Labs {name}"),
+        "--target".into(),
+        "sales".into(),
+        "--media".into(),
+        names("channels")?,
+        "--controls".into(),
+        names("controls")?,
+        "--region".into(),
+        "region".into(),
+        "--time".into(),
+        "week".into(),
+        "--truth-json".into(),
+        truth.display().to_string(),
+    ];
+    if posterior {
+        job.push("--posterior".into());
+    }
+    Ok(job)
+}
+
 /// The benchmark table behind `cargo xtask reproduce` (writes docs/results.md and results.json).
 ///
 /// By default a quick run (about 10 minutes on a 2-core machine): seed 1 of each simulated scenario,
-/// no restarts, no lift-test rows, the reference's real panel and the peers' panels, and a rolling-origin
-/// backtest of the reference panel at four origins. `--full` regenerates the full table.
+/// no restarts, no lift-test rows, the reference's real panel, the peers' panels and PyMC Labs'
+/// benchmark panels, the posterior of the national simulation and of the two smallest PyMC Labs
+/// panels, and a rolling-origin backtest of the reference panel at four origins. `--full`
+/// regenerates the full table.
 #[derive(Parser, Debug)]
 #[command(name = "mmm-reproduce")]
 struct Cli {
     #[command(subcommand)]
     one: Option<Sub>,
-    /// The full table: seeds 1–3, 4 restarts, 3 lift tests, converged refits, the large scenario and the
-    /// backtests at every fourth origin from week 52 on every shared panel (hours on 2 cores).
+    /// The full table: seeds 1–3, 4 restarts, 3 lift tests, converged refits, the large scenario, the
+    /// posterior of every national seed and of medium_business, and the backtests at every fourth
+    /// origin from week 52 on every shared panel (hours on 2 cores).
     #[arg(long)]
     full: bool,
     /// Add the 2000-region scenario.
@@ -326,6 +405,10 @@ struct OneArgs {
     /// Also train to convergence and score that fit (simulations only).
     #[arg(long)]
     converged: bool,
+    /// Also sample the posterior (`dcmmm fit --posterior` defaults) and score its means and 90 %
+    /// intervals against the truth (rows with a known truth).
+    #[arg(long)]
+    posterior: bool,
 }
 
 /// The column flags of a data file (lists are comma-separated; empty items are dropped).
@@ -353,6 +436,10 @@ struct DataFlags {
     /// (`truth_from_columns`).
     #[arg(long, value_name = "CH=COL,..")]
     truth: Option<String>,
+    /// The true attribution as a PyMC Labs benchmark `truth.json` (`contribution_total` and
+    /// `roi` per channel).
+    #[arg(long, value_name = "FILE", conflicts_with = "truth")]
+    truth_json: Option<PathBuf>,
 }
 
 /// [`DataFlags`] on their own, for the panels' flag lists in this file.
@@ -395,7 +482,11 @@ impl DataFlags {
 /// estimate printed at the start.
 fn estimated_seconds(job: &[String], restarts: usize) -> f64 {
     let has = |s: &str| job.iter().any(|a| a == s);
-    let per_fit = if has("paper") || job.iter().any(|a| a.contains("deepcausalmmm_real")) {
+    let per_fit = if has("paper")
+        || job
+            .iter()
+            .any(|a| a.contains("deepcausalmmm_real") || a.contains("large_business"))
+    {
         40.0
     } else if has("large") {
         900.0
@@ -410,7 +501,17 @@ fn estimated_seconds(job: &[String], restarts: usize) -> f64 {
         } else {
             0.0
         } + f64::from(u8::from(has("--converged")));
-    per_fit * fits
+    // The posterior (4 × 2000 draws): seconds for a national panel, minutes with 8 regions.
+    let posterior = if !has("--posterior") {
+        0.0
+    } else if job.iter().any(|a| a.contains("medium_business")) {
+        600.0
+    } else if job.iter().any(|a| a.contains("growing_business")) {
+        60.0
+    } else {
+        15.0
+    };
+    per_fit * fits + posterior
 }
 
 /// Seconds of one backtest origin of the reference panel (both media paths where the screen is
@@ -458,6 +559,12 @@ fn main() -> Result<()> {
         jobs
     };
     let mut jobs = sim_jobs("--restarts", restarts);
+    // The posterior of the national simulations (cheap: seconds each).
+    for job in &mut jobs {
+        if job[1] == "national" {
+            job.push("--posterior".into());
+        }
+    }
     if lift_tests > 0 {
         // The same scenarios calibrated with simulated experiments, as separate rows: tests of the
         // channels' contributions, and those plus as many tests at another spend level.
@@ -503,6 +610,18 @@ fn main() -> Result<()> {
             ];
             job.extend(flags.iter().map(|s| s.to_string()));
             jobs.push(job);
+        }
+    }
+    if let Some(dir) = &shared {
+        for (name, posterior) in LABS_PANELS {
+            if posterior.is_none() && !full {
+                continue;
+            }
+            jobs.push(labs_job(
+                dir,
+                name,
+                posterior.is_some_and(|quick| quick || full),
+            )?);
         }
     }
     jobs.extend(extra);
@@ -560,6 +679,7 @@ fn main() -> Result<()> {
     let converged = converged_summary(&rows);
     let oracle = oracle_summary(&rows);
     let detail = channel_detail(&first);
+    let posterior = posterior_summary(&rows);
     let mut backtest_tables = String::new();
     for (k, job) in backtests.iter().enumerate() {
         eprintln!(
@@ -573,7 +693,7 @@ fn main() -> Result<()> {
     std::fs::write(
         out.join("results.md"),
         format!(
-            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{ORACLE_HEADER}\n{oracle}\n{DETAIL_HEADER}\n{detail}\n{BACKTEST_HEADER}\n{backtest_tables}\n{POSTERIOR_SECTION}"
+            "{RESULTS_HEADER}\n{table}\n{SEEDS_HEADER}\n{robustness}\n{STABILITY_HEADER}\n{stability}\n{CONVERGED_HEADER}\n{converged}\n{ORACLE_HEADER}\n{oracle}\n{DETAIL_HEADER}\n{detail}\n{BACKTEST_HEADER}\n{backtest_tables}\n{POSTERIOR_HEADER}\n{posterior}\n{POSTERIOR_SECTION}"
         ),
     )?;
     println!("{table}\n{robustness}");
@@ -740,6 +860,60 @@ fn stability_summary(rows: &[Row]) -> String {
             f(col(&|r, _| r.dcmmm.share_mae_pp), 2),
             f(col(&|_, st| Some(st.median_share_mae_pp)), 2),
             f(col(&|_, st| st.best_validation_share_mae_pp), 2),
+        ));
+    }
+    s
+}
+
+const POSTERIOR_HEADER: &str = "## Posterior (`dcmmm fit --posterior`), scored against the truth\n\n\
+Each row with a known truth and `--posterior`: the default point fit, then its posterior with the default \
+priors, 4 chains × (1000 tune + 1000 draws), seed 42 (docs/model.md, *Posterior*). Share MAE of the \
+posterior-mean shares beside the point fit's and the equal split's; how many channels' 90 % intervals hold \
+the true share and ROI; mean interval widths (share in pp, ROI relative to the true ROI); the sampler's \
+diagnostics and wall-clock seconds of sampling (this machine, as loaded as it was).\n";
+
+/// The posterior rows and the calibration over all of their channels.
+fn posterior_summary(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| data | shape | share MAE pp | point fit | equal split | ρ ROI | share in 90 % | ROI in 90 % | share width pp | ROI width | R-hat max | ESS bulk / tail min | divergences | seconds | leapfrog steps / draw |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let (mut share_in, mut roi_in, mut n) = (0, 0, 0);
+    for r in rows {
+        let Some(p) = &r.posterior else { continue };
+        let d = &p.diagnostics;
+        let name = match r.seed {
+            Some(seed) => format!("{} seed {seed}", r.name),
+            None => r.name.clone(),
+        };
+        s.push_str(&format!(
+            "| {name} | {} | {:.2} | {} | {} | {} | {}/{} | {}/{} | {:.1} | {:.0} % | {:.3} | {:.0} / {:.0} | {} | {:.1} | {:.0} |\n",
+            r.shape,
+            p.share_mae_pp,
+            f(r.dcmmm.share_mae_pp, 2),
+            f(r.equal_split_share_mae_pp, 2),
+            f(p.roi_spearman, 2),
+            p.share_covered,
+            p.channels,
+            p.roi_covered,
+            p.channels,
+            p.share_width_pp,
+            100.0 * p.roi_relative_width,
+            d.rhat_max,
+            d.ess_bulk_min,
+            d.ess_tail_min,
+            d.divergences,
+            d.seconds,
+            d.leapfrog_steps_per_draw,
+        ));
+        share_in += p.share_covered;
+        roi_in += p.roi_covered;
+        n += p.channels;
+    }
+    if n > 0 {
+        s.push_str(&format!(
+            "\nOver these {n} channels the 90 % intervals held the true share of {share_in} ({:.0} %) and the true ROI of {roi_in} ({:.0} %).\n",
+            100.0 * share_in as f64 / n as f64,
+            100.0 * roi_in as f64 / n as f64
         ));
     }
     s
@@ -1283,6 +1457,9 @@ fn true_attribution(
             t.iter().map(|c| c.roi).collect(),
         )));
     }
+    if let Some(path) = &args.columns.truth_json {
+        return truth_from_json(path, &input.panel.channels).map(Some);
+    }
     let Some(columns) = &args.columns.truth else {
         return Ok(None);
     };
@@ -1295,6 +1472,30 @@ fn true_attribution(
         .map(|(x, s)| if *s > 0.0 { x / s } else { 0.0 })
         .collect();
     Ok(Some((input.panel.channels.clone(), contrib, shares, roi)))
+}
+
+/// The true attribution of a PyMC Labs benchmark `truth.json`: each channel's
+/// `contribution_total` and `roi`, in the panel's channel order.
+fn truth_from_json(path: &Path, channels: &[String]) -> Result<TrueAttribution> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let t: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let field = |key: &str, c: &str| {
+        t[key][c]
+            .as_f64()
+            .with_context(|| format!("{}: no number `{key}.{c}`", path.display()))
+    };
+    let contrib = channels
+        .iter()
+        .map(|c| field("contribution_total", c))
+        .collect::<Result<Vec<_>>>()?;
+    let roi = channels
+        .iter()
+        .map(|c| field("roi", c))
+        .collect::<Result<Vec<_>>>()?;
+    let shares = mmm_eval::contribution_shares(&contrib)?;
+    Ok((channels.to_vec(), contrib, shares, roi))
 }
 
 /// The attribution against the truth: scores of dcmmm and of the classic ridge (into `dcmmm`
@@ -1525,6 +1726,10 @@ fn run_one(args: &OneArgs) -> Result<Row> {
         )),
         _ => None,
     };
+    let posterior = match &truth {
+        Some(t) if args.posterior => Some(posterior_scores(&fitted, t)?),
+        _ => None,
+    };
     // The same simulation trained to convergence (after the memory reading: it is a second fit in
     // this process).
     let converged = match (sim, &truth) {
@@ -1567,8 +1772,61 @@ fn run_one(args: &OneArgs) -> Result<Row> {
         stability,
         converged,
         oracle,
+        posterior,
         fit_seconds: fitted.fit_seconds,
         peak_memory_mb,
+    })
+}
+
+/// Samples the posterior of `fitted` as `dcmmm fit --posterior` does by default and scores its
+/// means and 90 % intervals against the true attribution.
+fn posterior_scores(
+    fitted: &FittedModel,
+    (names, _, true_share, true_roi): &TrueAttribution,
+) -> Result<PosteriorScores> {
+    use mmm_posterior::{BuildOptions, Settings, channel_draws, summarize};
+    let (model, init) = mmm_posterior::from_fitted(fitted, &BuildOptions::default())?;
+    let settings = Settings::default();
+    let posterior = mmm_posterior::sample(&model, &init, &settings, &|_, _| {})?;
+    let diagnostics =
+        mmm_posterior::diagnostics::Diagnostics::assess(&model, &posterior, &settings);
+    let draws: Vec<_> = posterior
+        .draws
+        .iter()
+        .flatten()
+        .map(|theta| channel_draws(&model, theta))
+        .collect();
+    let intervals = summarize(&draws);
+    let (mut mae, mut share_covered, mut roi_covered, mut share_width, mut roi_width) =
+        (0.0, 0, 0, 0.0, 0.0);
+    let (mut est_roi, mut roi_true) = (Vec::new(), Vec::new());
+    for (c, name) in names.iter().enumerate() {
+        let at = fitted
+            .channels
+            .iter()
+            .position(|n| n == name)
+            .with_context(|| format!("the truth's channel `{name}` is not in the fit"))?;
+        let iv = &intervals[at];
+        mae += (iv.share.mean - true_share[c]).abs();
+        share_covered += usize::from((iv.share.p05..=iv.share.p95).contains(&true_share[c]));
+        share_width += iv.share.p95 - iv.share.p05;
+        if let Some(roi) = iv.roi {
+            roi_covered += usize::from((roi.p05..=roi.p95).contains(&true_roi[c]));
+            roi_width += (roi.p95 - roi.p05) / true_roi[c].abs().max(1e-12);
+            est_roi.push(roi.mean);
+            roi_true.push(true_roi[c]);
+        }
+    }
+    let n = names.len().max(1) as f64;
+    Ok(PosteriorScores {
+        share_mae_pp: 100.0 * mae / n,
+        roi_spearman: mmm_eval::spearman(&est_roi, &roi_true).ok(),
+        share_covered,
+        roi_covered,
+        channels: names.len(),
+        share_width_pp: 100.0 * share_width / n,
+        roi_relative_width: roi_width / est_roi.len().max(1) as f64,
+        diagnostics,
     })
 }
 

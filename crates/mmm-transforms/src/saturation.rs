@@ -320,7 +320,7 @@ impl Saturation for Hill {
                 .zip(ds.iter_mut())
                 .zip(xs)
             {
-                if !(xi > 0.0) {
+                if xi.is_nan() || xi <= 0.0 {
                     // 0 and negative inputs (module docs), NaN propagates.
                     let (v, d) = if xi.is_nan() {
                         (f64::NAN, f64::NAN)

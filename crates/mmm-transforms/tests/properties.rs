@@ -531,7 +531,9 @@ fn one_pass_partials_equal_forward_and_per_element_vjps() {
     for (i, v) in edges.iter().enumerate() {
         x[[i % 4, i]] = *v;
     }
-    let cases: Vec<(Box<dyn Saturation>, Box<dyn Saturation>, Vec<Vec<f64>>)> = vec![
+    // (one-pass implementation, the trait's default around it, parameters)
+    type Case = (Box<dyn Saturation>, Box<dyn Saturation>, Vec<Vec<f64>>);
+    let cases: Vec<Case> = vec![
         (
             Box::new(Hill),
             Box::new(DefaultPartials(Hill)),

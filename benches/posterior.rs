@@ -3,6 +3,8 @@
 //!
 //! * `national` — 1 region × 156 weeks × 5 channels × 3 controls (the `national` simulation's
 //!   shape, 143 training weeks), Weibull adstock;
+//! * `medium` — 8 regions × 156 weeks × 8 channels × 4 controls (PyMC Labs' `medium_business`
+//!   panel's shape);
 //! * `paper` — 190 regions × 109 weeks × 13 channels × 7 controls (96 training weeks).
 //!
 //! Run: `cargo bench -p dcmmm-benches --bench posterior -- --quick`.
@@ -47,7 +49,11 @@ fn main() {
         .sample_size(20)
         .measurement_time(Duration::from_secs(5));
     let (pr, pw, pc, pk) = PAPER_SHAPE;
-    for (name, (r, w, ch, k)) in [("national", (1, 156, 5, 3)), ("paper", (pr, pw, pc, pk))] {
+    for (name, (r, w, ch, k)) in [
+        ("national", (1, 156, 5, 3)),
+        ("medium", (8, 156, 8, 4)),
+        ("paper", (pr, pw, pc, pk)),
+    ] {
         let model = posterior(r, w, ch, k);
         let theta = seeded_uniform(4, model.dim(), -0.5, 0.5);
         let mut grad = vec![0.0; model.dim()];

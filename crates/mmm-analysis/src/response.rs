@@ -262,12 +262,11 @@ impl ResponseSurface {
                 }
             }
             let (sat, sp) = (&self.saturations[j], &self.sat_params[j]);
-            for r in 0..r_n {
-                let mut v = 0.0;
-                for t in 0..t_n {
-                    v += self.k[[j, r, t]] * sat.eval(sp, a[[r, t]]);
-                }
-                per_region[r] += v;
+            // One batched pass: the transform maps its parameters once, not once per cell.
+            let mut saturated = Array2::zeros((r_n, t_n));
+            sat.forward(sp, a.view(), saturated.view_mut());
+            for (r, v) in per_region.iter_mut().enumerate() {
+                *v += self.k.slice(s![j, r, ..]).dot(&saturated.row(r));
             }
             if let Some(g) = grad.as_deref_mut() {
                 // w = k · s'(a), zero where a ≤ 0 (the saturation is flat at 0 there).

@@ -527,8 +527,12 @@ impl Model {
 
     /// Media coefficients that together explain `initial_media_share` of the (scaled) target,
     /// split equally (or by the configured weights w_c): β_c = share · w_c / (Σw · weighted mean
-    /// of Hill_c). The data move them from there; where they cannot tell a channel from the
-    /// baseline, this starting point remains (docs/model.md, *Defaults and how they were chosen*).
+    /// of Hill_c), but no more than lets the channel alone explain `initial_media_share` at its
+    /// mean training activity (Hill_c(1)): a channel barely active in the weighted weeks (one
+    /// launched at their end) would otherwise start with an effect many times the target wherever
+    /// it is active (docs/model.md, *Training*). The data move them from there; where
+    /// they cannot tell a channel from the baseline, this starting point remains (docs/model.md,
+    /// *Defaults and how they were chosen*).
     fn split_initial_media(&self, p: &mut [f64], inp: &ModelInputs, weights: &Array2<f64>) {
         let l = &self.layout;
         let inv = mmm_transforms::param::softplus_inv;
@@ -549,6 +553,13 @@ impl Model {
                 0.0
             };
             let beta = if mean > 1e-9 { share / mean } else { share };
+            // Scaled activity 1 is the channel's mean over the training weeks (*Scaling*).
+            let typical = self.saturation[c].eval(&p[l.saturation_of(c)], 1.0);
+            let beta = if typical > 1e-9 {
+                beta.min(self.config.initial_media_share / typical)
+            } else {
+                beta
+            };
             p[l.beta.start + c] = inv(beta.max(1e-6));
         }
     }

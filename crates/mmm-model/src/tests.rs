@@ -433,6 +433,45 @@ fn initial_media_share_is_split_equally_across_channels() {
 }
 
 #[test]
+fn a_channel_launched_after_the_weighted_weeks_starts_at_most_at_the_media_share() {
+    // Channel 1 is off in the weighted weeks 0..32 but for one faint week, then active at the
+    // usual level in weeks 32..40: share / (its weighted mean Hill) would give it a start many
+    // times the target there. Its coefficient is held where it alone would explain
+    // `initial_media_share` at activity 1; the other channels keep their exact share.
+    let share = 0.2;
+    let cfg = ModelConfig {
+        initial_media_share: share,
+        ..ModelConfig::default()
+    };
+    let model = Model::new(cfg, 3, 4, 1).unwrap();
+    let mut inp = small_inputs(8, 3, 40, 4, 1, 2);
+    for r in 0..3 {
+        for t in 0..32 {
+            inp.media[[1, r, t]] = if t == 20 { 1e-3 } else { 0.0 };
+        }
+    }
+    let w = inp.loss_weights(0..32, &[1.0, 2.0, 0.5]).unwrap();
+    let p = model.init_params(&inp, &w, 3);
+    let d = model.decompose(&p, &inp);
+    let weighted = |c: usize| {
+        let ch = d.channels.index_axis(ndarray::Axis(0), c);
+        ch.iter().zip(w.iter()).map(|(v, w)| v * w).sum::<f64>() / w.sum()
+    };
+    for c in [0, 2, 3] {
+        assert!((weighted(c) - share / 4.0).abs() < 1e-12, "channel {c}");
+    }
+    // The cap binds: channel 1 explains less than its share of the weighted weeks (without the
+    // cap exactly share / 4), and where it is active its coefficient is share / Hill(1), where
+    // Hill starts at half saturation for activity 1.
+    assert!(weighted(1) < 1e-3 * share, "{}", weighted(1));
+    let beta = mmm_transforms::param::softplus(p[model.layout().beta.start + 1]);
+    assert!((beta - share / 0.5).abs() < 1e-12, "{beta}");
+    let launched = d.channels.slice(ndarray::s![1, .., 32..40]);
+    let largest = launched.iter().fold(0.0_f64, |m, &v| m.max(v));
+    assert!(largest > 0.1 * share && largest < beta, "{largest}");
+}
+
+#[test]
 fn initial_media_split_weights_the_starting_shares() {
     let weights = [3.0, 1.0, 0.5, 0.5];
     let cfg = ModelConfig {

@@ -18,7 +18,7 @@
 use crate::priors::{Likelihood, Priors, beta_logp, lognormal_softplus, normal_logp};
 use crate::{Error, Result};
 use mmm_model::{Calibration, LiftTest, Model};
-use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, Array3, ArrayBase, ArrayView2, ArrayViewMut2, Axis, Data, Ix2, s};
 use std::ops::Range;
 
 /// The scaled data the posterior conditions on (docs/model.md, *Scaling*), every array over the weeks
@@ -161,10 +161,17 @@ impl ParamLayout {
 /// Reusable buffers of one log-density evaluation (one per chain).
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    adstocked: Array3<f64>,
+    /// One channel's adstocked activity, `[region, train week]` (forward-pass scratch).
+    adstocked: Array2<f64>,
+    /// Saturated activity s, `[channel, region, train week]`.
     saturated: Array3<f64>,
+    /// ∂s/∂a at every cell, same shape.
+    saturated_dx: Array3<f64>,
+    /// ∂s/∂u of the saturation parameters, `[channel · parameter, region, train week]`.
+    saturated_dp: Array3<f64>,
+    /// One region's row over the training weeks: the mean μ, then ∂/∂s (scratch).
+    row: Vec<f64>,
     grad_mu: Array2<f64>,
-    grad_s: Array2<f64>,
     grad_a: Array2<f64>,
     /// ∂/∂η_{r,c} at fixed β, `[region, channel]`.
     grad_eta: Array2<f64>,
@@ -249,8 +256,17 @@ pub struct PosteriorModel {
     data: PosteriorData,
     /// Media of the likelihood weeks, `[channel, region, train week]` (contiguous per channel).
     media_fit: Array3<f64>,
-    /// Likelihood cells: observed and among the training weeks, `[region, train week]`.
-    fit: Array2<bool>,
+    /// Likelihood cells (observed, finite target, among the training weeks) as weights 1 and 0,
+    /// `[region, train week]`.
+    fit: Array2<f64>,
+    /// The training weeks of the data laid out for passes over the weeks (contiguous rows):
+    /// target (0 outside the likelihood cells), offset, controls `[control, region, week]`,
+    /// Fourier features `[feature, week]` and the trend clock.
+    target_fit: Array2<f64>,
+    offset_fit: Array2<f64>,
+    controls_fit: Array3<f64>,
+    fourier_fit: Array2<f64>,
+    tau_fit: Vec<f64>,
     priors: Priors,
     /// Per-channel prior median of the half-saturation point K_c (scaled activity).
     half_saturation_centre: Vec<f64>,
@@ -373,6 +389,27 @@ impl PosteriorModel {
             half_saturation_centre.push(sum / n as f64);
         }
         let means = CellMeans::new(&data, &fit);
+        let target_fit = Array2::from_shape_fn((r_n, tf), |(r, t)| {
+            if fit[[r, t]] {
+                data.target[[r, t]]
+            } else {
+                0.0
+            }
+        });
+        let offset_fit = data.offset.slice(s![.., ..tf]).to_owned();
+        let controls_fit = data
+            .controls
+            .slice(s![.., .., ..tf])
+            .as_standard_layout()
+            .into_owned();
+        let fourier_fit = data
+            .fourier
+            .slice(s![..tf, ..])
+            .t()
+            .as_standard_layout()
+            .into_owned();
+        let tau_fit = data.tau[..tf].to_vec();
+        let fit = fit.mapv(|b| if b { 1.0 } else { 0.0 });
         let layout = ParamLayout::new(
             r_n,
             c_n,
@@ -405,6 +442,11 @@ impl PosteriorModel {
             data,
             media_fit,
             fit,
+            target_fit,
+            offset_fit,
+            controls_fit,
+            fourier_fit,
+            tau_fit,
             priors,
             half_saturation_centre,
             target_total,
@@ -521,6 +563,7 @@ impl PosteriorModel {
     /// Fresh buffers for [`PosteriorModel::logp_and_grad`].
     pub fn workspace(&self) -> Workspace {
         let (c_n, r_n, tf) = self.media_fit.dim();
+        let ns = self.layout.saturation_per_channel;
         let lift = self
             .lift
             .iter()
@@ -537,10 +580,12 @@ impl PosteriorModel {
             })
             .collect();
         Workspace {
-            adstocked: Array3::zeros((c_n, r_n, tf)),
+            adstocked: Array2::zeros((r_n, tf)),
             saturated: Array3::zeros((c_n, r_n, tf)),
+            saturated_dx: Array3::zeros((c_n, r_n, tf)),
+            saturated_dp: Array3::zeros((c_n * ns, r_n, tf)),
+            row: vec![0.0; tf],
             grad_mu: Array2::zeros((r_n, tf)),
-            grad_s: Array2::zeros((r_n, tf)),
             grad_a: Array2::zeros((r_n, tf)),
             grad_eta: Array2::zeros((r_n, c_n)),
             lift,
@@ -635,13 +680,10 @@ impl PosteriorModel {
     /// S_rc = ȳ_r e^{η_{r,c}} Σ_{t: likelihood cell} s[r,t] from the saturated activity of the
     /// likelihood weeks, `[region, channel]`.
     fn exposure(&self, theta: &[f64], saturated: &Array3<f64>) -> Array2<f64> {
-        let (c_n, r_n, tf) = saturated.dim();
+        let (c_n, r_n, _) = saturated.dim();
         let l = &self.layout;
         Array2::from_shape_fn((r_n, c_n), |(r, c)| {
-            let sum: f64 = (0..tf)
-                .filter(|&t| self.fit[[r, t]])
-                .map(|t| saturated[[c, r, t]])
-                .sum();
+            let sum = dot(row(&self.fit, r), row(&saturated.index_axis(Axis(0), c), r));
             self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
         })
     }
@@ -655,16 +697,25 @@ impl PosteriorModel {
         assert_eq!(grad.len(), l.len, "grad has the wrong length");
         grad.fill(0.0);
         let d = &self.data;
-        let (c_n, r_n, tf) = self.media_fit.dim();
+        let (c_n, r_n, _) = self.media_fit.dim();
         let k_n = l.gamma.len();
         let f_n = l.season.len();
 
-        // Media transforms over the training weeks.
+        // Media transforms over the training weeks, with the saturation's local derivatives
+        // (the backward pass below needs no second evaluation of the curves).
+        let ns = l.saturation_per_channel;
         for c in 0..c_n {
             let x = self.media_fit.index_axis(Axis(0), c);
-            let a = ws.adstocked.index_axis_mut(Axis(0), c);
-            let s = ws.saturated.index_axis_mut(Axis(0), c);
-            self.respond(theta, c, x, a, s);
+            self.model
+                .adstock(c)
+                .forward(&theta[l.adstock_of(c)], x, ws.adstocked.view_mut());
+            self.model.saturation(c).forward_partials(
+                &theta[l.saturation_of(c)],
+                ws.adstocked.view(),
+                ws.saturated.index_axis_mut(Axis(0), c),
+                ws.saturated_dx.index_axis_mut(Axis(0), c),
+                ws.saturated_dp.slice_mut(s![c * ns..(c + 1) * ns, .., ..]),
+            );
         }
         // β_c = f_c Y / S_c (module docs of `ParamLayout::log_effect`).
         let exposure = self.exposure(theta, &ws.saturated);
@@ -675,13 +726,12 @@ impl PosteriorModel {
         let scale = |r: usize, c: usize| beta[c] * l.eta(theta, r, c).exp();
         let intercepts = self.intercepts_from(theta, &exposure, &totals);
 
-        // Mean, likelihood and ∂loglik/∂μ.
+        // Mean, likelihood and ∂loglik/∂μ, one region's weeks at a time. Cells outside the
+        // likelihood have weight 0 (and target 0, so that they stay finite).
         let log_sigma = theta[l.log_sigma];
         let sigma = log_sigma.exp();
         let mut loglik = 0.0;
         let mut grad_log_sigma = 0.0;
-        ws.grad_mu.fill(0.0);
-        let mut scales = vec![0.0; c_n];
         for r in 0..r_n {
             let slope = theta[l.trend]
                 + if l.region_trend.is_empty() {
@@ -689,29 +739,44 @@ impl PosteriorModel {
                 } else {
                     theta[l.region_trend.start + r]
                 };
-            for (c, sc) in scales.iter_mut().enumerate() {
-                *sc = scale(r, c);
+            let mu = &mut ws.row[..];
+            for ((m, o), tau) in mu
+                .iter_mut()
+                .zip(row(&self.offset_fit, r))
+                .zip(&self.tau_fit)
+            {
+                *m = intercepts[r] + o + slope * tau;
             }
-            for t in 0..tf {
-                if !self.fit[[r, t]] {
-                    continue;
-                }
-                let mut mu = intercepts[r] + d.offset[[r, t]] + slope * d.tau[t];
-                for f in 0..f_n {
-                    mu += theta[l.season.start + f] * d.fourier[[t, f]];
-                }
-                for (c, sc) in scales.iter().enumerate() {
-                    mu += sc * ws.saturated[[c, r, t]];
-                }
-                for k in 0..k_n {
-                    mu += theta[l.gamma.start + k] * d.controls[[k, r, t]];
-                }
-                let e = d.target[[r, t]] - mu;
-                let (lp, de, dls) = self.likelihood.logp(e, sigma, log_sigma);
-                loglik += lp;
-                grad_log_sigma += dls;
+            for f in 0..f_n {
+                axpy(theta[l.season.start + f], row(&self.fourier_fit, f), mu);
+            }
+            for c in 0..c_n {
+                axpy(
+                    scale(r, c),
+                    row(&ws.saturated.index_axis(Axis(0), c), r),
+                    mu,
+                );
+            }
+            for k in 0..k_n {
+                let z = self.controls_fit.index_axis(Axis(0), k);
+                axpy(theta[l.gamma.start + k], row(&z, r), mu);
+            }
+            let g_mu = ws
+                .grad_mu
+                .row_mut(r)
+                .into_slice()
+                .expect("workspace rows are contiguous");
+            for (((g, m), y), w) in g_mu
+                .iter_mut()
+                .zip(mu.iter())
+                .zip(row(&self.target_fit, r))
+                .zip(row(&self.fit, r))
+            {
+                let (lp, de, dls) = self.likelihood.logp(y - m, sigma, log_sigma);
+                loglik += w * lp;
+                grad_log_sigma += w * dls;
                 // ∂/∂μ = −∂/∂e.
-                ws.grad_mu[[r, t]] = -de;
+                *g = -w * de;
             }
         }
         grad[l.log_sigma] += grad_log_sigma;
@@ -726,29 +791,17 @@ impl PosteriorModel {
         for r in 0..r_n {
             let (lp, g_prior) = normal_logp(intercepts[r], p.base.0, p.base.1);
             base_lp += lp;
-            let mut g_base = g_prior;
-            let mut g_slope = 0.0;
-            for t in 0..tf {
-                let g = ws.grad_mu[[r, t]];
-                if g == 0.0 {
-                    continue;
-                }
-                g_base += g;
-                g_slope += g * d.tau[t];
-                for f in 0..f_n {
-                    grad[l.season.start + f] += g * d.fourier[[t, f]];
-                }
-                for k in 0..k_n {
-                    grad[l.gamma.start + k] += g * d.controls[[k, r, t]];
-                }
-            }
+            let g = row(&ws.grad_mu, r);
+            let g_base = g_prior + g.iter().sum::<f64>();
             for f in 0..f_n {
-                grad[l.season.start + f] -= g_base * m.fourier[[r, f]];
+                grad[l.season.start + f] +=
+                    dot(g, row(&self.fourier_fit, f)) - g_base * m.fourier[[r, f]];
             }
             for k in 0..k_n {
-                grad[l.gamma.start + k] -= g_base * m.controls[[r, k]];
+                let z = self.controls_fit.index_axis(Axis(0), k);
+                grad[l.gamma.start + k] += dot(g, row(&z, r)) - g_base * m.controls[[r, k]];
             }
-            g_slope -= g_base * m.tau[r];
+            let g_slope = dot(g, &self.tau_fit) - g_base * m.tau[r];
             d_base[r] = g_base;
             grad[l.base.start + r] += g_base;
             grad[l.trend] += g_slope;
@@ -763,12 +816,11 @@ impl PosteriorModel {
         ws.grad_eta.fill(0.0);
         let lift_lp = self.lift_terms(theta, &beta, &mut g_log_beta, grad, ws);
         for c in 0..c_n {
+            let s_c = ws.saturated.index_axis(Axis(0), c);
             for r in 0..r_n {
                 // The media's mean over the region's cells, s̄ = S_rc / (ȳ_r e^η n_r), is
                 // centred out of the mean (module docs of `ParamLayout::base`).
-                let g_scale: f64 = (0..tf)
-                    .map(|t| ws.grad_mu[[r, t]] * ws.saturated[[c, r, t]])
-                    .sum();
+                let g_scale = dot(row(&ws.grad_mu, r), row(&s_c, r));
                 let g = g_scale * scale(r, c)
                     - d_base[r] * beta[c] * exposure[[r, c]] / (d.region_means[r] * m.cells[r]);
                 g_log_beta[c] += g;
@@ -777,25 +829,53 @@ impl PosteriorModel {
         }
 
         // The sampled coordinate is w_c = log β_c + log S_c − log Y: at fixed w, log β moves
-        // by −∂ log S_c, so every ∂/∂ log β_c also reaches S_c's arguments (η and s).
+        // by −∂ log S_c, so every ∂/∂ log β_c also reaches S_c's arguments (η and s). ∂/∂s then
+        // runs through the saturation's stored local derivatives and the adstock's VJP.
+        let mut g_sat = vec![0.0; ns];
         for c in 0..c_n {
             let gb = g_log_beta[c];
             grad[l.log_effect.start + c] += gb;
-            ws.grad_s.fill(0.0);
+            g_sat.fill(0.0);
+            let dx = ws.saturated_dx.index_axis(Axis(0), c);
             for r in 0..r_n {
                 let sc = scale(r, c);
                 let via_total = gb * d.region_means[r] * l.eta(theta, r, c).exp() / totals[c];
                 let via_mean = d_base[r] * sc / m.cells[r];
-                for t in 0..tf {
-                    if self.fit[[r, t]] {
-                        ws.grad_s[[r, t]] = ws.grad_mu[[r, t]] * sc - via_total - via_mean;
-                    }
+                let shift = via_total + via_mean;
+                let g_s = &mut ws.row[..];
+                for ((gs, gm), w) in g_s
+                    .iter_mut()
+                    .zip(row(&ws.grad_mu, r))
+                    .zip(row(&self.fit, r))
+                {
+                    *gs = gm * sc - w * shift;
+                }
+                let g_a = ws
+                    .grad_a
+                    .row_mut(r)
+                    .into_slice()
+                    .expect("workspace rows are contiguous");
+                for ((ga, gs), dx) in g_a.iter_mut().zip(g_s.iter()).zip(row(&dx, r)) {
+                    *ga = gs * dx;
+                }
+                for (j, gp) in g_sat.iter_mut().enumerate() {
+                    *gp += dot(
+                        g_s,
+                        row(&ws.saturated_dp.index_axis(Axis(0), c * ns + j), r),
+                    );
                 }
                 ws.grad_eta[[r, c]] -= gb * exposure[[r, c]] / totals[c];
             }
-            let x = self.media_fit.index_axis(Axis(0), c);
-            let a = ws.adstocked.index_axis(Axis(0), c);
-            self.respond_vjp(theta, c, x, a, ws.grad_s.view(), &mut ws.grad_a, grad);
+            for (g, gp) in grad[l.saturation_of(c)].iter_mut().zip(&g_sat) {
+                *g += gp;
+            }
+            self.model.adstock(c).vjp(
+                &theta[l.adstock_of(c)],
+                self.media_fit.index_axis(Axis(0), c),
+                ws.grad_a.view(),
+                None,
+                &mut grad[l.adstock_of(c)],
+            );
             if !l.log_tau.is_empty() {
                 let tau = theta[l.log_tau.start + c].exp();
                 for r in 0..r_n {
@@ -968,10 +1048,7 @@ impl PosteriorModel {
         self.respond(theta, c, x, a.view_mut(), s.view_mut());
         let total: f64 = (0..r_n)
             .map(|r| {
-                let sum: f64 = (0..tf)
-                    .filter(|&t| self.fit[[r, t]])
-                    .map(|t| s[[r, t]])
-                    .sum();
+                let sum = dot(row(&self.fit, r), row(&s, r));
                 self.data.region_means[r] * l.eta(theta, r, c).exp() * sum
             })
             .sum();
@@ -1119,5 +1196,39 @@ impl CellMeans {
             m.controls.row_mut(r).mapv_inplace(|v| v / n);
         }
         m
+    }
+}
+
+/// Row `r` of a standard-layout array as a slice.
+fn row<S: Data<Elem = f64>>(a: &ArrayBase<S, Ix2>, r: usize) -> &[f64] {
+    a.row(r)
+        .to_slice()
+        .expect("rows of the density's arrays are contiguous")
+}
+
+/// Σ a_i b_i in four interleaved partial sums (independent dependency chains).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "dot: lengths differ");
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+/// y += a·x.
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    assert_eq!(x.len(), y.len(), "axpy: lengths differ");
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
     }
 }

@@ -134,20 +134,48 @@ fn with_row_mut(mut row: ArrayViewMut1<f64>, buf: &mut Vec<f64>, f: impl FnOnce(
     }
 }
 
-/// `out[t] = Σ_{l ≤ min(L−1, t)} w_l x[t−l]` for one row.
-fn conv_row(w: &[f64], x: &[f64], out: &mut [f64]) {
-    for (t, o) in out.iter_mut().enumerate() {
-        let lmax = w.len().min(t + 1);
-        *o = (0..lmax).map(|l| w[l] * x[t - l]).sum();
+/// Outputs of the convolution computed together, their partial sums held in registers.
+const BLOCK: usize = 8;
+
+/// Lags whose weight gradients are computed together (in registers; one pass over the row for
+/// kernels of up to 16 lags).
+const LAG_BLOCK: usize = 16;
+
+/// `out[t] = Σ_{l ≤ min(L−1, t)} w_l x[t−l]` for one row, each output summed in increasing `l`,
+/// [`BLOCK`] outputs at a time. `x_pad` is scratch: the row behind `L − 1` zeros (a zero term
+/// leaves a sum unchanged).
+fn conv_row(w: &[f64], x: &[f64], out: &mut [f64], x_pad: &mut Vec<f64>) {
+    let lags = w.len();
+    if lags == 0 {
+        out.fill(0.0);
+        return;
+    }
+    x_pad.clear();
+    x_pad.resize(lags - 1, 0.0);
+    x_pad.extend_from_slice(x);
+    x_pad.resize(lags - 1 + x.len() + BLOCK, 0.0);
+    // out[t + j] = Σ_l w_l x_pad[L − 1 + t + j − l].
+    for (block, o) in out.chunks_mut(BLOCK).enumerate() {
+        let t = block * BLOCK;
+        let mut acc = [0.0; BLOCK];
+        for (l, &wl) in w.iter().enumerate() {
+            let xs = &x_pad[lags - 1 + t - l..lags - 1 + t - l + BLOCK];
+            for (a, &xv) in acc.iter_mut().zip(xs) {
+                *a += wl * xv;
+            }
+        }
+        for (oi, a) in o.iter_mut().zip(acc) {
+            *oi = a;
+        }
     }
 }
 
 /// Convolution forward over all rows.
 fn conv_forward(w: &[f64], x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
-    let (mut xb, mut ob) = (Vec::new(), Vec::new());
+    let (mut xb, mut ob, mut pad) = (Vec::new(), Vec::new(), Vec::new());
     for (xr, or) in x.outer_iter().zip(out.outer_iter_mut()) {
         let xs = read_row(xr, &mut xb);
-        with_row_mut(or, &mut ob, |o| conv_row(w, xs, o));
+        with_row_mut(or, &mut ob, |o| conv_row(w, xs, o, &mut pad));
     }
 }
 
@@ -161,11 +189,29 @@ fn conv_vjp(
     let mut gw = vec![0.0; w.len()];
     let (mut xb, mut gb, mut gxb) = (Vec::new(), Vec::new(), Vec::new());
     let t_len = x.ncols();
+    let lags = w.len().min(t_len);
+    // Per row, ∂L/∂w_l = Σ_{t ≥ l} g[t] x[t−l], summed in increasing t, for [`LAG_BLOCK`] lags at
+    // a time over the row reversed and zero-padded: x_rev[T − 1 − t + l] = x[t − l] (0 for
+    // t < l, a term that leaves the sum unchanged).
+    let mut x_rev = vec![0.0; t_len + LAG_BLOCK];
     for r in 0..x.nrows() {
         let xs = read_row(x.row(r), &mut xb);
         let gs = read_row(grad_out.row(r), &mut gb);
-        for (l, gwl) in gw.iter_mut().enumerate().take(t_len) {
-            *gwl += (l..t_len).map(|t| gs[t] * xs[t - l]).sum::<f64>();
+        x_rev[..t_len]
+            .iter_mut()
+            .zip(xs.iter().rev())
+            .for_each(|(a, b)| *a = *b);
+        for l0 in (0..lags).step_by(LAG_BLOCK) {
+            let mut acc = [0.0; LAG_BLOCK];
+            for (t, &g) in gs.iter().enumerate().skip(l0) {
+                let xs = &x_rev[t_len - 1 - t + l0..t_len - 1 - t + l0 + LAG_BLOCK];
+                for (a, &xv) in acc.iter_mut().zip(xs) {
+                    *a += g * xv;
+                }
+            }
+            for (gwl, a) in gw[l0..lags].iter_mut().zip(acc) {
+                *gwl += a;
+            }
         }
         if let Some(gx) = grad_x.as_mut() {
             with_row_mut(gx.row_mut(r), &mut gxb, |gx| {

@@ -110,7 +110,7 @@ pub use adstock::{DelayedAdstock, GeometricAdstock, WeibullAdstock};
 pub use registry::{AdstockFactory, SaturationFactory, TransformRegistry};
 pub use saturation::{HILL_X_FLOOR, Hill, Logistic};
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, ArrayViewMut3};
 
 /// Errors of this crate: invalid natural parameter values given by a user.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -223,4 +223,43 @@ pub trait Saturation: Send + Sync + std::fmt::Debug {
         grad_x: Option<ArrayViewMut2<f64>>,
         grad_params: &mut [f64],
     );
+    /// Elementwise `out = f(x)` together with the local derivatives at every element:
+    /// `d_x = ∂f/∂x` and `d_params[p] = ∂f/∂u_p` (unconstrained parameters), `d_params` of shape
+    /// `(n_params, rows, cols)`. The VJP of any cotangent `g` at these parameters is then
+    /// `g ⊙ d_x` and `Σ g ⊙ d_params[p]`, without evaluating the curve again (the posterior's
+    /// gradient, docs/model.md "Posterior"). The default runs [`Saturation::forward`] and then
+    /// [`Saturation::vjp`] once per element with a unit cotangent; Hill and logistic override it
+    /// with one pass.
+    fn forward_partials(
+        &self,
+        params: &[f64],
+        x: ArrayView2<f64>,
+        mut out: ArrayViewMut2<f64>,
+        mut d_x: ArrayViewMut2<f64>,
+        mut d_params: ArrayViewMut3<f64>,
+    ) {
+        let (rows, cols) = x.dim();
+        assert_eq!(d_x.dim(), (rows, cols), "d_x must have the shape of x");
+        assert_eq!(
+            d_params.dim(),
+            (params.len(), rows, cols),
+            "d_params must be (n_params, rows, cols)"
+        );
+        self.forward(params, x, out.view_mut());
+        let one = ndarray::Array2::from_elem((1, 1), 1.0);
+        let mut gx = ndarray::Array2::zeros((1, 1));
+        let mut gp = vec![0.0; params.len()];
+        for r in 0..rows {
+            for t in 0..cols {
+                gx.fill(0.0);
+                gp.iter_mut().for_each(|g| *g = 0.0);
+                let xi = x.slice(ndarray::s![r..=r, t..=t]);
+                self.vjp(params, xi, one.view(), Some(gx.view_mut()), &mut gp);
+                d_x[[r, t]] = gx[[0, 0]];
+                for (p, g) in gp.iter().enumerate() {
+                    d_params[[p, r, t]] = *g;
+                }
+            }
+        }
+    }
 }

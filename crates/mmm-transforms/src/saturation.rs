@@ -35,7 +35,7 @@
 
 use crate::param::{sigmoid, sigmoid_deriv, softplus, softplus_deriv, try_softplus_inv};
 use crate::{Result, Saturation};
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, ArrayViewMut3, Axis, Zip};
 
 /// Relative floor `ε` under which [`Hill`]'s `∂h/∂x` is evaluated at `ε·K` (see module docs).
 pub const HILL_X_FLOOR: f64 = 1e-12;
@@ -46,6 +46,27 @@ fn check_params(name: &str, expected: usize, params: &[f64]) {
         expected,
         "{name} saturation expects {expected} parameter(s), got {}",
         params.len()
+    );
+}
+
+fn check_partials_shapes(
+    name: &str,
+    n_params: usize,
+    x: &ArrayView2<f64>,
+    out: &ArrayViewMut2<f64>,
+    d_x: &ArrayViewMut2<f64>,
+    d_params: &ArrayViewMut3<f64>,
+) {
+    let (rows, cols) = x.dim();
+    assert!(
+        out.dim() == (rows, cols)
+            && d_x.dim() == (rows, cols)
+            && d_params.dim() == (n_params, rows, cols),
+        "{name} saturation: out {:?}, d_x {:?} and d_params {:?} do not fit input {:?}",
+        out.dim(),
+        d_x.dim(),
+        d_params.dim(),
+        x.dim()
     );
 }
 
@@ -246,6 +267,96 @@ impl Saturation for Hill {
         grad_params[0] += gk * softplus_deriv(params[0]);
         grad_params[1] += gs * softplus_deriv(params[1]);
     }
+
+    /// One pass: `h = σ(z)` and `q = σ(z)σ(−z)` from one `exp` and one `ln` (module docs'
+    /// conventions; the same values as [`Saturation::forward`] and [`Saturation::vjp`] up to
+    /// rounding, with two divisions per element instead of five).
+    fn forward_partials(
+        &self,
+        params: &[f64],
+        x: ArrayView2<f64>,
+        mut out: ArrayViewMut2<f64>,
+        mut d_x: ArrayViewMut2<f64>,
+        mut d_params: ArrayViewMut3<f64>,
+    ) {
+        check_params("hill", 2, params);
+        check_partials_shapes("hill", 2, &x, &out, &d_x, &d_params);
+        let (k, s) = (softplus(params[0]), softplus(params[1]));
+        let (dk_du, ds_du) = (softplus_deriv(params[0]), softplus_deriv(params[1]));
+        let x_floor = HILL_X_FLOOR * k;
+        let dx_floor = sigmoid_deriv(s * HILL_X_FLOOR.ln()) * s / x_floor;
+        let inv_k = 1.0 / k;
+        // ∂h/∂u₀ = −q·s/K · σ(u₀).
+        let c_k = -s / k * dk_du;
+        // Row by row through contiguous scratch, in three passes so that the `ln`, the `exp`
+        // and the divisions of neighbouring elements overlap: ln(x/K), then e = e^{−|z|},
+        // then the arithmetic (`dk` and `ds` hold ln(x/K) and e until the last pass).
+        let t_len = x.ncols();
+        let mut xb = Vec::new();
+        let mut buf = vec![0.0; 4 * t_len];
+        for r in 0..x.nrows() {
+            let xr = x.row(r);
+            let xs = match xr.to_slice() {
+                Some(xs) => xs,
+                None => {
+                    xb.clear();
+                    xb.extend(xr.iter());
+                    &xb[..]
+                }
+            };
+            let (o, rest) = buf.split_at_mut(t_len);
+            let (dx, rest) = rest.split_at_mut(t_len);
+            let (dk, ds) = rest.split_at_mut(t_len);
+            for (ln_r, &xi) in dk.iter_mut().zip(xs) {
+                *ln_r = if xi > 0.0 { (xi * inv_k).ln() } else { 0.0 };
+            }
+            for (e, ln_r) in ds.iter_mut().zip(dk.iter()) {
+                *e = (-(s * ln_r).abs()).exp();
+            }
+            for ((((o, dx), dk), ds), &xi) in o
+                .iter_mut()
+                .zip(dx.iter_mut())
+                .zip(dk.iter_mut())
+                .zip(ds.iter_mut())
+                .zip(xs)
+            {
+                if xi.is_nan() || xi <= 0.0 {
+                    // 0 and negative inputs (module docs), NaN propagates.
+                    let (v, d) = if xi.is_nan() {
+                        (f64::NAN, f64::NAN)
+                    } else if xi < 0.0 {
+                        (0.0, 0.0)
+                    } else {
+                        (0.0, dx_floor)
+                    };
+                    (*o, *dx, *dk, *ds) = (v, d, v, v);
+                    continue;
+                }
+                let (ln_r, e) = (*dk, *ds);
+                let z = s * ln_r;
+                // σ(|z|) = 1/(1 + e), σ(−|z|) = e/(1 + e); no branch.
+                let big = 1.0 / (1.0 + e);
+                let small = e * big;
+                *o = if z >= 0.0 { big } else { small };
+                let q = big * small;
+                *dx = if xi >= x_floor { q * s / xi } else { dx_floor };
+                // Deep in either tail (or x = ∞) q = 0: avoid 0·∞ in q·ln(x/K).
+                (*dk, *ds) = if q == 0.0 {
+                    (0.0, 0.0)
+                } else {
+                    (q * c_k, q * ln_r * ds_du)
+                };
+            }
+            out.row_mut(r).assign(&ArrayView1::from(&*o));
+            d_x.row_mut(r).assign(&ArrayView1::from(&*dx));
+            d_params
+                .slice_mut(ndarray::s![0, r, ..])
+                .assign(&ArrayView1::from(&*dk));
+            d_params
+                .slice_mut(ndarray::s![1, r, ..])
+                .assign(&ArrayView1::from(&*ds));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,5 +483,29 @@ impl Saturation for Logistic {
             Logistic::parts(lam, xi)
         });
         grad_params[0] += gl * softplus_deriv(params[0]);
+    }
+
+    fn forward_partials(
+        &self,
+        params: &[f64],
+        x: ArrayView2<f64>,
+        out: ArrayViewMut2<f64>,
+        d_x: ArrayViewMut2<f64>,
+        mut d_params: ArrayViewMut3<f64>,
+    ) {
+        check_params("logistic", 1, params);
+        check_partials_shapes("logistic", 1, &x, &out, &d_x, &d_params);
+        let lam = softplus(params[0]);
+        let dl_du = softplus_deriv(params[0]);
+        Zip::from(out)
+            .and(d_x)
+            .and(d_params.index_axis_mut(Axis(0), 0))
+            .and(&x)
+            .for_each(|o, dx, dl, &xi| {
+                *o = Logistic::value(lam, xi);
+                let (d, [p]) = Logistic::parts(lam, xi);
+                *dx = d;
+                *dl = p * dl_du;
+            });
     }
 }

@@ -468,3 +468,109 @@ fn out_of_range_natural_parameters_are_errors() {
     let msg = Hill::try_params_for(1.0, 0.0).unwrap_err().to_string();
     assert!(msg.contains("slope") && msg.contains("(0, ∞)"), "{msg}");
 }
+
+/// A saturation that forwards everything but `forward_partials` to `inner`: the trait's default
+/// (forward, then one VJP per element).
+#[derive(Debug)]
+struct DefaultPartials<S>(S);
+
+impl<S: Saturation> Saturation for DefaultPartials<S> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn n_params(&self) -> usize {
+        self.0.n_params()
+    }
+    fn default_params(&self) -> Vec<f64> {
+        self.0.default_params()
+    }
+    fn describe(&self, p: &[f64]) -> Vec<(&'static str, f64)> {
+        self.0.describe(p)
+    }
+    fn eval(&self, p: &[f64], x: f64) -> f64 {
+        self.0.eval(p, x)
+    }
+    fn derivative(&self, p: &[f64], x: f64) -> f64 {
+        self.0.derivative(p, x)
+    }
+    fn forward(&self, p: &[f64], x: ndarray::ArrayView2<f64>, out: ndarray::ArrayViewMut2<f64>) {
+        self.0.forward(p, x, out)
+    }
+    fn vjp(
+        &self,
+        p: &[f64],
+        x: ndarray::ArrayView2<f64>,
+        g: ndarray::ArrayView2<f64>,
+        gx: Option<ndarray::ArrayViewMut2<f64>>,
+        gp: &mut [f64],
+    ) {
+        self.0.vjp(p, x, g, gx, gp)
+    }
+}
+
+/// `(out, d_x, d_params)` of `forward_partials` (NaN-filled first, so every element must be written).
+fn partials(
+    s: &dyn Saturation,
+    p: &[f64],
+    x: &Array2<f64>,
+) -> (Array2<f64>, Array2<f64>, Array3<f64>) {
+    let (r, t) = x.dim();
+    let mut out = Array2::from_elem((r, t), f64::NAN);
+    let mut dx = Array2::from_elem((r, t), f64::NAN);
+    let mut dp = Array3::from_elem((p.len(), r, t), f64::NAN);
+    s.forward_partials(p, x.view(), out.view_mut(), dx.view_mut(), dp.view_mut());
+    (out, dx, dp)
+}
+
+#[test]
+fn one_pass_partials_equal_forward_and_per_element_vjps() {
+    // Random inputs plus the edge cases of the module docs: 0, negative, below Hill's floor εK,
+    // denormal, huge, and a strided (transposed) view.
+    let mut x = seeded_array(7, 4, 30, -0.5, 4.0);
+    let edges = [0.0, -1.0, 1e-300, 5e-324, 1e-14, 1e300, 0.7];
+    for (i, v) in edges.iter().enumerate() {
+        x[[i % 4, i]] = *v;
+    }
+    // (one-pass implementation, the trait's default around it, parameters)
+    type Case = (Box<dyn Saturation>, Box<dyn Saturation>, Vec<Vec<f64>>);
+    let cases: Vec<Case> = vec![
+        (
+            Box::new(Hill),
+            Box::new(DefaultPartials(Hill)),
+            vec![
+                Hill::params_for(0.7, 0.4),
+                Hill::params_for(0.7, 1.0),
+                Hill::params_for(2.0, 3.0),
+            ],
+        ),
+        (
+            Box::new(Logistic),
+            Box::new(DefaultPartials(Logistic)),
+            vec![Logistic::params_for(0.3), Logistic::params_for(4.0)],
+        ),
+    ];
+    for (fast, reference, params) in &cases {
+        for p in params {
+            for input in [x.clone(), x.t().as_standard_layout().into_owned()] {
+                let (o1, dx1, dp1) = partials(fast.as_ref(), p, &input);
+                let (o2, dx2, dp2) = partials(reference.as_ref(), p, &input);
+                let mut forward = Array2::zeros(input.dim());
+                fast.forward(p, input.view(), forward.view_mut());
+                assert_eq!(o2, forward, "{}: the default runs forward", fast.name());
+                // The one-pass values differ from forward and vjp at most by rounding.
+                let close = |a: &f64, b: &f64| {
+                    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-14 * a.abs().max(b.abs())
+                };
+                for (what, one, other) in [
+                    ("f", o1.as_slice().unwrap(), o2.as_slice().unwrap()),
+                    ("∂f/∂x", dx1.as_slice().unwrap(), dx2.as_slice().unwrap()),
+                    ("∂f/∂u", dp1.as_slice().unwrap(), dp2.as_slice().unwrap()),
+                ] {
+                    for (a, b) in one.iter().zip(other) {
+                        assert!(close(a, b), "{} {what}: {a} vs {b}", fast.name());
+                    }
+                }
+            }
+        }
+    }
+}

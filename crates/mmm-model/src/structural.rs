@@ -51,14 +51,13 @@ impl Model {
     pub fn structural(&self, p: &[f64]) -> Structural {
         let l = self.layout();
         check_len(l, p.len());
-        let per_channel = |c_range: &dyn Fn(usize) -> std::ops::Range<usize>| {
-            (0..l.channels)
-                .map(|c| p[c_range(c)].to_vec())
-                .collect::<Vec<_>>()
-        };
         Structural {
-            adstock: per_channel(&|c| l.adstock_of(c)),
-            saturation: per_channel(&|c| l.saturation_of(c)),
+            adstock: (0..l.channels)
+                .map(|c| p[l.adstock_of(c)].to_vec())
+                .collect(),
+            saturation: (0..l.channels)
+                .map(|c| p[l.saturation_of(c)].to_vec())
+                .collect(),
             beta: p[l.beta.clone()].iter().map(|&v| softplus(v)).collect(),
             eta: Array2::from_shape_fn((l.regions, l.channels), |(r, c)| p[l.eta_at(r, c)]),
             base: p[l.base.clone()].to_vec(),

@@ -69,20 +69,26 @@ fn results(fitted: &mmm_fitted::FittedModel, panel: &Panel) -> FitResults {
     FitResults::compute(fitted, panel, None).unwrap()
 }
 
+/// A quick fit of the test panels: 8 holdout weeks, hidden size 4, 30 epochs, 6 validation weeks.
+fn fit_config() -> FitConfig {
+    let mut cfg = FitConfig {
+        holdout_weeks: 8,
+        ..FitConfig::default()
+    };
+    cfg.model.hidden = 4;
+    cfg.train = TrainConfig {
+        epochs: 30,
+        validation_weeks: Some(6),
+        ..TrainConfig::default()
+    };
+    cfg
+}
+
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let panel = panel();
-        let mut cfg = FitConfig {
-            holdout_weeks: 8,
-            ..FitConfig::default()
-        };
-        cfg.model.hidden = 4;
-        cfg.train = TrainConfig {
-            epochs: 30,
-            validation_weeks: Some(6),
-            ..TrainConfig::default()
-        };
+        let cfg = fit_config();
         let spec = ColumnSpec {
             target: "sales<img src=x onerror=alert(1)>".into(),
             ..ColumnSpec::default()
@@ -665,22 +671,12 @@ fn on_an_unbalanced_panel_the_roi_view_and_curves_agree_with_the_channel_summari
         p.observed[[1, t]] = false;
         p.target[[1, t]] = f64::NAN;
     }
-    let mut cfg = FitConfig {
-        holdout_weeks: 8,
-        ..FitConfig::default()
-    };
-    cfg.model.hidden = 4;
-    cfg.train = TrainConfig {
-        epochs: 30,
-        validation_weeks: Some(6),
-        ..TrainConfig::default()
-    };
-    let fitted = fit_panel(&p, &ColumnSpec::default(), &cfg, &mut |_| {}).unwrap();
-    let (pred, dec) = fitted.predict(&p).unwrap();
-    let scorecard = Scorecard::compute(&fitted, &p, &pred).unwrap();
+    let fitted = fit_panel(&p, &ColumnSpec::default(), &fit_config(), &mut |_| {}).unwrap();
     let results = results(&fitted, &p);
+    let dec = &results.decomposition;
+    let scorecard = Scorecard::compute(&fitted, &p, &results.prediction).unwrap();
     let d = ReportData::build(&ReportInput::new(&fitted, &p, &scorecard, &results)).unwrap();
-    let summaries = fitted.channel_summaries(&p, &dec).unwrap();
+    let summaries = fitted.channel_summaries(&p, dec).unwrap();
     let one = history_multipliers()
         .iter()
         .position(|&m| m == 1.0)

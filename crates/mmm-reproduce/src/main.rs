@@ -2207,8 +2207,41 @@ mod tests {
                 "--restart",
                 "2",
             ],
+            &[
+                "mmm-reproduce",
+                "one",
+                "--data",
+                "x.csv",
+                "--truth",
+                "x1=c1",
+                "--truth-json",
+                "truth.json",
+            ],
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A PyMC Labs truth.json gives contributions, shares and ROI in the panel's channel order,
+    /// and names a channel it lacks.
+    #[test]
+    fn truth_json_follows_the_panel_channels() {
+        let dir = std::env::temp_dir().join(format!("dcmmm-truth-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("truth.json");
+        std::fs::write(
+            &path,
+            r#"{"contribution_total": {"a": 30.0, "b": 10.0}, "roi": {"a": 3.0, "b": 0.5}}"#,
+        )
+        .unwrap();
+        let channels = ["b".to_string(), "a".to_string()];
+        let (names, contrib, shares, roi) = truth_from_json(&path, &channels).unwrap();
+        assert_eq!(names, channels);
+        assert_eq!(contrib, [10.0, 30.0]);
+        assert_eq!(shares, [0.25, 0.75]);
+        assert_eq!(roi, [0.5, 3.0]);
+        let err = truth_from_json(&path, &["c".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("contribution_total.c"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -11,6 +11,7 @@
 //! TRUTH_JSON is either a `dcmmm simulate` truth.json (`channel_truth[].share / .roi`) or a PyMC
 //! Labs benchmark truth.json (`contribution_total`, `roi`; shares are contributions over their sum).
 
+use mmm_posterior::{AgainstTruth, Interval, score_against_truth};
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -172,33 +173,26 @@ fn run(args: &[String]) -> Result<String, String> {
         (whole_history(&summary, &names)?, truth)
     };
     let n = truth.len() as f64;
-    let (mut mae, mut mae_equal, mut mae_point) = (0.0, 0.0, 0.0);
-    let (mut share_in, mut roi_in, mut share_width, mut roi_width) = (0, 0, 0.0, 0.0);
-    let mut with_effect = 0.0;
-    let (mut est_roi, mut true_roi) = (vec![], vec![]);
-    for ((ch, share, roi), (_, (est, share_ci), (est_roi_c, roi_ci))) in
-        truth.iter().zip(&estimates)
+    let (mut mae_equal, mut mae_point) = (0.0, 0.0);
+    let mut scored = Vec::with_capacity(truth.len());
+    for ((ch, share, roi), (_, (est, share_ci), (est_roi, roi_ci))) in truth.iter().zip(&estimates)
     {
-        mae += (est - share).abs();
         mae_equal += (1.0 / n - share).abs();
         if let Some(p) = &point {
             mae_point += (p["channels"][ch]["share"].as_f64().unwrap_or(f64::NAN) - share).abs();
         }
-        let (lo, hi) = *share_ci;
-        share_in += usize::from((lo..=hi).contains(share));
-        share_width += hi - lo;
-        let (lo, hi) = *roi_ci;
-        roi_in += usize::from((lo..=hi).contains(roi));
-        // Relative to the true ROI, so over the channels with an effect.
-        if *roi != 0.0 {
-            roi_width += (hi - lo) / roi.abs();
-            with_effect += 1.0;
-        }
-        est_roi.push(*est_roi_c);
-        true_roi.push(*roi);
+        let interval = |mean: f64, (p05, p95): (f64, f64)| Interval { mean, p05, p95 };
+        scored.push(AgainstTruth {
+            share: interval(*est, *share_ci),
+            roi: Some(interval(*est_roi, *roi_ci)),
+            true_share: *share,
+            true_roi: *roi,
+        });
     }
-    let rho =
-        mmm_eval::spearman(&est_roi, &true_roi).map_or("n/a".to_string(), |r| format!("{r:.2}"));
+    let scores = score_against_truth(&scored);
+    let rho = scores
+        .roi_spearman
+        .map_or("n/a".to_string(), |r| format!("{r:.2}"));
     let p = &metrics["posterior"];
     let c = truth.len();
     let point = if point.is_some() {
@@ -207,11 +201,13 @@ fn run(args: &[String]) -> Result<String, String> {
         "–".into()
     };
     Ok(format!(
-        "| {name} | {:.2} | {:.2} | {point} | {rho} | {share_in}/{c} | {roi_in}/{c} | {:.1} | {:.0} % | {:.3} | {:.0} / {:.0} | {} | {:.1} |",
-        100.0 * mae / n,
+        "| {name} | {:.2} | {:.2} | {point} | {rho} | {}/{c} | {}/{c} | {:.1} | {:.0} % | {:.3} | {:.0} / {:.0} | {} | {:.1} |",
+        scores.share_mae_pp,
         100.0 * mae_equal / n,
-        100.0 * share_width / n,
-        100.0 * roi_width / with_effect,
+        scores.share_covered,
+        scores.roi_covered,
+        scores.share_width_pp,
+        100.0 * scores.roi_relative_width.unwrap_or(f64::NAN),
         p["rhat_max"].as_f64().unwrap_or(f64::NAN),
         p["ess_bulk_min"].as_f64().unwrap_or(f64::NAN),
         p["ess_tail_min"].as_f64().unwrap_or(f64::NAN),

@@ -26,7 +26,10 @@ pub mod sample;
 pub use density::{EffectPrior, ParamLayout, PosteriorData, PosteriorModel, Workspace};
 pub use fitted::{BuildOptions, from_fitted};
 pub use priors::{ChannelPrior, Likelihood, MeanSd, Priors};
-pub use quantities::{ChannelDraw, ChannelInterval, Interval, channel_draws, summarize};
+pub use quantities::{
+    AgainstTruth, ChannelDraw, ChannelInterval, Interval, TruthScores, channel_draws,
+    score_against_truth, summarize,
+};
 pub use sample::{Posterior, Settings, sample};
 
 /// Errors of this crate.

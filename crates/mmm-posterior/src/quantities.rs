@@ -137,3 +137,68 @@ pub fn summarize(draws: &[Vec<ChannelDraw>]) -> Vec<ChannelInterval> {
         })
         .collect()
 }
+
+/// One channel's posterior mean and 90 % interval of share and ROI beside their true values
+/// (simulations and benchmark panels), for [`score_against_truth`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgainstTruth {
+    /// Share of the media total.
+    pub share: Interval,
+    /// ROI (`None` without spend).
+    pub roi: Option<Interval>,
+    /// The true share.
+    pub true_share: f64,
+    /// The true ROI.
+    pub true_roi: f64,
+}
+
+/// How a posterior's means and 90 % intervals compare with the truth over a panel's channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthScores {
+    /// Share MAE (pp) of the posterior-mean shares.
+    pub share_mae_pp: f64,
+    /// Spearman correlation of the posterior-mean ROI with the true ROI (channels with spend).
+    pub roi_spearman: Option<f64>,
+    /// Channels whose 90 % share interval holds the true share.
+    pub share_covered: usize,
+    /// Channels whose 90 % ROI interval holds the true ROI.
+    pub roi_covered: usize,
+    /// Channels scored.
+    pub channels: usize,
+    /// Mean width of the 90 % share intervals, pp.
+    pub share_width_pp: f64,
+    /// Mean width of the 90 % ROI intervals relative to the true ROI, over the channels with an
+    /// effect (a true ROI of 0 has no relative width); `None` without such channels.
+    pub roi_relative_width: Option<f64>,
+}
+
+/// Scores `channels` against their truth (the figures of docs/results.md, "Posterior").
+pub fn score_against_truth(channels: &[AgainstTruth]) -> TruthScores {
+    let n = channels.len().max(1) as f64;
+    let (mut mae, mut share_width, mut roi_width, mut with_effect) = (0.0, 0.0, 0.0, 0usize);
+    let (mut share_covered, mut roi_covered) = (0, 0);
+    let (mut est_roi, mut true_roi) = (Vec::new(), Vec::new());
+    for c in channels {
+        mae += (c.share.mean - c.true_share).abs();
+        share_covered += usize::from((c.share.p05..=c.share.p95).contains(&c.true_share));
+        share_width += c.share.p95 - c.share.p05;
+        if let Some(roi) = c.roi {
+            roi_covered += usize::from((roi.p05..=roi.p95).contains(&c.true_roi));
+            if c.true_roi != 0.0 {
+                roi_width += (roi.p95 - roi.p05) / c.true_roi.abs();
+                with_effect += 1;
+            }
+            est_roi.push(roi.mean);
+            true_roi.push(c.true_roi);
+        }
+    }
+    TruthScores {
+        share_mae_pp: 100.0 * mae / n,
+        roi_spearman: mmm_eval::spearman(&est_roi, &true_roi).ok(),
+        share_covered,
+        roi_covered,
+        channels: channels.len(),
+        share_width_pp: 100.0 * share_width / n,
+        roi_relative_width: (with_effect > 0).then(|| roi_width / with_effect as f64),
+    }
+}

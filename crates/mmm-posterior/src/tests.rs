@@ -724,3 +724,38 @@ fn diagnostics_pass_mixed_chains_and_name_what_fails() {
         d.problems
     );
 }
+
+/// Scores against the truth: MAE, coverage, widths (the ROI width relative to the true ROI, over
+/// the channels with an effect), rank correlation.
+#[test]
+fn scores_against_the_truth_count_coverage_and_widths() {
+    use crate::quantities::{AgainstTruth, Interval, score_against_truth};
+    let iv = |mean: f64, p05: f64, p95: f64| Interval { mean, p05, p95 };
+    let channels = [
+        AgainstTruth {
+            share: iv(0.5, 0.4, 0.6),
+            roi: Some(iv(2.0, 1.0, 3.0)),
+            true_share: 0.45,
+            true_roi: 2.0,
+        },
+        AgainstTruth {
+            share: iv(0.3, 0.25, 0.35),
+            roi: Some(iv(1.0, 0.5, 1.5)),
+            true_share: 0.45,
+            true_roi: 0.0,
+        },
+        AgainstTruth {
+            share: iv(0.2, 0.1, 0.3),
+            roi: None,
+            true_share: 0.1,
+            true_roi: 1.0,
+        },
+    ];
+    let s = score_against_truth(&channels);
+    assert!((s.share_mae_pp - 100.0 * (0.05 + 0.15 + 0.1) / 3.0).abs() < 1e-12);
+    assert_eq!((s.share_covered, s.roi_covered, s.channels), (2, 1, 3));
+    assert!((s.share_width_pp - 100.0 * (0.2 + 0.1 + 0.2) / 3.0).abs() < 1e-12);
+    // Only the first channel has spend and an effect: width 2 / 2.
+    assert_eq!(s.roi_relative_width, Some(1.0));
+    assert_eq!(s.roi_spearman, Some(1.0));
+}

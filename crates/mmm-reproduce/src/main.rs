@@ -101,20 +101,9 @@ struct OracleScores {
 /// against the true attribution.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct PosteriorScores {
-    /// Share MAE (pp) of the posterior-mean shares.
-    share_mae_pp: f64,
-    /// Spearman correlation of the posterior-mean ROI with the true ROI.
-    roi_spearman: Option<f64>,
-    /// Channels whose 90 % share interval holds the true share.
-    share_covered: usize,
-    /// Channels whose 90 % ROI interval holds the true ROI (of those with spend).
-    roi_covered: usize,
-    /// Channels scored.
-    channels: usize,
-    /// Mean width of the 90 % share intervals, pp.
-    share_width_pp: f64,
-    /// Mean width of the 90 % ROI intervals relative to the true ROI.
-    roi_relative_width: f64,
+    /// Means and 90 % intervals against the truth.
+    #[serde(flatten)]
+    truth: mmm_posterior::TruthScores,
     /// The sampler's diagnostics.
     diagnostics: mmm_posterior::diagnostics::Diagnostics,
 }
@@ -879,8 +868,11 @@ fn posterior_summary(rows: &[Row]) -> String {
     );
     let (mut share_in, mut roi_in, mut n) = (0, 0, 0);
     for r in rows {
-        let Some(p) = &r.posterior else { continue };
-        let d = &p.diagnostics;
+        let Some(scores) = &r.posterior else {
+            continue;
+        };
+        let p = &scores.truth;
+        let d = &scores.diagnostics;
         let name = match r.seed {
             Some(seed) => format!("{} seed {seed}", r.name),
             None => r.name.clone(),
@@ -897,7 +889,7 @@ fn posterior_summary(rows: &[Row]) -> String {
             p.roi_covered,
             p.channels,
             p.share_width_pp,
-            100.0 * p.roi_relative_width,
+            100.0 * p.roi_relative_width.unwrap_or(f64::NAN),
             d.rhat_max,
             d.ess_bulk_min,
             d.ess_tail_min,
@@ -1784,7 +1776,9 @@ fn posterior_scores(
     fitted: &FittedModel,
     (names, _, true_share, true_roi): &TrueAttribution,
 ) -> Result<PosteriorScores> {
-    use mmm_posterior::{BuildOptions, Settings, channel_draws, summarize};
+    use mmm_posterior::{
+        AgainstTruth, BuildOptions, Settings, channel_draws, score_against_truth, summarize,
+    };
     let (model, init) = mmm_posterior::from_fitted(fitted, &BuildOptions::default())?;
     let settings = Settings::default();
     let posterior = mmm_posterior::sample(&model, &init, &settings, &|_, _| {})?;
@@ -1797,35 +1791,25 @@ fn posterior_scores(
         .map(|theta| channel_draws(&model, theta))
         .collect();
     let intervals = summarize(&draws);
-    let (mut mae, mut share_covered, mut roi_covered, mut share_width, mut roi_width) =
-        (0.0, 0, 0, 0.0, 0.0);
-    let (mut est_roi, mut roi_true) = (Vec::new(), Vec::new());
-    for (c, name) in names.iter().enumerate() {
-        let at = fitted
-            .channels
-            .iter()
-            .position(|n| n == name)
-            .with_context(|| format!("the truth's channel `{name}` is not in the fit"))?;
-        let iv = &intervals[at];
-        mae += (iv.share.mean - true_share[c]).abs();
-        share_covered += usize::from((iv.share.p05..=iv.share.p95).contains(&true_share[c]));
-        share_width += iv.share.p95 - iv.share.p05;
-        if let Some(roi) = iv.roi {
-            roi_covered += usize::from((roi.p05..=roi.p95).contains(&true_roi[c]));
-            roi_width += (roi.p95 - roi.p05) / true_roi[c].abs().max(1e-12);
-            est_roi.push(roi.mean);
-            roi_true.push(true_roi[c]);
-        }
-    }
-    let n = names.len().max(1) as f64;
+    let scored = names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let at = fitted
+                .channels
+                .iter()
+                .position(|n| n == name)
+                .with_context(|| format!("the truth's channel `{name}` is not in the fit"))?;
+            Ok(AgainstTruth {
+                share: intervals[at].share,
+                roi: intervals[at].roi,
+                true_share: true_share[c],
+                true_roi: true_roi[c],
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(PosteriorScores {
-        share_mae_pp: 100.0 * mae / n,
-        roi_spearman: mmm_eval::spearman(&est_roi, &roi_true).ok(),
-        share_covered,
-        roi_covered,
-        channels: names.len(),
-        share_width_pp: 100.0 * share_width / n,
-        roi_relative_width: roi_width / est_roi.len().max(1) as f64,
+        truth: score_against_truth(&scored),
         diagnostics,
     })
 }
